@@ -1,0 +1,127 @@
+package postgres_test
+
+import (
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/store/postgres"
+	"github.com/asanajira/asanajira/internal/store/postgres/pgtest"
+	"github.com/asanajira/asanajira/internal/store/storetest"
+)
+
+func newStore(t *testing.T, sealer store.Sealer, now func() time.Time) store.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), pgtest.URL(t), sealer, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, newStore)
+}
+
+func TestNoPlaintextInRows(t *testing.T) {
+	t.Parallel()
+	c := time.Now()
+	s := newStore(t, storetest.NewSealer(t), func() time.Time { return c })
+	plain := storetest.WriteSecrets(t, s, c)
+	for _, table := range []string{"jira_servers", "asana_users", "jira_credentials", "auth_states"} {
+		// Each row as text, bytea columns in their hex form and, to be sure,
+		// decoded as UTF-8 where possible.
+		rows, err := s.DB().QueryContext(t.Context(), `SELECT t::text FROM `+table+` t`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dump strings.Builder
+		for rows.Next() {
+			var row string
+			if err := rows.Scan(&row); err != nil {
+				t.Fatal(err)
+			}
+			dump.WriteString(row)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range plain {
+			if strings.Contains(dump.String(), p) || strings.Contains(dump.String(), hexOf(p)) {
+				t.Errorf("table %s holds %q in the clear", table, p)
+			}
+		}
+	}
+}
+
+func hexOf(s string) string {
+	const digits = "0123456789abcdef"
+	var b strings.Builder
+	for i := range len(s) {
+		b.WriteByte(digits[s[i]>>4])
+		b.WriteByte(digits[s[i]&15])
+	}
+	return b.String()
+}
+
+func TestMigrateTwiceAndConcurrently(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			db, err := postgres.OpenDB(t.Context(), url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer db.Close()
+			_, err = postgres.Migrate(t.Context(), db)
+			errs <- err
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent migrate: %v", err)
+		}
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("schema_migrations has %d rows, want 1", n)
+	}
+}
+
+func TestOpenErrorsHideTheURL(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		url  string
+		want string
+	}{
+		"unparsable":  {"postgres://user:s3cret-pw@[::1:5432/db", "cannot parse the URL"},
+		"nobody home": {"postgres://user:s3cret-pw@127.0.0.1:1/db?connect_timeout=2", "cannot reach the database"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := postgres.OpenDB(t.Context(), tc.url)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "s3cret-pw") {
+				t.Fatalf("error shows the password: %v", err)
+			}
+		})
+	}
+}

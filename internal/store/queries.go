@@ -1,0 +1,629 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Jira servers.
+
+const jiraServerColumns = `id, name, base_url, connect_address, consumer_key, private_key, public_key_pem,
+	version, auth_methods, oauth2_client_id, oauth2_client_secret, webhook_secret, webhook_url,
+	applink_id, status, checked_at, created_at, updated_at`
+
+func (q queries) scanJiraServer(row interface{ Scan(...any) error }) (JiraServer, error) {
+	var (
+		j                         JiraServer
+		privateKey, clientSecret  []byte
+		webhookSecret             []byte
+		methods                   string
+		checked, created, updated sql.NullTime
+	)
+	if err := row.Scan(&j.ID, &j.Name, &j.BaseURL, &j.ConnectAddress, &j.ConsumerKey, &privateKey,
+		&j.PublicKeyPEM, &j.Version, &methods, &j.OAuth2ClientID, &clientSecret, &webhookSecret,
+		&j.WebhookURL, &j.AppLinkID, &j.Status, &checked, &created, &updated); err != nil {
+		return JiraServer{}, err
+	}
+	j.AuthMethods = splitMethods(methods)
+	j.CheckedAt, j.CreatedAt, j.UpdatedAt = fromNullTime(checked), fromNullTime(created), fromNullTime(updated)
+	err := q.openAll(map[*Secret][]byte{
+		&j.PrivateKeyPEM: privateKey, &j.OAuth2ClientSecret: clientSecret, &j.WebhookSecret: webhookSecret,
+	})
+	return j, err
+}
+
+func (q queries) CreateJiraServer(ctx context.Context, j *JiraServer) error {
+	if j.ID == "" {
+		id, err := newID("js_")
+		if err != nil {
+			return err
+		}
+		j.ID = id
+	}
+	sealed, err := q.sealAll(j.PrivateKeyPEM, j.OAuth2ClientSecret, j.WebhookSecret)
+	if err != nil {
+		return err
+	}
+	now := q.now()
+	_, err = q.q.ExecContext(ctx, `INSERT INTO jira_servers (`+jiraServerColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		j.ID, j.Name, j.BaseURL, j.ConnectAddress, j.ConsumerKey, sealed[0], j.PublicKeyPEM, j.Version,
+		joinMethods(j.AuthMethods), j.OAuth2ClientID, sealed[1], sealed[2], j.WebhookURL, j.AppLinkID,
+		j.Status, nullTime(j.CheckedAt), now, now)
+	if err != nil {
+		return q.wrap("create jira server "+j.BaseURL, err)
+	}
+	j.CreatedAt, j.UpdatedAt = now, now
+	return nil
+}
+
+func (q queries) GetJiraServer(ctx context.Context, id string) (JiraServer, error) {
+	j, err := q.scanJiraServer(q.q.QueryRowContext(ctx, `SELECT `+jiraServerColumns+` FROM jira_servers WHERE id = $1`, id))
+	return j, q.wrap("get jira server "+id, err)
+}
+
+func (q queries) GetJiraServerByConsumerKey(ctx context.Context, consumerKey string) (JiraServer, error) {
+	j, err := q.scanJiraServer(q.q.QueryRowContext(ctx,
+		`SELECT `+jiraServerColumns+` FROM jira_servers WHERE consumer_key = $1 AND consumer_key <> ''`, consumerKey))
+	return j, q.wrap("get jira server by consumer key", err)
+}
+
+func (q queries) ListJiraServers(ctx context.Context) ([]JiraServer, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+jiraServerColumns+` FROM jira_servers ORDER BY name, id`)
+	if err != nil {
+		return nil, q.wrap("list jira servers", err)
+	}
+	defer rows.Close()
+	var out []JiraServer
+	for rows.Next() {
+		j, err := q.scanJiraServer(rows)
+		if err != nil {
+			return nil, q.wrap("list jira servers", err)
+		}
+		out = append(out, j)
+	}
+	return out, q.wrap("list jira servers", rows.Err())
+}
+
+func (q queries) UpdateJiraServer(ctx context.Context, j *JiraServer) error {
+	sealed, err := q.sealAll(j.PrivateKeyPEM, j.OAuth2ClientSecret, j.WebhookSecret)
+	if err != nil {
+		return err
+	}
+	now := q.now()
+	res, err := q.q.ExecContext(ctx, `UPDATE jira_servers SET name = $2, base_url = $3, connect_address = $4,
+		consumer_key = $5, private_key = $6, public_key_pem = $7, version = $8, auth_methods = $9,
+		oauth2_client_id = $10, oauth2_client_secret = $11, webhook_secret = $12, webhook_url = $13,
+		applink_id = $14, status = $15, checked_at = $16, updated_at = $17 WHERE id = $1`,
+		j.ID, j.Name, j.BaseURL, j.ConnectAddress, j.ConsumerKey, sealed[0], j.PublicKeyPEM, j.Version,
+		joinMethods(j.AuthMethods), j.OAuth2ClientID, sealed[1], sealed[2], j.WebhookURL, j.AppLinkID,
+		j.Status, nullTime(j.CheckedAt), now)
+	if err := q.mustAffect("update jira server "+j.ID, res, err); err != nil {
+		return err
+	}
+	j.UpdatedAt = now
+	return nil
+}
+
+func (q queries) DeleteJiraServer(ctx context.Context, id string) error {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM jira_servers WHERE id = $1`, id)
+	return q.mustAffect("delete jira server "+id, res, err)
+}
+
+// Workspaces, connections and routing.
+
+func (q queries) PutWorkspace(ctx context.Context, w Workspace) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO workspaces (gid, name, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (gid) DO UPDATE SET name = excluded.name`, w.GID, w.Name, q.now())
+	return q.wrap("put workspace "+w.GID, err)
+}
+
+func (q queries) GetWorkspace(ctx context.Context, gid string) (Workspace, error) {
+	var (
+		w       Workspace
+		created sql.NullTime
+	)
+	err := q.q.QueryRowContext(ctx, `SELECT gid, name, created_at FROM workspaces WHERE gid = $1`, gid).
+		Scan(&w.GID, &w.Name, &created)
+	w.CreatedAt = fromNullTime(created)
+	return w, q.wrap("get workspace "+gid, err)
+}
+
+func (q queries) ListWorkspaces(ctx context.Context) ([]Workspace, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT gid, name, created_at FROM workspaces ORDER BY name, gid`)
+	if err != nil {
+		return nil, q.wrap("list workspaces", err)
+	}
+	defer rows.Close()
+	var out []Workspace
+	for rows.Next() {
+		var (
+			w       Workspace
+			created sql.NullTime
+		)
+		if err := rows.Scan(&w.GID, &w.Name, &created); err != nil {
+			return nil, q.wrap("list workspaces", err)
+		}
+		w.CreatedAt = fromNullTime(created)
+		out = append(out, w)
+	}
+	return out, q.wrap("list workspaces", rows.Err())
+}
+
+// PutConnection adds or updates a connection; making it the default clears
+// the workspace's previous default in the same transaction.
+func (q queries) PutConnection(ctx context.Context, c Connection) error {
+	return q.atomic(ctx, func(q queries) error {
+		if c.IsDefault {
+			if _, err := q.q.ExecContext(ctx, `UPDATE connections SET is_default = FALSE
+				WHERE workspace_gid = $1 AND jira_server_id <> $2`, c.WorkspaceGID, c.JiraServerID); err != nil {
+				return q.wrap("put connection", err)
+			}
+		}
+		_, err := q.q.ExecContext(ctx, `INSERT INTO connections (workspace_gid, jira_server_id, is_default, created_at)
+			VALUES ($1, $2, $3, $4)
+			ON CONFLICT (workspace_gid, jira_server_id) DO UPDATE SET is_default = excluded.is_default`,
+			c.WorkspaceGID, c.JiraServerID, c.IsDefault, q.now())
+		return q.wrap("put connection "+c.WorkspaceGID+" × "+c.JiraServerID, err)
+	})
+}
+
+func (q queries) DeleteConnection(ctx context.Context, workspaceGID, jiraServerID string) error {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM connections WHERE workspace_gid = $1 AND jira_server_id = $2`,
+		workspaceGID, jiraServerID)
+	return q.mustAffect("delete connection", res, err)
+}
+
+func (q queries) ListConnections(ctx context.Context) ([]Connection, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT workspace_gid, jira_server_id, is_default, created_at
+		FROM connections ORDER BY workspace_gid, jira_server_id`)
+	if err != nil {
+		return nil, q.wrap("list connections", err)
+	}
+	defer rows.Close()
+	var out []Connection
+	for rows.Next() {
+		var (
+			c       Connection
+			created sql.NullTime
+		)
+		if err := rows.Scan(&c.WorkspaceGID, &c.JiraServerID, &c.IsDefault, &created); err != nil {
+			return nil, q.wrap("list connections", err)
+		}
+		c.CreatedAt = fromNullTime(created)
+		out = append(out, c)
+	}
+	return out, q.wrap("list connections", rows.Err())
+}
+
+func (q queries) PutProjectRoute(ctx context.Context, r ProjectRoute) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO project_routes (workspace_gid, project_gid, jira_server_id, jira_project_key, created_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (workspace_gid, project_gid) DO UPDATE
+		SET jira_server_id = excluded.jira_server_id, jira_project_key = excluded.jira_project_key`,
+		r.WorkspaceGID, r.ProjectGID, r.JiraServerID, r.JiraProjectKey, q.now())
+	return q.wrap("put project route "+r.ProjectGID, err)
+}
+
+func (q queries) DeleteProjectRoute(ctx context.Context, workspaceGID, projectGID string) error {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM project_routes WHERE workspace_gid = $1 AND project_gid = $2`,
+		workspaceGID, projectGID)
+	return q.mustAffect("delete project route "+projectGID, res, err)
+}
+
+func (q queries) ListProjectRoutes(ctx context.Context, workspaceGID string) ([]ProjectRoute, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT workspace_gid, project_gid, jira_server_id, jira_project_key, created_at
+		FROM project_routes WHERE workspace_gid = $1 ORDER BY project_gid`, workspaceGID)
+	if err != nil {
+		return nil, q.wrap("list project routes", err)
+	}
+	defer rows.Close()
+	var out []ProjectRoute
+	for rows.Next() {
+		var (
+			r       ProjectRoute
+			created sql.NullTime
+		)
+		if err := rows.Scan(&r.WorkspaceGID, &r.ProjectGID, &r.JiraServerID, &r.JiraProjectKey, &created); err != nil {
+			return nil, q.wrap("list project routes", err)
+		}
+		r.CreatedAt = fromNullTime(created)
+		out = append(out, r)
+	}
+	return out, q.wrap("list project routes", rows.Err())
+}
+
+// RouteProject returns the Jira server for an Asana project: the project's
+// own route if it has one, else the workspace's default connection.
+func (q queries) RouteProject(ctx context.Context, workspaceGID, projectGID string) (JiraServer, error) {
+	j, err := q.scanJiraServer(q.q.QueryRowContext(ctx, `SELECT `+prefixed("s.", jiraServerColumns)+`
+		FROM project_routes r JOIN jira_servers s ON s.id = r.jira_server_id
+		WHERE r.workspace_gid = $1 AND r.project_gid = $2`, workspaceGID, projectGID))
+	if !errors.Is(err, sql.ErrNoRows) {
+		return j, q.wrap("route project "+projectGID, err)
+	}
+	j, err = q.scanJiraServer(q.q.QueryRowContext(ctx, `SELECT `+prefixed("s.", jiraServerColumns)+`
+		FROM connections c JOIN jira_servers s ON s.id = c.jira_server_id
+		WHERE c.workspace_gid = $1 AND c.is_default`, workspaceGID))
+	return j, q.wrap("route project "+projectGID, err)
+}
+
+func prefixed(p, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// Asana users.
+
+const asanaUserColumns = `gid, name, email, access_token, refresh_token, expiry, reconnect_needed, created_at, updated_at`
+
+func (q queries) scanAsanaUser(row interface{ Scan(...any) error }) (AsanaUser, error) {
+	var (
+		u                        AsanaUser
+		access, refresh          []byte
+		expiry, created, updated sql.NullTime
+	)
+	if err := row.Scan(&u.GID, &u.Name, &u.Email, &access, &refresh, &expiry, &u.ReconnectNeeded, &created, &updated); err != nil {
+		return AsanaUser{}, err
+	}
+	u.Expiry, u.CreatedAt, u.UpdatedAt = fromNullTime(expiry), fromNullTime(created), fromNullTime(updated)
+	return u, q.openAll(map[*Secret][]byte{&u.AccessToken: access, &u.RefreshToken: refresh})
+}
+
+func (q queries) PutAsanaUser(ctx context.Context, u AsanaUser) error {
+	sealed, err := q.sealAll(u.AccessToken, u.RefreshToken)
+	if err != nil {
+		return err
+	}
+	now := q.now()
+	_, err = q.q.ExecContext(ctx, `INSERT INTO asana_users (`+asanaUserColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+		ON CONFLICT (gid) DO UPDATE SET name = excluded.name, email = excluded.email,
+			access_token = excluded.access_token, refresh_token = excluded.refresh_token,
+			expiry = excluded.expiry, reconnect_needed = excluded.reconnect_needed, updated_at = excluded.updated_at`,
+		u.GID, u.Name, u.Email, sealed[0], sealed[1], nullTime(u.Expiry), u.ReconnectNeeded, now)
+	return q.wrap("put asana user "+u.GID, err)
+}
+
+func (q queries) GetAsanaUser(ctx context.Context, gid string) (AsanaUser, error) {
+	u, err := q.scanAsanaUser(q.q.QueryRowContext(ctx, `SELECT `+asanaUserColumns+` FROM asana_users WHERE gid = $1`, gid))
+	return u, q.wrap("get asana user "+gid, err)
+}
+
+func (q queries) ListAsanaUsers(ctx context.Context) ([]AsanaUser, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+asanaUserColumns+` FROM asana_users ORDER BY name, gid`)
+	if err != nil {
+		return nil, q.wrap("list asana users", err)
+	}
+	defer rows.Close()
+	var out []AsanaUser
+	for rows.Next() {
+		u, err := q.scanAsanaUser(rows)
+		if err != nil {
+			return nil, q.wrap("list asana users", err)
+		}
+		out = append(out, u)
+	}
+	return out, q.wrap("list asana users", rows.Err())
+}
+
+// Jira credentials.
+
+const jiraCredentialColumns = `asana_user_gid, jira_server_id, method, access_token, token_secret, refresh_token,
+	expiry, jira_username, jira_display_name, reconnect_needed, reconnect_reason, created_at, updated_at`
+
+func (q queries) scanJiraCredential(row interface{ Scan(...any) error }) (JiraCredential, error) {
+	var (
+		c                        JiraCredential
+		method                   string
+		access, secret, refresh  []byte
+		expiry, created, updated sql.NullTime
+	)
+	if err := row.Scan(&c.AsanaUserGID, &c.JiraServerID, &method, &access, &secret, &refresh, &expiry,
+		&c.JiraUsername, &c.JiraDisplayName, &c.ReconnectNeeded, &c.ReconnectReason, &created, &updated); err != nil {
+		return JiraCredential{}, err
+	}
+	c.Method = AuthMethod(method)
+	c.Expiry, c.CreatedAt, c.UpdatedAt = fromNullTime(expiry), fromNullTime(created), fromNullTime(updated)
+	return c, q.openAll(map[*Secret][]byte{&c.AccessToken: access, &c.TokenSecret: secret, &c.RefreshToken: refresh})
+}
+
+func (q queries) PutJiraCredential(ctx context.Context, c JiraCredential) error {
+	sealed, err := q.sealAll(c.AccessToken, c.TokenSecret, c.RefreshToken)
+	if err != nil {
+		return err
+	}
+	now := q.now()
+	_, err = q.q.ExecContext(ctx, `INSERT INTO jira_credentials (`+jiraCredentialColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+		ON CONFLICT (asana_user_gid, jira_server_id) DO UPDATE SET method = excluded.method,
+			access_token = excluded.access_token, token_secret = excluded.token_secret,
+			refresh_token = excluded.refresh_token, expiry = excluded.expiry,
+			jira_username = excluded.jira_username, jira_display_name = excluded.jira_display_name,
+			reconnect_needed = excluded.reconnect_needed, reconnect_reason = excluded.reconnect_reason,
+			updated_at = excluded.updated_at`,
+		c.AsanaUserGID, c.JiraServerID, string(c.Method), sealed[0], sealed[1], sealed[2], nullTime(c.Expiry),
+		c.JiraUsername, c.JiraDisplayName, c.ReconnectNeeded, c.ReconnectReason, now)
+	return q.wrap("put jira credential", err)
+}
+
+// GetJiraCredential reads a credential. Inside a transaction on PostgreSQL the
+// row stays locked until the transaction ends, so two replicas refreshing the
+// same OAuth 2.0 token take turns.
+func (q queries) GetJiraCredential(ctx context.Context, asanaUserGID, jiraServerID string) (JiraCredential, error) {
+	lock := ""
+	if _, inTx := q.q.(*sql.Tx); inTx {
+		lock = q.s.dialect.ForUpdate
+	}
+	c, err := q.scanJiraCredential(q.q.QueryRowContext(ctx, `SELECT `+jiraCredentialColumns+`
+		FROM jira_credentials WHERE asana_user_gid = $1 AND jira_server_id = $2`+lock, asanaUserGID, jiraServerID))
+	return c, q.wrap("get jira credential", err)
+}
+
+func (q queries) ListJiraCredentials(ctx context.Context, jiraServerID string) ([]JiraCredential, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+jiraCredentialColumns+`
+		FROM jira_credentials WHERE jira_server_id = $1 OR $1 = '' ORDER BY jira_server_id, asana_user_gid`, jiraServerID)
+	if err != nil {
+		return nil, q.wrap("list jira credentials", err)
+	}
+	defer rows.Close()
+	var out []JiraCredential
+	for rows.Next() {
+		c, err := q.scanJiraCredential(rows)
+		if err != nil {
+			return nil, q.wrap("list jira credentials", err)
+		}
+		out = append(out, c)
+	}
+	return out, q.wrap("list jira credentials", rows.Err())
+}
+
+func (q queries) MarkJiraCredentialReconnect(ctx context.Context, asanaUserGID, jiraServerID, reason string) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE jira_credentials SET reconnect_needed = TRUE, reconnect_reason = $3,
+		updated_at = $4 WHERE asana_user_gid = $1 AND jira_server_id = $2`, asanaUserGID, jiraServerID, reason, q.now())
+	return q.mustAffect("mark jira credential for reconnect", res, err)
+}
+
+func (q queries) DeleteJiraCredential(ctx context.Context, asanaUserGID, jiraServerID string) error {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM jira_credentials WHERE asana_user_gid = $1 AND jira_server_id = $2`,
+		asanaUserGID, jiraServerID)
+	return q.mustAffect("delete jira credential", res, err)
+}
+
+// One-time auth states.
+
+func (q queries) PutAuthState(ctx context.Context, a AuthState) error {
+	data, err := q.seal(a.Data)
+	if err != nil {
+		return err
+	}
+	if a.ExpiresAt.IsZero() {
+		return fmt.Errorf("store: put auth state: ExpiresAt is required")
+	}
+	_, err = q.q.ExecContext(ctx, `INSERT INTO auth_states (state, kind, data, expires_at, created_at)
+		VALUES ($1, $2, $3, $4, $5)`, a.State, a.Kind, data, dbTime(a.ExpiresAt), q.now())
+	return q.wrap("put auth state", err)
+}
+
+// ConsumeAuthState deletes the state and returns it, in one statement, so of
+// two callbacks racing with the same state exactly one wins. An expired state
+// is deleted too and reported as ErrNotFound.
+func (q queries) ConsumeAuthState(ctx context.Context, state string) (AuthState, error) {
+	var (
+		a                AuthState
+		data             []byte
+		expires, created sql.NullTime
+	)
+	err := q.q.QueryRowContext(ctx, `DELETE FROM auth_states WHERE state = $1
+		RETURNING state, kind, data, expires_at, created_at`, state).Scan(&a.State, &a.Kind, &data, &expires, &created)
+	if err != nil {
+		return AuthState{}, q.wrap("consume auth state", err)
+	}
+	a.ExpiresAt, a.CreatedAt = fromNullTime(expires), fromNullTime(created)
+	if !a.ExpiresAt.After(q.s.now()) {
+		return AuthState{}, fmt.Errorf("store: consume auth state: expired: %w", ErrNotFound)
+	}
+	a.Data, err = q.open(data)
+	return a, err
+}
+
+// Links.
+
+const linkColumns = `id, workspace_gid, task_gid, jira_server_id, issue_id, issue_key, created_by, created_at`
+
+func scanLink(row interface{ Scan(...any) error }) (Link, error) {
+	var (
+		l       Link
+		created sql.NullTime
+	)
+	err := row.Scan(&l.ID, &l.WorkspaceGID, &l.TaskGID, &l.JiraServerID, &l.IssueID, &l.IssueKey, &l.CreatedBy, &created)
+	l.CreatedAt = fromNullTime(created)
+	return l, err
+}
+
+func (q queries) CreateLink(ctx context.Context, l *Link) error {
+	now := q.now()
+	err := q.q.QueryRowContext(ctx, `INSERT INTO links (workspace_gid, task_gid, jira_server_id, issue_id, issue_key, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		l.WorkspaceGID, l.TaskGID, l.JiraServerID, l.IssueID, l.IssueKey, l.CreatedBy, now).Scan(&l.ID)
+	if err != nil {
+		return q.wrap("link task "+l.TaskGID+" to "+l.IssueKey, err)
+	}
+	l.CreatedAt = now
+	return nil
+}
+
+func (q queries) GetLinkByTask(ctx context.Context, jiraServerID, taskGID string) (Link, error) {
+	l, err := scanLink(q.q.QueryRowContext(ctx, `SELECT `+linkColumns+` FROM links
+		WHERE jira_server_id = $1 AND task_gid = $2`, jiraServerID, taskGID))
+	return l, q.wrap("get link of task "+taskGID, err)
+}
+
+func (q queries) GetLinkByIssue(ctx context.Context, jiraServerID, issueID string) (Link, error) {
+	l, err := scanLink(q.q.QueryRowContext(ctx, `SELECT `+linkColumns+` FROM links
+		WHERE jira_server_id = $1 AND issue_id = $2`, jiraServerID, issueID))
+	return l, q.wrap("get link of issue "+issueID, err)
+}
+
+func (q queries) ListLinksByTask(ctx context.Context, taskGID string) ([]Link, error) {
+	return q.listLinks(ctx, "list links of task "+taskGID, `WHERE task_gid = $1 ORDER BY id`, taskGID)
+}
+
+// likeEscaper makes user input match itself literally in a LIKE pattern.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// ListLinks pages through links, newest first.
+func (q queries) ListLinks(ctx context.Context, f LinkFilter) ([]Link, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.JiraServerID != "" {
+		args = append(args, f.JiraServerID)
+		where = append(where, "jira_server_id = $"+strconv.Itoa(len(args)))
+	}
+	if f.Query != "" {
+		query := strings.TrimSpace(f.Query)
+		args = append(args, query, likeEscaper.Replace(query))
+		n, m := strconv.Itoa(len(args)-1), strconv.Itoa(len(args))
+		where = append(where, "(task_gid = $"+n+" OR UPPER(issue_key) LIKE UPPER($"+m+") || '%' ESCAPE '\\')")
+	}
+	clause := ""
+	if len(where) > 0 {
+		clause = "WHERE " + strings.Join(where, " AND ")
+	}
+	args = append(args, limitOr(f.Limit, 50, 500), max(f.Offset, 0))
+	clause += fmt.Sprintf(" ORDER BY id DESC LIMIT $%d OFFSET $%d", len(args)-1, len(args))
+	return q.listLinks(ctx, "list links", clause, args...)
+}
+
+func (q queries) listLinks(ctx context.Context, op, clause string, args ...any) ([]Link, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+linkColumns+` FROM links `+clause, args...)
+	if err != nil {
+		return nil, q.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []Link
+	for rows.Next() {
+		l, err := scanLink(rows)
+		if err != nil {
+			return nil, q.wrap(op, err)
+		}
+		out = append(out, l)
+	}
+	return out, q.wrap(op, rows.Err())
+}
+
+func (q queries) UpdateLinkIssueKey(ctx context.Context, id int64, issueKey string) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE links SET issue_key = $2 WHERE id = $1`, id, issueKey)
+	return q.mustAffect("update link issue key", res, err)
+}
+
+func (q queries) DeleteLink(ctx context.Context, id int64) error {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM links WHERE id = $1`, id)
+	return q.mustAffect("delete link", res, err)
+}
+
+// Idempotency keys.
+
+// ClaimIdempotencyKey records the key, or returns ErrConflict when a live
+// claim exists. An expired claim is replaced.
+func (q queries) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) error {
+	if k.ExpiresAt.IsZero() {
+		return fmt.Errorf("store: claim idempotency key: ExpiresAt is required")
+	}
+	return q.atomic(ctx, func(q queries) error {
+		now := q.now()
+		if _, err := q.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND expires_at <= $3`,
+			k.Scope, k.Key, now); err != nil {
+			return q.wrap("claim idempotency key", err)
+		}
+		_, err := q.q.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, result, expires_at, created_at)
+			VALUES ($1, $2, $3, $4, $5)`, k.Scope, k.Key, k.Result, dbTime(k.ExpiresAt), now)
+		return q.wrap("claim idempotency key", err)
+	})
+}
+
+func (q queries) GetIdempotencyKey(ctx context.Context, scope, key string) (IdempotencyKey, error) {
+	var (
+		k                IdempotencyKey
+		expires, created sql.NullTime
+	)
+	err := q.q.QueryRowContext(ctx, `SELECT scope, key, result, expires_at, created_at FROM idempotency_keys
+		WHERE scope = $1 AND key = $2 AND expires_at > $3`, scope, key, q.now()).
+		Scan(&k.Scope, &k.Key, &k.Result, &expires, &created)
+	k.ExpiresAt, k.CreatedAt = fromNullTime(expires), fromNullTime(created)
+	return k, q.wrap("get idempotency key", err)
+}
+
+func (q queries) CompleteIdempotencyKey(ctx context.Context, scope, key string, result []byte) error {
+	if result == nil {
+		result = []byte{}
+	}
+	res, err := q.q.ExecContext(ctx, `UPDATE idempotency_keys SET result = $3 WHERE scope = $1 AND key = $2`,
+		scope, key, result)
+	return q.mustAffect("complete idempotency key", res, err)
+}
+
+// Audit log.
+
+func (q queries) AppendAudit(ctx context.Context, e AuditEntry) error {
+	at := e.At
+	if at.IsZero() {
+		at = q.s.now()
+	}
+	_, err := q.q.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)`,
+		dbTime(at), e.Actor, e.Action, e.Target, e.Detail)
+	return q.wrap("append audit entry", err)
+}
+
+func (q queries) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	before := f.BeforeID
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT id, at, actor, action, target, detail FROM audit_log
+		WHERE id < $1 ORDER BY id DESC LIMIT $2`, before, limitOr(f.Limit, 50, 500))
+	if err != nil {
+		return nil, q.wrap("list audit entries", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var (
+			e  AuditEntry
+			at sql.NullTime
+		)
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Detail); err != nil {
+			return nil, q.wrap("list audit entries", err)
+		}
+		e.At = fromNullTime(at)
+		out = append(out, e)
+	}
+	return out, q.wrap("list audit entries", rows.Err())
+}
+
+// DeleteExpired removes expired auth states and idempotency keys.
+func (q queries) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
+	for _, table := range []string{"auth_states", "idempotency_keys"} {
+		res, err := q.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at <= $1`, dbTime(now))
+		if err != nil {
+			return total, q.wrap("delete expired "+table, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, q.wrap("delete expired "+table, err)
+		}
+		total += n
+	}
+	return total, nil
+}

@@ -1,0 +1,259 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Sealer seals secrets before they are written and opens them after they are
+// read. internal/secrets implements it.
+type Sealer interface {
+	Seal(plaintext []byte) ([]byte, error)
+	Open(sealed []byte) ([]byte, error)
+}
+
+// Dialect is what differs between the databases the SQL implementation runs
+// on. Every statement in this package uses $N placeholders, which both
+// PostgreSQL and SQLite (by ordinal) understand.
+type Dialect struct {
+	// Name is "sqlite" or "postgres".
+	Name string
+	// IsUniqueViolation reports whether err is the database's unique
+	// constraint error.
+	IsUniqueViolation func(error) bool
+	// IsForeignKeyViolation reports whether err says a referenced row does
+	// not exist; the store answers ErrNotFound for it.
+	IsForeignKeyViolation func(error) bool
+	// ForUpdate is appended to a SELECT that must lock the row until the
+	// transaction ends (" FOR UPDATE" on PostgreSQL; SQLite transactions take
+	// the write lock when they begin, so it is empty there).
+	ForUpdate string
+}
+
+// SQL implements Store over database/sql.
+type SQL struct {
+	queries // the Queries, run on the pool
+	db      *sql.DB
+	dialect Dialect
+	sealer  Sealer
+	now     func() time.Time
+}
+
+// NewSQL returns a Store over db, which must already be migrated. now may be
+// nil (time.Now).
+func NewSQL(db *sql.DB, d Dialect, sealer Sealer, now func() time.Time) *SQL {
+	if now == nil {
+		now = time.Now
+	}
+	s := &SQL{db: db, dialect: d, sealer: sealer, now: now}
+	s.queries = queries{s: s, q: db}
+	return s
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries implements Queries over a querier, so the same code serves the
+// pool and a transaction.
+type queries struct {
+	s *SQL
+	q querier
+}
+
+type sqlTx struct {
+	queries
+	tx *sql.Tx
+}
+
+func (t *sqlTx) SQL() *sql.Tx { return t.tx }
+
+// DB returns the connection pool.
+func (s *SQL) DB() *sql.DB { return s.db }
+
+// Dialect names the database.
+func (s *SQL) Dialect() string { return s.dialect.Name }
+
+// Ping checks that the database answers a query.
+func (s *SQL) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store: ping %s: %w", s.dialect.Name, err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *SQL) Close() error { return s.db.Close() }
+
+// InTx runs fn in a transaction.
+func (s *SQL) InTx(ctx context.Context, fn func(tx Tx) error) (err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback() // the error that made us roll back is the one worth returning
+		}
+	}()
+	if err = fn(&sqlTx{queries: queries{s: s, q: tx}, tx: tx}); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// atomic runs fn in a transaction: the current one inside InTx, a new one
+// on the pool, for the few writes that take more than one statement.
+func (q queries) atomic(ctx context.Context, fn func(q queries) error) error {
+	if _, inTx := q.q.(*sql.Tx); inTx {
+		return fn(q)
+	}
+	return q.s.InTx(ctx, func(tx Tx) error { return fn(tx.(*sqlTx).queries) })
+}
+
+// Helpers shared by the statements.
+
+func (q queries) now() time.Time { return dbTime(q.s.now()) }
+
+// dbTime normalises a time to what both databases store the same way: UTC,
+// microseconds.
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func nullTime(t time.Time) sql.NullTime {
+	if t.IsZero() {
+		return sql.NullTime{}
+	}
+	return sql.NullTime{Time: dbTime(t), Valid: true}
+}
+
+func fromNullTime(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+func (q queries) seal(s Secret) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := q.s.sealer.Seal([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("store: seal: %w", err)
+	}
+	return b, nil
+}
+
+func (q queries) open(b []byte) (Secret, error) {
+	if len(b) == 0 {
+		return "", nil
+	}
+	p, err := q.s.sealer.Open(b)
+	if err != nil {
+		return "", fmt.Errorf("store: open sealed value: %w", err)
+	}
+	return Secret(p), nil
+}
+
+// sealAll seals several secrets, stopping at the first error.
+func (q queries) sealAll(secrets ...Secret) ([][]byte, error) {
+	out := make([][]byte, len(secrets))
+	for i, s := range secrets {
+		b, err := q.seal(s)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// openAll opens several sealed values into their destinations.
+func (q queries) openAll(pairs map[*Secret][]byte) error {
+	for dst, b := range pairs {
+		s, err := q.open(b)
+		if err != nil {
+			return err
+		}
+		*dst = s
+	}
+	return nil
+}
+
+// wrap turns driver errors into ErrConflict / ErrNotFound and adds context.
+func (q queries) wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("store: %s: %w", op, ErrNotFound)
+	case q.s.dialect.IsUniqueViolation != nil && q.s.dialect.IsUniqueViolation(err):
+		return fmt.Errorf("store: %s: %w", op, ErrConflict)
+	case q.s.dialect.IsForeignKeyViolation != nil && q.s.dialect.IsForeignKeyViolation(err):
+		return fmt.Errorf("store: %s: a record it refers to does not exist: %w", op, ErrNotFound)
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// mustAffect returns ErrNotFound when an UPDATE or DELETE touched no row.
+func (q queries) mustAffect(op string, res sql.Result, err error) error {
+	if err != nil {
+		return q.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return q.wrap(op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: %s: %w", op, ErrNotFound)
+	}
+	return nil
+}
+
+func newID(prefix string) (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("store: new id: %w", err)
+	}
+	return prefix + hex.EncodeToString(b), nil
+}
+
+func joinMethods(ms []AuthMethod) string {
+	s := make([]string, len(ms))
+	for i, m := range ms {
+		s[i] = string(m)
+	}
+	return strings.Join(s, ",")
+}
+
+func splitMethods(s string) []AuthMethod {
+	if s == "" {
+		return nil
+	}
+	parts := strings.Split(s, ",")
+	out := make([]AuthMethod, len(parts))
+	for i, p := range parts {
+		out[i] = AuthMethod(p)
+	}
+	return out
+}
+
+func limitOr(n, def, most int) int {
+	if n <= 0 {
+		return def
+	}
+	return min(n, most)
+}

@@ -1,0 +1,109 @@
+// Package store owns asanajira's persistent records: Jira servers, Asana
+// workspaces and users, the connections and project routing between them,
+// per-user Jira credentials, one-time auth states, task ↔ issue links,
+// idempotency keys and the audit log.
+//
+// The Store interface is implemented once, over database/sql, by SQL in this
+// package; store/sqlite and store/postgres open their database, apply their
+// embedded migrations and supply the few dialect differences. Secret fields
+// (type Secret) are sealed by a Sealer before they reach the database, so
+// neither the SQLite file nor PostgreSQL rows ever hold a token in the clear.
+// store/storetest holds the conformance suite both implementations pass.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when the record asked for does not exist (or, for
+// auth states and idempotency keys, has expired).
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned when a write would break a uniqueness rule: a second
+// Jira server with the same base URL, a task linked twice on one server, an
+// idempotency key already claimed.
+var ErrConflict = errors.New("store: conflict")
+
+// Queries are the reads and writes of asanajira's records. Store runs them
+// against the database; Tx runs them inside one transaction.
+type Queries interface {
+	CreateJiraServer(ctx context.Context, s *JiraServer) error
+	GetJiraServer(ctx context.Context, id string) (JiraServer, error)
+	GetJiraServerByConsumerKey(ctx context.Context, consumerKey string) (JiraServer, error)
+	ListJiraServers(ctx context.Context) ([]JiraServer, error)
+	UpdateJiraServer(ctx context.Context, s *JiraServer) error
+	DeleteJiraServer(ctx context.Context, id string) error
+
+	PutWorkspace(ctx context.Context, w Workspace) error
+	GetWorkspace(ctx context.Context, gid string) (Workspace, error)
+	ListWorkspaces(ctx context.Context) ([]Workspace, error)
+
+	PutConnection(ctx context.Context, c Connection) error
+	DeleteConnection(ctx context.Context, workspaceGID, jiraServerID string) error
+	ListConnections(ctx context.Context) ([]Connection, error)
+	PutProjectRoute(ctx context.Context, r ProjectRoute) error
+	DeleteProjectRoute(ctx context.Context, workspaceGID, projectGID string) error
+	ListProjectRoutes(ctx context.Context, workspaceGID string) ([]ProjectRoute, error)
+	RouteProject(ctx context.Context, workspaceGID, projectGID string) (JiraServer, error)
+
+	PutAsanaUser(ctx context.Context, u AsanaUser) error
+	GetAsanaUser(ctx context.Context, gid string) (AsanaUser, error)
+	ListAsanaUsers(ctx context.Context) ([]AsanaUser, error)
+
+	PutJiraCredential(ctx context.Context, c JiraCredential) error
+	GetJiraCredential(ctx context.Context, asanaUserGID, jiraServerID string) (JiraCredential, error)
+	ListJiraCredentials(ctx context.Context, jiraServerID string) ([]JiraCredential, error)
+	MarkJiraCredentialReconnect(ctx context.Context, asanaUserGID, jiraServerID, reason string) error
+	DeleteJiraCredential(ctx context.Context, asanaUserGID, jiraServerID string) error
+
+	PutAuthState(ctx context.Context, a AuthState) error
+	ConsumeAuthState(ctx context.Context, state string) (AuthState, error)
+
+	CreateLink(ctx context.Context, l *Link) error
+	GetLinkByTask(ctx context.Context, jiraServerID, taskGID string) (Link, error)
+	GetLinkByIssue(ctx context.Context, jiraServerID, issueID string) (Link, error)
+	ListLinksByTask(ctx context.Context, taskGID string) ([]Link, error)
+	ListLinks(ctx context.Context, f LinkFilter) ([]Link, error)
+	UpdateLinkIssueKey(ctx context.Context, id int64, issueKey string) error
+	DeleteLink(ctx context.Context, id int64) error
+
+	ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) error
+	GetIdempotencyKey(ctx context.Context, scope, key string) (IdempotencyKey, error)
+	CompleteIdempotencyKey(ctx context.Context, scope, key string, result []byte) error
+
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
+	// DeleteExpired removes auth states and idempotency keys that expired
+	// before now and reports how many rows went.
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+}
+
+// Tx is a transaction over the store. SQL exposes the underlying *sql.Tx so
+// a job can be enqueued in the same transaction as the write that causes it.
+type Tx interface {
+	Queries
+	SQL() *sql.Tx
+}
+
+// Store is asanajira's database.
+type Store interface {
+	Queries
+	// InTx runs fn in one transaction, committed when fn returns nil and
+	// rolled back otherwise.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// ResealSecrets opens every sealed value and seals it again under the
+	// Sealer's current key, for key rotation. It reports how many values it
+	// re-sealed.
+	ResealSecrets(ctx context.Context) (int, error)
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// DB is the connection pool, for the job queue.
+	DB() *sql.DB
+	// Dialect names the database: "sqlite" or "postgres".
+	Dialect() string
+	Close() error
+}
