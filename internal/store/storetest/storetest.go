@@ -22,7 +22,9 @@ type NewStore func(t *testing.T, sealer store.Sealer, now func() time.Time) stor
 
 // Sealer is a real keyring whose keys a test can swap, to rotate keys under a
 // running store.
-type Sealer struct{ kr atomic.Pointer[secrets.Keyring] }
+type Sealer struct {
+	kr atomic.Pointer[secrets.Keyring]
+}
 
 // NewSealer returns a Sealer with one fresh key.
 func NewSealer(t testing.TB) *Sealer {

@@ -1,0 +1,254 @@
+// Package app is asanajira's composition root: it opens the database and
+// the key that seals secrets, migrates, builds the job queue and the HTTP
+// routes, runs them, and shuts them down in order.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/config"
+	"github.com/asanajira/asanajira/internal/httpx"
+	"github.com/asanajira/asanajira/internal/jobs"
+	"github.com/asanajira/asanajira/internal/secrets"
+	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/store/postgres"
+	"github.com/asanajira/asanajira/internal/store/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// maxBody is the default request body limit; endpoints that take files set
+// their own.
+const maxBody = 1 << 20
+
+// App is a running asanajira: its database, queue and HTTP handler.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	store    store.Store
+	queue    *jobs.Queue
+	keyring  *secrets.Keyring
+	registry *prometheus.Registry
+	mux      *http.ServeMux
+	handler  http.Handler
+	closeDB  []func() error
+}
+
+// New opens and migrates the database, loads (or on SQLite creates) the
+// sealing key and builds the queue and routes. cfg must be validated.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	kind, target, err := cfg.Database()
+	if err != nil {
+		return nil, err
+	}
+	keyring, err := loadKeyring(cfg, kind, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, keyring: keyring, registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	if err := a.openDatabase(ctx, kind, target); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		jobs.NewCountCollector(ctx, a.store.DB(), log))
+	a.routes()
+	a.handler = httpx.Middleware(log, httpx.NewMetrics(a.registry), maxBody, a.mux)
+	return a, nil
+}
+
+// loadKeyring reads the configured key, or on SQLite creates a key file
+// beside the database the first time.
+func loadKeyring(cfg config.Config, kind string, log *slog.Logger) (*secrets.Keyring, error) {
+	switch {
+	case cfg.SecretKey != "":
+		kr, err := secrets.ParseKeys(cfg.SecretKey)
+		if err != nil {
+			return nil, fmt.Errorf("--secret-key (ASANAJIRA_SECRET_KEY): %w", err)
+		}
+		return kr, nil
+	case cfg.SecretKeyFile != "":
+		kr, err := secrets.LoadKeyFile(cfg.SecretKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--secret-key-file (ASANAJIRA_SECRET_KEY_FILE): %w", err)
+		}
+		return kr, nil
+	case kind == config.SQLite:
+		path := cfg.KeyFilePath()
+		kr, created, err := secrets.EnsureKeyFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("key file %s (set --secret-key-file to use another): %w", path, err)
+		}
+		if created {
+			log.Warn("created a new key to seal tokens at rest; back it up with the database, without it stored tokens cannot be read",
+				slog.String("key_file", path), slog.String("key_id", kr.PrimaryID()))
+		}
+		return kr, nil
+	}
+	return nil, errors.New("--secret-key (ASANAJIRA_SECRET_KEY) or --secret-key-file is required with PostgreSQL")
+}
+
+func (a *App) openDatabase(ctx context.Context, kind, target string) error {
+	var (
+		st *store.SQL
+		err error
+	)
+	switch kind {
+	case config.SQLite:
+		st, err = sqlite.Open(ctx, target, a.keyring, nil)
+	case config.Postgres:
+		st, err = postgres.Open(ctx, target, a.keyring, nil)
+	}
+	if err != nil {
+		return err
+	}
+	a.store = st
+	a.closeDB = append(a.closeDB, st.Close)
+
+	// On SQLite river gets its own one-connection pool (the driver asks for
+	// one); the application's transactions can still enqueue through InsertTx.
+	riverDB := st.DB()
+	if kind == config.SQLite {
+		riverDB, err = sqlite.OpenDB(ctx, target)
+		if err != nil {
+			return err
+		}
+		riverDB.SetMaxOpenConns(1)
+		a.closeDB = append(a.closeDB, riverDB.Close)
+	}
+	driver, listener, err := jobs.Driver(ctx, st.Dialect(), riverDB, target)
+	if err != nil {
+		return err
+	}
+	if err := jobs.Migrate(ctx, driver); err != nil {
+		if listener != nil {
+			listener.Close()
+		}
+		return err
+	}
+	a.queue, err = jobs.New(driver, riverDB, listener, st, a.log, jobs.Options{})
+	if err != nil && listener != nil {
+		listener.Close()
+	}
+	return err
+}
+
+// Store is the app's database.
+func (a *App) Store() store.Store { return a.store }
+
+// Queue is the app's job queue.
+func (a *App) Queue() *jobs.Queue { return a.queue }
+
+// Keyring is the key set sealing secrets.
+func (a *App) Keyring() *secrets.Keyring { return a.keyring }
+
+// Handler is the whole HTTP surface with its middleware.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Mount adds a route; feature packages are mounted by New, tests may add more.
+func (a *App) Mount(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
+
+// Run starts the queue and serves ln until ctx is cancelled, then stops
+// taking requests, lets in-flight ones and running jobs finish within the
+// shutdown timeout, and returns. It does not close the database; Close does.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	if err := a.queue.Start(ctx); err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // attachments stream through
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	a.log.Info("asanajira is serving", slog.String("listen", ln.Addr().String()),
+		slog.String("public_url", a.cfg.EffectivePublicURL()), slog.String("database", a.store.Dialect()))
+
+	var err error
+	select {
+	case err = <-serveErr:
+		err = fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+		a.log.Info("shutting down: finishing in-flight requests and jobs", slog.Duration("timeout", a.cfg.ShutdownTimeout))
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(shutdownCtx); serr != nil {
+		a.log.Warn("requests still running at the shutdown deadline were cut", slog.Any("error", serr))
+		_ = srv.Close() // force-close what Shutdown could not drain
+	}
+	if qerr := a.queue.Stop(shutdownCtx); qerr != nil && err == nil {
+		err = qerr
+	}
+	if err == nil {
+		a.log.Info("asanajira stopped")
+	}
+	return err
+}
+
+// Close closes the database pools.
+func (a *App) Close() {
+	for i := len(a.closeDB) - 1; i >= 0; i-- {
+		_ = a.closeDB[i]() // closing a pool fails only if it is already closed
+	}
+	a.closeDB = nil
+}
+
+// Listen binds cfg.Listen with a message that says what to do when the port
+// is taken.
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("cannot listen on %s: permission denied (ports below 1024 need privileges; pick another with --listen)", addr)
+		}
+		return nil, fmt.Errorf("cannot listen on %s (is another process using it? pick another with --listen): %w", addr, err)
+	}
+	return ln, nil
+}
+
+// routes mounts the operational endpoints.
+func (a *App) routes() {
+	a.mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+	a.mux.Handle("GET /readyz", httpx.Handle(a.log, a.readyz))
+	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	a.mux.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "asanajira is running.")
+		fmt.Fprintln(w, "Health: /healthz  Readiness: /readyz  Metrics: /metrics")
+	}))
+}
+
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		return httpx.Wrap(http.StatusServiceUnavailable, "database is not answering", err)
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": a.store.Dialect()})
+	return nil
+}
+
+// Migrate applies asanajira's and river's migrations without serving.
+func Migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	a, err := New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	a.Close()
+	return nil
+}

@@ -1,0 +1,154 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func parse(t *testing.T, args ...string) (Config, error) {
+	t.Helper()
+	c := Default()
+	fset := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fset.SetOutput(io.Discard)
+	ff := c.Flags(fset)
+	if err := fset.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"/run/secrets/key": "  a2V5LWZyb20tZmlsZQ==\n", "/run/secrets/asana": "asana-secret\n"}
+	err := ff.Resolve(func(name string) ([]byte, error) {
+		if v, ok := files[name]; ok {
+			return []byte(v), nil
+		}
+		return nil, fs.ErrNotExist
+	})
+	return c, err
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	t.Parallel()
+	c, err := parse(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	kind, path, err := c.Database()
+	if err != nil || kind != SQLite || path != "asanajira.db" {
+		t.Fatalf("Database() = %q %q %v", kind, path, err)
+	}
+	if got := c.EffectivePublicURL(); got != "http://127.0.0.1:8080" {
+		t.Fatalf("EffectivePublicURL = %q", got)
+	}
+}
+
+func TestValidateNamesSettingAndFix(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		args []string
+		want []string
+	}{
+		"listen":            {[]string{"--listen", "8080"}, []string{"--listen (ASANAJIRA_LISTEN)", "host:port"}},
+		"public url":        {[]string{"--public-url", "ftp://x"}, []string{"--public-url", "http(s) URL"}},
+		"database scheme":   {[]string{"--database-url", "mysql://x/y"}, []string{"--database-url (ASANAJIRA_DATABASE_URL)", `"mysql"`, "postgres://"}},
+		"postgres no key":   {[]string{"--database-url", "postgres://u@h/db"}, []string{"--secret-key (ASANAJIRA_SECRET_KEY)", "secrets new-key"}},
+		"empty sqlite path": {[]string{"--database-url", "sqlite:"}, []string{"needs a file path"}},
+		"client pair":       {[]string{"--asana-client-id", "123"}, []string{"--asana-client-id and --asana-client-secret go together"}},
+		"log level":         {[]string{"--log-level", "loud"}, []string{"--log-level", "debug, info, warn or error"}},
+		"log format":        {[]string{"--log-format", "xml"}, []string{"--log-format", "json or text"}},
+		"shutdown":          {[]string{"--shutdown-timeout", "0s"}, []string{"--shutdown-timeout", "positive"}},
+		"two problems":      {[]string{"--listen", "x", "--log-level", "y"}, []string{"--listen", "--log-level"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, err := parse(t, tc.args...)
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil {
+				t.Fatal("Validate accepted a bad setting")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestSecretFiles(t *testing.T) {
+	t.Parallel()
+	c, err := parse(t, "--secret-key-file", "/run/secrets/key", "--asana-client-secret-file", "/run/secrets/asana", "--asana-client-id", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SecretKeyFile != "/run/secrets/key" || c.AsanaClientSecret != "asana-secret" {
+		t.Fatalf("secret files not read: %+v", c)
+	}
+	_, err = parse(t, "--asana-client-secret", "x", "--asana-client-secret-file", "/run/secrets/asana")
+	if err == nil || !strings.Contains(err.Error(), "both set") {
+		t.Fatalf("secret and its file both set: err = %v", err)
+	}
+	_, err = parse(t, "--database-url-file", "/missing")
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "ASANAJIRA_DATABASE_URL_FILE") {
+		t.Fatalf("missing file: err = %v", err)
+	}
+}
+
+func TestRedactedHidesSecrets(t *testing.T) {
+	t.Parallel()
+	c, err := parse(t, "--database-url", "postgres://app:hunter2@db:5432/asanajira", "--secret-key", "c2VjcmV0LWtleQ==",
+		"--asana-client-id", "42", "--asana-client-secret", "very-secret", "--admins", "1, alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range c.Redacted() {
+		got[s.Name] = s.Value
+	}
+	want := map[string]string{
+		"database-url":        "postgres://app:xxxxx@db:5432/asanajira",
+		"secret-key":          "(set)",
+		"asana-client-secret": "(set)",
+		"asana-client-id":     "42",
+		"admins":              "1,alice@example.com",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("Redacted %s = %q, want %q", k, got[k], v)
+		}
+	}
+	all := ""
+	for _, v := range got {
+		all += v
+	}
+	for _, s := range []string{"hunter2", "c2VjcmV0LWtleQ", "very-secret"} {
+		if strings.Contains(all, s) {
+			t.Errorf("Redacted shows %q", s)
+		}
+	}
+}
+
+func TestKeyFilePathBesideDatabase(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ db, want string }{
+		{"", "asanajira.key"},
+		{"/var/lib/asanajira/data.db", "/var/lib/asanajira/asanajira.key"},
+		{"sqlite:/srv/a.db", "/srv/asanajira.key"},
+	}
+	for _, tc := range tests {
+		c := Default()
+		c.DatabaseURL = tc.db
+		if diff := cmp.Diff(tc.want, c.KeyFilePath()); diff != "" {
+			t.Errorf("KeyFilePath(%q) (-want +got):\n%s", tc.db, diff)
+		}
+	}
+}
