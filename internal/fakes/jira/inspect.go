@@ -1,0 +1,149 @@
+package jira
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Issue is a snapshot of one issue, for tests and the demo.
+type Issue struct {
+	ID             string
+	Key            string
+	Project        string // project key
+	IssueType      string // issue type name
+	Summary        string
+	Description    string
+	Status         string // status name
+	StatusCategory string // new, indeterminate or done
+	Resolution     string // resolution name, "" when unresolved
+	Priority       string
+	Assignee       string // username, "" when unassigned
+	Reporter       string
+	Labels         []string
+	Parent         string
+	DueDate        string
+	// Custom holds custom field values by id: strings, float64 numbers and,
+	// for select lists, the option value.
+	Custom      map[string]any
+	Created     time.Time
+	Updated     time.Time
+	Comments    []Comment
+	Attachments []Attachment
+	RemoteLinks []RemoteLink
+}
+
+// Comment is a snapshot of an issue comment.
+type Comment struct {
+	ID      string
+	Author  string
+	Body    string
+	Created time.Time
+	Updated time.Time
+}
+
+// Attachment is a snapshot of an attachment, content included.
+type Attachment struct {
+	ID       string
+	Filename string
+	MimeType string
+	Author   string
+	Content  []byte
+}
+
+// RemoteLink is a snapshot of a remote issue link.
+type RemoteLink struct {
+	ID           int
+	GlobalID     string
+	URL          string
+	Title        string
+	Relationship string
+	Object       map[string]any
+	Application  map[string]any
+}
+
+func (s *Server) snapshot(is *issue) Issue {
+	t, _ := lookupIssueType(is.typeID)
+	p, _ := lookupPriority(is.priorityID)
+	st := lookupStatus(is.statusID)
+	out := Issue{
+		ID: is.id, Key: is.key, Project: is.project.key, IssueType: t.name, Summary: is.summary,
+		Description: derefOr(is.description, ""), Status: st.name, StatusCategory: lookupCategory(st.category).key,
+		Priority: p.name, Assignee: is.assignee, Reporter: is.reporter, Labels: slices.Clone(is.labels),
+		Parent: is.parent, DueDate: is.dueDate, Custom: map[string]any{}, Created: is.created, Updated: is.updated,
+	}
+	if is.resolution != "" {
+		r, _ := lookupResolution(is.resolution)
+		out.Resolution = r.name
+	}
+	for k, v := range is.custom {
+		if o, ok := v.(fieldOption); ok {
+			v = o.value
+		}
+		out.Custom[k] = v
+	}
+	for _, c := range is.comments {
+		out.Comments = append(out.Comments, Comment{ID: c.id, Author: c.author, Body: c.body, Created: c.created, Updated: c.updated})
+	}
+	for _, a := range is.attachments {
+		out.Attachments = append(out.Attachments, Attachment{ID: a.id, Filename: a.filename, MimeType: a.mimeType, Author: a.author, Content: slices.Clone(a.content)})
+	}
+	for _, l := range is.links {
+		rl := RemoteLink{ID: l.id, GlobalID: l.globalID, Relationship: l.relationship, Object: l.object, Application: l.application}
+		rl.URL, _ = l.object["url"].(string)
+		rl.Title, _ = l.object["title"].(string)
+		out.RemoteLinks = append(out.RemoteLinks, rl)
+	}
+	return out
+}
+
+// Issue returns a snapshot of the issue with this key or id.
+func (s *Server) Issue(key string) (Issue, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.issueByKey(key)
+	if is == nil {
+		return Issue{}, false
+	}
+	return s.snapshot(is), true
+}
+
+// Issues returns snapshots of every issue, in creation order.
+func (s *Server) Issues() []Issue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Issue, 0, len(s.issues))
+	for _, is := range s.issues {
+		out = append(out, s.snapshot(is))
+	}
+	return out
+}
+
+// AddComment comments on an issue as username, as if done in the web UI;
+// webhooks fire.
+func (s *Server) AddComment(key, username, body string) error {
+	if body == "" {
+		return fmt.Errorf("jira emulator: comment on %s: empty body", key)
+	}
+	s.mu.Lock()
+	is := s.issueByKey(key)
+	if is == nil || s.userByName(username) == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("jira emulator: comment on %s as %s: no such issue or user", key, username)
+	}
+	evs := s.addCommentLocked(s.baseURL(nil), is, s.userByName(username).name, body)
+	s.mu.Unlock()
+	s.dispatch(evs)
+	return nil
+}
+
+// Users lists the usernames of the seeded users.
+func (s *Server) Users() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, u := range s.users {
+		out = append(out, u.name)
+	}
+	return out
+}

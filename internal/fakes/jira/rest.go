@@ -1,0 +1,1304 @@
+package jira
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const api = "/rest/api/{ver}"
+
+// restRoutes registers REST v2 (/rest/api/2 and its alias /rest/api/latest).
+func (s *Server) restRoutes() {
+	r := func(pattern string, mode authMode, gate func(profile) bool, h handlerFunc) {
+		s.route(pattern, mode, gate, func(w http.ResponseWriter, r *http.Request, u *user) {
+			if v := r.PathValue("ver"); v != "2" && v != "latest" {
+				s.unknownRoute(w, r)
+				return
+			}
+			h(w, r, u)
+		})
+	}
+	r("GET "+api+"/serverInfo", anyone, nil, s.serverInfo)
+	r("GET "+api+"/myself", loggedIn, nil, s.myself)
+	r("GET "+api+"/user", loggedIn, nil, s.getUser)
+	r("GET "+api+"/user/search", loggedIn, nil, s.userSearch)
+	r("GET "+api+"/user/assignable/search", loggedIn, nil, s.userSearch)
+	r("GET "+api+"/user/picker", loggedIn, nil, s.userPicker)
+	r("GET "+api+"/project", loggedIn, nil, s.listProjects)
+	r("GET "+api+"/project/{key}", loggedIn, nil, s.getProject)
+	r("GET "+api+"/project/{key}/statuses", loggedIn, nil, s.projectStatuses)
+	r("GET "+api+"/project/{key}/components", loggedIn, nil, s.projectComponents)
+	r("GET "+api+"/project/{key}/versions", loggedIn, nil, s.projectVersions)
+	r("GET "+api+"/priority", loggedIn, nil, s.listPriorities)
+	r("GET "+api+"/status", loggedIn, nil, s.listStatuses)
+	r("GET "+api+"/statuscategory", loggedIn, nil, s.listStatusCategories)
+	r("GET "+api+"/resolution", loggedIn, nil, s.listResolutions)
+	r("GET "+api+"/issuetype", loggedIn, nil, s.listIssueTypes)
+	r("GET "+api+"/field", loggedIn, nil, s.listFields)
+	r("GET "+api+"/issue/createmeta", loggedIn, nil, s.legacyCreatemeta)
+	r("GET "+api+"/issue/createmeta/{key}/issuetypes", loggedIn, profile.hasNewCreatemeta, s.createmetaIssueTypes)
+	r("GET "+api+"/issue/createmeta/{key}/issuetypes/{type}", loggedIn, profile.hasNewCreatemeta, s.createmetaFields)
+	r("POST "+api+"/issue", loggedIn, nil, s.createIssue)
+	r("GET "+api+"/issue/{key}", loggedIn, nil, s.getIssue)
+	r("PUT "+api+"/issue/{key}", loggedIn, nil, s.editIssue)
+	r("DELETE "+api+"/issue/{key}", loggedIn, nil, s.deleteIssue)
+	r("PUT "+api+"/issue/{key}/assignee", loggedIn, nil, s.assignIssue)
+	r("GET "+api+"/issue/{key}/transitions", loggedIn, nil, s.getTransitions)
+	r("POST "+api+"/issue/{key}/transitions", loggedIn, nil, s.doTransition)
+	r("GET "+api+"/issue/{key}/comment", loggedIn, nil, s.listComments)
+	r("POST "+api+"/issue/{key}/comment", loggedIn, nil, s.addComment)
+	r("GET "+api+"/issue/{key}/comment/{id}", loggedIn, nil, s.getComment)
+	r("PUT "+api+"/issue/{key}/comment/{id}", loggedIn, nil, s.updateComment)
+	r("DELETE "+api+"/issue/{key}/comment/{id}", loggedIn, nil, s.deleteComment)
+	r("POST "+api+"/issue/{key}/attachments", loggedIn, nil, s.addAttachments)
+	r("GET "+api+"/attachment/meta", loggedIn, nil, s.attachmentMeta)
+	r("GET "+api+"/attachment/{id}", loggedIn, nil, s.getAttachment)
+	r("DELETE "+api+"/attachment/{id}", loggedIn, nil, s.deleteAttachment)
+	r("GET "+api+"/issue/{key}/remotelink", loggedIn, nil, s.listRemoteLinks)
+	r("POST "+api+"/issue/{key}/remotelink", loggedIn, nil, s.upsertRemoteLink)
+	r("DELETE "+api+"/issue/{key}/remotelink", loggedIn, nil, s.deleteRemoteLinkByGlobalID)
+	r("GET "+api+"/issue/{key}/remotelink/{id}", loggedIn, nil, s.getRemoteLink)
+	r("PUT "+api+"/issue/{key}/remotelink/{id}", loggedIn, nil, s.putRemoteLink)
+	r("DELETE "+api+"/issue/{key}/remotelink/{id}", loggedIn, nil, s.deleteRemoteLink)
+	r("GET "+api+"/search", loggedIn, nil, s.search)
+	r("POST "+api+"/search", loggedIn, nil, s.search)
+	s.route("GET /secure/attachment/{id}/{name}", loggedIn, nil, s.downloadAttachment)
+}
+
+func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]any{
+		"baseUrl": s.baseURL(r), "version": s.prof.version, "versionNumbers": s.prof.versionNumbers(),
+		"deploymentType": "Server", "buildNumber": s.prof.buildNumber, "buildDate": s.prof.buildDate,
+		"serverTime": fmtTime(s.now()), "scmInfo": s.prof.scmInfo, "serverTitle": "Jira",
+	}
+	// 10.0 removed the doHealthCheck parameter and the healthChecks field.
+	if s.prof.hasHealthChecks() && r.URL.Query().Get("doHealthCheck") == "true" {
+		out["healthChecks"] = []any{map[string]any{"name": "emulator", "description": "The emulator is up.", "passed": true}}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) myself(w http.ResponseWriter, r *http.Request, u *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.userJSON(s.baseURL(r), u)
+	out["locale"] = "en_US"
+	groups := []any{map[string]any{"name": "jira-software-users", "self": s.baseURL(r) + "/rest/api/2/group?groupname=jira-software-users"}}
+	if u.admin {
+		groups = append(groups, map[string]any{"name": "jira-administrators", "self": s.baseURL(r) + "/rest/api/2/group?groupname=jira-administrators"})
+	}
+	out["groups"] = map[string]any{"size": len(groups), "items": groups}
+	out["applicationRoles"] = map[string]any{"size": 1, "items": []any{}}
+	out["expand"] = "groups,applicationRoles"
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, _ *user) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var u *user
+	switch {
+	case q.Get("username") != "":
+		u = s.userByName(q.Get("username"))
+	case q.Get("key") != "":
+		u = s.userByKey(q.Get("key"))
+	default:
+		s.writeErrors(w, http.StatusNotFound, []string{"Either the 'username' or the 'key' query parameters need to be provided"}, nil)
+		return
+	}
+	if u == nil {
+		s.writeErrors(w, http.StatusNotFound, []string{fmt.Sprintf("The user named '%s' does not exist", q.Get("username")+q.Get("key"))}, nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.userJSON(s.baseURL(r), u))
+}
+
+func matchUser(u *user, q string) bool {
+	q = strings.ToLower(q)
+	if q == "" || q == "." {
+		return true
+	}
+	for _, f := range append([]string{u.name, u.email, u.displayName}, strings.Fields(u.displayName)...) {
+		if strings.HasPrefix(strings.ToLower(f), q) {
+			return true
+		}
+	}
+	return false
+}
+
+func intParam(r *http.Request, name string, def int) int {
+	v, err := strconv.Atoi(r.URL.Query().Get(name))
+	if err != nil || v < 0 {
+		return def
+	}
+	return v
+}
+
+func (s *Server) userSearch(w http.ResponseWriter, r *http.Request, _ *user) {
+	q := r.URL.Query()
+	name := q.Get("username")
+	assignable := strings.Contains(r.URL.Path, "/assignable/")
+	if !assignable && !q.Has("username") {
+		s.writeErrors(w, http.StatusBadRequest, []string{"The username query parameter was not provided"}, nil)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if assignable {
+		if p := q.Get("project"); p != "" && s.projectByKey(p) == nil {
+			s.writeErrors(w, http.StatusNotFound, []string{fmt.Sprintf("No project could be found with key '%s'.", p)}, nil)
+			return
+		}
+		if k := q.Get("issueKey"); k != "" && s.issueByKey(k) == nil {
+			s.writeErrors(w, http.StatusNotFound, []string{"Issue Does Not Exist"}, nil)
+			return
+		}
+		if q.Get("project") == "" && q.Get("issueKey") == "" {
+			s.writeErrors(w, http.StatusBadRequest, []string{"You must specify either a project or an issue key."}, nil)
+			return
+		}
+	}
+	start, max := intParam(r, "startAt", 0), intParam(r, "maxResults", 50)
+	if s.prof.atLeast(10, 3) && max > 100 {
+		max = 100
+	}
+	out := []any{}
+	for _, u := range s.users {
+		if matchUser(u, name) {
+			out = append(out, s.userJSON(s.baseURL(r), u))
+		}
+	}
+	writeJSON(w, http.StatusOK, page(out, start, max))
+}
+
+func page[T any](xs []T, start, max int) []T {
+	if start > len(xs) {
+		start = len(xs)
+	}
+	end := min(start+max, len(xs))
+	return xs[start:end]
+}
+
+func (s *Server) userPicker(w http.ResponseWriter, r *http.Request, _ *user) {
+	q := r.URL.Query().Get("query")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	users := []any{}
+	for _, u := range s.users {
+		if matchUser(u, q) {
+			users = append(users, map[string]any{"name": u.name, "key": u.key, "displayName": u.displayName,
+				"html": htmlEscape(u.displayName) + " - " + htmlEscape(u.email) + " (" + htmlEscape(u.name) + ")",
+				"avatarUrl": s.baseURL(r) + "/secure/useravatar?size=small&avatarId=10122"})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": users, "total": len(users), "header": fmt.Sprintf("Showing %d of %d matching users", len(users), len(users))})
+}
+
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	base := s.baseURL(r)
+	out := []any{}
+	for _, p := range s.projects {
+		m := s.projectRef(base, p)
+		m["expand"] = "description,lead,url,projectKeys"
+		if slices.Contains(splitList(r.URL.Query().Get("expand")), "lead") {
+			m["lead"] = s.userRef(base, p.lead)
+		}
+		if s.prof.atLeast(8, 0) {
+			m["archived"] = false
+		}
+		out = append(out, m)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) projectOr404(w http.ResponseWriter, key string) *project {
+	p := s.projectByKey(key)
+	if p == nil {
+		s.writeErrors(w, http.StatusNotFound, []string{fmt.Sprintf("No project could be found with key '%s'.", key)}, nil)
+	}
+	return p
+}
+
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.projectOr404(w, r.PathValue("key"))
+	if p == nil {
+		return
+	}
+	base := s.baseURL(r)
+	m := s.projectRef(base, p)
+	m["expand"] = "description,lead,url,projectKeys"
+	m["description"] = p.description
+	m["lead"] = s.userRef(base, p.lead)
+	m["assigneeType"] = "UNASSIGNED"
+	m["roles"] = map[string]any{}
+	m["projectKeys"] = []string{p.key}
+	var comps, vers, types []any
+	for _, c := range p.components {
+		comps = append(comps, componentJSON(base, c))
+	}
+	for _, v := range p.versions {
+		vers = append(vers, versionJSON(base, p.id, v))
+	}
+	for _, id := range p.issueTypes {
+		t, _ := lookupIssueType(id)
+		types = append(types, issueTypeJSON(base, t))
+	}
+	m["components"], m["versions"], m["issueTypes"] = comps, vers, types
+	if s.prof.atLeast(8, 0) {
+		m["archived"] = false
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) projectStatuses(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.projectOr404(w, r.PathValue("key"))
+	if p == nil {
+		return
+	}
+	base := s.baseURL(r)
+	out := []any{}
+	for _, id := range p.issueTypes {
+		t, _ := lookupIssueType(id)
+		var sts []any
+		for _, st := range statuses {
+			sts = append(sts, statusJSON(base, st))
+		}
+		out = append(out, map[string]any{"self": base + "/rest/api/2/issuetype/" + t.id, "id": t.id, "name": t.name, "subtask": t.subtask, "statuses": sts})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) projectComponents(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.projectOr404(w, r.PathValue("key"))
+	if p == nil {
+		return
+	}
+	out := []any{}
+	for _, c := range p.components {
+		out = append(out, componentJSON(s.baseURL(r), c))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) projectVersions(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.projectOr404(w, r.PathValue("key"))
+	if p == nil {
+		return
+	}
+	out := []any{}
+	for _, v := range p.versions {
+		out = append(out, versionJSON(s.baseURL(r), p.id, v))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listPriorities(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []any{}
+	for _, p := range priorities {
+		m := priorityJSON(s.baseURL(r), p)
+		m["description"], m["statusColor"] = p.name, "#cccccc"
+		out = append(out, m)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []any{}
+	for _, st := range statuses {
+		out = append(out, statusJSON(s.baseURL(r), st))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listStatusCategories(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []any{}
+	for _, c := range statusCategories {
+		out = append(out, categoryJSON(s.baseURL(r), c))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listResolutions(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []any{}
+	for _, x := range resolutions {
+		out = append(out, resolutionJSON(s.baseURL(r), x))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listIssueTypes(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []any{}
+	for _, t := range issueTypes {
+		out = append(out, issueTypeJSON(s.baseURL(r), t))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listFields(w http.ResponseWriter, _ *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []any{}
+	ids := make([]string, 0, len(systemFieldNames))
+	for id := range systemFieldNames {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		out = append(out, map[string]any{"id": id, "name": systemFieldNames[id], "custom": false, "orderable": true,
+			"navigable": true, "searchable": true, "clauseNames": []string{id}, "schema": s.fieldSchema(id)})
+	}
+	for _, cf := range s.fields {
+		out = append(out, map[string]any{"id": cf.id, "name": cf.name, "custom": true, "orderable": true, "navigable": true,
+			"searchable": true, "clauseNames": []string{fmt.Sprintf("cf[%d]", cf.customID), cf.name}, "schema": s.fieldSchema(cf.id)})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// ---- create metadata ----
+
+// fieldMeta is the create-metadata entry of one field. withFieldID selects
+// the 8.4+ shape (fieldId) over the legacy one (key).
+func (s *Server) fieldMeta(base string, p *project, typeID, id string, withFieldID bool) map[string]any {
+	name := systemFieldNames[id]
+	if cf, ok := findBy(s.fields, func(f customField) bool { return f.id == id }); ok {
+		name = cf.name
+	}
+	m := map[string]any{"required": false, "schema": s.fieldSchema(id), "name": name, "hasDefaultValue": false, "operations": []string{"set"}}
+	if withFieldID {
+		m["fieldId"] = id
+	} else {
+		m["key"] = id
+	}
+	switch id {
+	case "summary":
+		m["required"] = true
+	case "issuetype":
+		t, _ := lookupIssueType(typeID)
+		m["required"], m["operations"], m["allowedValues"] = true, []string{}, []any{issueTypeJSON(base, t)}
+	case "project":
+		m["required"], m["allowedValues"] = true, []any{s.projectRef(base, p)}
+	case "parent":
+		m["required"] = true
+	case "priority":
+		var ps []any
+		for _, pr := range priorities {
+			ps = append(ps, priorityJSON(base, pr))
+		}
+		m["allowedValues"], m["hasDefaultValue"], m["defaultValue"] = ps, true, priorityJSON(base, priorities[2])
+	case "labels":
+		m["autoCompleteUrl"], m["operations"] = base+"/rest/api/1.0/labels/suggest?query=", []string{"add", "set", "remove"}
+	case "assignee":
+		m["autoCompleteUrl"] = base + "/rest/api/latest/user/assignable/search?issueKey=null&username="
+	case "reporter":
+		m["autoCompleteUrl"] = base + "/rest/api/latest/user/search?username="
+	case "components":
+		var cs []any
+		for _, c := range p.components {
+			cs = append(cs, componentJSON(base, c))
+		}
+		m["allowedValues"], m["operations"] = cs, []string{"add", "set", "remove"}
+	case "fixVersions":
+		var vs []any
+		for _, v := range p.versions {
+			vs = append(vs, versionJSON(base, p.id, v))
+		}
+		m["allowedValues"], m["operations"] = vs, []string{"set", "add", "remove"}
+	}
+	if cf, ok := findBy(s.fields, func(f customField) bool { return f.id == id }); ok && len(cf.options) > 0 {
+		var os []any
+		for _, o := range cf.options {
+			os = append(os, optionJSON(base, o))
+		}
+		m["allowedValues"] = os
+	}
+	if slices.Contains(p.required[typeID], id) {
+		m["required"] = true
+	}
+	return m
+}
+
+// legacyCreatemeta is GET /issue/createmeta. From 9.0 the path no longer
+// exists and Jira parses "createmeta" as an issue key.
+func (s *Server) legacyCreatemeta(w http.ResponseWriter, r *http.Request, u *user) {
+	if !s.prof.hasOldCreatemeta() {
+		s.writeErrors(w, http.StatusNotFound, []string{"Issue Does Not Exist"}, nil)
+		return
+	}
+	q := r.URL.Query()
+	keys := append(splitList(q.Get("projectKeys")), splitList(q.Get("projectIds"))...)
+	for _, k := range q["projectKeys"][min(1, len(q["projectKeys"])):] {
+		keys = append(keys, k)
+	}
+	typeIDs := splitList(q.Get("issuetypeIds"))
+	typeNames := splitList(q.Get("issuetypeNames"))
+	withFields := slices.Contains(splitList(q.Get("expand")), "projects.issuetypes.fields")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	base := s.baseURL(r)
+	projects := []any{}
+	for _, p := range s.projects {
+		if len(keys) > 0 && !slices.ContainsFunc(keys, func(k string) bool { return strings.EqualFold(k, p.key) || k == p.id }) {
+			continue
+		}
+		types := []any{}
+		for _, id := range p.issueTypes {
+			t, _ := lookupIssueType(id)
+			if len(typeIDs) > 0 && !slices.Contains(typeIDs, id) || len(typeNames) > 0 && !slices.Contains(typeNames, t.name) {
+				continue
+			}
+			tm := issueTypeJSON(base, t)
+			delete(tm, "avatarId")
+			tm["expand"] = "fields"
+			if withFields {
+				fs := map[string]any{}
+				for _, f := range p.screen[id] {
+					fs[f] = s.fieldMeta(base, p, id, f, false)
+				}
+				tm["fields"] = fs
+			}
+			types = append(types, tm)
+		}
+		pm := s.projectRef(base, p)
+		delete(pm, "projectTypeKey")
+		pm["expand"] = "issuetypes"
+		pm["issuetypes"] = types
+		projects = append(projects, pm)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"expand": "projects", "projects": projects})
+}
+
+func pageEnvelope(values []any, r *http.Request) map[string]any {
+	start, max := intParam(r, "startAt", 0), intParam(r, "maxResults", 50)
+	if max == 0 {
+		max = 50
+	}
+	pg := page(values, start, max)
+	return map[string]any{"maxResults": max, "startAt": start, "total": len(values), "isLast": start+len(pg) >= len(values), "values": pg}
+}
+
+func (s *Server) createmetaIssueTypes(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.projectOr404(w, r.PathValue("key"))
+	if p == nil {
+		return
+	}
+	base := s.baseURL(r)
+	var vals []any
+	for _, id := range p.issueTypes {
+		t, _ := lookupIssueType(id)
+		m := issueTypeJSON(base, t)
+		delete(m, "avatarId")
+		vals = append(vals, m)
+	}
+	writeJSON(w, http.StatusOK, pageEnvelope(vals, r))
+}
+
+func (s *Server) createmetaFields(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.projectOr404(w, r.PathValue("key"))
+	if p == nil {
+		return
+	}
+	typeID := r.PathValue("type")
+	if !slices.Contains(p.issueTypes, typeID) {
+		s.writeErrors(w, http.StatusNotFound, []string{"Issue type with id '" + typeID + "' does not exist or is not valid for project '" + p.key + "'."}, nil)
+		return
+	}
+	var vals []any
+	for _, f := range p.screen[typeID] {
+		vals = append(vals, s.fieldMeta(s.baseURL(r), p, typeID, f, true))
+	}
+	writeJSON(w, http.StatusOK, pageEnvelope(vals, r))
+}
+
+// ---- issues ----
+
+// issueOr404 finds an issue; callers hold s.mu.
+func (s *Server) issueOr404(w http.ResponseWriter, key string) *issue {
+	is := s.issueByKey(key)
+	if is == nil {
+		s.writeErrors(w, http.StatusNotFound, []string{"Issue Does Not Exist"}, nil)
+	}
+	return is
+}
+
+func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.issueOr404(w, r.PathValue("key"))
+	if is == nil {
+		return
+	}
+	q := r.URL.Query()
+	var fields []string
+	for _, f := range q["fields"] {
+		fields = append(fields, splitList(f)...)
+	}
+	writeJSON(w, http.StatusOK, s.issueJSON(s.baseURL(r), is, fields, "*all", splitList(q.Get("expand"))))
+}
+
+type issueInput struct {
+	Fields map[string]json.RawMessage            `json:"fields"`
+	Update map[string][]map[string]json.RawMessage `json:"update"`
+}
+
+// ref is {"id":…} / {"key":…} / {"name":…} / {"value":…}.
+type ref struct {
+	ID    json.RawMessage `json:"id"`
+	Key   string          `json:"key"`
+	Name  *string         `json:"name"`
+	Value string          `json:"value"`
+}
+
+func (r ref) id() string {
+	var s string
+	if json.Unmarshal(r.ID, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(r.ID, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
+
+func notOnScreen(f string) string {
+	return fmt.Sprintf("Field '%s' cannot be set. It is not on the appropriate screen, or unknown.", f)
+}
+
+// setField applies one field value to is and returns a field error message
+// ("" on success) and the changelog item, if the value changed.
+func (s *Server) setField(is *issue, id string, raw json.RawMessage) (string, *historyItem) {
+	isNull := string(raw) == "null"
+	switch id {
+	case "summary":
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
+			return "Summary must be a string.", nil
+		}
+		if strings.TrimSpace(v) == "" {
+			return "You must specify a summary of the issue.", nil
+		}
+		old := is.summary
+		is.summary = v
+		return "", &historyItem{field: "summary", fieldtype: "jira", fieldID: "summary", fromString: old, toString: v}
+	case "description":
+		var v *string
+		if json.Unmarshal(raw, &v) != nil {
+			return "Description must be a string.", nil
+		}
+		old := is.description
+		is.description = v
+		return "", &historyItem{field: "description", fieldtype: "jira", fieldID: "description", fromString: derefOrNil(old), toString: derefOrNil(v)}
+	case "priority":
+		var rf ref
+		if json.Unmarshal(raw, &rf) != nil {
+			return "Could not find valid 'id' or 'name' in priority object.", nil
+		}
+		name := ""
+		if rf.Name != nil {
+			name = *rf.Name
+		}
+		p, ok := lookupPriority(rf.id())
+		if !ok {
+			p, ok = lookupPriority(name)
+		}
+		if !ok {
+			return "The priority selected is invalid.", nil
+		}
+		old, _ := lookupPriority(is.priorityID)
+		is.priorityID = p.id
+		return "", &historyItem{field: "priority", fieldtype: "jira", fieldID: "priority", from: old.id, fromString: old.name, to: p.id, toString: p.name}
+	case "assignee", "reporter":
+		var name string
+		if !isNull {
+			var rf ref
+			if json.Unmarshal(raw, &rf) != nil || rf.Name == nil {
+				return "expected Object containing a 'name' property", nil
+			}
+			name = *rf.Name
+			if name == "-1" {
+				name = ""
+			}
+			if name != "" && s.userByName(name) == nil {
+				return fmt.Sprintf("User '%s' does not exist.", name), nil
+			}
+		}
+		if name == "" && id == "reporter" {
+			return "Reporter is required.", nil
+		}
+		if u := s.userByName(name); u != nil {
+			name = u.name
+		}
+		ptr := &is.assignee
+		if id == "reporter" {
+			ptr = &is.reporter
+		}
+		old := *ptr
+		*ptr = name
+		return "", &historyItem{field: id, fieldtype: "jira", fieldID: id, from: nilIfEmpty(old), fromString: s.displayOrNil(old), to: nilIfEmpty(name), toString: s.displayOrNil(name)}
+	case "labels":
+		var v []string
+		if !isNull && json.Unmarshal(raw, &v) != nil {
+			return "Labels must be an array of strings.", nil
+		}
+		for _, l := range v {
+			if strings.ContainsAny(l, " \t") {
+				return fmt.Sprintf("The label '%s' contains spaces which is invalid.", l), nil
+			}
+		}
+		old := strings.Join(is.labels, " ")
+		is.labels = v
+		return "", &historyItem{field: "labels", fieldtype: "jira", fieldID: "labels", fromString: old, toString: strings.Join(v, " ")}
+	case "duedate":
+		var v *string
+		if json.Unmarshal(raw, &v) != nil {
+			return "Error parsing date string: " + string(raw), nil
+		}
+		if v != nil && *v != "" {
+			if _, err := time.Parse("2006-01-02", *v); err != nil {
+				return "Error parsing date string: " + *v, nil
+			}
+		}
+		old := is.dueDate
+		is.dueDate = derefOr(v, "")
+		return "", &historyItem{field: "duedate", fieldtype: "jira", fieldID: "duedate", from: nilIfEmpty(old), to: nilIfEmpty(is.dueDate)}
+	case "components", "fixVersions":
+		var rs []ref
+		if !isNull && json.Unmarshal(raw, &rs) != nil {
+			return "expected array of objects with 'id' or 'name'", nil
+		}
+		var ids []string
+		for _, rf := range rs {
+			name := derefOr(rf.Name, "")
+			var id2 string
+			if id == "components" {
+				c, ok := findBy(is.project.components, func(c component) bool { return c.id == rf.id() || c.name == name })
+				if !ok {
+					if rf.id() != "" {
+						return fmt.Sprintf("Component with id '%s' does not exist.", rf.id()), nil
+					}
+					return fmt.Sprintf("Component name '%s' is not valid", name), nil
+				}
+				id2 = c.id
+			} else {
+				v, ok := findBy(is.project.versions, func(v version) bool { return v.id == rf.id() || v.name == name })
+				if !ok {
+					if rf.id() != "" {
+						return fmt.Sprintf("Version id '%s' is not valid", rf.id()), nil
+					}
+					return fmt.Sprintf("Version name '%s' is not valid", name), nil
+				}
+				id2 = v.id
+			}
+			ids = append(ids, id2)
+		}
+		if id == "components" {
+			is.components = ids
+		} else {
+			is.fixVersions = ids
+		}
+		return "", &historyItem{field: map[string]string{"components": "Component", "fixVersions": "Fix Version"}[id], fieldtype: "jira", fieldID: id, to: strings.Join(ids, ",")}
+	case "parent":
+		var rf ref
+		if json.Unmarshal(raw, &rf) != nil {
+			return "parent must be an object with 'key' or 'id'", nil
+		}
+		k := rf.Key
+		if k == "" {
+			k = rf.id()
+		}
+		par := s.issueByKey(k)
+		if par == nil {
+			return "Could not find issue by id or key.", nil
+		}
+		is.parent = par.key
+		return "", nil
+	}
+	cf, ok := findBy(s.fields, func(f customField) bool { return f.id == id })
+	if !ok {
+		return notOnScreen(id), nil
+	}
+	old := is.custom[id]
+	if isNull {
+		delete(is.custom, id)
+		return "", &historyItem{field: cf.name, fieldtype: "custom", fieldID: cf.id, fromString: fmt.Sprint(old)}
+	}
+	switch cf.typ {
+	case "option":
+		var rf ref
+		if json.Unmarshal(raw, &rf) != nil {
+			return "Could not find valid 'id' or 'value' in the Parent Option object.", nil
+		}
+		o, ok := findBy(cf.options, func(o fieldOption) bool { return (rf.id() != "" && o.id == rf.id()) || (rf.Value != "" && o.value == rf.Value) })
+		if !ok {
+			if rf.id() != "" {
+				return fmt.Sprintf("Option id '%s' is not valid", rf.id()), nil
+			}
+			return fmt.Sprintf("Option value '%s' is not valid", rf.Value), nil
+		}
+		is.custom[id] = o
+		return "", &historyItem{field: cf.name, fieldtype: "custom", fieldID: cf.id, to: o.id, toString: o.value}
+	case "number":
+		var f float64
+		if json.Unmarshal(raw, &f) != nil {
+			return fmt.Sprintf("'%s' is an invalid number", strings.Trim(string(raw), `"`)), nil
+		}
+		is.custom[id] = f
+		return "", &historyItem{field: cf.name, fieldtype: "custom", fieldID: cf.id, toString: strconv.FormatFloat(f, 'f', -1, 64)}
+	default:
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
+			return cf.name + " must be a string.", nil
+		}
+		if id == FieldEpicLink && v != "" {
+			ep := s.issueByKey(v)
+			if ep == nil || ep.typeID != "10000" {
+				return fmt.Sprintf("The issue %s is not an Epic.", v), nil
+			}
+		}
+		is.custom[id] = v
+		return "", &historyItem{field: cf.name, fieldtype: "custom", fieldID: cf.id, toString: v}
+	}
+}
+
+func derefOrNil(p *string) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func derefOr(p *string, def string) string {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func nilIfEmpty(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
+
+func (s *Server) displayOrNil(name string) any {
+	if u := s.userByName(name); u != nil {
+		return u.displayName
+	}
+	return nil
+}
+
+func (s *Server) createIssue(w http.ResponseWriter, r *http.Request, u *user) {
+	var in issueInput
+	if err := decodeBody(r, &in); err != nil {
+		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return
+	}
+	s.mu.Lock()
+	base := s.baseURL(r)
+	is, errs := s.newIssueLocked(u, in.Fields)
+	if len(errs) > 0 {
+		s.mu.Unlock()
+		s.writeErrors(w, http.StatusBadRequest, nil, errs)
+		return
+	}
+	ev := s.issueEventLocked(base, "jira:issue_created", "issue_created", is, u.name, s.creationItems(is), nil)
+	s.mu.Unlock()
+	s.dispatch([]event{ev})
+	writeJSON(w, http.StatusCreated, map[string]string{"id": is.id, "key": is.key, "self": base + "/rest/api/2/issue/" + is.id})
+}
+
+// creationItems is the changelog Jira attaches to issue_created.
+func (s *Server) creationItems(is *issue) []historyItem {
+	st := lookupStatus(is.statusID)
+	p, _ := lookupPriority(is.priorityID)
+	items := []historyItem{
+		{field: "priority", fieldtype: "jira", fieldID: "priority", to: p.id, toString: p.name},
+		{field: "reporter", fieldtype: "jira", fieldID: "reporter", to: is.reporter, toString: s.displayOrNil(is.reporter)},
+		{field: "Status", fieldtype: "jira", fieldID: "status", to: st.id, toString: st.name},
+		{field: "summary", fieldtype: "jira", fieldID: "summary", toString: is.summary},
+	}
+	if is.description != nil {
+		items = append([]historyItem{{field: "description", fieldtype: "jira", fieldID: "description", toString: *is.description}}, items...)
+	}
+	return items
+}
+
+// newIssueLocked validates fields and creates the issue, or returns Jira's
+// field errors. Callers hold s.mu.
+func (s *Server) newIssueLocked(u *user, fields map[string]json.RawMessage) (*issue, map[string]string) {
+	errs := map[string]string{}
+	var pr, tr ref
+	var p *project
+	if raw, ok := fields["project"]; !ok {
+		errs["project"] = "project is required"
+	} else if json.Unmarshal(raw, &pr) != nil || func() bool { p = s.projectByKey(pr.Key); return p == nil }() && func() bool { p = s.projectByKey(pr.id()); return p == nil }() {
+		errs["project"] = "valid project is required"
+	}
+	var t issueType
+	if raw, ok := fields["issuetype"]; !ok {
+		errs["issuetype"] = "issue type is required"
+	} else {
+		ok := json.Unmarshal(raw, &tr) == nil
+		if ok {
+			t, ok = lookupIssueType(tr.id())
+			if !ok && tr.Name != nil {
+				t, ok = lookupIssueType(*tr.Name)
+			}
+		}
+		if !ok || (p != nil && !slices.Contains(p.issueTypes, t.id)) {
+			errs["issuetype"] = "valid issue type is required"
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	now := s.now()
+	is := &issue{project: p, typeID: t.id, statusID: "10000", priorityID: "3", reporter: u.name, creator: u.name,
+		custom: map[string]any{}, created: now, updated: now}
+	screen := p.screen[t.id]
+	ids := make([]string, 0, len(fields))
+	for id := range fields {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if id == "project" || id == "issuetype" {
+			continue
+		}
+		if !slices.Contains(screen, id) {
+			errs[id] = notOnScreen(id)
+			continue
+		}
+		if msg, _ := s.setField(is, id, fields[id]); msg != "" {
+			errs[id] = msg
+		}
+	}
+	if _, ok := fields["summary"]; !ok {
+		errs["summary"] = "You must specify a summary of the issue."
+	}
+	for _, req := range p.required[t.id] {
+		if _, ok := is.custom[req]; !ok && errs[req] == "" {
+			errs[req] = s.field(req).name + " is required."
+		}
+	}
+	if t.subtask && is.parent == "" && errs["parent"] == "" {
+		errs["parent"] = "Issue type is a sub-task but parent issue key or id not specified."
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	p.nextNum++
+	s.nextIssueID++
+	is.id, is.key = itoa(s.nextIssueID), fmt.Sprintf("%s-%d", p.key, p.nextNum)
+	s.issues = append(s.issues, is)
+	return is, nil
+}
+
+func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, u *user) {
+	var in issueInput
+	if err := decodeBody(r, &in); err != nil {
+		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return
+	}
+	s.mu.Lock()
+	is := s.issueOr404(w, r.PathValue("key"))
+	if is == nil {
+		s.mu.Unlock()
+		return
+	}
+	base := s.baseURL(r)
+	clone := *is
+	clone.custom = map[string]any{}
+	for k, v := range is.custom {
+		clone.custom[k] = v
+	}
+	errs := map[string]string{}
+	var items []historyItem
+	screen := is.project.screen[is.typeID]
+	apply := func(id string, raw json.RawMessage) {
+		if !slices.Contains(screen, id) || id == "project" || id == "issuetype" {
+			errs[id] = notOnScreen(id)
+			return
+		}
+		msg, it := s.setField(&clone, id, raw)
+		if msg != "" {
+			errs[id] = msg
+		} else if it != nil {
+			items = append(items, *it)
+		}
+	}
+	for id, raw := range in.Fields {
+		apply(id, raw)
+	}
+	for id, ops := range in.Update {
+		for _, op := range ops {
+			for verb, raw := range op {
+				switch {
+				case verb == "set":
+					apply(id, raw)
+				case id == "labels" && (verb == "add" || verb == "remove"):
+					var l string
+					if json.Unmarshal(raw, &l) != nil {
+						errs[id] = "Labels must be strings."
+						continue
+					}
+					ls := slices.DeleteFunc(slices.Clone(clone.labels), func(x string) bool { return x == l })
+					if verb == "add" {
+						ls = append(ls, l)
+					}
+					b, _ := json.Marshal(ls)
+					apply(id, b)
+				default:
+					errs[id] = fmt.Sprintf("Operation '%s' is not supported for field '%s' by this emulator.", verb, id)
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		s.mu.Unlock()
+		s.writeErrors(w, http.StatusBadRequest, nil, errs)
+		return
+	}
+	typeName := "issue_updated"
+	if len(items) == 1 && items[0].fieldID == "assignee" {
+		typeName = "issue_assigned"
+	}
+	ev, ok := s.commitEditLocked(base, is, &clone, u.name, typeName, items)
+	s.mu.Unlock()
+	if ok {
+		s.dispatch([]event{ev})
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// commitEditLocked stores an edited copy of is, records history and builds
+// the jira:issue_updated event. Callers hold s.mu.
+func (s *Server) commitEditLocked(base string, is, edited *issue, actor, typeName string, items []historyItem) (event, bool) {
+	comments, attachments, links, histories := is.comments, is.attachments, is.links, is.histories
+	*is = *edited
+	is.comments, is.attachments, is.links, is.histories = comments, attachments, links, histories
+	if len(items) == 0 {
+		return event{}, false
+	}
+	is.updated = s.now()
+	s.nextHistoryID++
+	h := history{id: itoa(s.nextHistoryID), author: actor, created: is.updated, items: items}
+	is.histories = append(is.histories, h)
+	ev := s.issueEventLocked(base, "jira:issue_updated", typeName, is, actor, items, nil)
+	ev.body["changelog"] = map[string]any{"id": h.id, "items": changelogItems(items)}
+	return ev, true
+}
+
+func (s *Server) deleteIssue(w http.ResponseWriter, r *http.Request, u *user) {
+	s.mu.Lock()
+	is := s.issueOr404(w, r.PathValue("key"))
+	if is == nil {
+		s.mu.Unlock()
+		return
+	}
+	base := s.baseURL(r)
+	ev := s.issueEventLocked(base, "jira:issue_deleted", "", is, u.name, nil, nil)
+	s.issues = slices.DeleteFunc(s.issues, func(x *issue) bool { return x == is || x.parent == is.key })
+	s.mu.Unlock()
+	s.dispatch([]event{ev})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) assignIssue(w http.ResponseWriter, r *http.Request, u *user) {
+	var body json.RawMessage
+	if err := decodeBody(r, &body); err != nil {
+		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return
+	}
+	s.mu.Lock()
+	is := s.issueOr404(w, r.PathValue("key"))
+	if is == nil {
+		s.mu.Unlock()
+		return
+	}
+	clone := *is
+	msg, it := s.setField(&clone, "assignee", body)
+	if msg != "" {
+		s.mu.Unlock()
+		s.writeErrors(w, http.StatusBadRequest, nil, map[string]string{"assignee": msg})
+		return
+	}
+	ev, ok := s.commitEditLocked(s.baseURL(r), is, &clone, u.name, "issue_assigned", []historyItem{*it})
+	s.mu.Unlock()
+	if ok {
+		s.dispatch([]event{ev})
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ---- transitions ----
+
+func (s *Server) getTransitions(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.issueOr404(w, r.PathValue("key"))
+	if is == nil {
+		return
+	}
+	withFields := slices.Contains(splitList(r.URL.Query().Get("expand")), "transitions.fields")
+	writeJSON(w, http.StatusOK, map[string]any{"expand": "transitions", "transitions": s.transitionsJSON(s.baseURL(r), is, withFields)})
+}
+
+func (s *Server) doTransition(w http.ResponseWriter, r *http.Request, u *user) {
+	var body struct {
+		Transition ref                                     `json:"transition"`
+		Fields     map[string]json.RawMessage              `json:"fields"`
+		Update     map[string][]map[string]json.RawMessage `json:"update"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return
+	}
+	s.mu.Lock()
+	is := s.issueOr404(w, r.PathValue("key"))
+	if is == nil {
+		s.mu.Unlock()
+		return
+	}
+	res := ""
+	if raw, ok := body.Fields["resolution"]; ok {
+		var rf ref
+		_ = json.Unmarshal(raw, &rf)
+		x, ok := lookupResolution(rf.id())
+		if !ok {
+			x, ok = lookupResolution(derefOr(rf.Name, ""))
+		}
+		if !ok {
+			s.mu.Unlock()
+			s.writeErrors(w, http.StatusBadRequest, nil, map[string]string{"resolution": "Could not find valid 'id' or 'name' in resolution object."})
+			return
+		}
+		res = x.id
+	}
+	var comments []string
+	for _, op := range body.Update["comment"] {
+		var add struct {
+			Body string `json:"body"`
+		}
+		if raw, ok := op["add"]; ok && json.Unmarshal(raw, &add) == nil && add.Body != "" {
+			comments = append(comments, add.Body)
+		}
+	}
+	evs, err := s.transitionLocked(s.baseURL(r), is, body.Transition.id(), u.name, res, comments)
+	s.mu.Unlock()
+	if err != nil {
+		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return
+	}
+	s.dispatch(evs)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// transitionLocked moves is through transition id (or name) as actor.
+// Callers hold s.mu.
+func (s *Server) transitionLocked(base string, is *issue, idOrName, actor, resolutionID string, comments []string) ([]event, error) {
+	t, ok := findBy(transitions, func(t struct{ id, name, to string }) bool {
+		return (t.id == idOrName || strings.EqualFold(t.name, idOrName)) && t.to != is.statusID
+	})
+	if !ok {
+		return nil, fmt.Errorf("It seems that you have tried to perform a workflow operation (%s) that is not valid for the current state of this issue (%s). The likely cause is that somebody has changed the issue recently, please look at the issue history for details.", idOrName, is.key)
+	}
+	from, to := lookupStatus(is.statusID), lookupStatus(t.to)
+	items := []historyItem{{field: "status", fieldtype: "jira", fieldID: "status", from: from.id, fromString: from.name, to: to.id, toString: to.name}}
+	oldRes, _ := lookupResolution(is.resolution)
+	clone := *is
+	clone.statusID = to.id
+	if to.category == 3 {
+		if resolutionID == "" {
+			resolutionID = "10000"
+		}
+		newRes, _ := lookupResolution(resolutionID)
+		clone.resolution, clone.resolved = newRes.id, s.now()
+		items = append(items, historyItem{field: "resolution", fieldtype: "jira", fieldID: "resolution", from: nilIfEmpty(oldRes.id), fromString: nilIfEmpty(oldRes.name), to: newRes.id, toString: newRes.name})
+	} else if is.resolution != "" {
+		clone.resolution, clone.resolved = "", time.Time{}
+		items = append(items, historyItem{field: "resolution", fieldtype: "jira", fieldID: "resolution", from: oldRes.id, fromString: oldRes.name})
+	}
+	ev, _ := s.commitEditLocked(base, is, &clone, actor, "issue_generic", items)
+	evs := []event{ev}
+	for _, body := range comments {
+		evs = append(evs, s.addCommentLocked(base, is, actor, body)...)
+	}
+	return evs, nil
+}
+
+// TransitionIssue moves an issue through a transition (id or name, e.g.
+// "Done") as username, as if done in the web UI; webhooks fire.
+func (s *Server) TransitionIssue(key, transition, username string) error {
+	s.mu.Lock()
+	is := s.issueByKey(key)
+	if is == nil || s.userByName(username) == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("jira emulator: transition %s as %s: no such issue or user", key, username)
+	}
+	evs, err := s.transitionLocked(s.baseURL(nil), is, transition, username, "", nil)
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("jira emulator: transition %s: %w", key, err)
+	}
+	s.dispatch(evs)
+	return nil
+}
+
+// ---- comments ----
+
+func (s *Server) listComments(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.issueOr404(w, r.PathValue("key"))
+	if is == nil {
+		return
+	}
+	all := []any{}
+	for _, c := range is.comments {
+		all = append(all, s.commentJSON(s.baseURL(r), is, c))
+	}
+	start, max := intParam(r, "startAt", 0), intParam(r, "maxResults", 5000)
+	pg := page(all, start, max)
+	writeJSON(w, http.StatusOK, map[string]any{"startAt": start, "maxResults": len(pg), "total": len(all), "comments": pg})
+}
+
+// addCommentLocked adds a comment and returns Jira Server's two events for
+// it: the standalone comment_created and jira:issue_updated/issue_commented.
+func (s *Server) addCommentLocked(base string, is *issue, author, body string) []event {
+	s.nextCommentID++
+	now := s.now()
+	c := &comment{id: itoa(s.nextCommentID), author: author, updateAuthor: author, body: body, created: now, updated: now}
+	is.comments = append(is.comments, c)
+	is.updated = now
+	return s.commentEventsLocked(base, is, c, author, "comment_created", "issue_commented")
+}
+
+func (s *Server) addComment(w http.ResponseWriter, r *http.Request, u *user) {
+	var body struct {
+		Body string `json:"body"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return
+	}
+	if strings.TrimSpace(body.Body) == "" {
+		s.writeErrors(w, http.StatusBadRequest, nil, map[string]string{"comment": "Comment body can not be empty!"})
+		return
+	}
+	s.mu.Lock()
+	is := s.issueOr404(w, r.PathValue("key"))
+	if is == nil {
+		s.mu.Unlock()
+		return
+	}
+	base := s.baseURL(r)
+	evs := s.addCommentLocked(base, is, u.name, body.Body)
+	out := s.commentJSON(base, is, is.comments[len(is.comments)-1])
+	s.mu.Unlock()
+	s.dispatch(evs)
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) commentOr404(w http.ResponseWriter, r *http.Request) (*issue, *comment) {
+	is := s.issueOr404(w, r.PathValue("key"))
+	if is == nil {
+		return nil, nil
+	}
+	c, ok := findBy(is.comments, func(c *comment) bool { return c.id == r.PathValue("id") })
+	if !ok {
+		s.writeErrors(w, http.StatusNotFound, []string{"Can not find a comment for the id: " + r.PathValue("id") + "."}, nil)
+		return nil, nil
+	}
+	return is, c
+}
+
+func (s *Server) getComment(w http.ResponseWriter, r *http.Request, _ *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is, c := s.commentOr404(w, r)
+	if c == nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.commentJSON(s.baseURL(r), is, c))
+}
+
+func (s *Server) updateComment(w http.ResponseWriter, r *http.Request, u *user) {
+	var body struct {
+		Body string `json:"body"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return
+	}
+	s.mu.Lock()
+	is, c := s.commentOr404(w, r)
+	if c == nil {
+		s.mu.Unlock()
+		return
+	}
+	if c.author != u.name && !u.admin {
+		s.mu.Unlock()
+		s.writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to edit this comment."}, nil)
+		return
+	}
+	base := s.baseURL(r)
+	c.body, c.updateAuthor, c.updated = body.Body, u.name, s.now()
+	evs := s.commentEventsLocked(base, is, c, u.name, "comment_updated", "issue_comment_edited")
+	out := s.commentJSON(base, is, c)
+	s.mu.Unlock()
+	s.dispatch(evs)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request, u *user) {
+	s.mu.Lock()
+	is, c := s.commentOr404(w, r)
+	if c == nil {
+		s.mu.Unlock()
+		return
+	}
+	if c.author != u.name && !u.admin {
+		s.mu.Unlock()
+		s.writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to delete this comment."}, nil)
+		return
+	}
+	is.comments = slices.DeleteFunc(is.comments, func(x *comment) bool { return x == c })
+	evs := s.commentEventsLocked(s.baseURL(r), is, c, u.name, "comment_deleted", "issue_comment_deleted")
+	s.mu.Unlock()
+	s.dispatch(evs)
+	w.WriteHeader(http.StatusNoContent)
+}
