@@ -1,0 +1,110 @@
+package jira
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"net/url"
+)
+
+// Comment is an issue comment; Body is wiki markup.
+type Comment struct {
+	Self         string      `json:"self,omitempty"`
+	ID           string      `json:"id,omitempty"`
+	Author       *User       `json:"author,omitempty"`
+	UpdateAuthor *User       `json:"updateAuthor,omitempty"`
+	Body         string      `json:"body"`
+	RenderedBody string      `json:"renderedBody,omitempty"`
+	Created      Time        `json:"created"`
+	Updated      Time        `json:"updated"`
+	Visibility   *Visibility `json:"visibility,omitempty"`
+}
+
+// Visibility restricts a comment to a role or group.
+type Visibility struct {
+	Type  string `json:"type"` // role or group
+	Value string `json:"value"`
+}
+
+// CommentPage is a page of comments.
+type CommentPage struct {
+	StartAt    int       `json:"startAt"`
+	MaxResults int       `json:"maxResults"`
+	Total      int       `json:"total"`
+	Comments   []Comment `json:"comments"`
+}
+
+// AddComment adds a wiki-markup comment; visibility may be nil.
+//
+// https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue-addComment
+func (c *Client) AddComment(ctx context.Context, issue, body string, visibility *Visibility) (*Comment, error) {
+	in := Comment{Body: body, Visibility: visibility}
+	var out Comment
+	if _, err := c.send(ctx, http.MethodPost, "rest/api/2/issue/"+pathEscape(issue)+"/comment", commentInput(in), &out, false); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// commentInput is the wire shape of a comment write (no zero times).
+func commentInput(c Comment) map[string]any {
+	m := map[string]any{"body": c.Body}
+	if c.Visibility != nil {
+		m["visibility"] = c.Visibility
+	}
+	return m
+}
+
+// UpdateComment replaces a comment's body.
+//
+// https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue-updateComment
+func (c *Client) UpdateComment(ctx context.Context, issue, commentID, body string) (*Comment, error) {
+	var out Comment
+	if _, err := c.send(ctx, http.MethodPut, "rest/api/2/issue/"+pathEscape(issue)+"/comment/"+pathEscape(commentID), commentInput(Comment{Body: body}), &out, true); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteComment deletes a comment.
+//
+// https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue-deleteComment
+func (c *Client) DeleteComment(ctx context.Context, issue, commentID string) error {
+	_, err := c.send(ctx, http.MethodDelete, "rest/api/2/issue/"+pathEscape(issue)+"/comment/"+pathEscape(commentID), nil, nil, true)
+	return err
+}
+
+// Comments returns one page of an issue's comments, oldest first.
+//
+// https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue-getComments
+func (c *Client) Comments(ctx context.Context, issue string, startAt, maxResults int) (*CommentPage, error) {
+	q := pageQuery(url.Values{"orderBy": {"created"}}, startAt, maxResults)
+	var out CommentPage
+	if err := c.get(ctx, "rest/api/2/issue/"+pathEscape(issue)+"/comment", q, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CommentsIter yields every comment of an issue.
+func (c *Client) CommentsIter(ctx context.Context, issue string) iter.Seq2[Comment, error] {
+	return func(yield func(Comment, error) bool) {
+		start := 0
+		for {
+			page, err := c.Comments(ctx, issue, start, 100)
+			if err != nil {
+				yield(Comment{}, err)
+				return
+			}
+			for _, cm := range page.Comments {
+				if !yield(cm, nil) {
+					return
+				}
+			}
+			start += len(page.Comments)
+			if len(page.Comments) == 0 || start >= page.Total {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,193 @@
+package jira
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+// Webhook is a webhook registration (rest/webhooks/1.0/webhook). Webhooks are
+// global and need a Jira administrator to register.
+type Webhook struct {
+	Self   string   `json:"self,omitempty"`
+	Name   string   `json:"name"`
+	URL    string   `json:"url"`
+	Events []string `json:"events"`
+	// Filters maps "issue-related-events-section" to a JQL filter.
+	Filters     map[string]string `json:"filters,omitempty"`
+	ExcludeBody bool              `json:"excludeBody"`
+	Enabled     bool              `json:"enabled"`
+	// Secret makes Jira versions that support it sign deliveries
+	// (X-Hub-Signature: sha256=…); older versions ignore it.
+	Secret      string `json:"secret,omitempty"`
+	LastUpdated int64  `json:"lastUpdated,omitempty"`
+}
+
+// ID is the last path segment of Self.
+func (w *Webhook) ID() string {
+	if w.Self == "" {
+		return ""
+	}
+	return path.Base(strings.TrimRight(w.Self, "/"))
+}
+
+// CreateWebhook registers a webhook (administrator only).
+//
+// https://developer.atlassian.com/server/jira/platform/webhooks/
+func (c *Client) CreateWebhook(ctx context.Context, w Webhook) (*Webhook, error) {
+	var out Webhook
+	if _, err := c.send(ctx, http.MethodPost, "rest/webhooks/1.0/webhook", w, &out, false); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Webhooks lists the registered webhooks (administrator only).
+func (c *Client) Webhooks(ctx context.Context) ([]Webhook, error) {
+	var out []Webhook
+	if err := c.get(ctx, "rest/webhooks/1.0/webhook", nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteWebhook removes a webhook by id (administrator only).
+func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
+	_, err := c.send(ctx, http.MethodDelete, "rest/webhooks/1.0/webhook/"+pathEscape(id), nil, nil, true)
+	return err
+}
+
+// Webhook event names (webhookEvent).
+const (
+	EventIssueCreated   = "jira:issue_created"
+	EventIssueUpdated   = "jira:issue_updated"
+	EventIssueDeleted   = "jira:issue_deleted"
+	EventCommentCreated = "comment_created"
+	EventCommentUpdated = "comment_updated"
+	EventCommentDeleted = "comment_deleted"
+)
+
+// Issue event types (issue_event_type_name of jira:issue_updated).
+const (
+	IssueCreated        = "issue_created"
+	IssueUpdated        = "issue_updated"
+	IssueAssigned       = "issue_assigned"
+	IssueResolved       = "issue_resolved"
+	IssueClosed         = "issue_closed"
+	IssueReopened       = "issue_reopened"
+	IssueWorkStarted    = "issue_work_started"
+	IssueGeneric        = "issue_generic"
+	IssueCommented      = "issue_commented"
+	IssueCommentEdited  = "issue_comment_edited"
+	IssueCommentDeleted = "issue_comment_deleted"
+	IssueDeleted        = "issue_deleted"
+)
+
+// WebhookEvent is the body of a Jira Server/DC webhook delivery.
+type WebhookEvent struct {
+	// Timestamp is in epoch milliseconds.
+	Timestamp    int64  `json:"timestamp"`
+	WebhookEvent string `json:"webhookEvent"`
+	// IssueEventTypeName is absent on old Server payloads; use EventType.
+	IssueEventTypeName string     `json:"issue_event_type_name,omitempty"`
+	User               *User      `json:"user,omitempty"`
+	Issue              *Issue     `json:"issue,omitempty"`
+	Changelog          *Changelog `json:"changelog,omitempty"`
+	Comment            *Comment   `json:"comment,omitempty"`
+}
+
+// Changelog lists what an update changed.
+type Changelog struct {
+	ID    string          `json:"id"`
+	Items []ChangelogItem `json:"items"`
+}
+
+// ChangelogItem is one changed field. FieldID is absent on older Server
+// payloads, where Field is the (display) name for custom fields.
+type ChangelogItem struct {
+	Field      string `json:"field"`
+	FieldType  string `json:"fieldtype"`
+	FieldID    string `json:"fieldId,omitempty"`
+	From       string `json:"from"`
+	FromString string `json:"fromString"`
+	To         string `json:"to"`
+	ToString   string `json:"toString"`
+}
+
+// Time is the delivery timestamp.
+func (e *WebhookEvent) Time() time.Time { return time.UnixMilli(e.Timestamp) }
+
+// IssueKey is the key of the issue the event is about, "" for standalone
+// comment events (which on Server may carry no issue).
+func (e *WebhookEvent) IssueKey() string {
+	if e.Issue != nil {
+		return e.Issue.Key
+	}
+	return ""
+}
+
+// EventType is issue_event_type_name, or for old payloads without it the
+// same name inferred from the content: a comment whose created and updated
+// times match is issue_commented, otherwise issue_comment_edited; an update
+// with neither changelog nor comment is issue_comment_deleted; an assignee
+// change is issue_assigned.
+func (e *WebhookEvent) EventType() string {
+	if e.IssueEventTypeName != "" {
+		return e.IssueEventTypeName
+	}
+	switch e.WebhookEvent {
+	case EventIssueCreated:
+		return IssueCreated
+	case EventIssueDeleted:
+		return IssueDeleted
+	case EventIssueUpdated:
+	default:
+		return ""
+	}
+	switch {
+	case e.Comment != nil:
+		if e.Comment.Updated.Equal(e.Comment.Created.Time) {
+			return IssueCommented
+		}
+		return IssueCommentEdited
+	case e.Changelog == nil || len(e.Changelog.Items) == 0:
+		return IssueCommentDeleted
+	}
+	for _, it := range e.Changelog.Items {
+		switch {
+		case it.Field == "assignee":
+			return IssueAssigned
+		case it.Field == "resolution" && it.To != "":
+			return IssueResolved
+		}
+	}
+	return IssueUpdated
+}
+
+// ParseWebhook decodes a webhook body. It accepts every Server/DC payload
+// shape seen in the wild, including old ones without issue_event_type_name
+// and standalone comment events without an issue, and refuses bodies that
+// are not Jira webhooks.
+func ParseWebhook(body []byte) (*WebhookEvent, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, errors.New("jira: webhook body is empty; check that the Jira webhook does not have \"Exclude body\" ticked")
+	}
+	var e WebhookEvent
+	if err := json.Unmarshal(body, &e); err != nil {
+		return nil, fmt.Errorf("jira: webhook body is not a Jira webhook payload: %w", err)
+	}
+	if e.WebhookEvent == "" {
+		return nil, errors.New("jira: webhook body has no webhookEvent; is the sender really Jira?")
+	}
+	if strings.HasPrefix(e.WebhookEvent, "jira:issue_") && (e.Issue == nil || (e.Issue.ID == "" && e.Issue.Key == "")) {
+		return nil, fmt.Errorf("jira: %s webhook carries no issue; untick \"Exclude body\" on the Jira webhook", e.WebhookEvent)
+	}
+	return &e, nil
+}
