@@ -91,14 +91,18 @@ func TestErrors(t *testing.T) {
 			kind: KindUnauthorized, is: ErrUnauthorized, contains: []string{"reconnect"},
 		},
 		{
-			name:    "not found",
-			handler: func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 404, `{"errorMessages":["Issue Does Not Exist"],"errors":{}}`) },
-			kind:    KindNotFound, is: ErrNotFound, contains: []string{"Issue Does Not Exist", "may not see it"},
+			name: "not found",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, 404, `{"errorMessages":["Issue Does Not Exist"],"errors":{}}`)
+			},
+			kind: KindNotFound, is: ErrNotFound, contains: []string{"Issue Does Not Exist", "may not see it"},
 		},
 		{
-			name:    "forbidden",
-			handler: func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 403, `{"errorMessages":["You do not have permission"]}`) },
-			kind:    KindForbidden, is: ErrForbidden,
+			name: "forbidden",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, 403, `{"errorMessages":["You do not have permission"]}`)
+			},
+			kind: KindForbidden, is: ErrForbidden,
 		},
 		{
 			name: "validation",
@@ -116,9 +120,11 @@ func TestErrors(t *testing.T) {
 			kind: KindRateLimited, is: ErrRateLimited, contains: []string{"retry after 1h0m0s"},
 		},
 		{
-			name:    "server error",
-			handler: func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 500, `{"errorMessages":["NullPointerException"]}`) },
-			kind:    KindServer,
+			name: "server error",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, 500, `{"errorMessages":["NullPointerException"]}`)
+			},
+			kind: KindServer,
 		},
 		{
 			name: "proxy 502 html is a server error, not SSO",
