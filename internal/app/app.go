@@ -98,7 +98,7 @@ func loadKeyring(cfg config.Config, kind string, log *slog.Logger) (*secrets.Key
 
 func (a *App) openDatabase(ctx context.Context, kind, target string) error {
 	var (
-		st *store.SQL
+		st  *store.SQL
 		err error
 	)
 	switch kind {

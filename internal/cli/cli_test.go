@@ -1,0 +1,238 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// run calls Main as the binary would, with env as the environment.
+func run(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(t.Context(), args, Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string { return env[k] }})
+	return code, out.String(), errb.String()
+}
+
+func TestMainExitCodesAndMessages(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := map[string]struct {
+		env      map[string]string
+		args     []string
+		code     int
+		stdout   []string
+		stderr   []string
+		noStderr []string
+	}{
+		"no command":         {args: nil, code: 2, stdout: []string{"Usage: asanajira <command>", "serve", "demo", "doctor", "emulate", "keys", "migrate", "version"}},
+		"help":               {args: []string{"--help"}, code: 0, stdout: []string{"Commands:"}},
+		"unknown command":    {args: []string{"frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`}},
+		"demo not built":     {args: []string{"demo"}, code: 1, stderr: []string{"not built yet"}},
+		"doctor not built":   {args: []string{"doctor"}, code: 1, stderr: []string{"not built yet"}},
+		"emulate needs name": {args: []string{"emulate"}, code: 2, stderr: []string{"jira or asana"}},
+		"emulate unknown":    {args: []string{"emulate", "bitbucket"}, code: 2, stderr: []string{`unknown emulator "bitbucket"`}},
+		"serve bad flag":     {args: []string{"serve", "--no-such-flag"}, code: 2, stderr: []string{"flag provided but not defined", "asanajira serve --help"}},
+		"serve bad listen": {args: []string{"serve", "--listen", "8080", "--database-url", filepath.Join(dir, "a.db")}, code: 1,
+			stderr: []string{"invalid configuration", "--listen (ASANAJIRA_LISTEN)"}, noStderr: []string{"goroutine", "panic"}},
+		"serve bad env twin": {env: map[string]string{"ASANAJIRA_LOG_LEVEL": "loud"}, args: []string{"serve"}, code: 1,
+			stderr: []string{"--log-level (ASANAJIRA_LOG_LEVEL)"}},
+		"serve bad duration env": {env: map[string]string{"ASANAJIRA_SHUTDOWN_TIMEOUT": "soon"}, args: []string{"serve"}, code: 2,
+			stderr: []string{"ASANAJIRA_SHUTDOWN_TIMEOUT"}},
+		"serve short key": {args: []string{"serve", "--listen", "127.0.0.1:0", "--database-url", filepath.Join(dir, "b.db"), "--secret-key", "c2hvcnQ="},
+			code: 1, stderr: []string{"must be 32 bytes", "secrets new-key"}, noStderr: []string{"goroutine", "c2hvcnQ="}},
+		"serve unreadable key file": {args: []string{"serve", "--listen", "127.0.0.1:0", "--database-url", filepath.Join(dir, "c.db"), "--secret-key-file", filepath.Join(dir, "missing.key")},
+			code: 1, stderr: []string{"--secret-key-file (ASANAJIRA_SECRET_KEY_FILE)", "no such file"}},
+		"serve bad database url": {args: []string{"serve", "--database-url", "mysql://db/x"}, code: 1,
+			stderr: []string{"--database-url (ASANAJIRA_DATABASE_URL)", `"mysql"`}},
+		"serve postgres without key": {args: []string{"serve", "--database-url", "postgres://u:pw@127.0.0.1:1/db"}, code: 1,
+			stderr: []string{"required with PostgreSQL"}, noStderr: []string{"pw@"}},
+		"version":      {args: []string{"version"}, code: 0, stdout: []string{"asanajira ", "go1."}},
+		"keys unknown": {args: []string{"keys", "list"}, code: 2, stderr: []string{"asanajira keys generate"}},
+		"keys small":   {args: []string{"keys", "generate", "--bits", "1024"}, code: 2, stderr: []string{"at least 2048"}},
+		"secrets":      {args: []string{"secrets", "new-key"}, code: 0, stdout: []string{"="}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := run(t, tc.env, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit code = %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
+			}
+			for _, w := range tc.stdout {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout)
+				}
+			}
+			for _, w := range tc.stderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			for _, w := range tc.noStderr {
+				if strings.Contains(stderr, w) {
+					t.Errorf("stderr shows %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestHelpListsEveryFlagWithItsEnvTwin(t *testing.T) {
+	t.Parallel()
+	code, stdout, _ := run(t, nil, "serve", "--help")
+	if code != 0 {
+		t.Fatalf("serve --help exit %d", code)
+	}
+	for _, flag := range []string{"listen", "public-url", "database-url", "database-url-file", "secret-key", "secret-key-file",
+		"asana-client-id", "asana-client-secret", "asana-client-secret-file", "asana-url", "app-origin", "admins",
+		"log-level", "log-format", "shutdown-timeout", "print-config"} {
+		if !strings.Contains(stdout, "--"+flag+" ") && !strings.Contains(stdout, "--"+flag+"  ") {
+			t.Errorf("serve --help lacks --%s", flag)
+		}
+		if !strings.Contains(stdout, EnvName(flag)) {
+			t.Errorf("serve --help lacks %s", EnvName(flag))
+		}
+	}
+}
+
+func TestPrintConfigIsRedacted(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := run(t, map[string]string{"ASANAJIRA_ASANA_CLIENT_SECRET": "topsecret", "ASANAJIRA_ASANA_CLIENT_ID": "123"},
+		"serve", "--print-config", "--database-url", "postgres://app:pw123@db/x", "--secret-key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var settings []struct{ Name, Value string }
+	if err := json.Unmarshal([]byte(stdout), &settings); err != nil {
+		t.Fatalf("--print-config is not JSON: %v\n%s", err, stdout)
+	}
+	for _, secret := range []string{"topsecret", "pw123", "MDEyMzQ1"} {
+		if strings.Contains(stdout, secret) {
+			t.Errorf("--print-config shows %q", secret)
+		}
+	}
+	if !strings.Contains(stdout, `"asana-client-id"`) || !strings.Contains(stdout, `"123"`) {
+		t.Errorf("--print-config lacks the env-set client id:\n%s", stdout)
+	}
+}
+
+func TestKeysGenerateWritesPrivateKeyFile(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "applink.pem")
+	code, stdout, stderr := run(t, nil, "keys", "generate", "--consumer-key", "asanajira-test", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "Consumer key: asanajira-test") || !strings.Contains(stdout, "BEGIN PUBLIC KEY") || strings.Contains(stdout, "PRIVATE KEY-----\nMII") {
+		t.Fatalf("unexpected output:\n%s", stdout)
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("private key mode %v, want 0600", fi.Mode().Perm())
+	}
+	if code, _, stderr := run(t, nil, "keys", "generate", "--out", out); code != 1 || !strings.Contains(stderr, "must not exist yet") {
+		t.Fatalf("overwriting a key file: exit %d, %s", code, stderr)
+	}
+}
+
+// TestServeBinaryStopsOnSIGTERM builds the real binary, starts it with no
+// configuration in an empty folder, and stops it with SIGTERM.
+func TestServeBinaryStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "asanajira")
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/asanajira/asanajira/cmd/asanajira")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	work := filepath.Join(dir, "work")
+	if err := os.Mkdir(work, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), bin, "serve")
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "ASANAJIRA_LISTEN=127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan map[string]any, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
+				t.Errorf("log line is not JSON: %s", sc.Text())
+				continue
+			}
+			lines <- m
+		}
+	}()
+	var listen string
+	timeout := time.After(60 * time.Second)
+	for listen == "" {
+		select {
+		case m, ok := <-lines:
+			if !ok {
+				t.Fatal("serve exited before serving")
+			}
+			if m["msg"] == "asanajira is serving" {
+				listen, _ = m["listen"].(string)
+			}
+		case <-timeout:
+			t.Fatal("serve did not start")
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get("http://" + listen + path) //nolint:noctx // short test request
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d", path, resp.StatusCode)
+		}
+	}
+	for _, f := range []string{"asanajira.db", "asanajira.key"} {
+		if _, err := os.Stat(filepath.Join(work, f)); err != nil {
+			t.Fatalf("serve did not create %s: %v", f, err)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	for m := range lines {
+		if m["msg"] == "asanajira stopped" {
+			stopped = true
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve exited with %v after SIGTERM, want 0", err)
+	}
+	if !stopped {
+		t.Fatal(`no "asanajira stopped" log line after SIGTERM`)
+	}
+}
