@@ -119,8 +119,8 @@ type remoteLink struct {
 
 type historyItem struct {
 	field, fieldtype, fieldID string
-	from, fromString       any
-	to, toString           any
+	from, fromString          any
+	to, toString              any
 }
 
 type history struct {

@@ -65,7 +65,7 @@ func issueTypeJSON(base string, t issueType) map[string]any {
 	return map[string]any{
 		"self": base + "/rest/api/2/issuetype/" + t.id, "id": t.id, "description": t.description,
 		"iconUrl": fmt.Sprintf("%s/secure/viewavatar?size=xsmall&avatarId=%d&avatarType=issuetype", base, t.avatarID),
-		"name": t.name, "subtask": t.subtask, "avatarId": t.avatarID,
+		"name":    t.name, "subtask": t.subtask, "avatarId": t.avatarID,
 	}
 }
 

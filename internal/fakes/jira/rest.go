@@ -15,7 +15,11 @@ const api = "/rest/api/{ver}"
 // restRoutes registers REST v2 (/rest/api/2 and its alias /rest/api/latest).
 func (s *Server) restRoutes() {
 	r := func(pattern string, mode authMode, gate func(profile) bool, h handlerFunc) {
-		s.route(pattern, mode, gate, func(w http.ResponseWriter, r *http.Request, u *user) {
+		mux := s.mux
+		if strings.Contains(pattern, "/issue/createmeta/") {
+			mux = s.metaMux
+		}
+		s.routeOn(mux, pattern, mode, gate, func(w http.ResponseWriter, r *http.Request, u *user) {
 			if v := r.PathValue("ver"); v != "2" && v != "latest" {
 				s.unknownRoute(w, r)
 				return
@@ -195,7 +199,7 @@ func (s *Server) userPicker(w http.ResponseWriter, r *http.Request, _ *user) {
 	for _, u := range s.users {
 		if matchUser(u, q) {
 			users = append(users, map[string]any{"name": u.name, "key": u.key, "displayName": u.displayName,
-				"html": htmlEscape(u.displayName) + " - " + htmlEscape(u.email) + " (" + htmlEscape(u.name) + ")",
+				"html":      htmlEscape(u.displayName) + " - " + htmlEscape(u.email) + " (" + htmlEscape(u.name) + ")",
 				"avatarUrl": s.baseURL(r) + "/secure/useravatar?size=small&avatarId=10122"})
 		}
 	}
@@ -568,7 +572,7 @@ func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, _ *user) {
 }
 
 type issueInput struct {
-	Fields map[string]json.RawMessage            `json:"fields"`
+	Fields map[string]json.RawMessage              `json:"fields"`
 	Update map[string][]map[string]json.RawMessage `json:"update"`
 }
 
@@ -760,7 +764,9 @@ func (s *Server) setField(is *issue, id string, raw json.RawMessage) (string, *h
 		if json.Unmarshal(raw, &rf) != nil {
 			return "Could not find valid 'id' or 'value' in the Parent Option object.", nil
 		}
-		o, ok := findBy(cf.options, func(o fieldOption) bool { return (rf.id() != "" && o.id == rf.id()) || (rf.Value != "" && o.value == rf.Value) })
+		o, ok := findBy(cf.options, func(o fieldOption) bool {
+			return (rf.id() != "" && o.id == rf.id()) || (rf.Value != "" && o.value == rf.Value)
+		})
 		if !ok {
 			if rf.id() != "" {
 				return fmt.Sprintf("Option id '%s' is not valid", rf.id()), nil

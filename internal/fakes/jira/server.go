@@ -78,6 +78,7 @@ type Server struct {
 	cp      string // context path without trailing slash; "" for root
 	log     *slog.Logger
 	mux     *http.ServeMux
+	metaMux *http.ServeMux
 	client  *http.Client
 	asyncWG sync.WaitGroup
 
@@ -314,8 +315,12 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, u *user)
 // route registers pattern (relative to the context path) with its gate.
 // gate == nil means the route exists on every release.
 func (s *Server) route(pattern string, mode authMode, gate func(profile) bool, h handlerFunc) {
+	s.routeOn(s.mux, pattern, mode, gate, h)
+}
+
+func (s *Server) routeOn(mux *http.ServeMux, pattern string, mode authMode, gate func(profile) bool, h handlerFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
-	s.mux.HandleFunc(method+" "+s.cp+path, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(method+" "+s.cp+path, func(w http.ResponseWriter, r *http.Request) {
 		if gate != nil && !gate(s.prof) {
 			s.notInRelease(w, r)
 			return
@@ -362,6 +367,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-ASEN", "SEN-L0000000")
+	// The 8.4+ createmeta paths overlap issue/{key}/… in ServeMux's eyes,
+	// so they live on a mux of their own.
+	if strings.Contains(r.URL.Path, "/issue/createmeta/") {
+		s.metaMux.ServeHTTP(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -381,6 +392,8 @@ func (s *Server) unknownRoute(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routes() {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/", s.unknownRoute)
+	s.metaMux = http.NewServeMux()
+	s.metaMux.HandleFunc("/", s.unknownRoute)
 	s.emulatorRoutes()
 	s.restRoutes()
 	s.oauth1Routes()

@@ -193,7 +193,7 @@ func (s *Server) webhookJSON(base string, h *webhook) map[string]any {
 		return map[string]any{
 			"id": h.id, "self": base + "/rest/jira-webhook/1.0/webhooks/" + itoa(h.id), "name": h.name, "url": h.url,
 			"events": h.events, "active": h.enabled, "createdDate": h.updated.UnixMilli(), "updatedDate": h.updated.UnixMilli(),
-			"configuration": map[string]string{"FILTERS": h.jql, "EXCLUDE_BODY": strconv.FormatBool(h.excludeBody)},
+			"configuration":           map[string]string{"FILTERS": h.jql, "EXCLUDE_BODY": strconv.FormatBool(h.excludeBody)},
 			"sslVerificationRequired": true,
 		}
 	}
