@@ -208,8 +208,9 @@ func (a *App) Close() {
 
 // Listen binds cfg.Listen with a message that says what to do when the port
 // is taken.
-func Listen(addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
+func Listen(ctx context.Context, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		if errors.Is(err, os.ErrPermission) {
 			return nil, fmt.Errorf("cannot listen on %s: permission denied (ports below 1024 need privileges; pick another with --listen)", addr)

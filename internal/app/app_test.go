@@ -81,7 +81,7 @@ func TestLifecycle(t *testing.T) {
 				<-release
 				_, _ = io.WriteString(w, "finished")
 			}))
-			ln, err := app.Listen(cfg.Listen)
+			ln, err := app.Listen(ctx, cfg.Listen)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -75,7 +75,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return enc.Encode(cfg.Redacted())
 	}
 	log := newLogger(env.Stderr, cfg)
-	ln, err := app.Listen(cfg.Listen)
+	ln, err := app.Listen(ctx, cfg.Listen)
 	if err != nil {
 		return err
 	}

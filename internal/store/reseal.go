@@ -42,34 +42,36 @@ func (s *SQL) ResealSecrets(ctx context.Context) (int, error) {
 
 func (q queries) resealColumn(ctx context.Context, table string, keys []string, col string) (int, error) {
 	op := "reseal " + table + "." + col
-	rows, err := q.q.QueryContext(ctx, `SELECT `+strings.Join(keys, ", ")+`, `+col+` FROM `+table+` WHERE `+col+` IS NOT NULL`)
-	if err != nil {
-		return 0, q.wrap(op, err)
-	}
 	type row struct {
 		keys   []any
 		sealed []byte
 	}
-	var all []row
-	for rows.Next() {
-		r := row{keys: make([]any, len(keys))}
-		dst := make([]any, len(keys)+1)
-		for i := range keys {
-			var k string
-			r.keys[i] = &k
-			dst[i] = &k
+	// Read every row first: the updates below must not run while the
+	// result set is open (a transaction has one connection).
+	all, err := func() ([]row, error) {
+		rows, err := q.q.QueryContext(ctx, `SELECT `+strings.Join(keys, ", ")+`, `+col+` FROM `+table+` WHERE `+col+` IS NOT NULL`)
+		if err != nil {
+			return nil, err
 		}
-		dst[len(keys)] = &r.sealed
-		if err := rows.Scan(dst...); err != nil {
-			_ = rows.Close() // the scan error is the one to report
-			return 0, q.wrap(op, err)
+		defer rows.Close()
+		var all []row
+		for rows.Next() {
+			r := row{keys: make([]any, len(keys))}
+			dst := make([]any, len(keys)+1)
+			for i := range keys {
+				var k string
+				r.keys[i] = &k
+				dst[i] = &k
+			}
+			dst[len(keys)] = &r.sealed
+			if err := rows.Scan(dst...); err != nil {
+				return nil, err
+			}
+			all = append(all, r)
 		}
-		all = append(all, r)
-	}
-	if err := rows.Close(); err != nil {
-		return 0, q.wrap(op, err)
-	}
-	if err := rows.Err(); err != nil {
+		return all, rows.Err()
+	}()
+	if err != nil {
 		return 0, q.wrap(op, err)
 	}
 

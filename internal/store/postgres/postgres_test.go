@@ -35,27 +35,34 @@ func TestNoPlaintextInRows(t *testing.T) {
 	for _, table := range []string{"jira_servers", "asana_users", "jira_credentials", "auth_states"} {
 		// Each row as text, bytea columns in their hex form and, to be sure,
 		// decoded as UTF-8 where possible.
-		rows, err := s.DB().QueryContext(t.Context(), `SELECT t::text FROM `+table+` t`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var dump strings.Builder
-		for rows.Next() {
-			var row string
-			if err := rows.Scan(&row); err != nil {
-				t.Fatal(err)
-			}
-			dump.WriteString(row)
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
+		dump := dumpTable(t, s, table)
 		for _, p := range plain {
-			if strings.Contains(dump.String(), p) || strings.Contains(dump.String(), hexOf(p)) {
+			if strings.Contains(dump, p) || strings.Contains(dump, hexOf(p)) {
 				t.Errorf("table %s holds %q in the clear", table, p)
 			}
 		}
 	}
+}
+
+func dumpTable(t *testing.T, s store.Store, table string) string {
+	t.Helper()
+	rows, err := s.DB().QueryContext(t.Context(), `SELECT t::text FROM `+table+` t`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var dump strings.Builder
+	for rows.Next() {
+		var row string
+		if err := rows.Scan(&row); err != nil {
+			t.Fatal(err)
+		}
+		dump.WriteString(row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return dump.String()
 }
 
 func hexOf(s string) string {
