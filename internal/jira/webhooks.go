@@ -37,12 +37,24 @@ func (w *Webhook) ID() string {
 	return path.Base(strings.TrimRight(w.Self, "/"))
 }
 
+// Webhook administration moved in Jira 10 from rest/webhooks/1.0/webhook to
+// rest/jira-webhook/1.0/webhooks; the client tries the long-standing path
+// first and the newer one when Jira answers 404.
+const (
+	webhookPath   = "rest/webhooks/1.0/webhook"
+	webhookPath10 = "rest/jira-webhook/1.0/webhooks"
+)
+
 // CreateWebhook registers a webhook (administrator only).
 //
 // https://developer.atlassian.com/server/jira/platform/webhooks/
 func (c *Client) CreateWebhook(ctx context.Context, w Webhook) (*Webhook, error) {
 	var out Webhook
-	if _, err := c.send(ctx, http.MethodPost, "rest/webhooks/1.0/webhook", w, &out, false); err != nil {
+	_, err := c.send(ctx, http.MethodPost, webhookPath, w, &out, false)
+	if errors.Is(err, ErrNotFound) {
+		_, err = c.send(ctx, http.MethodPost, webhookPath10, w, &out, false)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -51,7 +63,11 @@ func (c *Client) CreateWebhook(ctx context.Context, w Webhook) (*Webhook, error)
 // Webhooks lists the registered webhooks (administrator only).
 func (c *Client) Webhooks(ctx context.Context) ([]Webhook, error) {
 	var out []Webhook
-	if err := c.get(ctx, "rest/webhooks/1.0/webhook", nil, &out); err != nil {
+	err := c.get(ctx, webhookPath, nil, &out)
+	if errors.Is(err, ErrNotFound) {
+		err = c.get(ctx, webhookPath10, nil, &out)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -59,7 +75,10 @@ func (c *Client) Webhooks(ctx context.Context) ([]Webhook, error) {
 
 // DeleteWebhook removes a webhook by id (administrator only).
 func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
-	_, err := c.send(ctx, http.MethodDelete, "rest/webhooks/1.0/webhook/"+pathEscape(id), nil, nil, true)
+	_, err := c.send(ctx, http.MethodDelete, webhookPath+"/"+pathEscape(id), nil, nil, true)
+	if errors.Is(err, ErrNotFound) {
+		_, err = c.send(ctx, http.MethodDelete, webhookPath10+"/"+pathEscape(id), nil, nil, true)
+	}
 	return err
 }
 
