@@ -13,6 +13,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/asanajira/asanajira/internal/secrets"
+	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/store/sqlite"
 )
 
 // run calls Main as the binary would, with env as the environment.
@@ -234,5 +238,55 @@ func TestServeBinaryStopsOnSIGTERM(t *testing.T) {
 	}
 	if !stopped {
 		t.Fatal(`no "asanajira stopped" log line after SIGTERM`)
+	}
+}
+
+func TestSecretsRotate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "asanajira.db")
+	_, oldKey, _ := run(t, nil, "secrets", "new-key")
+	_, newKey, _ := run(t, nil, "secrets", "new-key")
+	oldKey, newKey = strings.TrimSpace(oldKey), strings.TrimSpace(newKey)
+
+	// Migrate under the old key, then rotate to the new one.
+	if code, _, stderr := run(t, nil, "migrate", "--database-url", db, "--secret-key", oldKey); code != 0 {
+		t.Fatalf("migrate: %s", stderr)
+	}
+	writeToken := func(key string) {
+		kr, err := secrets.ParseKeys(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := sqlite.Open(t.Context(), db, kr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if err := st.PutAsanaUser(t.Context(), store.AsanaUser{GID: "1", AccessToken: "asana-token"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeToken(oldKey)
+	code, stdout, stderr := run(t, nil, "secrets", "rotate", "--database-url", db, "--secret-key", newKey+","+oldKey)
+	if code != 0 || !strings.Contains(stdout, "re-sealed 1 stored secrets under key") {
+		t.Fatalf("rotate: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	// The new key alone now opens the token.
+	kr, err := secrets.ParseKeys(newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(t.Context(), db, kr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.GetAsanaUser(t.Context(), "1")
+	_ = st.Close()
+	if err != nil || u.AccessToken.Reveal() != "asana-token" {
+		t.Fatalf("token after rotation with the old key gone: %q, %v", u.AccessToken.Reveal(), err)
+	}
+	if code, _, stderr := run(t, nil, "secrets", "rotate", "--database-url", db, "--secret-key", "bm9wZQ=="); code != 1 || !strings.Contains(stderr, "must be 32 bytes") {
+		t.Fatalf("rotate with a bad key: exit %d, %s", code, stderr)
 	}
 }

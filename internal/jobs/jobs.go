@@ -106,13 +106,31 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 			}, &river.PeriodicJobOpts{RunOnStart: true}),
 		},
 		ErrorHandler: errorLogger{log},
-		Logger:       log.With("component", "river"),
+		Logger:       riverLogger(log),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	return &Queue{client: client, db: db, listener: listener, log: log}, nil
 }
+
+// riverLogger passes river's warnings and errors through; its routine info
+// lines (periodic producer statistics) only at debug level.
+func riverLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(minLevel{log.Handler(), slog.LevelWarn}).With("component", "river")
+}
+
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return (l >= h.min || h.Handler.Enabled(ctx, slog.LevelDebug)) && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler { return minLevel{h.Handler.WithAttrs(a), h.min} }
+func (h minLevel) WithGroup(n string) slog.Handler      { return minLevel{h.Handler.WithGroup(n), h.min} }
 
 // Start starts working jobs; it returns once the client runs.
 func (q *Queue) Start(ctx context.Context) error {

@@ -65,6 +65,7 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 			return nil, fmt.Errorf("sqlite: create folder for %s: %w", path, err)
 		}
 	}
+	_, statErr := os.Stat(path)
 	db, err := sql.Open("sqlite", DSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -72,6 +73,14 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close() // the ping error explains why
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// A new database file holds sealed secrets and the audit log: only its
+	// owner should read it.
+	if os.IsNotExist(statErr) {
+		if err := os.Chmod(path, 0o600); err != nil {
+			_ = db.Close() // the chmod error explains why
+			return nil, fmt.Errorf("sqlite: restrict %s to its owner: %w", path, err)
+		}
 	}
 	return db, nil
 }

@@ -70,6 +70,9 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("new database file mode: %v %v, want 0600", fi.Mode(), err)
+	}
 	first, err := sqlite.Migrate(t.Context(), db)
 	if err != nil || len(first) == 0 {
 		t.Fatalf("first migrate applied %v, err %v", first, err)
