@@ -119,3 +119,5 @@ func basic(user string) []string {
 }
 
 func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
