@@ -2,9 +2,11 @@ package jira
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 )
 
@@ -41,23 +43,21 @@ func (c *Client) CreateAppLink(ctx context.Context, l AppLink) (string, error) {
 		l.TypeID = "generic"
 	}
 	body := map[string]any{"id": nil, "name": l.Name, "rpcUrl": l.RPCURL, "displayUrl": l.DisplayURL, "typeId": l.TypeID}
-	var out struct {
-		ID               string `json:"id"`
-		ResourcesCreated []struct {
-			Href string `json:"href"`
-		} `json:"resources-created"`
-	}
-	resp, err := c.send(ctx, http.MethodPut, "rest/applinks/3.0/applicationlink", body, &out, false)
+	// Jira answers with a "resources-created" object whose shape varies
+	// between releases; the id is the last segment of the created href.
+	var raw json.RawMessage
+	resp, err := c.send(ctx, http.MethodPut, "rest/applinks/3.0/applicationlink", body, &raw, false)
 	if err != nil {
 		return "", err
 	}
-	if out.ID != "" {
-		return out.ID, nil
+	var withID struct {
+		ID string `json:"id"`
 	}
-	for _, rc := range out.ResourcesCreated {
-		if rc.Href != "" {
-			return path.Base(strings.TrimRight(rc.Href, "/")), nil
-		}
+	if json.Unmarshal(raw, &withID) == nil && withID.ID != "" {
+		return withID.ID, nil
+	}
+	if m := regexp.MustCompile(`applicationlink/([0-9A-Za-z-]+)`).FindSubmatch(raw); m != nil {
+		return string(m[1]), nil
 	}
 	if loc := resp.Header.Get("Location"); loc != "" {
 		return path.Base(strings.TrimRight(loc, "/")), nil

@@ -237,3 +237,11 @@ func BenchmarkOAuth1Sign(b *testing.B) {
 		}
 	}
 }
+
+func publicKeyPEM(t testing.TB) string {
+	der, err := x509.MarshalPKIXPublicKey(&testKey(t).PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}
