@@ -262,4 +262,3 @@ func TestAppValidatorAgreesWithSpec(t *testing.T) {
 		})
 	}
 }
-

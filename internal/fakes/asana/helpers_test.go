@@ -84,8 +84,8 @@ func validateREST(t testing.TB, method, path string, status int, header http.Hea
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
 			Options: &openapi3filter.Options{ExcludeRequestBody: true}},
-		Status: status,
-		Header: header,
+		Status:  status,
+		Header:  header,
 		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
 	}
 	in.SetBodyBytes(body)
