@@ -10,13 +10,34 @@ import (
 	"time"
 )
 
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// list runs a query and scans every row with scan.
+func list[T any](ctx context.Context, q queries, op, query string, scan func(scanner) (T, error), args ...any) ([]T, error) {
+	rows, err := q.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, q.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, q.wrap(op, err)
+		}
+		out = append(out, v)
+	}
+	return out, q.wrap(op, rows.Err())
+}
+
 // Jira servers.
 
 const jiraServerColumns = `id, name, base_url, connect_address, consumer_key, private_key, public_key_pem,
 	version, auth_methods, oauth2_client_id, oauth2_client_secret, webhook_secret, webhook_url,
 	applink_id, status, checked_at, created_at, updated_at`
 
-func (q queries) scanJiraServer(row interface{ Scan(...any) error }) (JiraServer, error) {
+func (q queries) scanJiraServer(row scanner) (JiraServer, error) {
 	var (
 		j                         JiraServer
 		privateKey, clientSecret  []byte
@@ -74,20 +95,7 @@ func (q queries) GetJiraServerByConsumerKey(ctx context.Context, consumerKey str
 }
 
 func (q queries) ListJiraServers(ctx context.Context) ([]JiraServer, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+jiraServerColumns+` FROM jira_servers ORDER BY name, id`)
-	if err != nil {
-		return nil, q.wrap("list jira servers", err)
-	}
-	defer rows.Close()
-	var out []JiraServer
-	for rows.Next() {
-		j, err := q.scanJiraServer(rows)
-		if err != nil {
-			return nil, q.wrap("list jira servers", err)
-		}
-		out = append(out, j)
-	}
-	return out, q.wrap("list jira servers", rows.Err())
+	return list(ctx, q, "list jira servers", `SELECT `+jiraServerColumns+` FROM jira_servers ORDER BY name, id`, q.scanJiraServer)
 }
 
 func (q queries) UpdateJiraServer(ctx context.Context, j *JiraServer) error {
@@ -135,24 +143,16 @@ func (q queries) GetWorkspace(ctx context.Context, gid string) (Workspace, error
 }
 
 func (q queries) ListWorkspaces(ctx context.Context) ([]Workspace, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT gid, name, created_at FROM workspaces ORDER BY name, gid`)
-	if err != nil {
-		return nil, q.wrap("list workspaces", err)
-	}
-	defer rows.Close()
-	var out []Workspace
-	for rows.Next() {
-		var (
-			w       Workspace
-			created sql.NullTime
-		)
-		if err := rows.Scan(&w.GID, &w.Name, &created); err != nil {
-			return nil, q.wrap("list workspaces", err)
-		}
-		w.CreatedAt = fromNullTime(created)
-		out = append(out, w)
-	}
-	return out, q.wrap("list workspaces", rows.Err())
+	return list(ctx, q, "list workspaces", `SELECT gid, name, created_at FROM workspaces ORDER BY name, gid`,
+		func(row scanner) (Workspace, error) {
+			var (
+				w       Workspace
+				created sql.NullTime
+			)
+			err := row.Scan(&w.GID, &w.Name, &created)
+			w.CreatedAt = fromNullTime(created)
+			return w, err
+		})
 }
 
 // PutConnection adds or updates a connection; making it the default clears
@@ -180,25 +180,17 @@ func (q queries) DeleteConnection(ctx context.Context, workspaceGID, jiraServerI
 }
 
 func (q queries) ListConnections(ctx context.Context) ([]Connection, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT workspace_gid, jira_server_id, is_default, created_at
-		FROM connections ORDER BY workspace_gid, jira_server_id`)
-	if err != nil {
-		return nil, q.wrap("list connections", err)
-	}
-	defer rows.Close()
-	var out []Connection
-	for rows.Next() {
-		var (
-			c       Connection
-			created sql.NullTime
-		)
-		if err := rows.Scan(&c.WorkspaceGID, &c.JiraServerID, &c.IsDefault, &created); err != nil {
-			return nil, q.wrap("list connections", err)
-		}
-		c.CreatedAt = fromNullTime(created)
-		out = append(out, c)
-	}
-	return out, q.wrap("list connections", rows.Err())
+	return list(ctx, q, "list connections", `SELECT workspace_gid, jira_server_id, is_default, created_at
+		FROM connections ORDER BY workspace_gid, jira_server_id`,
+		func(row scanner) (Connection, error) {
+			var (
+				c       Connection
+				created sql.NullTime
+			)
+			err := row.Scan(&c.WorkspaceGID, &c.JiraServerID, &c.IsDefault, &created)
+			c.CreatedAt = fromNullTime(created)
+			return c, err
+		})
 }
 
 func (q queries) PutProjectRoute(ctx context.Context, r ProjectRoute) error {
@@ -217,25 +209,17 @@ func (q queries) DeleteProjectRoute(ctx context.Context, workspaceGID, projectGI
 }
 
 func (q queries) ListProjectRoutes(ctx context.Context, workspaceGID string) ([]ProjectRoute, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT workspace_gid, project_gid, jira_server_id, jira_project_key, created_at
-		FROM project_routes WHERE workspace_gid = $1 ORDER BY project_gid`, workspaceGID)
-	if err != nil {
-		return nil, q.wrap("list project routes", err)
-	}
-	defer rows.Close()
-	var out []ProjectRoute
-	for rows.Next() {
-		var (
-			r       ProjectRoute
-			created sql.NullTime
-		)
-		if err := rows.Scan(&r.WorkspaceGID, &r.ProjectGID, &r.JiraServerID, &r.JiraProjectKey, &created); err != nil {
-			return nil, q.wrap("list project routes", err)
-		}
-		r.CreatedAt = fromNullTime(created)
-		out = append(out, r)
-	}
-	return out, q.wrap("list project routes", rows.Err())
+	return list(ctx, q, "list project routes", `SELECT workspace_gid, project_gid, jira_server_id, jira_project_key, created_at
+		FROM project_routes WHERE workspace_gid = $1 ORDER BY project_gid`,
+		func(row scanner) (ProjectRoute, error) {
+			var (
+				r       ProjectRoute
+				created sql.NullTime
+			)
+			err := row.Scan(&r.WorkspaceGID, &r.ProjectGID, &r.JiraServerID, &r.JiraProjectKey, &created)
+			r.CreatedAt = fromNullTime(created)
+			return r, err
+		}, workspaceGID)
 }
 
 // RouteProject returns the Jira server for an Asana project: the project's
@@ -265,7 +249,7 @@ func prefixed(p, columns string) string {
 
 const asanaUserColumns = `gid, name, email, access_token, refresh_token, expiry, reconnect_needed, created_at, updated_at`
 
-func (q queries) scanAsanaUser(row interface{ Scan(...any) error }) (AsanaUser, error) {
+func (q queries) scanAsanaUser(row scanner) (AsanaUser, error) {
 	var (
 		u                        AsanaUser
 		access, refresh          []byte
@@ -299,20 +283,7 @@ func (q queries) GetAsanaUser(ctx context.Context, gid string) (AsanaUser, error
 }
 
 func (q queries) ListAsanaUsers(ctx context.Context) ([]AsanaUser, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+asanaUserColumns+` FROM asana_users ORDER BY name, gid`)
-	if err != nil {
-		return nil, q.wrap("list asana users", err)
-	}
-	defer rows.Close()
-	var out []AsanaUser
-	for rows.Next() {
-		u, err := q.scanAsanaUser(rows)
-		if err != nil {
-			return nil, q.wrap("list asana users", err)
-		}
-		out = append(out, u)
-	}
-	return out, q.wrap("list asana users", rows.Err())
+	return list(ctx, q, "list asana users", `SELECT `+asanaUserColumns+` FROM asana_users ORDER BY name, gid`, q.scanAsanaUser)
 }
 
 // Jira credentials.
@@ -320,7 +291,7 @@ func (q queries) ListAsanaUsers(ctx context.Context) ([]AsanaUser, error) {
 const jiraCredentialColumns = `asana_user_gid, jira_server_id, method, access_token, token_secret, refresh_token,
 	expiry, jira_username, jira_display_name, reconnect_needed, reconnect_reason, created_at, updated_at`
 
-func (q queries) scanJiraCredential(row interface{ Scan(...any) error }) (JiraCredential, error) {
+func (q queries) scanJiraCredential(row scanner) (JiraCredential, error) {
 	var (
 		c                        JiraCredential
 		method                   string
@@ -369,21 +340,9 @@ func (q queries) GetJiraCredential(ctx context.Context, asanaUserGID, jiraServer
 }
 
 func (q queries) ListJiraCredentials(ctx context.Context, jiraServerID string) ([]JiraCredential, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+jiraCredentialColumns+`
-		FROM jira_credentials WHERE jira_server_id = $1 OR $1 = '' ORDER BY jira_server_id, asana_user_gid`, jiraServerID)
-	if err != nil {
-		return nil, q.wrap("list jira credentials", err)
-	}
-	defer rows.Close()
-	var out []JiraCredential
-	for rows.Next() {
-		c, err := q.scanJiraCredential(rows)
-		if err != nil {
-			return nil, q.wrap("list jira credentials", err)
-		}
-		out = append(out, c)
-	}
-	return out, q.wrap("list jira credentials", rows.Err())
+	return list(ctx, q, "list jira credentials", `SELECT `+jiraCredentialColumns+`
+		FROM jira_credentials WHERE jira_server_id = $1 OR $1 = '' ORDER BY jira_server_id, asana_user_gid`,
+		q.scanJiraCredential, jiraServerID)
 }
 
 func (q queries) MarkJiraCredentialReconnect(ctx context.Context, asanaUserGID, jiraServerID, reason string) error {
@@ -439,7 +398,7 @@ func (q queries) ConsumeAuthState(ctx context.Context, state string) (AuthState,
 
 const linkColumns = `id, workspace_gid, task_gid, jira_server_id, issue_id, issue_key, created_by, created_at`
 
-func scanLink(row interface{ Scan(...any) error }) (Link, error) {
+func scanLink(row scanner) (Link, error) {
 	var (
 		l       Link
 		created sql.NullTime
@@ -506,20 +465,7 @@ func (q queries) ListLinks(ctx context.Context, f LinkFilter) ([]Link, error) {
 }
 
 func (q queries) listLinks(ctx context.Context, op, clause string, args ...any) ([]Link, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+linkColumns+` FROM links `+clause, args...)
-	if err != nil {
-		return nil, q.wrap(op, err)
-	}
-	defer rows.Close()
-	var out []Link
-	for rows.Next() {
-		l, err := scanLink(rows)
-		if err != nil {
-			return nil, q.wrap(op, err)
-		}
-		out = append(out, l)
-	}
-	return out, q.wrap(op, rows.Err())
+	return list(ctx, q, op, `SELECT `+linkColumns+` FROM links `+clause, scanLink, args...)
 }
 
 func (q queries) UpdateLinkIssueKey(ctx context.Context, id int64, issueKey string) error {
@@ -590,25 +536,17 @@ func (q queries) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, er
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := q.q.QueryContext(ctx, `SELECT id, at, actor, action, target, detail FROM audit_log
-		WHERE id < $1 ORDER BY id DESC LIMIT $2`, before, limitOr(f.Limit, 50, 500))
-	if err != nil {
-		return nil, q.wrap("list audit entries", err)
-	}
-	defer rows.Close()
-	var out []AuditEntry
-	for rows.Next() {
-		var (
-			e  AuditEntry
-			at sql.NullTime
-		)
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Detail); err != nil {
-			return nil, q.wrap("list audit entries", err)
-		}
-		e.At = fromNullTime(at)
-		out = append(out, e)
-	}
-	return out, q.wrap("list audit entries", rows.Err())
+	return list(ctx, q, "list audit entries", `SELECT id, at, actor, action, target, detail FROM audit_log
+		WHERE id < $1 ORDER BY id DESC LIMIT $2`,
+		func(row scanner) (AuditEntry, error) {
+			var (
+				e  AuditEntry
+				at sql.NullTime
+			)
+			err := row.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Detail)
+			e.At = fromNullTime(at)
+			return e, err
+		}, before, limitOr(f.Limit, 50, 500))
 }
 
 // DeleteExpired removes expired auth states and idempotency keys.
