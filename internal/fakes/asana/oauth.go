@@ -18,7 +18,7 @@ const sessionCookie = "asana_emulator_session"
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} · Asana emulator</title><link rel="stylesheet" href="/_emulator/ui/style.css"></head>
+<title>{{.Title}} · Asana emulator</title><link rel="stylesheet" href="/_emulator/ui/style.css"><link rel="icon" href="/favicon.ico" type="image/svg+xml"></head>
 <body class="narrow"><main class="card auth">
 <div class="brand"><span class="dots"><i></i><i></i><i></i></span> Asana <small>emulator</small></div>
 <h1>{{.Title}}</h1>

@@ -19,6 +19,10 @@ func (s *Server) uiRoutes(mux *http.ServeMux) {
 	static, _ := fs.Sub(uiFiles, "ui") // the embedded folder always exists.
 	mux.HandleFunc("GET /{$}", s.handleIndex)
 	mux.Handle("GET /_emulator/ui/static/", http.StripPrefix("/_emulator/ui/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		http.ServeFileFS(w, r, static, "favicon.svg")
+	})
 	mux.HandleFunc("GET /_emulator/ui/style.css", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, static, "style.css")
 	})

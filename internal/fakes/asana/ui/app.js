@@ -149,7 +149,7 @@ async function openTask(gid) {
     el("h3", { text: "Description" }), el("div", { class: "notes", text: t.notes || "" }),
     el("h3", { text: "Attachments" }), attachments,
     widgets,
-    ruleButtons(t),
+    ruleButtons(t) || "",
     el("h3", { text: "Comments" }),
     el("ul", { class: "stories" }, ...(t.stories || []).map((s) => el("li", {},
       el("span", { class: "who", text: s.author }), el("span", { text: s.text }),
@@ -175,14 +175,14 @@ function refresh() {
 function entryPoint(t) {
   const app = state.app;
   const items = [];
-  if (app.has_form) items.push({ label: app.modal_form_action_text, run: () => openForm(t) });
-  if (app.has_lookup) items.push({ label: app.lookup_action_text, run: () => openLookup(t) });
+  if (app.has_form) items.push({ id: "form", label: app.modal_form_action_text, run: () => openForm(t) });
+  if (app.has_lookup) items.push({ id: "lookup", label: app.lookup_action_text, run: () => openLookup(t) });
   if (items.length === 0) return el("span");
   if (items.length === 1) {
     return el("button", { class: "secondary", id: "entry-point", onclick: items[0].run, text: `${app.name}: ${items[0].label}` });
   }
   const menu = el("div", { class: "menu", hidden: true },
-    ...items.map((it) => el("button", { onclick: () => { menu.hidden = true; it.run(); }, text: it.label })));
+    ...items.map((it) => el("button", { "data-entry": it.id, onclick: () => { menu.hidden = true; it.run(); }, text: it.label })));
   return el("div", { class: "entry" },
     el("button", { class: "secondary", id: "entry-point", onclick: () => { menu.hidden = !menu.hidden; }, text: `${app.name} ▾` }),
     menu);
@@ -453,7 +453,7 @@ async function renderWidget(t, a) {
     fields,
     el("div", { class: "w-foot" },
       el("span", {}, foot.icon_url ? el("img", { class: "icon", src: foot.icon_url, alt: "" }) : null, footText),
-      md.num_comments !== undefined ? el("span", { text: `💬 ${md.num_comments}` }) : el("span")));
+      md.num_comments !== undefined ? el("span", { class: "w-comments", text: `${md.num_comments} comment${md.num_comments === 1 ? "" : "s"}` }) : el("span")));
 }
 
 // ---- rules ----
