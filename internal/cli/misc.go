@@ -143,11 +143,3 @@ be opened: the command stops and changes nothing.`, args, func(*flag.FlagSet) {}
 	fmt.Fprintf(env.Stdout, "re-sealed %d stored secrets under key %s\n", n, a.Keyring().PrimaryID())
 	return nil
 }
-
-func runDemo(context.Context, []string, Env) error {
-	return notBuilt("demo", "the one-machine demo (Jira and Asana emulators wired to the bridge)")
-}
-
-func runDoctor(context.Context, []string, Env) error {
-	return notBuilt("doctor", "the Jira connectivity checks")
-}
