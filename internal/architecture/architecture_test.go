@@ -62,7 +62,7 @@ func TestDependencyRules(t *testing.T) {
 	t.Parallel()
 	features := []string{"internal/appcomponents", "internal/connect", "internal/admin", "internal/jirawebhook"}
 	leaves := []string{"internal/jira", "internal/asana", "internal/store", "internal/secrets", "internal/config",
-		"internal/httpx", "internal/version", "internal/fakes"}
+		"internal/httpx", "internal/version", "internal/fakes", "web"}
 
 	for _, p := range listPackages(t) {
 		for _, imp := range p.imports {
