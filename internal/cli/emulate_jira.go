@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,7 +64,7 @@ func runEmulateJira(ctx context.Context, args []string, env Env) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected argument %q", fs.Arg(0))
 	}
-	if !contains(jira.Versions(), *version) {
+	if !slices.Contains(jira.Versions(), *version) {
 		return usageErrorf("unknown --jira-version %q: choose one of %s", *version, strings.Join(jira.Versions(), ", "))
 	}
 	level := slog.LevelInfo
@@ -119,13 +120,4 @@ func runEmulateJira(ctx context.Context, args []string, env Env) error {
 	}
 	srv.Close()
 	return nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
