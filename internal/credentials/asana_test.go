@@ -1,0 +1,148 @@
+package credentials
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/asana"
+	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
+	"github.com/asanajira/asanajira/internal/store"
+)
+
+// asanaEnv is the Asana emulator behind a proxy that counts refreshes.
+type asanaEnv struct {
+	fa        *fakeasana.Server
+	url       string
+	refreshes atomic.Int32
+}
+
+func newAsanaEnv(t *testing.T) *asanaEnv {
+	t.Helper()
+	fa, err := fakeasana.New(fakeasana.Options{OnUnknownRoute: func(method, path string) {
+		t.Errorf("Asana emulator: no route for %s %s", method, path)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &asanaEnv{fa: fa}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/-/oauth_token" {
+			b, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			if v, _ := url.ParseQuery(string(b)); v.Get("grant_type") == "refresh_token" {
+				e.refreshes.Add(1)
+				time.Sleep(refreshLatent)
+			}
+		}
+		fa.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { ts.Close(); fa.Close() })
+	if err := fa.SetPublicBaseURL(ts.URL); err != nil {
+		t.Fatal(err)
+	}
+	e.url = ts.URL
+	return e
+}
+
+func (e *asanaEnv) provider(t *testing.T, st store.Store) *Provider {
+	return newProvider(t, st, func(o *Options) {
+		o.AsanaOAuthURL, o.AsanaAPIURL = e.url, e.url+"/api/1.0"
+	})
+}
+
+// storeUser authorizes alice on the emulator and stores her tokens with the
+// given expiry.
+func (e *asanaEnv) storeUser(t *testing.T, st store.Store, expiry time.Time) store.AsanaUser {
+	t.Helper()
+	access, refresh, err := e.fa.IssueAccessToken("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := store.AsanaUser{GID: testUser, Name: "Alice Anders", AccessToken: store.Secret(access), RefreshToken: store.Secret(refresh), Expiry: expiry}
+	if err := st.PutAsanaUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestAsanaRefreshOncePersisted(t *testing.T) {
+	t.Parallel()
+	e := newAsanaEnv(t)
+	st := newSQLite(t)
+	old := e.storeUser(t, st, time.Now().Add(-time.Minute))
+	p := e.provider(t, st)
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 10 {
+		wg.Go(func() {
+			c, err := p.Asana(t.Context(), testUser)
+			if err == nil {
+				var me *asana.User
+				if me, err = c.Me(t.Context()); err == nil && me.GID != testUser {
+					err = errors.New("me is " + me.GID)
+				}
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := e.refreshes.Load(); n != 1 {
+		t.Errorf("refreshes = %d, want 1", n)
+	}
+	got, err := st.GetAsanaUser(t.Context(), testUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken == old.AccessToken || got.RefreshToken != old.RefreshToken || !got.Expiry.After(time.Now().Add(30*time.Minute)) {
+		t.Errorf("refresh not persisted: new access %v, kept refresh %v, expiry %v",
+			got.AccessToken != old.AccessToken, got.RefreshToken == old.RefreshToken, got.Expiry)
+	}
+}
+
+// TestAsanaRevoked: the user removed the app in Asana (the refresh token is
+// revoked and its access tokens with it). The next call refreshes, Asana
+// answers invalid_grant, the user is marked and later calls get
+// ErrReconnectNeeded.
+func TestAsanaRevoked(t *testing.T) {
+	t.Parallel()
+	e := newAsanaEnv(t)
+	st := newSQLite(t)
+	u := e.storeUser(t, st, time.Now().Add(time.Hour))
+	p := e.provider(t, st)
+	c, err := p.Asana(t.Context(), testUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := asana.RevokeToken(t.Context(), nil, p.AsanaOAuth2Config(), u.RefreshToken.Reveal()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Me(t.Context()); !errors.Is(err, asana.ErrUnauthorized) {
+		t.Fatalf("Me after revoke: %v, want asana.ErrUnauthorized", err)
+	}
+	got, err := st.GetAsanaUser(t.Context(), testUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.ReconnectNeeded {
+		t.Error("user not marked for reconnection")
+	}
+	_, err = p.Asana(t.Context(), testUser)
+	var re *ReconnectError
+	if !errors.Is(err, ErrReconnectNeeded) || !errors.As(err, &re) || re.Service != "asana" {
+		t.Errorf("Asana after revoke: %v", err)
+	}
+}
