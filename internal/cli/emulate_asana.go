@@ -2,11 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -106,10 +103,9 @@ func runEmulateAsana(ctx context.Context, args []string, env Env) error {
 	}
 	defer srv.Close()
 
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", *listen)
+	ln, err := listenTCP(ctx, "listen", *listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s (is another process using the port?): %w", *listen, err)
+		return err
 	}
 	public := *baseURL
 	if public == "" {
@@ -119,23 +115,6 @@ func runEmulateAsana(ctx context.Context, args []string, env Env) error {
 		_ = ln.Close()
 		return usageErrorf("--base-url: %v", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(env.Stdout, "Asana emulator listening on %s\n", public)
-
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shut down: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
+	return serveUntilDone(ctx, ln, srv)
 }

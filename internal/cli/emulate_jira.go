@@ -2,14 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/asanajira/asanajira/internal/fakes/jira"
 )
@@ -83,9 +80,9 @@ func runEmulateJira(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := listenTCP(ctx, "listen", *listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s (is another process using the port? choose another with --listen): %w", *listen, err)
+		return err
 	}
 	if *baseURL == "" {
 		if err := srv.SetPublicBaseURL("http://" + ln.Addr().String() + srv.ContextPath()); err != nil {
@@ -104,20 +101,10 @@ func runEmulateJira(ctx context.Context, args []string, env Env) error {
 			srv.ServeHTTP(w, r)
 		})
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(env.Stdout, "Jira %s emulator listening on %s\n", srv.Version(), public)
-	select {
-	case err := <-errc:
-		return fmt.Errorf("emulate jira: serve: %w", err)
-	case <-ctx.Done():
+	defer srv.Close() // waits for asynchronous webhook deliveries
+	if err := serveUntilDone(ctx, ln, h); err != nil {
+		return fmt.Errorf("emulate jira: %w", err)
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("emulate jira: shutdown: %w", err)
-	}
-	srv.Close()
 	return nil
 }
