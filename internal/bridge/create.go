@@ -1,0 +1,283 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/asana"
+	"github.com/asanajira/asanajira/internal/jira"
+	"github.com/asanajira/asanajira/internal/store"
+)
+
+// LinkHook runs inside the transaction that stores a new task ↔ issue link,
+// so follow-up work (the attachment copy job) exists exactly when the link
+// does.
+type LinkHook func(ctx context.Context, tx store.Tx, l store.Link) error
+
+// Created is the issue a task is linked to after a create or attach.
+type Created struct {
+	ServerID string
+	IssueID  string
+	IssueKey string
+	Summary  string
+	URL      string
+	// Existing is true when the task already had this issue (a repeated
+	// submit, a retried request), so nothing new was created.
+	Existing bool
+	// LinkID is the stored link.
+	LinkID int64
+}
+
+// ResourceName is how Asana names the attached issue: "KEY: summary".
+func (c *Created) ResourceName() string {
+	if c.Summary == "" {
+		return c.IssueKey
+	}
+	return trunc(c.IssueKey+": "+c.Summary, 200)
+}
+
+// idempotency scope of issue creation; the key is server id + task gid.
+const createScope = "create_issue"
+
+// createClaimTTL outlives any request creating an issue; a claim older than
+// that belongs to a request that died, and a new one may take over.
+const createClaimTTL = 2 * time.Minute
+
+type createResult struct {
+	Failed   bool   `json:"failed,omitempty"`
+	IssueID  string `json:"issue_id,omitempty"`
+	IssueKey string `json:"issue_key,omitempty"`
+	Summary  string `json:"summary,omitempty"`
+}
+
+// CreateIssue creates a Jira issue from a submitted create form, as the
+// user, links it to the task (remote link with GlobalID, stored link) and
+// runs after inside the link's transaction. A field Jira or the form
+// rejects comes back as a *FieldErrors together with the form to show
+// again. Creation is idempotent per (server, task): a double click, a
+// retried request or two replicas racing produce one issue.
+func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, values Values, after LinkHook) (*Created, *Form, error) {
+	ctx, cancel := s.jiraCtx(ctx)
+	defer cancel()
+	form, err := s.buildForm(ctx, id, taskGID, values)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !form.CanSubmit {
+		fe := &FieldErrors{Message: "This issue type has required fields this form cannot set; use the link to create it in Jira."}
+		fe.Apply(form)
+		return nil, form, fe
+	}
+	in, fe := form.issueInput(values)
+	if fe != nil {
+		fe.Apply(form)
+		return nil, form, fe
+	}
+	jc, srv, err := s.jiraFor(ctx, id.User, form.ServerID)
+	if err != nil {
+		return nil, form, err
+	}
+	c, err := s.createOnce(ctx, id, jc, srv, form.task, in, after)
+	var ferr *FieldErrors
+	if errors.As(err, &ferr) {
+		ferr.Apply(form)
+	}
+	return c, form, err
+}
+
+// createOnce creates the issue for a task unless the task already has one
+// on this server.
+func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, after LinkHook) (*Created, error) {
+	if c, ok := s.existing(ctx, id.User, jc, srv, task.GID); ok {
+		return c, nil
+	}
+	key := srv.ID + ":" + task.GID
+	for {
+		err := s.st.ClaimIdempotencyKey(ctx, store.IdempotencyKey{Scope: createScope, Key: key, ExpiresAt: s.now().Add(createClaimTTL)})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return nil, fmt.Errorf("bridge: claim issue creation: %w", err)
+		}
+		c, retry, err := s.awaitCreation(ctx, id.User, jc, srv, task.GID, key)
+		if err != nil || c != nil {
+			return c, err
+		}
+		if !retry {
+			// The other attempt failed: try again, still guarded by the
+			// remote link check below.
+			break
+		}
+	}
+	c, err := s.createClaimed(ctx, id, jc, srv, task, in, after)
+	if err != nil {
+		res, _ := json.Marshal(createResult{Failed: true})
+		if cerr := s.st.CompleteIdempotencyKey(context.WithoutCancel(ctx), createScope, key, res); cerr != nil {
+			s.log.WarnContext(ctx, "could not release an issue creation claim", slog.Any("error", cerr))
+		}
+	}
+	return c, err
+}
+
+// existing returns the task's issue when a link is stored.
+func (s *Service) existing(ctx context.Context, user string, jc *jira.Client, srv store.JiraServer, taskGID string) (*Created, bool) {
+	l, err := s.st.GetLinkByTask(ctx, srv.ID, taskGID)
+	if err != nil {
+		return nil, false
+	}
+	c := &Created{ServerID: srv.ID, IssueID: l.IssueID, IssueKey: l.IssueKey, URL: BrowseURL(srv, l.IssueKey), Existing: true, LinkID: l.ID}
+	if is, err := jc.GetIssue(ctx, l.IssueKey, &jira.GetIssueOptions{Fields: []string{"summary"}}); err == nil {
+		c.Summary, c.IssueKey = is.Fields.Summary, is.Key
+		c.URL = BrowseURL(srv, is.Key)
+	}
+	return c, true
+}
+
+// awaitCreation waits for a concurrent creation of the same task's issue.
+// It returns the issue once linked; retry=true when the claim expired (claim
+// again), retry=false when the other attempt failed.
+func (s *Service) awaitCreation(ctx context.Context, user string, jc *jira.Client, srv store.JiraServer, taskGID, key string) (*Created, bool, error) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if c, ok := s.existing(ctx, user, jc, srv, taskGID); ok {
+			return c, false, nil
+		}
+		k, err := s.st.GetIdempotencyKey(ctx, createScope, key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, true, nil
+		case err != nil:
+			return nil, false, fmt.Errorf("bridge: await issue creation: %w", err)
+		case k.Result != nil:
+			var r createResult
+			if json.Unmarshal(k.Result, &r) == nil && r.Failed {
+				return nil, false, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false, newError(ErrJiraUnavailable, ctx.Err(), "The issue for this task is still being created; wait a moment and reopen the task.")
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, after LinkHook) (*Created, error) {
+	gid := GlobalID(task.GID)
+	// A previous attempt may have created the issue and died before
+	// storing the link: Jira knows it by the remote link's globalId.
+	found, err := jc.Search(ctx, jira.SearchOptions{JQL: fmt.Sprintf(`issue in issuesWithRemoteLinksByGlobalId(%q)`, gid), MaxResults: 1, Fields: []string{"summary"}})
+	if err != nil {
+		return nil, s.jiraError(ctx, id.User, srv, err, "check for an issue already created from this task")
+	}
+	c := &Created{ServerID: srv.ID}
+	if len(found.Issues) > 0 {
+		is := found.Issues[0]
+		c.IssueID, c.IssueKey, c.Summary = is.ID, is.Key, is.Fields.Summary
+	} else {
+		ci, err := jc.CreateIssue(ctx, in)
+		if err != nil {
+			var je *jira.Error
+			if errors.As(err, &je) && je.Kind == jira.KindValidation {
+				return nil, fieldErrors(je)
+			}
+			return nil, s.jiraError(ctx, id.User, srv, err, "create the issue")
+		}
+		c.IssueID, c.IssueKey = ci.ID, ci.Key
+		c.Summary, _ = in.Fields["summary"].(string)
+	}
+	c.URL = BrowseURL(srv, c.IssueKey)
+	// The remote link is safe to retry (upsert by globalId); a failure here
+	// is repaired by the attachment job, which upserts it again.
+	if err := s.upsertRemoteLink(ctx, jc, c.IssueKey, task); err != nil {
+		s.log.WarnContext(ctx, "could not add the Asana remote link now; the attachment job will retry",
+			slog.String("issue", c.IssueKey), slog.Any("error", err))
+	}
+	if err := s.storeLink(ctx, id, srv, task.GID, c, after); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// storeLink stores the link and runs after in the same transaction, and
+// records the creation's result for concurrent requests.
+func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServer, taskGID string, c *Created, after LinkHook) error {
+	res, _ := json.Marshal(createResult{IssueID: c.IssueID, IssueKey: c.IssueKey, Summary: c.Summary})
+	err := s.st.InTx(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		l := store.Link{WorkspaceGID: id.Workspace, TaskGID: taskGID, JiraServerID: srv.ID, IssueID: c.IssueID, IssueKey: c.IssueKey, CreatedBy: id.User}
+		if err := tx.CreateLink(ctx, &l); err != nil {
+			return err
+		}
+		c.LinkID = l.ID
+		if after != nil {
+			if err := after(ctx, tx, l); err != nil {
+				return err
+			}
+		}
+		err := tx.CompleteIdempotencyKey(ctx, createScope, srv.ID+":"+taskGID, res)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // attach has no claim
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		l, gerr := s.st.GetLinkByTask(ctx, srv.ID, taskGID)
+		if gerr == nil && l.IssueID == c.IssueID {
+			c.Existing, c.LinkID = true, l.ID
+			return nil
+		}
+		return newError(ErrInvalid, err, "This task is already linked to another issue on %s (or %s to another task).", serverName(srv), c.IssueKey)
+	}
+	if err != nil {
+		return fmt.Errorf("bridge: store link: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) upsertRemoteLink(ctx context.Context, jc *jira.Client, issueKey string, task *asana.Task) error {
+	_, err := jc.UpsertRemoteLink(ctx, issueKey, RemoteLinkFor(task))
+	return err
+}
+
+// RemoteLinkFor is the Jira remote link pointing back at a task.
+func RemoteLinkFor(task *asana.Task) jira.RemoteLink {
+	u := task.PermalinkURL
+	if u == "" {
+		u = "https://app.asana.com/0/0/" + task.GID + "/f"
+	}
+	title := task.Name
+	if title == "" {
+		title = "Asana task " + task.GID
+	}
+	return jira.RemoteLink{
+		GlobalID:     GlobalID(task.GID),
+		Application:  &jira.RemoteLinkApp{Type: "com.asana", Name: "Asana"},
+		Relationship: "Asana task",
+		Object:       jira.RemoteLinkObject{URL: u, Title: trunc(title, 255), Status: &jira.RemoteLinkStatus{Resolved: task.Completed}},
+	}
+}
+
+// fieldErrors turns Jira's 400 into per-field errors.
+func fieldErrors(je *jira.Error) *FieldErrors {
+	fe := &FieldErrors{Message: strings.Join(je.ErrorMessages, " ")}
+	keys := make([]string, 0, len(je.Errors))
+	for k := range je.Errors {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fe.Fields = append(fe.Fields, FieldError{Field: k, Message: je.Errors[k]})
+	}
+	if fe.Message == "" && len(fe.Fields) == 0 {
+		fe.Message = "Jira rejected the issue."
+	}
+	return fe
+}

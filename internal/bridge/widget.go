@@ -1,0 +1,103 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/jira"
+	"github.com/asanajira/asanajira/internal/store"
+)
+
+// WidgetData is what the widget shows of an issue, as the viewing user
+// sees it in Jira.
+type WidgetData struct {
+	ServerID string
+	Key      string
+	Summary  string
+	URL      string
+	// Status is the status name; StatusCategory is Jira's category key
+	// (new, indeterminate, done, undefined).
+	Status         string
+	StatusCategory string
+	Assignee       string
+	Priority       string
+	IssueType      string
+	DueDate        string
+	Resolution     string
+	Updated        time.Time
+	Comments       int
+	// NoAccess is set when the viewing user's Jira account cannot see the
+	// issue; only Key is filled then.
+	NoAccess bool
+}
+
+var widgetFields = []string{"summary", "status", "assignee", "priority", "issuetype", "duedate", "resolution", "updated", "comment"}
+
+// Widget reads the issue behind an attachment's resource URL with the
+// viewing user's credentials, through a short cache per (user, issue).
+func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (*WidgetData, error) {
+	ctx, cancel := s.jiraCtx(ctx)
+	defer cancel()
+	servers, err := s.workspaceServers(ctx, id.Workspace)
+	if err != nil {
+		return nil, err
+	}
+	var srv store.JiraServer
+	var key string
+	for _, c := range servers {
+		if k, ok := s.keyFromInput(c, resourceURL); ok {
+			srv, key = c, k
+			break
+		}
+	}
+	if key == "" {
+		return nil, newError(ErrInvalid, nil, "This link is not an issue of a Jira server connected to this workspace.")
+	}
+	cacheKey := id.User + "|" + srv.ID + "|" + key
+	if d, ok := s.widgets.get(cacheKey); ok {
+		return d, nil
+	}
+	jc, srv, err := s.jiraFor(ctx, id.User, srv.ID)
+	if err != nil {
+		return nil, err
+	}
+	is, err := jc.GetIssue(ctx, key, &jira.GetIssueOptions{Fields: widgetFields})
+	if err != nil {
+		err = s.jiraError(ctx, id.User, srv, err, "see "+key)
+		if errors.Is(err, ErrNoAccess) {
+			d := &WidgetData{ServerID: srv.ID, Key: key, URL: BrowseURL(srv, key), NoAccess: true}
+			s.widgets.put(cacheKey, d)
+			return d, nil
+		}
+		return nil, err
+	}
+	d := &WidgetData{ServerID: srv.ID, Key: is.Key, Summary: is.Fields.Summary, URL: BrowseURL(srv, is.Key),
+		DueDate: is.Fields.DueDate, Updated: is.Fields.Updated.Time}
+	if st := is.Fields.Status; st != nil {
+		d.Status, d.StatusCategory = st.Name, st.StatusCategory.Key
+	}
+	if a := is.Fields.Assignee; a != nil {
+		d.Assignee = a.DisplayName
+	}
+	if p := is.Fields.Priority; p != nil {
+		d.Priority = p.Name
+	}
+	if t := is.Fields.IssueType; t != nil {
+		d.IssueType = t.Name
+	}
+	if r := is.Fields.Resolution; r != nil {
+		d.Resolution = r.Name
+	}
+	if c := is.Fields.Comment; c != nil {
+		d.Comments = c.Total
+	}
+	s.widgets.put(cacheKey, d)
+	return d, nil
+}
+
+// InvalidateIssue drops every cached widget of an issue (for every user),
+// for the Jira webhook receiver to call when the issue changes.
+func (s *Service) InvalidateIssue(serverID, issueKey string) {
+	s.widgets.deleteSuffix("|" + serverID + "|" + issueKey)
+}
