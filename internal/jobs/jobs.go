@@ -41,6 +41,8 @@ type Options struct {
 	CleanupInterval time.Duration
 	// Now is the clock the cleanup job uses (default time.Now).
 	Now func() time.Time
+	// JiraEvents applies Jira webhook deliveries to Asana.
+	JiraEvents JiraEventApplier
 }
 
 // Driver returns the river driver for the store's database. On PostgreSQL it
@@ -92,6 +94,7 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &CleanupWorker{Store: st, Now: opts.Now})
+	river.AddWorker(workers, &ApplyJiraEventWorker{Applier: opts.JiraEvents})
 
 	client, err := river.NewClient(driver, &river.Config{
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
