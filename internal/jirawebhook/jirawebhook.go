@@ -1,0 +1,162 @@
+// Package jirawebhook owns the endpoint Jira's webhooks call: it
+// authenticates each delivery against the secret of the Jira server it is
+// addressed to, rejects malformed and oversized bodies, records the event
+// once (Jira Server may deliver the same change twice) and enqueues its
+// application in the same transaction, then answers 202 at once so Jira's
+// request thread is never held up.
+//
+// Jira Server and Data Center do not retry deliveries, so nothing is
+// accepted before it is durably queued.
+package jirawebhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/httpx"
+	"github.com/asanajira/asanajira/internal/jira"
+	"github.com/asanajira/asanajira/internal/store"
+)
+
+// MaxBody is the largest webhook body accepted. Jira's issue payloads carry
+// the full field set; a few hundred KiB is already unusual.
+const MaxBody = 2 << 20
+
+// dedupWindow is how long a delivery's identity is remembered.
+const dedupWindow = 48 * time.Hour
+
+// Enqueuer queues the application of one event in the caller's transaction.
+type Enqueuer interface {
+	EnqueueJiraEvent(ctx context.Context, tx *sql.Tx, jiraServerID string, payload []byte) error
+}
+
+// Deps are what the handler needs.
+type Deps struct {
+	Store    store.Store
+	Enqueuer Enqueuer
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+type handler struct{ Deps }
+
+// New returns the handler for POST /jira/webhook/{server}.
+//
+// The delivery must prove it comes from that server's webhook: either the
+// X-Hub-Signature header (sha256=<hex HMAC of the body with the webhook
+// secret>, sent by Jira versions that have a secret field) or a secret query
+// parameter equal to the webhook secret (for older versions, where the secret
+// travels in the registered URL).
+func New(d Deps) http.Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	h := &handler{d}
+	mux := http.NewServeMux()
+	mux.Handle("POST /jira/webhook/{server}", httpx.Handle(d.Log, h.receive))
+	return mux
+}
+
+func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
+	serverID := r.PathValue("server")
+	srv, err := h.Store.GetJiraServer(r.Context(), serverID)
+	if errors.Is(err, store.ErrNotFound) {
+		return httpx.Errorf(http.StatusNotFound, "no Jira server %q is connected to asanajira", serverID)
+	}
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return httpx.Wrap(http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook body larger than %d bytes", MaxBody), err)
+		}
+		return httpx.Wrap(http.StatusBadRequest, "cannot read the webhook body", err)
+	}
+	if err := authenticate(r, body, srv.WebhookSecret.Reveal()); err != nil {
+		return err
+	}
+	ev, err := jira.ParseWebhook(body)
+	if err != nil {
+		return httpx.Wrap(http.StatusBadRequest, err.Error(), err)
+	}
+	key := deliveryKey(ev)
+	duplicate := false
+	err = h.Store.InTx(r.Context(), func(tx store.Tx) error {
+		err := tx.ClaimIdempotencyKey(r.Context(), store.IdempotencyKey{
+			Scope: "jira-webhook:" + srv.ID, Key: key, ExpiresAt: h.Now().Add(dedupWindow),
+		})
+		if errors.Is(err, store.ErrConflict) {
+			duplicate = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return h.Enqueuer.EnqueueJiraEvent(r.Context(), tx.SQL(), srv.ID, body)
+	})
+	if err != nil {
+		return fmt.Errorf("jirawebhook: queue %s from %s: %w", ev.WebhookEvent, srv.ID, err)
+	}
+	status := "queued"
+	if duplicate {
+		status = "duplicate"
+	}
+	httpx.WriteJSON(w, http.StatusAccepted, map[string]string{"status": status, "event": ev.WebhookEvent})
+	return nil
+}
+
+// authenticate checks the delivery's HMAC signature or URL secret.
+func authenticate(r *http.Request, body []byte, secret string) error {
+	if secret == "" {
+		return httpx.Errorf(http.StatusForbidden, "this Jira server has no webhook secret; reconnect it from the admin console")
+	}
+	if sig := r.Header.Get("X-Hub-Signature"); sig != "" {
+		hexSig, ok := strings.CutPrefix(sig, "sha256=")
+		got, err := hex.DecodeString(hexSig)
+		if !ok || err != nil {
+			return httpx.Errorf(http.StatusUnauthorized, "X-Hub-Signature must be sha256=<hex>")
+		}
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		if !hmac.Equal(got, mac.Sum(nil)) {
+			return httpx.Errorf(http.StatusUnauthorized, "X-Hub-Signature does not match the body; check the webhook secret in Jira")
+		}
+		return nil
+	}
+	if q := r.URL.Query().Get("secret"); q != "" {
+		if subtle.ConstantTimeCompare([]byte(q), []byte(secret)) != 1 {
+			return httpx.Errorf(http.StatusUnauthorized, "the webhook secret in the URL is wrong; re-register the webhook from the admin console")
+		}
+		return nil
+	}
+	return httpx.Errorf(http.StatusUnauthorized, "unsigned webhook: expected X-Hub-Signature or the secret query parameter")
+}
+
+// deliveryKey identifies one change, so Jira's second delivery of the same
+// change (Server sends comment changes twice) is recognised.
+func deliveryKey(ev *jira.WebhookEvent) string {
+	parts := []string{ev.WebhookEvent, fmt.Sprint(ev.Timestamp)}
+	if ev.Issue != nil {
+		parts = append(parts, ev.Issue.ID)
+	}
+	if ev.Changelog != nil {
+		parts = append(parts, ev.Changelog.ID)
+	}
+	if ev.Comment != nil {
+		parts = append(parts, ev.Comment.ID)
+	}
+	return strings.Join(parts, "/")
+}
