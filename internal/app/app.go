@@ -15,11 +15,13 @@ import (
 
 	"github.com/asanajira/asanajira/internal/config"
 	"github.com/asanajira/asanajira/internal/httpx"
+	"github.com/asanajira/asanajira/internal/jirawebhook"
 	"github.com/asanajira/asanajira/internal/jobs"
 	"github.com/asanajira/asanajira/internal/secrets"
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/store/postgres"
 	"github.com/asanajira/asanajira/internal/store/sqlite"
+	"github.com/asanajira/asanajira/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -227,6 +229,8 @@ func (a *App) routes() {
 	}))
 	a.mux.Handle("GET /readyz", httpx.Handle(a.log, a.readyz))
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	a.mux.Handle("POST /jira/webhook/{server}", jirawebhook.New(jirawebhook.Deps{Store: a.store, Enqueuer: a.queue, Log: a.log}))
+	a.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(web.Static())))
 	a.mux.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "asanajira is running.")

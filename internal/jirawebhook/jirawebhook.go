@@ -29,9 +29,10 @@ import (
 	"github.com/asanajira/asanajira/internal/store"
 )
 
-// MaxBody is the largest webhook body accepted. Jira's issue payloads carry
+// MaxBody is the largest webhook body accepted (the server-wide request
+// limit too). Jira's issue payloads carry
 // the full field set; a few hundred KiB is already unusual.
-const MaxBody = 2 << 20
+const MaxBody = 1 << 20
 
 // dedupWindow is how long a delivery's identity is remembered.
 const dedupWindow = 48 * time.Hour
