@@ -43,6 +43,9 @@ type Options struct {
 	Now func() time.Time
 	// JiraEvents applies Jira webhook deliveries to Asana.
 	JiraEvents JiraEventApplier
+	// Attachments copies a task's attachments to its Jira issue (the
+	// copy_attachments job); nil leaves that job without a worker.
+	Attachments AttachmentCopier
 }
 
 // Driver returns the river driver for the store's database. On PostgreSQL it
@@ -94,6 +97,9 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &CleanupWorker{Store: st, Now: opts.Now})
+	if opts.Attachments != nil {
+		river.AddWorker(workers, &CopyAttachmentsWorker{Copier: opts.Attachments, Log: log})
+	}
 	river.AddWorker(workers, &ApplyJiraEventWorker{Applier: opts.JiraEvents})
 
 	client, err := river.NewClient(driver, &river.Config{

@@ -1,0 +1,207 @@
+package appcomponents
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/asanajira/asanajira/internal/bridge"
+	"github.com/asanajira/asanajira/internal/httpx"
+)
+
+// fail maps a bridge error to the App Components answer: 401 makes Asana
+// open the authentication URL again; 400 shows the message to the user.
+func fail(err error) error {
+	msg := bridge.UserMessage(err)
+	switch {
+	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrReconnectNeeded):
+		return httpx.Wrap(http.StatusUnauthorized, msg, err)
+	case errors.Is(err, bridge.ErrNoAccess):
+		return httpx.Wrap(http.StatusForbidden, msg, err)
+	case errors.Is(err, bridge.ErrGone):
+		return httpx.Wrap(http.StatusGone, msg, err)
+	case errors.Is(err, bridge.ErrInvalid), errors.Is(err, bridge.ErrNoJiraServer),
+		errors.Is(err, bridge.ErrJiraUnavailable), errors.Is(err, bridge.ErrJiraRateLimited):
+		return httpx.Wrap(http.StatusBadRequest, msg, err)
+	}
+	return err
+}
+
+func (h *Handler) widget(w http.ResponseWriter, r *http.Request, req *request) error {
+	if req.ResourceURL == "" {
+		return httpx.Errorf(http.StatusBadRequest, "resource_url is required")
+	}
+	d, err := h.d.Bridge.Widget(r.Context(), req.identity(), req.ResourceURL)
+	if err != nil {
+		return fail(err)
+	}
+	httpx.WriteJSON(w, http.StatusOK, renderWidget(d))
+	return nil
+}
+
+func (h *Handler) formMetadata(w http.ResponseWriter, r *http.Request, req *request) error {
+	if req.Task == "" {
+		return httpx.Errorf(http.StatusBadRequest, "task is required")
+	}
+	f, err := h.d.Bridge.BuildForm(r.Context(), req.identity(), req.Task, nil)
+	if err != nil {
+		return fail(err)
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.renderForm(r, f, "/asana/form/change", "/asana/form/submit", "/asana/form/typeahead"))
+	return nil
+}
+
+func (h *Handler) formChange(w http.ResponseWriter, r *http.Request, req *request) error {
+	if req.Task == "" {
+		return httpx.Errorf(http.StatusBadRequest, "task is required")
+	}
+	values := req.Values
+	if values == nil {
+		values = bridge.Values{}
+	}
+	f, err := h.d.Bridge.BuildForm(r.Context(), req.identity(), req.Task, values)
+	if err != nil {
+		return fail(err)
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.renderForm(r, f, "/asana/form/change", "/asana/form/submit", "/asana/form/typeahead"))
+	return nil
+}
+
+func (h *Handler) formSubmit(w http.ResponseWriter, r *http.Request, req *request) error {
+	if req.Task == "" {
+		return httpx.Errorf(http.StatusBadRequest, "task is required")
+	}
+	values := req.Values
+	if values == nil {
+		values = bridge.Values{}
+	}
+	c, f, err := h.d.Bridge.CreateIssue(r.Context(), req.identity(), req.Task, values, h.afterLink)
+	var fe *bridge.FieldErrors
+	switch {
+	case errors.As(err, &fe) && f != nil:
+		// Asana shows the form again with each error under its field.
+		httpx.WriteJSON(w, http.StatusBadRequest, h.renderForm(r, f, "/asana/form/change", "/asana/form/submit", "/asana/form/typeahead"))
+		return nil
+	case err != nil && f != nil && (errors.Is(err, bridge.ErrJiraUnavailable) || errors.Is(err, bridge.ErrJiraRateLimited) || errors.Is(err, bridge.ErrInvalid)):
+		(&bridge.FieldErrors{Message: bridge.UserMessage(err)}).Apply(f)
+		h.d.Log.WarnContext(r.Context(), "issue not created", "error", err)
+		httpx.WriteJSON(w, http.StatusBadRequest, h.renderForm(r, f, "/asana/form/change", "/asana/form/submit", "/asana/form/typeahead"))
+		return nil
+	case err != nil:
+		return fail(err)
+	}
+	httpx.WriteJSON(w, http.StatusOK, attachedResponse{ResourceName: c.ResourceName(), ResourceURL: c.URL})
+	return nil
+}
+
+// formTypeahead serves the typeahead_url of the form's user and project
+// fields; kind, server and project are our own query parameters.
+func (h *Handler) formTypeahead(w http.ResponseWriter, r *http.Request, req *request) error {
+	var (
+		items []bridge.Item
+		err   error
+	)
+	switch req.params.Get("kind") {
+	case "user":
+		items, err = h.d.Bridge.UserTypeahead(r.Context(), req.identity(), req.params.Get("server"), req.params.Get("project"), req.Query)
+	case "project":
+		items, err = h.d.Bridge.ProjectTypeahead(r.Context(), req.identity(), req.params.Get("server"), req.Query)
+	default:
+		return httpx.Errorf(http.StatusBadRequest, "unknown typeahead")
+	}
+	if err != nil {
+		return fail(err)
+	}
+	writeItems(w, items)
+	return nil
+}
+
+func (h *Handler) lookupTypeahead(w http.ResponseWriter, r *http.Request, req *request) error {
+	items, err := h.d.Bridge.Typeahead(r.Context(), req.identity(), req.Task, req.Query)
+	if err != nil {
+		return fail(err)
+	}
+	writeItems(w, items)
+	return nil
+}
+
+func writeItems(w http.ResponseWriter, items []bridge.Item) {
+	out := typeaheadResponse{Items: []typeaheadItem{}}
+	for _, it := range items[:min(len(items), bridge.MaxTypeaheadItems)] {
+		out.Items = append(out.Items, typeaheadItem{Title: it.Title, Subtitle: it.Subtitle, Value: it.Value})
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) attach(w http.ResponseWriter, r *http.Request, req *request) error {
+	if req.Task == "" || req.Query == "" {
+		return httpx.Errorf(http.StatusBadRequest, "Enter an issue key (such as OPS-12) or paste the issue's link.")
+	}
+	c, err := h.d.Bridge.Attach(r.Context(), req.identity(), req.Task, req.Query, h.afterLink)
+	if err != nil {
+		return fail(err)
+	}
+	httpx.WriteJSON(w, http.StatusOK, attachedResponse{ResourceName: c.ResourceName(), ResourceURL: c.URL})
+	return nil
+}
+
+func (q *request) rule() bridge.RuleRequest {
+	return bridge.RuleRequest{Project: q.Project, ActionType: q.ActionType, Action: q.Action, RuleName: q.RuleName}
+}
+
+func (h *Handler) ruleForm(w http.ResponseWriter, r *http.Request, req *request) error {
+	f, err := h.d.Bridge.BuildRuleForm(r.Context(), req.identity(), req.rule(), nil)
+	if err != nil {
+		return fail(err)
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.renderRuleForm(r, f))
+	return nil
+}
+
+func (h *Handler) renderRuleForm(r *http.Request, f *bridge.Form) formResponse {
+	out := h.renderForm(r, f, "/asana/rule/change", "/asana/rule/submit", "/asana/form/typeahead")
+	out.Metadata.SubmitButtonText = ""
+	return out
+}
+
+func (h *Handler) ruleChange(w http.ResponseWriter, r *http.Request, req *request) error {
+	values := req.Values
+	if values == nil {
+		values = bridge.Values{}
+	}
+	f, err := h.d.Bridge.BuildRuleForm(r.Context(), req.identity(), req.rule(), values)
+	if err != nil {
+		return fail(err)
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.renderRuleForm(r, f))
+	return nil
+}
+
+func (h *Handler) ruleSubmit(w http.ResponseWriter, r *http.Request, req *request) error {
+	values := req.Values
+	if values == nil {
+		values = bridge.Values{}
+	}
+	if _, err := h.d.Bridge.SaveRule(r.Context(), req.identity(), req.rule(), values); err != nil {
+		return fail(err)
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{})
+	return nil
+}
+
+func (h *Handler) ruleRun(w http.ResponseWriter, r *http.Request, req *request) error {
+	run := bridge.RunRequest{RuleRequest: req.rule(), Task: req.TargetObject, IdempotencyKey: req.IdempotencyKey}
+	if run.Task == "" || run.IdempotencyKey == "" {
+		return httpx.Errorf(http.StatusBadRequest, "target_object and idempotency_key are required")
+	}
+	c, err := h.d.Bridge.RunRule(r.Context(), run, h.afterLink)
+	switch {
+	case errors.Is(err, bridge.ErrJiraUnavailable), errors.Is(err, bridge.ErrJiraRateLimited):
+		// A 5xx makes Asana retry the run later, with the same key.
+		return httpx.Wrap(http.StatusInternalServerError, bridge.UserMessage(err), err)
+	case err != nil:
+		return fail(err)
+	}
+	httpx.WriteJSON(w, http.StatusOK, ranActionResponse{ActionResult: "resources_created",
+		ResourcesCreated: []attachedResponse{{ResourceName: c.ResourceName(), ResourceURL: c.URL}}})
+	return nil
+}

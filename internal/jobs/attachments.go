@@ -1,0 +1,58 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/bridge"
+	"github.com/asanajira/asanajira/internal/jira"
+	"github.com/riverqueue/river"
+)
+
+// CopyAttachmentsArgs copies a task's attachments to its linked Jira issue.
+// Its kind, "copy_attachments", and JSON are a persisted contract defined
+// with the rules in bridge.
+type CopyAttachmentsArgs = bridge.CopyAttachmentsArgs
+
+// AttachmentCopier is the rule CopyAttachmentsWorker runs; *bridge.Service
+// implements it.
+type AttachmentCopier interface {
+	CopyAttachments(ctx context.Context, args bridge.CopyAttachmentsArgs) (*bridge.CopyReport, error)
+}
+
+// CopyAttachmentsWorker runs CopyAttachmentsArgs. The copy remembers every
+// attachment it handled, so a retry continues where the last attempt
+// stopped and never uploads a file twice.
+type CopyAttachmentsWorker struct {
+	river.WorkerDefaults[CopyAttachmentsArgs]
+	Copier AttachmentCopier
+	Log    *slog.Logger
+}
+
+// Timeout leaves room for large files streamed from Asana to Jira.
+func (w *CopyAttachmentsWorker) Timeout(*river.Job[CopyAttachmentsArgs]) time.Duration {
+	return 30 * time.Minute
+}
+
+// Work copies; a user who must reconnect cancels the job (retrying cannot
+// help), a rate limit snoozes it until Jira's Retry-After, and anything
+// else is retried with river's backoff.
+func (w *CopyAttachmentsWorker) Work(ctx context.Context, job *river.Job[CopyAttachmentsArgs]) error {
+	rep, err := w.Copier.CopyAttachments(ctx, job.Args)
+	var je *jira.Error
+	switch {
+	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrReconnectNeeded):
+		return river.JobCancel(err)
+	case errors.Is(err, bridge.ErrJiraRateLimited) && errors.As(err, &je) && je.RetryAfter > 0:
+		return river.JobSnooze(je.RetryAfter)
+	case err != nil:
+		return err
+	}
+	if w.Log != nil {
+		w.Log.LogAttrs(ctx, slog.LevelInfo, "attachments copied", slog.String("issue", rep.IssueKey),
+			slog.Int("attachments", len(rep.Items)), slog.String("task", job.Args.TaskGID))
+	}
+	return nil
+}
