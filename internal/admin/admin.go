@@ -1,0 +1,439 @@
+// Package admin serves asanajira's admin console under /admin/: sign-in
+// with Asana OAuth 2.0 for the configured admins (and a one-time bootstrap
+// link before any admin has signed in), connecting Jira servers (doctor
+// table, application link created automatically, by hand or as an OAuth 2.0
+// incoming link, webhook registration), the connections between Jira servers
+// and Asana workspaces with their project routing, and the links, users,
+// failed jobs and audit log pages.
+//
+// Pages are server-rendered HTML that works without JavaScript. Every page
+// and action needs an admin session; every form carries a CSRF token; every
+// change is written to the audit log. The console reads everything it shows
+// from the database, so nothing it lists disappears when Jira or Asana is
+// unreachable.
+//
+// Routes (all under /admin/):
+//
+//	GET  /admin/                       → redirect to /admin/connections
+//	GET  /admin/signin                 sign-in page
+//	GET  /admin/signin/start           start Asana OAuth 2.0 (PKCE, state)
+//	GET  /admin/auth/callback          Asana OAuth 2.0 redirect URL
+//	GET  /admin/bootstrap?token=…      one-time bootstrap page; POST consumes the token
+//	POST /admin/signout
+//	GET  /admin/connections            servers × workspaces, routing
+//	POST /admin/workspaces             add a workspace (gid, name)
+//	GET  /admin/workspaces/asana       the signed-in admin's Asana workspaces
+//	POST /admin/connections            connect a workspace to a server (default or not)
+//	POST /admin/connections/delete
+//	POST /admin/routes                 per-project override
+//	POST /admin/routes/delete
+//	GET  /admin/servers/new            enter a Jira base URL
+//	POST /admin/servers                create the server record, key pair and consumer key
+//	GET  /admin/servers/{id}           doctor table and the three setup methods
+//	POST /admin/servers/{id}/automatic application link + consumer + verify + webhook with admin credentials
+//	POST /admin/servers/{id}/verify    verify a link created by hand (signed request-token call)
+//	POST /admin/servers/{id}/webhook   record a webhook created by hand
+//	POST /admin/servers/{id}/oauth2    OAuth 2.0 client id and secret
+//	POST /admin/servers/{id}/methods   user auth methods offered on the server
+//	POST /admin/servers/{id}/delete
+//	GET  /admin/links?q=&server=&offset=
+//	GET  /admin/users
+//	GET  /admin/jobs                   failed jobs; POST /admin/jobs/{id}/retry
+//	GET  /admin/audit?before=
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/httpx"
+	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/web"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// maxForm bounds every form body; the largest field is a pasted PEM.
+const maxForm = 256 << 10
+
+// Sealer encrypts and authenticates session cookies. *secrets.Keyring is
+// one: sessions then survive restarts and key rotation like stored tokens.
+type Sealer interface {
+	Seal(plaintext []byte) ([]byte, error)
+	Open(sealed []byte) ([]byte, error)
+}
+
+// Jobs is what the jobs page needs from the job queue; *jobs.Queue
+// implements it.
+type Jobs interface {
+	FailedJobs(ctx context.Context, limit int) ([]*rivertype.JobRow, error)
+	RetryJob(ctx context.Context, id int64) error
+}
+
+// Deps are the console's collaborators and settings.
+type Deps struct {
+	// Store is asanajira's database; required.
+	Store store.Store
+	// Sealer seals session cookies; required (pass the app's keyring).
+	Sealer Sealer
+	// Jobs lists and retries failed jobs; nil hides the jobs list.
+	Jobs Jobs
+	// Doctor runs the Jira checks shown when a server is connected; nil
+	// means internal/doctor.
+	Doctor DoctorFunc
+	// Log receives one line per failed request; nil discards.
+	Log *slog.Logger
+	// PublicURL is asanajira's URL as browsers and Jira reach it; required.
+	// Cookies are Secure when it is https.
+	PublicURL string
+	// AsanaURL is Asana's base URL (https://app.asana.com or an emulator);
+	// OAuth lives under it and the REST API under AsanaURL/api/1.0.
+	AsanaURL          string
+	AsanaClientID     string
+	AsanaClientSecret string
+	// Admins are Asana user gids or emails allowed into the console.
+	Admins []string
+	// HTTPClient makes the calls to Asana and Jira; nil means a client with
+	// a 30-second timeout. Jira calls reuse its Transport only when it is
+	// not nil, otherwise each server gets its own (connect address aware).
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// SessionTTL is how long a sign-in lasts; 0 means 12 hours.
+	SessionTTL time.Duration
+}
+
+// Console is the admin console, an http.Handler for /admin/.
+type Console struct {
+	d     Deps
+	log   *slog.Logger
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+	now   func() time.Time
+	hc    *http.Client
+	// secure marks cookies Secure: set when PublicURL is https.
+	secure bool
+	public string
+}
+
+// New builds the console. It fails on missing required dependencies and on
+// templates that do not parse.
+func New(d Deps) (*Console, error) {
+	switch {
+	case d.Store == nil:
+		return nil, errors.New("admin: Deps.Store is required")
+	case d.Sealer == nil:
+		return nil, errors.New("admin: Deps.Sealer is required to seal session cookies")
+	case d.PublicURL == "":
+		return nil, errors.New("admin: Deps.PublicURL is required")
+	}
+	pu, err := url.Parse(d.PublicURL)
+	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+		return nil, fmt.Errorf("admin: public URL %q must be an http(s) URL", d.PublicURL)
+	}
+	c := &Console{d: d, log: d.Log, now: d.Now, hc: d.HTTPClient, secure: pu.Scheme == "https",
+		public: strings.TrimRight(d.PublicURL, "/")}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.hc == nil {
+		c.hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	if c.d.SessionTTL <= 0 {
+		c.d.SessionTTL = 12 * time.Hour
+	}
+	if c.d.Doctor == nil {
+		c.d.Doctor = runDoctor
+	}
+	if c.pages, err = parsePages(web.Templates()); err != nil {
+		return nil, err
+	}
+	c.routes()
+	return c, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'self'; form-action 'self' "+c.formTargets()+"; frame-ancestors 'none'")
+	c.mux.ServeHTTP(w, r)
+}
+
+// formTargets allows the sign-in redirect to Asana under the CSP.
+func (c *Console) formTargets() string {
+	if u, err := url.Parse(c.asanaBase()); err == nil && u.Host != "" {
+		return u.Scheme + "://" + u.Host
+	}
+	return ""
+}
+
+func (c *Console) asanaBase() string {
+	if c.d.AsanaURL == "" {
+		return "https://app.asana.com"
+	}
+	return strings.TrimRight(c.d.AsanaURL, "/")
+}
+
+func (c *Console) routes() {
+	m := http.NewServeMux()
+	c.mux = m
+	// Reachable without a session.
+	m.Handle("GET /admin/signin", c.handle(c.signinPage))
+	m.Handle("GET /admin/signin/start", c.handle(c.signinStart))
+	m.Handle("GET /admin/auth/callback", c.handle(c.signinCallback))
+	m.Handle("GET /admin/bootstrap", c.handle(c.bootstrapPage))
+	m.Handle("POST /admin/bootstrap", c.handle(c.bootstrapUse))
+
+	// Everything else needs an admin session (and CSRF on POST).
+	m.Handle("GET /admin/{$}", c.admin(func(w http.ResponseWriter, r *http.Request, _ *session) error {
+		http.Redirect(w, r, "/admin/connections", http.StatusSeeOther)
+		return nil
+	}))
+	m.Handle("POST /admin/signout", c.admin(c.signout))
+	m.Handle("GET /admin/connections", c.admin(c.connectionsPage))
+	m.Handle("POST /admin/workspaces", c.admin(c.addWorkspace))
+	m.Handle("GET /admin/workspaces/asana", c.admin(c.asanaWorkspacesPage))
+	m.Handle("POST /admin/connections", c.admin(c.putConnection))
+	m.Handle("POST /admin/connections/delete", c.admin(c.deleteConnection))
+	m.Handle("POST /admin/routes", c.admin(c.putRoute))
+	m.Handle("POST /admin/routes/delete", c.admin(c.deleteRoute))
+	m.Handle("GET /admin/servers/new", c.admin(c.newServerPage))
+	m.Handle("POST /admin/servers", c.admin(c.createServer))
+	m.Handle("GET /admin/servers/{id}", c.admin(c.serverPage))
+	m.Handle("POST /admin/servers/{id}/automatic", c.admin(c.setupAutomatic))
+	m.Handle("POST /admin/servers/{id}/verify", c.admin(c.verifyManual))
+	m.Handle("POST /admin/servers/{id}/webhook", c.admin(c.webhookManual))
+	m.Handle("POST /admin/servers/{id}/oauth2", c.admin(c.setupOAuth2))
+	m.Handle("POST /admin/servers/{id}/methods", c.admin(c.setMethods))
+	m.Handle("POST /admin/servers/{id}/delete", c.admin(c.deleteServer))
+	m.Handle("GET /admin/links", c.admin(c.linksPage))
+	m.Handle("GET /admin/users", c.admin(c.usersPage))
+	m.Handle("GET /admin/jobs", c.admin(c.jobsPage))
+	m.Handle("POST /admin/jobs/{id}/retry", c.admin(c.retryJob))
+	m.Handle("GET /admin/audit", c.admin(c.auditPage))
+	// Any other /admin path: behind the session too, so probing reveals nothing.
+	m.Handle("/admin/", c.admin(func(http.ResponseWriter, *http.Request, *session) error {
+		return httpx.Errorf(http.StatusNotFound, "no such admin page")
+	}))
+}
+
+// handlerFunc is a console handler that returns its error instead of
+// writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// adminFunc is a handler that runs only for a signed-in admin.
+type adminFunc func(w http.ResponseWriter, r *http.Request, s *session) error
+
+// handle adapts fn: a returned error becomes an HTML error page and one log
+// line, here, the one place console errors are logged.
+func (c *Console) handle(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			c.fail(w, r, nil, err)
+		}
+	})
+}
+
+// admin wraps fn with the session check and, for anything but GET and
+// HEAD, the CSRF check: without a session a GET goes to the sign-in page
+// and any other method is refused.
+func (c *Console) admin(fn adminFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := c.readSession(r)
+		safe := r.Method == http.MethodGet || r.Method == http.MethodHead
+		if s == nil {
+			if safe {
+				http.Redirect(w, r, "/admin/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			c.fail(w, r, nil, httpx.Errorf(http.StatusForbidden, "sign in as an asanajira admin first"))
+			return
+		}
+		if !c.stillAdmin(s) {
+			c.clearSession(w)
+			c.fail(w, r, nil, httpx.Errorf(http.StatusForbidden, "%s is no longer an asanajira admin", s.Name))
+			return
+		}
+		if !safe {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if err := r.ParseForm(); err != nil {
+				c.fail(w, r, s, httpx.Wrap(http.StatusBadRequest, "the form could not be read", err))
+				return
+			}
+			if !s.checkCSRF(r.PostFormValue("csrf")) {
+				c.fail(w, r, s, httpx.Errorf(http.StatusForbidden, "the form expired or did not come from this console; reload the page and try again"))
+				return
+			}
+		}
+		if err := fn(w, r, s); err != nil {
+			c.fail(w, r, s, err)
+		}
+	})
+}
+
+// fail renders err as an error page and logs it once.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	status, msg := http.StatusInternalServerError, "internal error; the server log has the details (request id "+httpx.RequestID(r.Context())+")"
+	var he *httpx.Error
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		status, msg = he.Status, he.Msg
+	case errors.As(err, &mbe):
+		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("the form is larger than %d bytes", mbe.Limit)
+	}
+	level := slog.LevelWarn
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	c.log.LogAttrs(r.Context(), level, "admin request failed", slog.String("request_id", httpx.RequestID(r.Context())),
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status), slog.Any("error", err))
+	c.render(w, r, status, "error", s, "Error", errorData{Status: status, Message: msg})
+}
+
+type errorData struct {
+	Status  int
+	Message string
+}
+
+// page is what every admin template receives.
+type page struct {
+	Title   string
+	Session *session
+	CSRF    string
+	Flash   string
+	Nav     string
+	Data    any
+}
+
+// render executes the named page inside the shared layout.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, s *session, title string, data any) {
+	t, ok := c.pages[name]
+	if !ok {
+		http.Error(w, "admin: no template "+name, http.StatusInternalServerError)
+		return
+	}
+	p := page{Title: title, Session: s, Data: data, Nav: name, Flash: c.takeFlash(w, r)}
+	if s != nil {
+		p.CSRF = s.CSRF
+	}
+	var b strings.Builder
+	if err := t.ExecuteTemplate(&b, "layout", p); err != nil {
+		c.log.LogAttrs(r.Context(), slog.LevelError, "admin template failed", slog.String("template", name), slog.Any("error", err))
+		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(b.String())) // the browser went away; nothing to do
+}
+
+// parsePages parses layout.html and admin/partials.html once, and each
+// admin page on a clone of them, so every page may define its own blocks.
+func parsePages(fsys fs.FS) (map[string]*template.Template, error) {
+	base, err := template.New("admin").Funcs(funcs).ParseFS(fsys, "layout.html", "admin/partials.html")
+	if err != nil {
+		return nil, fmt.Errorf("admin: parse layout: %w", err)
+	}
+	names, err := fs.Glob(fsys, "admin/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("admin: list templates: %w", err)
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		name := strings.TrimSuffix(path.Base(n), ".html")
+		if name == "partials" {
+			continue
+		}
+		t, err := base.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("admin: clone layout: %w", err)
+		}
+		if _, err := t.ParseFS(fsys, n); err != nil {
+			return nil, fmt.Errorf("admin: parse %s: %w", n, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	"hasMethod": func(ms []store.AuthMethod, m string) bool {
+		for _, x := range ms {
+			if string(x) == m {
+				return true
+			}
+		}
+		return false
+	},
+}
+
+// randomToken returns n random bytes as hex.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read does not fail
+	return hex.EncodeToString(b)
+}
+
+// audit writes one audit entry. A change whose audit entry cannot be written
+// is reported as failed, so the log never silently misses a change.
+func (c *Console) audit(ctx context.Context, s *session, action, target, detail string) error {
+	actor := "bootstrap"
+	if s != nil {
+		actor = s.actor()
+	}
+	if err := c.d.Store.AppendAudit(ctx, store.AuditEntry{At: c.now(), Actor: actor, Action: action, Target: target, Detail: detail}); err != nil {
+		return fmt.Errorf("admin: audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// setFlash leaves a one-line message for the next page the browser opens.
+func (c *Console) setFlash(w http.ResponseWriter, msg string) {
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(msg), Path: "/admin", MaxAge: 60,
+		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) string {
+	ck, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/admin", MaxAge: -1,
+		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+	msg, _ := url.QueryUnescape(ck.Value)
+	return msg
+}
+
+// redirect answers a successful POST with a flash message and a redirect
+// (post/redirect/get), so reloading does not repeat the change.
+func (c *Console) redirect(w http.ResponseWriter, r *http.Request, to, flash string) error {
+	if flash != "" {
+		c.setFlash(w, flash)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,190 @@
+package admin
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/httpx"
+	"github.com/asanajira/asanajira/internal/store"
+)
+
+const pageSize = 50
+
+type linkRow struct {
+	Link       store.Link
+	ServerName string
+	IssueURL   string
+}
+
+type linksData struct {
+	Query, Server string
+	Servers       []store.JiraServer
+	Links         []linkRow
+	Offset        int
+	PrevOffset    int
+	NextOffset    int
+	HasPrev       bool
+	HasNext       bool
+}
+
+// linksPage lists task ↔ issue links, searchable by task gid or issue key
+// prefix and filterable by server.
+func (c *Console) linksPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	d := linksData{Query: strings.TrimSpace(q.Get("q")), Server: q.Get("server")}
+	d.Offset, _ = strconv.Atoi(q.Get("offset"))
+	d.Offset = max(d.Offset, 0)
+	servers, err := c.d.Store.ListJiraServers(ctx)
+	if err != nil {
+		return fmt.Errorf("admin: links: %w", err)
+	}
+	d.Servers = servers
+	byID := map[string]store.JiraServer{}
+	for _, srv := range servers {
+		byID[srv.ID] = srv
+	}
+	links, err := c.d.Store.ListLinks(ctx, store.LinkFilter{JiraServerID: d.Server, Query: d.Query, Limit: pageSize + 1, Offset: d.Offset})
+	if err != nil {
+		return fmt.Errorf("admin: links: %w", err)
+	}
+	if len(links) > pageSize {
+		links, d.HasNext, d.NextOffset = links[:pageSize], true, d.Offset+pageSize
+	}
+	d.HasPrev, d.PrevOffset = d.Offset > 0, max(d.Offset-pageSize, 0)
+	for _, l := range links {
+		row := linkRow{Link: l, ServerName: l.JiraServerID}
+		if srv, ok := byID[l.JiraServerID]; ok {
+			row.ServerName, row.IssueURL = srv.Name, srv.BaseURL+"/browse/"+l.IssueKey
+		}
+		d.Links = append(d.Links, row)
+	}
+	c.render(w, r, http.StatusOK, "links", s, "Links", d)
+	return nil
+}
+
+type userRow struct {
+	User       store.AsanaUser
+	ServerName string
+	Credential *store.JiraCredential
+}
+
+type usersData struct {
+	Rows []userRow
+}
+
+// usersPage lists who is connected to which Jira server, by which method,
+// and who must reconnect.
+func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx := r.Context()
+	users, err := c.d.Store.ListAsanaUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("admin: users: %w", err)
+	}
+	servers, err := c.d.Store.ListJiraServers(ctx)
+	if err != nil {
+		return fmt.Errorf("admin: users: %w", err)
+	}
+	creds := map[string][]userRow{}
+	for _, srv := range servers {
+		cs, err := c.d.Store.ListJiraCredentials(ctx, srv.ID)
+		if err != nil {
+			return fmt.Errorf("admin: users: %w", err)
+		}
+		for _, cr := range cs {
+			creds[cr.AsanaUserGID] = append(creds[cr.AsanaUserGID], userRow{ServerName: srv.Name, Credential: &cr})
+		}
+	}
+	var d usersData
+	for _, u := range users {
+		rows := creds[u.GID]
+		if len(rows) == 0 {
+			d.Rows = append(d.Rows, userRow{User: u})
+			continue
+		}
+		for _, row := range rows {
+			row.User = u
+			d.Rows = append(d.Rows, row)
+		}
+	}
+	c.render(w, r, http.StatusOK, "users", s, "Users", d)
+	return nil
+}
+
+type jobRow struct {
+	ID          int64
+	Kind, State string
+	Attempt     int
+	MaxAttempts int
+	At          time.Time
+	Error       string
+	Retryable   bool
+}
+
+type jobsData struct {
+	Available bool
+	Jobs      []jobRow
+}
+
+// jobsPage lists failed jobs with their last error.
+func (c *Console) jobsPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	d := jobsData{Available: c.d.Jobs != nil}
+	if c.d.Jobs != nil {
+		rows, err := c.d.Jobs.FailedJobs(r.Context(), 100)
+		if err != nil {
+			return fmt.Errorf("admin: jobs: %w", err)
+		}
+		for _, j := range rows {
+			row := jobRow{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, At: j.CreatedAt, Retryable: true}
+			if n := len(j.Errors); n > 0 {
+				row.Error, row.At = j.Errors[n-1].Error, j.Errors[n-1].At
+			}
+			if j.FinalizedAt != nil {
+				row.At = *j.FinalizedAt
+			}
+			d.Jobs = append(d.Jobs, row)
+		}
+	}
+	c.render(w, r, http.StatusOK, "jobs", s, "Jobs", d)
+	return nil
+}
+
+func (c *Console) retryJob(w http.ResponseWriter, r *http.Request, s *session) error {
+	if c.d.Jobs == nil {
+		return httpx.Errorf(http.StatusServiceUnavailable, "the job queue is not available to the console")
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return httpx.Errorf(http.StatusNotFound, "no job %q", r.PathValue("id"))
+	}
+	if err := c.d.Jobs.RetryJob(r.Context(), id); err != nil {
+		return httpx.Wrap(http.StatusUnprocessableEntity, "the job could not be retried; it may have been deleted", err)
+	}
+	if err := c.audit(r.Context(), s, "job.retry", strconv.FormatInt(id, 10), ""); err != nil {
+		return err
+	}
+	return c.redirect(w, r, "/admin/jobs", fmt.Sprintf("Job %d will run again shortly.", id))
+}
+
+type auditData struct {
+	Entries    []store.AuditEntry
+	NextBefore int64
+}
+
+// auditPage shows the audit log, newest first, a page at a time.
+func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	es, err := c.d.Store.ListAudit(r.Context(), store.AuditFilter{BeforeID: before, Limit: pageSize})
+	if err != nil {
+		return fmt.Errorf("admin: audit: %w", err)
+	}
+	d := auditData{Entries: es}
+	if len(es) == pageSize {
+		d.NextBefore = es[len(es)-1].ID
+	}
+	c.render(w, r, http.StatusOK, "audit", s, "Audit log", d)
+	return nil
+}

@@ -1,0 +1,119 @@
+package admin
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Cookie names. The session cookie is scoped to /admin so no other part of
+// asanajira ever receives it.
+const (
+	sessionCookie = "asanajira_admin"
+	stateCookie   = "asanajira_admin_state"
+	flashCookie   = "asanajira_admin_flash"
+	// sessionPurpose separates session cookies from any other value sealed
+	// with the same keyring: a sealed token copied from the database is not
+	// a session.
+	sessionPurpose = "asanajira-admin-session/v1"
+)
+
+// session is a signed-in admin. It lives in a cookie sealed (AES-256-GCM,
+// authenticated) with the app's keyring rather than in a table: it survives
+// restarts and is shared by every replica without a lookup per request.
+// The price is that signing out deletes the cookie in that browser only; a
+// copied cookie stays valid until it expires (SessionTTL, 12 hours).
+type session struct {
+	Purpose string `json:"p"`
+	GID     string `json:"g"`
+	Name    string `json:"n"`
+	Email   string `json:"e,omitempty"`
+	// Granted is set when the admin was let in by a bootstrap grant rather
+	// than by the configured admin list.
+	Granted bool   `json:"gr,omitempty"`
+	CSRF    string `json:"c"`
+	Expires int64  `json:"x"`
+	// AsanaToken is the admin's Asana access token from sign-in, used only
+	// to list the admin's workspaces. The cookie is sealed, so the browser
+	// cannot read it.
+	AsanaToken string `json:"t,omitempty"`
+}
+
+func (s *session) actor() string {
+	if s.GID == "" {
+		return s.Name
+	}
+	return s.Name + " (" + s.GID + ")"
+}
+
+// checkCSRF compares a submitted token with the session's in constant time.
+func (s *session) checkCSRF(token string) bool {
+	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRF)) == 1
+}
+
+// startSession seals s into the session cookie.
+func (c *Console) startSession(w http.ResponseWriter, s session) error {
+	s.Purpose = sessionPurpose
+	s.CSRF = randomToken(32)
+	s.Expires = c.now().Add(c.d.SessionTTL).Unix()
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	sealed, err := c.d.Sealer.Seal(raw)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/admin",
+		MaxAge: int(c.d.SessionTTL / time.Second), HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+// readSession returns the request's valid session, or nil.
+func (c *Console) readSession(r *http.Request) *session {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return nil
+	}
+	sealed, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	if err != nil {
+		return nil
+	}
+	raw, err := c.d.Sealer.Open(sealed)
+	if err != nil {
+		return nil
+	}
+	var s session
+	if json.Unmarshal(raw, &s) != nil || s.Purpose != sessionPurpose || s.CSRF == "" {
+		return nil
+	}
+	if c.now().Unix() >= s.Expires {
+		return nil
+	}
+	return &s
+}
+
+func (c *Console) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/admin", MaxAge: -1,
+		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// configuredAdmin reports whether the Asana user is in Deps.Admins, by gid
+// or (case-insensitively) by email.
+func (c *Console) configuredAdmin(gid, email string) bool {
+	return slices.ContainsFunc(c.d.Admins, func(a string) bool {
+		a = strings.TrimSpace(a)
+		return a != "" && (a == gid || (email != "" && strings.EqualFold(a, email)))
+	})
+}
+
+// stillAdmin re-checks a session against the configuration on every
+// request, so removing someone from the admin list takes effect at once.
+// Bootstrap-granted admins keep their session until it expires.
+func (c *Console) stillAdmin(s *session) bool {
+	return s.Granted || c.configuredAdmin(s.GID, s.Email)
+}

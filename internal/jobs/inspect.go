@@ -1,0 +1,44 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// failedStates are the states the admin console lists as failed: jobs that
+// exhausted their attempts or were cancelled, and jobs waiting to retry after
+// an error.
+var failedStates = []rivertype.JobState{
+	rivertype.JobStateDiscarded,
+	rivertype.JobStateCancelled,
+	rivertype.JobStateRetryable,
+}
+
+// FailedJobs lists up to limit failed, cancelled or retrying jobs, newest
+// first, each with its recorded attempt errors, for the admin jobs page.
+func (q *Queue) FailedJobs(ctx context.Context, limit int) ([]*rivertype.JobRow, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	params := river.NewJobListParams().
+		States(failedStates...).
+		OrderBy(river.JobListOrderByID, river.SortOrderDesc).
+		First(limit)
+	res, err := q.client.JobList(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: list failed jobs: %w", err)
+	}
+	return res.Jobs, nil
+}
+
+// RetryJob makes a failed job available to run again now. Retrying a job
+// that is already running or finished successfully changes nothing.
+func (q *Queue) RetryJob(ctx context.Context, id int64) error {
+	if _, err := q.client.JobRetry(ctx, id); err != nil {
+		return fmt.Errorf("jobs: retry job %d: %w", id, err)
+	}
+	return nil
+}
