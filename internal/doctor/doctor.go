@@ -46,7 +46,7 @@ const (
 	CheckMyself           = "myself"
 	CheckOAuthRequest     = "oauth_request_token"
 	CheckOAuthAuthorize   = "oauth_authorize"
-	CheckOAuthAccessToken = "oauth_access_token"
+	CheckOAuthAccessToken = "oauth_access_token" //nolint:gosec // a check ID, not a credential
 	CheckOAuthSignedCall  = "oauth_signed_call"
 	CheckCreateMeta       = "createmeta"
 	CheckAttachments      = "attachments"

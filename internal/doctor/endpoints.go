@@ -24,24 +24,32 @@ const (
 		"The right value is Jira's Base URL (Administration → System → General configuration)."
 )
 
+// answer is what the doctor keeps of a raw HTTP answer: the body is read
+// and closed inside send.
+type answer struct {
+	status int
+	header http.Header
+	url    *url.URL // the request URL, to resolve a relative Location
+	// err explains an answer of 300 or more (read from its body).
+	err *jira.Error
+}
+
 // get sends an unauthenticated GET for a path relative to the base URL.
-func (r *runner) get(ctx context.Context, relPath, accept string) (*http.Response, *jira.Error, error) {
+func (r *runner) get(ctx context.Context, relPath, accept string) (answer, error) {
 	return r.send(ctx, http.MethodGet, relPath, accept)
 }
 
-// send makes one unauthenticated call to a path relative to the base URL
-// and returns the answer with its body closed; an answer of 300 or more
-// also comes back as a *jira.Error (read from the body) to explain it.
-func (r *runner) send(ctx context.Context, method, relPath, accept string) (*http.Response, *jira.Error, error) {
+// send makes one unauthenticated call to a path relative to the base URL.
+func (r *runner) send(ctx context.Context, method, relPath, accept string) (answer, error) {
 	u, err := r.base.Parse(relPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("doctor: %w", err)
+		return answer{}, fmt.Errorf("doctor: %w", err)
 	}
 	ctx, cancel := r.withTimeout(ctx)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("doctor: %w", err)
+		return answer{}, fmt.Errorf("doctor: %w", err)
 	}
 	req.Header.Set("Accept", accept)
 	req.Header.Set("User-Agent", jira.DefaultUserAgent)
@@ -50,15 +58,15 @@ func (r *runner) send(ctx context.Context, method, relPath, accept string) (*htt
 	}
 	resp, err := r.plain.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("doctor: %s %s: %w", method, redactURL(u), err)
+		return answer{}, fmt.Errorf("doctor: %s %s: %w", method, redactURL(u), err)
 	}
 	defer resp.Body.Close()
-	var jerr *jira.Error
+	a := answer{status: resp.StatusCode, header: resp.Header, url: u}
 	if resp.StatusCode >= 300 {
-		jerr = jira.CheckResponse(resp)
+		a.err = jira.CheckResponse(resp)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return resp, jerr, nil
+	return a, nil
 }
 
 // sameSite reports whether target is under the base URL (same scheme, host,
@@ -69,17 +77,17 @@ func (r *runner) sameSite(target *url.URL) bool {
 }
 
 func (r *runner) checkWeb(ctx context.Context) Check {
-	resp, _, err := r.get(ctx, "", "text/html")
+	resp, err := r.get(ctx, "", "text/html")
 	if err != nil {
 		return fail("GET / failed: "+errText(err), "Check that Jira is running and reachable from asanajira's host.")
 	}
-	st := resp.StatusCode
+	st := resp.status
 	switch {
 	case st >= 200 && st < 300:
 		return pass(fmt.Sprintf("answered %d %s", st, http.StatusText(st)))
 	case st >= 300 && st < 400:
-		loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
-		if err != nil || resp.Header.Get("Location") == "" {
+		loc, err := resp.url.Parse(resp.header.Get("Location"))
+		if err != nil || resp.header.Get("Location") == "" {
 			return warn(fmt.Sprintf("answered %d without a usable Location", st), "")
 		}
 		shown := redactURL(loc)
@@ -111,7 +119,7 @@ func (r *runner) checkServerInfo(ctx context.Context) Check {
 				r.info = info2
 				r.version = info2.ParsedVersion()
 				return warn(serverInfoEvidence(info2)+"\nserverInfo is closed to anonymous callers; read with "+r.adminWho,
-					"Nothing to do for asanajira, which reads serverInfo with a user's credentials. ")
+					"Nothing to do: asanajira reads serverInfo with a user's credentials.")
 			}
 		}
 		return r.endpointFailure("GET rest/api/2/serverInfo", err)

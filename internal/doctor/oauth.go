@@ -167,20 +167,20 @@ func (r *runner) oauthConfig() *jira.OAuth1Config {
 // probeServlet makes an unsigned POST to an OAuth servlet, which Jira must
 // answer with an oauth_problem.
 func (r *runner) probeServlet(ctx context.Context, relPath, hint string) Check {
-	resp, jerr, err := r.send(ctx, http.MethodPost, relPath, "text/plain")
+	resp, err := r.send(ctx, http.MethodPost, relPath, "text/plain")
 	what := "POST " + relPath
 	if err != nil {
 		return fail(what+": "+errText(err), "Check that Jira is running and reachable from asanajira's host.")
 	}
 	switch {
-	case jerr != nil && jerr.OAuthProblem != "":
-		return pass(fmt.Sprintf("answers oauth_problem=%s to an unsigned call: the servlet is there%s", jerr.OAuthProblem, hint))
-	case resp.StatusCode == http.StatusNotFound:
+	case resp.err != nil && resp.err.OAuthProblem != "":
+		return pass(fmt.Sprintf("answers oauth_problem=%s to an unsigned call: the servlet is there%s", resp.err.OAuthProblem, hint))
+	case resp.status == http.StatusNotFound:
 		return fail(what+": 404 Not Found", fixNoOAuth)
-	case jerr != nil:
-		return r.endpointFailure(what, jerr)
+	case resp.err != nil:
+		return r.endpointFailure(what, resp.err)
 	}
-	return warn(fmt.Sprintf("%s answered %d to an unsigned call instead of an oauth_problem", what, resp.StatusCode),
+	return warn(fmt.Sprintf("%s answered %d to an unsigned call instead of an oauth_problem", what, resp.status),
 		"Make sure the URL points at Jira itself: something in front of it answers OAuth calls.")
 }
 
@@ -210,7 +210,7 @@ func (r *runner) checkAuthorize(ctx context.Context) Check {
 		path += "?" + url.Values{"oauth_token": {r.reqToken}}.Encode()
 		with = "with the request token just issued"
 	}
-	resp, _, err := r.get(ctx, path, "text/html")
+	resp, err := r.get(ctx, path, "text/html")
 	if err != nil {
 		return fail("GET plugins/servlet/oauth/authorize: "+errText(err), "Check that Jira is running and reachable from asanajira's host.")
 	}
@@ -218,15 +218,15 @@ func (r *runner) checkAuthorize(ctx context.Context) Check {
 	if r.opts.ConnectTo != "" {
 		browsers = "\nusers' browsers open this page at " + trimSlash(r.base.String()) + ", so that address must work from their machines"
 	}
-	st := resp.StatusCode
+	st := resp.status
 	switch {
 	case st == http.StatusNotFound:
 		return fail("GET plugins/servlet/oauth/authorize: 404 Not Found", fixNoOAuth)
 	case st >= 500:
 		return fail(fmt.Sprintf("GET plugins/servlet/oauth/authorize: %d %s", st, http.StatusText(st)), "Jira failed to show the page: check Jira's logs (atlassian-jira.log).")
 	case st >= 300 && st < 400:
-		loc := resp.Header.Get("Location")
-		if u, err := resp.Request.URL.Parse(loc); err == nil {
+		loc := resp.header.Get("Location")
+		if u, err := resp.url.Parse(loc); err == nil {
 			loc = redactURL(u)
 		}
 		return pass(fmt.Sprintf("answered %d %s, sending the browser to %s to sign in first (SSO or Jira's login), as expected", st, with, loc) + browsers)
@@ -234,7 +234,10 @@ func (r *runner) checkAuthorize(ctx context.Context) Check {
 		return fail(fmt.Sprintf("answered %d %s instead of the page where users allow asanajira", st, with),
 			"Jira did not accept the request token it has just issued; check Jira's logs, and that all Jira Data Center nodes share the same OAuth data.")
 	}
-	return pass(fmt.Sprintf("the page where users allow asanajira answers (%d %s)", st, with) + browsers)
+	if r.reqToken != "" {
+		return pass(fmt.Sprintf("shows the page where users allow asanajira (%d %s)", st, with) + browsers)
+	}
+	return pass(fmt.Sprintf("the page where users allow asanajira is there (it answered %d to a call %s, as Jira does)", st, with) + browsers)
 }
 
 func (r *runner) checkAccessToken(ctx context.Context) Check {
