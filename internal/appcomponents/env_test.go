@@ -87,6 +87,10 @@ type envOptions struct {
 	queue           bool // run a river queue with the attachment worker
 	attachmentLimit int64
 	jiraTimeout     time.Duration
+	widgetTTL       time.Duration
+	metaTTL         time.Duration
+	// wrapJira puts a handler in front of the Jira emulator.
+	wrapJira func(http.Handler) http.Handler
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -101,7 +105,11 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jts := httptest.NewServer(fj)
+	var jh http.Handler = fj
+	if o.wrapJira != nil {
+		jh = o.wrapJira(fj)
+	}
+	jts := httptest.NewServer(jh)
 	t.Cleanup(jts.Close)
 	e := &env{jira: fj, jiraURL: jts.URL + "/jira"}
 	if err := fj.SetPublicBaseURL(e.jiraURL); err != nil {
@@ -142,7 +150,8 @@ func newEnv(t testing.TB, o envOptions) *env {
 		jiraAuth: map[string]http.RoundTripper{}, asanaTok: map[string]string{}}
 	e.connect(t, "alice")
 	asanaHost, _ := url.Parse(ats.URL)
-	e.bridge = bridge.New(bridge.Config{Store: st, Clients: e.clients, Log: discard(), DownloadHosts: []string{asanaHost.Host}, JiraTimeout: o.jiraTimeout})
+	e.bridge = bridge.New(bridge.Config{Store: st, Clients: e.clients, Log: discard(), DownloadHosts: []string{asanaHost.Host}, JiraTimeout: o.jiraTimeout,
+		WidgetCacheTTL: o.widgetTTL, MetaCacheTTL: o.metaTTL})
 
 	var enq appcomponents.Enqueuer
 	if o.queue {
