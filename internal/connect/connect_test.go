@@ -166,6 +166,22 @@ func TestAsanaStep(t *testing.T) {
 			e.clock.advance(stateTTL + time.Minute)
 			return b.get(back.location)
 		}, http.StatusBadRequest, "already used or has expired"},
+		{"replayed with the state cookie", func(t *testing.T, e *env, b *browser) page {
+			back := b.asanaConsent(b.get(AuthenticationPath), "alice", "allow")
+			u, _ := url.Parse(back.location)
+			b.follow(b.get(back.location))
+			// An attacker holding both the URL and the cookie still finds
+			// the state consumed.
+			other := e.browser(t)
+			bu, _ := url.Parse(e.bridge + "/connect/")
+			other.hc.Jar.SetCookies(bu, []*http.Cookie{{Name: stateCookie, Value: u.Query().Get("state"), Path: "/connect/"}})
+			return other.get(back.location)
+		}, http.StatusBadRequest, "already used or has expired"},
+		{"replayed without the cookie", func(t *testing.T, e *env, b *browser) page {
+			back := b.asanaConsent(b.get(AuthenticationPath), "alice", "allow")
+			b.follow(b.get(back.location))
+			return b.get(back.location)
+		}, http.StatusUnprocessableEntity, "does not match"},
 		{"no session", func(t *testing.T, e *env, b *browser) page {
 			return b.get("/connect/jira")
 		}, http.StatusUnauthorized, "session has expired"},
@@ -181,7 +197,10 @@ func TestAsanaStep(t *testing.T) {
 			if strings.Contains(p.body, successScript) {
 				t.Error("a failed step posted success")
 			}
-			if tt.wantStatus != http.StatusOK {
+			if logs := e.logs.String(); strings.Contains(logs, "code=") || strings.Contains(logs, "state=") {
+				t.Errorf("query strings reached the logs:\n%s", logs)
+			}
+			if tt.wantStatus != http.StatusOK && !strings.HasPrefix(tt.name, "replayed") {
 				if _, err := e.st.GetAsanaUser(t.Context(), e.alice); !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("Asana user stored after a failed step: %v", err)
 				}

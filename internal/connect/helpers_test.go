@@ -162,7 +162,7 @@ func (e *env) addJira(t *testing.T, spec serverSpec, isDefault bool) *jiraServer
 	}
 	js.rec = store.JiraServer{Name: "Jira " + spec.version, BaseURL: js.base, ConsumerKey: consumer,
 		PrivateKeyPEM: store.Secret(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-		Version: spec.version, AuthMethods: spec.methods}
+		Version:       spec.version, AuthMethods: spec.methods}
 	if oc, err := fj.RegisterOAuth2Client("asanajira", []string{e.bridge + JiraOAuth2CallbackPath}, []string{"WRITE"}); err == nil {
 		js.rec.OAuth2ClientID, js.rec.OAuth2ClientSecret = oc.ClientID, store.Secret(oc.ClientSecret)
 	}
