@@ -11,9 +11,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/asanajira/asanajira/internal/config"
+	"github.com/asanajira/asanajira/internal/connect"
+	"github.com/asanajira/asanajira/internal/credentials"
 	"github.com/asanajira/asanajira/internal/httpx"
 	"github.com/asanajira/asanajira/internal/jirawebhook"
 	"github.com/asanajira/asanajira/internal/jobs"
@@ -38,6 +41,7 @@ type App struct {
 	store    store.Store
 	queue    *jobs.Queue
 	keyring  *secrets.Keyring
+	creds    *credentials.Provider
 	registry *prometheus.Registry
 	mux      *http.ServeMux
 	handler  http.Handler
@@ -57,6 +61,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a := &App{cfg: cfg, log: log, keyring: keyring, registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
 	if err := a.openDatabase(ctx, kind, target); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.buildCredentials(); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -142,6 +150,40 @@ func (a *App) openDatabase(ctx context.Context, kind, target string) error {
 	}
 	return err
 }
+
+// outboundClient is the HTTP client for calls to Asana and token endpoints.
+func outboundClient() *http.Client { return &http.Client{Timeout: 60 * time.Second} }
+
+func (a *App) buildCredentials() error {
+	pub := a.cfg.EffectivePublicURL()
+	prov, err := credentials.New(credentials.Options{
+		Store:                 a.store,
+		AsanaOAuthURL:         a.cfg.AsanaURL,
+		AsanaAPIURL:           strings.TrimRight(a.cfg.AsanaURL, "/") + "/api/1.0",
+		AsanaClientID:         a.cfg.AsanaClientID,
+		AsanaClientSecret:     a.cfg.AsanaClientSecret,
+		AsanaRedirectURL:      pub + connect.AsanaCallbackPath,
+		JiraOAuth2RedirectURL: pub + connect.JiraOAuth2CallbackPath,
+		HTTPClient:            outboundClient(),
+		Log:                   a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	a.creds = prov
+	return nil
+}
+
+// asanaAppMissing answers the routes that need the Asana app while none is
+// configured.
+func asanaAppMissing(w http.ResponseWriter, _ *http.Request) {
+	httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{
+		"error": "asanajira has no Asana app configured: set --asana-client-id and --asana-client-secret (ASANAJIRA_ASANA_CLIENT_ID, ASANAJIRA_ASANA_CLIENT_SECRET)",
+	})
+}
+
+// Credentials turns stored credentials into API clients.
+func (a *App) Credentials() *credentials.Provider { return a.creds }
 
 // Store is the app's database.
 func (a *App) Store() store.Store { return a.store }
@@ -229,6 +271,15 @@ func (a *App) routes() {
 	}))
 	a.mux.Handle("GET /readyz", httpx.Handle(a.log, a.readyz))
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	if a.cfg.AsanaClientID != "" {
+		a.mux.Handle("/connect/", connect.New(connect.Deps{
+			Store: a.store, Credentials: a.creds, Log: a.log, PublicURL: a.cfg.EffectivePublicURL(),
+			AsanaURL: a.cfg.AsanaURL, AsanaClientID: a.cfg.AsanaClientID, AsanaClientSecret: a.cfg.AsanaClientSecret,
+			AppOrigin: a.cfg.AppOrigin, HTTPClient: outboundClient(),
+		}))
+	} else {
+		a.mux.HandleFunc("/connect/", asanaAppMissing)
+	}
 	a.mux.Handle("POST /jira/webhook/{server}", jirawebhook.New(jirawebhook.Deps{Store: a.store, Enqueuer: a.queue, Log: a.log}))
 	a.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(web.Static())))
 	a.mux.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

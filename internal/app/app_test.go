@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,6 +170,39 @@ func TestBadKeyConfig(t *testing.T) {
 			_, err := app.New(t.Context(), c, quiet())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// The account connection flow is mounted when an Asana app is configured and
+// explains itself when it is not.
+func TestConnectMounted(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		clientID, secret string
+		status           int
+		want             string
+	}{
+		"no asana app": {"", "", http.StatusServiceUnavailable, "--asana-client-id"},
+		"asana app":    {"1234", "s3cret", http.StatusSeeOther, "client_id=1234"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg := config.Default()
+			cfg.DatabaseURL = filepath.Join(t.TempDir(), "asanajira.db")
+			cfg.AsanaClientID, cfg.AsanaClientSecret = tc.clientID, tc.secret
+			a, err := app.New(t.Context(), cfg, quiet())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			rec := httptest.NewRecorder()
+			a.Handler().ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/connect/auth", nil))
+			got := rec.Body.String() + rec.Header().Get("Location")
+			if rec.Code != tc.status || !strings.Contains(got, tc.want) {
+				t.Fatalf("GET /connect/auth = %d %q, want %d containing %q", rec.Code, got, tc.status, tc.want)
 			}
 		})
 	}
