@@ -421,12 +421,12 @@ func (c *ttlCache[V]) put(k string, v V) {
 	c.data[k] = ttlEntry[V]{v: v, at: c.now()}
 }
 
-// deleteSuffix drops every key ending in suffix.
-func (c *ttlCache[V]) deleteSuffix(suffix string) {
+// deleteFunc drops every entry whose value matches.
+func (c *ttlCache[V]) deleteFunc(match func(V) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k := range c.data {
-		if strings.HasSuffix(k, suffix) {
+	for k, e := range c.data {
+		if match(e.v) {
 			delete(c.data, k)
 		}
 	}

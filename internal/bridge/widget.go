@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/asanajira/asanajira/internal/jira"
@@ -39,6 +40,11 @@ var widgetFields = []string{"summary", "status", "assignee", "priority", "issuet
 func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (*WidgetData, error) {
 	ctx, cancel := s.jiraCtx(ctx)
 	defer cancel()
+	// Keyed by the URL as Asana sends it, so a cache hit costs no lookup.
+	cacheKey := id.User + "|" + id.Workspace + "|" + resourceURL
+	if d, ok := s.widgets.get(cacheKey); ok {
+		return d, nil
+	}
 	servers, err := s.workspaceServers(ctx, id.Workspace)
 	if err != nil {
 		return nil, err
@@ -53,10 +59,6 @@ func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (
 	}
 	if key == "" {
 		return nil, newError(ErrInvalid, nil, "This link is not an issue of a Jira server connected to this workspace.")
-	}
-	cacheKey := id.User + "|" + srv.ID + "|" + key
-	if d, ok := s.widgets.get(cacheKey); ok {
-		return d, nil
 	}
 	jc, srv, err := s.jiraFor(ctx, id.User, srv.ID)
 	if err != nil {
@@ -99,5 +101,5 @@ func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (
 // InvalidateIssue drops every cached widget of an issue (for every user),
 // for the Jira webhook receiver to call when the issue changes.
 func (s *Service) InvalidateIssue(serverID, issueKey string) {
-	s.widgets.deleteSuffix("|" + serverID + "|" + issueKey)
+	s.widgets.deleteFunc(func(d *WidgetData) bool { return d.ServerID == serverID && strings.EqualFold(d.Key, issueKey) })
 }
