@@ -43,7 +43,7 @@ func TestMainExitCodesAndMessages(t *testing.T) {
 		"help":               {args: []string{"--help"}, code: 0, stdout: []string{"Commands:"}},
 		"unknown command":    {args: []string{"frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`}},
 		"demo not built":     {args: []string{"demo"}, code: 1, stderr: []string{"not built yet"}},
-		"doctor not built":   {args: []string{"doctor"}, code: 1, stderr: []string{"not built yet"}},
+		"doctor needs a url": {args: []string{"doctor"}, code: 2, stderr: []string{"--jira-url is required"}},
 		"emulate needs name": {args: []string{"emulate"}, code: 2, stderr: []string{"jira or asana"}},
 		"emulate unknown":    {args: []string{"emulate", "bitbucket"}, code: 2, stderr: []string{`unknown emulator "bitbucket"`}},
 		"serve bad flag":     {args: []string{"serve", "--no-such-flag"}, code: 2, stderr: []string{"flag provided but not defined", "asanajira serve --help"}},
