@@ -413,8 +413,7 @@ func (c *Console) audit(ctx context.Context, s *session, action, target, detail 
 
 // setFlash leaves a one-line message for the next page the browser opens.
 func (c *Console) setFlash(w http.ResponseWriter, msg string) {
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(msg), Path: "/admin", MaxAge: 60,
-		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+	c.setCookie(w, flashCookie, url.QueryEscape(msg), "/admin", 60)
 }
 
 func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) string {
@@ -422,8 +421,7 @@ func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) string {
 	if err != nil {
 		return ""
 	}
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/admin", MaxAge: -1,
-		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+	c.setCookie(w, flashCookie, "", "/admin", -1)
 	msg, _ := url.QueryUnescape(ck.Value)
 	return msg
 }

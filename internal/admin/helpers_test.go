@@ -47,11 +47,7 @@ type option func(*admin.Deps)
 
 func withAdmins(a ...string) option { return func(d *admin.Deps) { d.Admins = a } }
 
-func withDoctor(f admin.DoctorFunc) option { return func(d *admin.Deps) { d.Doctor = f } }
-
 func withJobs(j admin.Jobs) option { return func(d *admin.Deps) { d.Jobs = j } }
-
-func withNow(now func() time.Time) option { return func(d *admin.Deps) { d.Now = now } }
 
 func withoutAsanaApp() option {
 	return func(d *admin.Deps) { d.AsanaClientID, d.AsanaClientSecret = "", "" }
@@ -176,19 +172,6 @@ func (b *browser) post(u string, form url.Values) response {
 	req, _ := http.NewRequestWithContext(b.t.Context(), http.MethodPost, u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
-}
-
-// follow GETs redirects until a page answers.
-func (b *browser) follow(base string, r response) response {
-	b.t.Helper()
-	for i := 0; i < 5 && r.Location != ""; i++ {
-		loc := r.Location
-		if strings.HasPrefix(loc, "/") {
-			loc = base + loc
-		}
-		r = b.get(loc)
-	}
-	return r
 }
 
 // signIn runs the Asana OAuth sign-in as the emulator user login and

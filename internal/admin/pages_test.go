@@ -36,7 +36,7 @@ func newFakeJobs() *fakeJobs {
 	return &fakeJobs{jobs: []*rivertype.JobRow{{
 		ID: 42, Kind: "copy_attachment", State: rivertype.JobStateDiscarded, Attempt: 5, MaxAttempts: 5, CreatedAt: at,
 		FinalizedAt: &at,
-		Errors: []rivertype.AttemptError{{At: at, Attempt: 5, Error: "jira: POST https://jira.example.com/jira/rest/api/2/issue/OPS-1/attachments: 413 Request Entity Too Large"}},
+		Errors:      []rivertype.AttemptError{{At: at, Attempt: 5, Error: "jira: POST https://jira.example.com/jira/rest/api/2/issue/OPS-1/attachments: 413 Request Entity Too Large"}},
 	}}}
 }
 

@@ -546,15 +546,17 @@ func (c *Console) checkOAuth2Client(ctx context.Context, srv *store.JiraServer, 
 		"redirect_uri": {c.public + "/connect/jira/oauth2/callback"}, "client_id": {id}, "client_secret": {secret}}
 	ctx, cancel := context.WithTimeout(ctx, jiraTimeout)
 	defer cancel()
+	//nolint:gosec // G704: an admin entered this Jira URL; calling it is the point.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.BaseURL+"/rest/oauth2/latest/token", strings.NewReader(form.Encode()))
 	if err != nil {
 		return fmt.Errorf("admin: oauth2 check: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	resp, err := jira.NewHTTPClient(rt, jiraTimeout).Do(req)
+	resp, err := jira.NewHTTPClient(rt, jiraTimeout).Do(req) //nolint:gosec // G704: as above
+
 	if err != nil {
-		return errors.New("asanajira could not reach Jira's OAuth 2.0 token endpoint; check the base URL and the network")
+		return adminMessage("asanajira could not reach Jira's OAuth 2.0 token endpoint; check the base URL and the network")
 	}
 	defer resp.Body.Close()
 	var body struct {
@@ -563,13 +565,13 @@ func (c *Console) checkOAuth2Client(ctx context.Context, srv *store.JiraServer, 
 	_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body) // a non-JSON answer is judged by its status
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return errors.New("this Jira has no OAuth 2.0 provider (Jira Data Center 8.22 or later); use OAuth 1.0a or personal access tokens")
+		return adminMessage("This Jira has no OAuth 2.0 provider (Jira Data Center 8.22 or later); use OAuth 1.0a or personal access tokens")
 	case body.Error == "invalid_client" || resp.StatusCode == http.StatusUnauthorized:
-		return errors.New("Jira does not know this client ID and secret; copy them again from the incoming link (Application links → the link → Edit)")
+		return adminMessage("Jira does not know this client ID and secret; copy them again from the incoming link (Application links → the link → Edit)")
 	case body.Error == "invalid_grant" || body.Error == "invalid_request":
 		return nil
 	}
-	return fmt.Errorf("Jira's token endpoint answered %d %s; check that the incoming link exists and the base URL is right", resp.StatusCode, body.Error)
+	return adminMessage(fmt.Sprintf("Jira's token endpoint answered %d %s; check that the incoming link exists and the base URL is right", resp.StatusCode, body.Error))
 }
 
 // setMethods sets which user auth methods are offered on the server.
@@ -630,3 +632,9 @@ func (c *Console) deleteServer(w http.ResponseWriter, r *http.Request, s *sessio
 	return c.redirect(w, r, "/admin/connections",
 		"Removed "+srv.Name+". Also delete the application link and the webhook in Jira (Administration → Applications → Application links; System → WebHooks).")
 }
+
+// adminMessage is an error whose text is a full sentence shown to the admin
+// as is.
+type adminMessage string
+
+func (m adminMessage) Error() string { return string(m) }

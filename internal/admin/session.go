@@ -68,8 +68,7 @@ func (c *Console) startSession(w http.ResponseWriter, s session) error {
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/admin",
-		MaxAge: int(c.d.SessionTTL / time.Second), HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+	c.setCookie(w, sessionCookie, base64.RawURLEncoding.EncodeToString(sealed), "/admin", int(c.d.SessionTTL/time.Second))
 	return nil
 }
 
@@ -98,7 +97,15 @@ func (c *Console) readSession(r *http.Request) *session {
 }
 
 func (c *Console) clearSession(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/admin", MaxAge: -1,
+	c.setCookie(w, sessionCookie, "", "/admin", -1)
+}
+
+// setCookie sets every console cookie: HttpOnly, SameSite=Lax (the Asana
+// sign-in returns by a cross-site redirect, which Strict would strip), and
+// Secure when asanajira is served over https.
+func (c *Console) setCookie(w http.ResponseWriter, name, value, path string, maxAge int) {
+	//nolint:gosec // G124: Secure follows the public URL's scheme; a browser drops Secure cookies from an http:// demo bridge.
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge,
 		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
 }
 

@@ -155,8 +155,7 @@ func (c *Console) startAsanaSignin(w http.ResponseWriter, r *http.Request, next 
 		Data: store.Secret(raw), ExpiresAt: c.now().Add(signinStateTTL)}); err != nil {
 		return fmt.Errorf("admin: start sign-in: %w", err)
 	}
-	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: state, Path: "/admin/auth", MaxAge: int(signinStateTTL / time.Second),
-		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+	c.setCookie(w, stateCookie, state, "/admin/auth", int(signinStateTTL/time.Second))
 	http.Redirect(w, r, cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(st.Verifier)), http.StatusSeeOther)
 	return nil
 }
@@ -164,8 +163,7 @@ func (c *Console) startAsanaSignin(w http.ResponseWriter, r *http.Request, next 
 func (c *Console) signinCallback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: "", Path: "/admin/auth", MaxAge: -1,
-		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+	c.setCookie(w, stateCookie, "", "/admin/auth", -1)
 	if e := q.Get("error"); e != "" {
 		return httpx.Errorf(http.StatusForbidden, "Asana did not sign you in (%s); start again from the sign-in page", e)
 	}
