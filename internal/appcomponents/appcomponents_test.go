@@ -219,8 +219,7 @@ func TestConcurrentSubmitsCreateOneIssue(t *testing.T) {
 				t.Errorf("submit %d: %d %s", i, r.Status, r.Body)
 				return
 			}
-			var a attachedJSON
-			a = decode[attachedJSON](t, r.Body)
+			a := decode[attachedJSON](t, r.Body)
 			urls[i] = a.ResourceURL
 		})
 	}
