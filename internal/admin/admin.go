@@ -111,6 +111,10 @@ type Deps struct {
 	Now func() time.Time
 	// SessionTTL is how long a sign-in lasts; 0 means 12 hours.
 	SessionTTL time.Duration
+	// JiraOAuth2RedirectURL is the redirect URL users' Jira OAuth 2.0
+	// authorizations return to, which the admin enters in Jira's incoming
+	// link; "" means PublicURL + /connect/oauth2/callback.
+	JiraOAuth2RedirectURL string
 }
 
 // Console is the admin console, an http.Handler for /admin/.
@@ -151,6 +155,9 @@ func New(d Deps) (*Console, error) {
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	if c.d.JiraOAuth2RedirectURL == "" {
+		c.d.JiraOAuth2RedirectURL = c.public + "/connect/oauth2/callback"
 	}
 	if c.d.SessionTTL <= 0 {
 		c.d.SessionTTL = 12 * time.Hour

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -110,6 +111,8 @@ func (c *Console) connections(ctx context.Context) (connectionsData, error) {
 				row.Connections = append(row.Connections, connRow{ServerID: cn.JiraServerID, ServerName: names[cn.JiraServerID], IsDefault: cn.IsDefault})
 			}
 		}
+		// Server ids are random; show the connections in name order.
+		slices.SortFunc(row.Connections, func(a, b connRow) int { return cmp.Compare(a.ServerName, b.ServerName) })
 		routes, err := c.d.Store.ListProjectRoutes(ctx, ws.GID)
 		if err != nil {
 			return d, fmt.Errorf("admin: connections: %w", err)

@@ -235,7 +235,7 @@ func (c *Console) renderServer(w http.ResponseWriter, r *http.Request, s *sessio
 
 func (c *Console) serverView(srv store.JiraServer) serverData {
 	d := serverData{Server: srv, LinkName: c.linkName(), PublicURL: c.public,
-		OAuth2Redirect: c.public + "/connect/jira/oauth2/callback"}
+		OAuth2Redirect: c.d.JiraOAuth2RedirectURL}
 	if v, err := jira.ParseVersion(srv.Version); err == nil && srv.Version != "" {
 		d.Version, d.Known, d.Features = v, true, v.Features()
 		d.NewLinkUI = d.Features.OAuth2Provider
@@ -543,7 +543,7 @@ func (c *Console) checkOAuth2Client(ctx context.Context, srv *store.JiraServer, 
 		return err
 	}
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {"asanajira-check-" + randomToken(8)},
-		"redirect_uri": {c.public + "/connect/jira/oauth2/callback"}, "client_id": {id}, "client_secret": {secret}}
+		"redirect_uri": {c.d.JiraOAuth2RedirectURL}, "client_id": {id}, "client_secret": {secret}}
 	ctx, cancel := context.WithTimeout(ctx, jiraTimeout)
 	defer cancel()
 	//nolint:gosec // G704: an admin entered this Jira URL; calling it is the point.

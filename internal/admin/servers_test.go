@@ -215,7 +215,7 @@ func TestOAuth2Setup(t *testing.T) {
 	b := e.admin()
 	srv := e.addServer(b, base)
 	page := b.get(e.hs.URL + "/admin/servers/" + srv.ID)
-	redirect := e.hs.URL + "/connect/jira/oauth2/callback"
+	redirect := e.hs.URL + "/connect/oauth2/callback"
 	if !strings.Contains(page.Body, redirect) || !strings.Contains(page.Body, "External application") {
 		t.Fatalf("OAuth 2.0 steps lack the redirect URL %s", redirect)
 	}
