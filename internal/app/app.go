@@ -14,10 +14,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/asanajira/asanajira/internal/admin"
+	"github.com/asanajira/asanajira/internal/appcomponents"
+	"github.com/asanajira/asanajira/internal/asana"
+	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/config"
 	"github.com/asanajira/asanajira/internal/connect"
 	"github.com/asanajira/asanajira/internal/credentials"
 	"github.com/asanajira/asanajira/internal/httpx"
+	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/jirawebhook"
 	"github.com/asanajira/asanajira/internal/jobs"
 	"github.com/asanajira/asanajira/internal/secrets"
@@ -42,6 +47,8 @@ type App struct {
 	queue    *jobs.Queue
 	keyring  *secrets.Keyring
 	creds    *credentials.Provider
+	bridge   *bridge.Service
+	console  *admin.Console
 	registry *prometheus.Registry
 	mux      *http.ServeMux
 	handler  http.Handler
@@ -60,13 +67,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, keyring: keyring, registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
-	if err := a.openDatabase(ctx, kind, target); err != nil {
-		a.Close()
-		return nil, err
-	}
-	if err := a.buildCredentials(); err != nil {
-		a.Close()
-		return nil, err
+	for _, step := range []func() error{
+		func() error { return a.openDatabase(ctx, kind, target) },
+		a.buildCredentials,
+		a.buildBridge,
+		func() error { return a.buildQueue(ctx, kind, target) },
+		a.buildConsole,
+	} {
+		if err := step(); err != nil {
+			a.Close()
+			return nil, err
+		}
 	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		jobs.NewCountCollector(ctx, a.store.DB(), log))
@@ -122,7 +133,13 @@ func (a *App) openDatabase(ctx context.Context, kind, target string) error {
 	}
 	a.store = st
 	a.closeDB = append(a.closeDB, st.Close)
+	return nil
+}
 
+// buildQueue opens the job queue on the same database.
+func (a *App) buildQueue(ctx context.Context, kind, target string) error {
+	st := a.store
+	var err error
 	// On SQLite river gets its own one-connection pool (the driver asks for
 	// one); the application's transactions can still enqueue through InsertTx.
 	riverDB := st.DB()
@@ -144,7 +161,7 @@ func (a *App) openDatabase(ctx context.Context, kind, target string) error {
 		}
 		return err
 	}
-	a.queue, err = jobs.New(driver, riverDB, listener, st, a.log, jobs.Options{})
+	a.queue, err = jobs.New(driver, riverDB, listener, st, a.log, jobs.Options{Attachments: a.bridge})
 	if err != nil && listener != nil {
 		listener.Close()
 	}
@@ -172,6 +189,74 @@ func (a *App) buildCredentials() error {
 	}
 	a.creds = prov
 	return nil
+}
+
+func (a *App) buildBridge() error {
+	hosts := a.cfg.AsanaDownloadHosts
+	if len(hosts) == 0 {
+		hosts = bridge.DefaultDownloadHosts()
+	}
+	a.bridge = bridge.New(bridge.Config{
+		Store: a.store, Clients: bridgeClients{a.creds, a.store}, Log: a.log,
+		PublicURL: a.cfg.EffectivePublicURL(), DownloadHosts: hosts,
+	})
+	return nil
+}
+
+func (a *App) buildConsole() error {
+	console, err := admin.New(admin.Deps{
+		Store: a.store, Sealer: a.keyring, Jobs: a.queue, Log: a.log,
+		PublicURL: a.cfg.EffectivePublicURL(), AsanaURL: a.cfg.AsanaURL,
+		AsanaClientID: a.cfg.AsanaClientID, AsanaClientSecret: a.cfg.AsanaClientSecret,
+		Admins:                a.cfg.Admins,
+		JiraOAuth2RedirectURL: a.cfg.EffectivePublicURL() + connect.JiraOAuth2CallbackPath,
+	})
+	if err != nil {
+		return err
+	}
+	a.console = console
+	return nil
+}
+
+// bridgeClients gives the bridge each user's own authenticated clients,
+// translating the credential errors into the bridge's.
+type bridgeClients struct {
+	p  *credentials.Provider
+	st store.Store
+}
+
+func (b bridgeClients) Jira(ctx context.Context, asanaUserGID, jiraServerID string) (*jira.Client, store.JiraServer, error) {
+	srv, err := b.st.GetJiraServer(ctx, jiraServerID)
+	if err != nil {
+		return nil, store.JiraServer{}, err
+	}
+	// Interactive requests must not sleep through a long Retry-After: the
+	// user gets "Jira is rate limiting" instead of a timeout.
+	c, err := b.p.Jira(ctx, asanaUserGID, jiraServerID, jira.WithRetryPolicy(interactiveRetries()))
+	return c, srv, mapCredentialErr(err)
+}
+
+func (b bridgeClients) Asana(ctx context.Context, asanaUserGID string) (*asana.Client, error) {
+	c, err := b.p.Asana(ctx, asanaUserGID)
+	return c, mapCredentialErr(err)
+}
+
+func interactiveRetries() jira.RetryPolicy {
+	p := jira.DefaultRetryPolicy()
+	p.MaxRetryAfter = time.Second
+	return p
+}
+
+func mapCredentialErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, credentials.ErrNotConnected):
+		return fmt.Errorf("%w: %w", bridge.ErrNotConnected, err)
+	case errors.Is(err, credentials.ErrReconnectNeeded):
+		return fmt.Errorf("%w: %w", bridge.ErrReconnectNeeded, err)
+	}
+	return err
 }
 
 // asanaAppMissing answers the routes that need the Asana app while none is
@@ -217,6 +302,12 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if link, ok, err := a.console.BootstrapURL(ctx); err != nil {
+		a.log.Warn("cannot create the admin bootstrap link", slog.Any("error", err))
+	} else if ok {
+		a.log.Warn("no admin has signed in yet: open this one-time link (valid 24 h) and sign in with Asana to become the first admin",
+			slog.String("url", link))
+	}
 	a.log.Info("asanajira is serving", slog.String("listen", ln.Addr().String()),
 		slog.String("public_url", a.cfg.EffectivePublicURL()), slog.String("database", a.store.Dialect()))
 
@@ -280,6 +371,15 @@ func (a *App) routes() {
 	} else {
 		a.mux.HandleFunc("/connect/", asanaAppMissing)
 	}
+	if a.cfg.AsanaClientSecret != "" {
+		a.mux.Handle("/asana/", appcomponents.New(appcomponents.Deps{
+			Store: a.store, Bridge: a.bridge, Enqueuer: a.queue, ClientSecret: a.cfg.AsanaClientSecret,
+			AppOrigin: a.cfg.AppOrigin, PublicURL: a.cfg.EffectivePublicURL(), PublicMode: a.cfg.Public, Log: a.log,
+		}))
+	} else {
+		a.mux.HandleFunc("/asana/", asanaAppMissing)
+	}
+	a.mux.Handle("/admin/", a.console)
 	a.mux.Handle("POST /jira/webhook/{server}", jirawebhook.New(jirawebhook.Deps{Store: a.store, Enqueuer: a.queue, Log: a.log}))
 	a.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(web.Static())))
 	a.mux.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -42,6 +42,12 @@ type Config struct {
 	AppOrigin string
 	// Admins are the Asana user gids or emails allowed into the admin console.
 	Admins []string
+	// Public says Asana's cloud can reach the bridge, which enables rule
+	// actions (they are called from Asana's servers, not users' browsers).
+	Public bool
+	// AsanaDownloadHosts are the only hosts attachment downloads are fetched
+	// from; empty means Asana's own file hosts.
+	AsanaDownloadHosts []string
 
 	LogLevel        string
 	LogFormat       string
@@ -83,9 +89,14 @@ func (c *Config) Flags(fs *flag.FlagSet) *FileFlags {
 	fs.StringVar(&c.AsanaClientID, "asana-client-id", c.AsanaClientID, "client id of the Asana app")
 	ff.add(fs, &c.AsanaClientSecret, "asana-client-secret", "client secret of the Asana app; it also verifies App Components signatures")
 	fs.StringVar(&c.AsanaURL, "asana-url", c.AsanaURL, "Asana's base URL")
-	fs.StringVar(&c.AppOrigin, "app-origin", c.AppOrigin, "origin allowed to call the App Components endpoints (CORS)")
+	fs.StringVar(&c.AppOrigin, "app-origin", c.AppOrigin, "origin(s) allowed to call the App Components endpoints (CORS), comma-separated")
 	fs.Func("admins", "comma-separated Asana user gids or emails allowed into the admin console", func(s string) error {
 		c.Admins = splitList(s)
+		return nil
+	})
+	fs.BoolVar(&c.Public, "public", c.Public, "the bridge is reachable from Asana's cloud: enables rule actions")
+	fs.Func("asana-download-hosts", "comma-separated hosts (host or host:port) attachments may be downloaded from\n(default: Asana's file hosts)", func(s string) error {
+		c.AsanaDownloadHosts = splitList(s)
 		return nil
 	})
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -243,6 +254,8 @@ func (c Config) Redacted() []Setting {
 		{"asana-url", c.AsanaURL},
 		{"app-origin", c.AppOrigin},
 		{"admins", strings.Join(c.Admins, ",")},
+		{"public", fmt.Sprint(c.Public)},
+		{"asana-download-hosts", strings.Join(c.AsanaDownloadHosts, ",")},
 		{"log-level", c.LogLevel},
 		{"log-format", c.LogFormat},
 		{"shutdown-timeout", c.ShutdownTimeout.String()},
