@@ -161,7 +161,7 @@ func (a *App) buildQueue(ctx context.Context, kind, target string) error {
 		}
 		return err
 	}
-	a.queue, err = jobs.New(driver, riverDB, listener, st, a.log, jobs.Options{Attachments: a.bridge})
+	a.queue, err = jobs.New(driver, riverDB, listener, st, a.log, jobs.Options{Attachments: a.bridge, JiraEvents: a.bridge})
 	if err != nil && listener != nil {
 		listener.Close()
 	}
