@@ -73,43 +73,99 @@ func (c *Console) createServer(w http.ResponseWriter, r *http.Request, s *sessio
 			return invalid("The connect address must be host:port, like 10.0.0.5:8080.")
 		}
 	}
+	srv, err := c.recordServer(ctx, base, in.Name, in.ConnectAddress)
+	if errors.Is(err, errCloud) {
+		return invalid("This is Jira Cloud; asanajira connects Jira Server and Data Center only.")
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return invalid("A Jira server with this base URL is already connected; open it from the connections page.")
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.audit(ctx, s, "server.create", srv.ID, fmt.Sprintf("%s at %s, Jira %s, consumer key %s", srv.Name, srv.BaseURL, orUnknown(srv.Version), srv.ConsumerKey)); err != nil {
+		return err
+	}
+	return c.redirect(w, r, "/admin/servers/"+srv.ID, "Jira server recorded with a new key pair. Choose how to create the application link.")
+}
+
+var errCloud = errors.New("admin: this is Jira Cloud; asanajira connects Jira Server and Data Center only")
+
+// recordServer stores a new Jira server with its detected version, default
+// auth methods, a fresh key pair and webhook secret. An unreachable Jira is
+// still recorded; the doctor explains why.
+func (c *Console) recordServer(ctx context.Context, base *url.URL, name, connectAddress string) (store.JiraServer, error) {
 	srv := store.JiraServer{
-		Name:           in.Name,
+		Name:           name,
 		BaseURL:        strings.TrimRight(base.String(), "/"),
-		ConnectAddress: in.ConnectAddress,
+		ConnectAddress: connectAddress,
 		Status:         statusNeedsSetup,
 		CheckedAt:      c.now(),
 	}
 	if srv.Name == "" {
 		srv.Name = base.Host
 	}
-	// The version decides which setup steps and auth methods apply; an
-	// unreachable Jira is still recorded, and the doctor explains why.
 	if info, err := c.serverInfo(ctx, &srv, nil); err != nil {
 		srv.Status = statusUnreachable
 	} else {
 		if info.IsCloud() {
-			return invalid("This is Jira Cloud; asanajira connects Jira Server and Data Center only.")
+			return srv, errCloud
 		}
 		srv.Version = info.ParsedVersion().String()
 	}
 	srv.AuthMethods = defaultMethods(srv.Version)
 	kp, err := secrets.GenerateKeyPair(secrets.MinRSABits, "")
 	if err != nil {
-		return fmt.Errorf("admin: create server: %w", err)
+		return srv, fmt.Errorf("admin: create server: %w", err)
 	}
 	srv.ConsumerKey, srv.PrivateKeyPEM, srv.PublicKeyPEM = kp.ConsumerKey, store.Secret(kp.PrivateKeyPEM), kp.PublicKeyPEM
 	srv.WebhookSecret = store.Secret(randomToken(32))
 	if err := c.d.Store.CreateJiraServer(ctx, &srv); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return invalid("A Jira server with this base URL is already connected; open it from the connections page.")
+		return srv, fmt.Errorf("admin: create server: %w", err)
+	}
+	return srv, nil
+}
+
+// AutomaticSetup is what ConnectJira needs: Jira's base URL and, once, a
+// Jira administrator's personal access token or user name and password.
+type AutomaticSetup struct {
+	BaseURL, Name, ConnectAddress string
+	AdminToken                    string
+	AdminUser, AdminPassword      string
+	// Actor is who the audit log names ("demo", an admin's gid).
+	Actor string
+}
+
+// ConnectJira records a Jira server and connects it automatically (the
+// console's "Automatic" path, for `asanajira demo` and scripted installs):
+// application link, incoming consumer, a signed verification call and the
+// webhook. The admin credentials are used and forgotten.
+func (c *Console) ConnectJira(ctx context.Context, in AutomaticSetup) (store.JiraServer, error) {
+	base, err := jira.ParseBaseURL(in.BaseURL)
+	if err != nil {
+		return store.JiraServer{}, fmt.Errorf("admin: connect Jira: %w", err)
+	}
+	srv, err := c.recordServer(ctx, base, in.Name, in.ConnectAddress)
+	if err != nil {
+		return srv, err
+	}
+	var wrap func(http.RoundTripper) http.RoundTripper
+	switch {
+	case in.AdminToken != "":
+		wrap = func(rt http.RoundTripper) http.RoundTripper { return &jira.BearerTransport{Token: in.AdminToken, Base: rt} }
+	case in.AdminUser != "" && in.AdminPassword != "":
+		wrap = func(rt http.RoundTripper) http.RoundTripper {
+			return &jira.BasicAuthTransport{Username: in.AdminUser, Password: in.AdminPassword, Base: rt}
 		}
-		return fmt.Errorf("admin: create server: %w", err)
+	default:
+		return srv, errors.New("admin: connect Jira: give a Jira administrator's token or user name and password")
 	}
-	if err := c.audit(ctx, s, "server.create", srv.ID, fmt.Sprintf("%s at %s, Jira %s, consumer key %s", srv.Name, srv.BaseURL, orUnknown(srv.Version), srv.ConsumerKey)); err != nil {
-		return err
+	if step, err := c.automatic(ctx, &srv, wrap); err != nil {
+		return srv, fmt.Errorf("admin: connect Jira: %s: %w", step, err)
 	}
-	return c.redirect(w, r, "/admin/servers/"+srv.ID, "Jira server recorded with a new key pair. Choose how to create the application link.")
+	actor := &session{Name: in.Actor, GID: in.Actor}
+	return srv, c.audit(ctx, actor, "server.connect_automatic", srv.ID,
+		fmt.Sprintf("application link %s, consumer key %s, webhook %s, Jira %s; the credentials were not kept", srv.AppLinkID, srv.ConsumerKey, srv.WebhookURL, orUnknown(srv.Version)))
 }
 
 // defaultMethods preselects the user auth methods a Jira version offers
