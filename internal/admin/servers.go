@@ -152,7 +152,9 @@ func (c *Console) ConnectJira(ctx context.Context, in AutomaticSetup) (store.Jir
 	var wrap func(http.RoundTripper) http.RoundTripper
 	switch {
 	case in.AdminToken != "":
-		wrap = func(rt http.RoundTripper) http.RoundTripper { return &jira.BearerTransport{Token: in.AdminToken, Base: rt} }
+		wrap = func(rt http.RoundTripper) http.RoundTripper {
+			return &jira.BearerTransport{Token: in.AdminToken, Base: rt}
+		}
 	case in.AdminUser != "" && in.AdminPassword != "":
 		wrap = func(rt http.RoundTripper) http.RoundTripper {
 			return &jira.BasicAuthTransport{Username: in.AdminUser, Password: in.AdminPassword, Base: rt}
