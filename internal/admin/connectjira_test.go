@@ -48,6 +48,11 @@ func TestConnectJira(t *testing.T) {
 			if srv.Version != tc.version || srv.AppLinkID == "" || srv.WebhookURL == "" || srv.Status == "" {
 				t.Fatalf("server after ConnectJira: %+v", srv)
 			}
+			// A second run sets the same server up again instead of adding one.
+			again, err := e.console.Load().ConnectJira(t.Context(), tc.setup(jiraURL))
+			if err != nil || again.ID != srv.ID || again.ConsumerKey != srv.ConsumerKey {
+				t.Fatalf("second ConnectJira: %+v, %v", again, err)
+			}
 			if len(j.ApplicationLinks()) != 1 || len(j.Webhooks()) != 1 {
 				t.Fatalf("Jira has %d links and %d webhooks, want 1 and 1", len(j.ApplicationLinks()), len(j.Webhooks()))
 			}

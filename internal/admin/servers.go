@@ -139,15 +139,22 @@ type AutomaticSetup struct {
 // ConnectJira records a Jira server and connects it automatically (the
 // console's "Automatic" path, for `asanajira demo` and scripted installs):
 // application link, incoming consumer, a signed verification call and the
-// webhook. The admin credentials are used and forgotten.
+// webhook. A server already recorded with the same base URL keeps its keys
+// and is set up again, so running it twice is safe. The admin credentials
+// are used and forgotten.
 func (c *Console) ConnectJira(ctx context.Context, in AutomaticSetup) (store.JiraServer, error) {
 	base, err := jira.ParseBaseURL(in.BaseURL)
 	if err != nil {
 		return store.JiraServer{}, fmt.Errorf("admin: connect Jira: %w", err)
 	}
-	srv, err := c.recordServer(ctx, base, in.Name, in.ConnectAddress)
+	srv, found, err := c.serverByBaseURL(ctx, strings.TrimRight(base.String(), "/"))
 	if err != nil {
 		return srv, err
+	}
+	if !found {
+		if srv, err = c.recordServer(ctx, base, in.Name, in.ConnectAddress); err != nil {
+			return srv, err
+		}
 	}
 	var wrap func(http.RoundTripper) http.RoundTripper
 	switch {
@@ -168,6 +175,19 @@ func (c *Console) ConnectJira(ctx context.Context, in AutomaticSetup) (store.Jir
 	actor := &session{Name: in.Actor, GID: in.Actor}
 	return srv, c.audit(ctx, actor, "server.connect_automatic", srv.ID,
 		fmt.Sprintf("application link %s, consumer key %s, webhook %s, Jira %s; the credentials were not kept", srv.AppLinkID, srv.ConsumerKey, srv.WebhookURL, orUnknown(srv.Version)))
+}
+
+func (c *Console) serverByBaseURL(ctx context.Context, baseURL string) (store.JiraServer, bool, error) {
+	all, err := c.d.Store.ListJiraServers(ctx)
+	if err != nil {
+		return store.JiraServer{}, false, fmt.Errorf("admin: %w", err)
+	}
+	for _, srv := range all {
+		if strings.EqualFold(srv.BaseURL, baseURL) {
+			return srv, true, nil
+		}
+	}
+	return store.JiraServer{}, false, nil
 }
 
 // defaultMethods preselects the user auth methods a Jira version offers
