@@ -267,6 +267,9 @@ func asanaAppMissing(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
+// Console is the admin console.
+func (a *App) Console() *admin.Console { return a.console }
+
 // Credentials turns stored credentials into API clients.
 func (a *App) Credentials() *credentials.Provider { return a.creds }
 
@@ -302,12 +305,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	if link, ok, err := a.console.BootstrapURL(ctx); err != nil {
-		a.log.Warn("cannot create the admin bootstrap link", slog.Any("error", err))
-	} else if ok {
-		a.log.Warn("no admin has signed in yet: open this one-time link (valid 24 h) and sign in with Asana to become the first admin",
-			slog.String("url", link))
-	}
+	a.logBootstrapLink(ctx)
 	a.log.Info("asanajira is serving", slog.String("listen", ln.Addr().String()),
 		slog.String("public_url", a.cfg.EffectivePublicURL()), slog.String("database", a.store.Dialect()))
 
@@ -331,6 +329,22 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		a.log.Info("asanajira stopped")
 	}
 	return err
+}
+
+// logBootstrapLink prints the one-time admin link while no admin is
+// configured and none has signed in yet.
+func (a *App) logBootstrapLink(ctx context.Context) {
+	if len(a.cfg.Admins) > 0 {
+		return // configured admins sign in directly
+	}
+	link, ok, err := a.console.BootstrapURL(ctx)
+	switch {
+	case err != nil:
+		a.log.Warn("cannot create the admin bootstrap link", slog.Any("error", err))
+	case ok:
+		a.log.Warn("no admin has signed in yet: open this one-time link (valid 24 h) and sign in with Asana to become the first admin",
+			slog.String("url", link))
+	}
 }
 
 // Close closes the database pools.

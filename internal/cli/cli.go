@@ -177,11 +177,6 @@ func usageErrorf(format string, a ...any) error {
 	return fmt.Errorf(format+": %w", append(a, errUsage)...)
 }
 
-// notBuilt is what a command whose feature has not landed yet answers.
-func notBuilt(cmd, what string) error {
-	return fmt.Errorf("%s is not built yet in this version of asanajira: %s arrives in a later release", cmd, what)
-}
-
 func runEmulate(ctx context.Context, args []string, env Env) error {
 	usage := func(w io.Writer) {
 		fmt.Fprintln(w, "Usage: asanajira emulate jira|asana [flags]")

@@ -42,7 +42,7 @@ func TestMainExitCodesAndMessages(t *testing.T) {
 		"no command":         {args: nil, code: 2, stdout: []string{"Usage: asanajira <command>", "serve", "demo", "doctor", "emulate", "keys", "migrate", "version"}},
 		"help":               {args: []string{"--help"}, code: 0, stdout: []string{"Commands:"}},
 		"unknown command":    {args: []string{"frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`}},
-		"demo not built":     {args: []string{"demo"}, code: 1, stderr: []string{"not built yet"}},
+		"demo bad version":   {args: []string{"demo", "--jira-version", "6.4"}, code: 2, stderr: []string{`unknown --jira-version "6.4"`, "9.12.0"}},
 		"doctor needs a url": {args: []string{"doctor"}, code: 2, stderr: []string{"--jira-url is required"}},
 		"emulate needs name": {args: []string{"emulate"}, code: 2, stderr: []string{"jira or asana"}},
 		"emulate unknown":    {args: []string{"emulate", "bitbucket"}, code: 2, stderr: []string{`unknown emulator "bitbucket"`}},

@@ -1,8 +1,108 @@
 package cli
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
 
-// runDemo runs `asanajira demo`.
-func runDemo(context.Context, []string, Env) error {
-	return notBuilt("demo", "the one-machine demo (Jira and Asana emulators wired to the bridge)")
+	"github.com/asanajira/asanajira/internal/app"
+	"github.com/asanajira/asanajira/internal/demo"
+	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
+)
+
+const demoDescription = `
+Runs the whole product on this machine: the Jira Server emulator, the Asana
+emulator with its task pane, and the asanajira bridge on SQLite, wired
+together. The app is registered on the Asana emulator, the Jira emulator is
+connected through the admin console's automatic setup (application link and
+webhook), and the Acme workspace is routed to it.
+
+Users on both emulators: admin/admin (administrator), alice/alice, bob/bob;
+Asana personal access tokens pat-admin, pat-alice, pat-bob.
+
+Open the Asana URL it prints, sign in as alice, pick a task and choose
+Add app → Jira Server. demo.json in the data folder lists every URL, token,
+the app registration and the seeded IDs, for scripts. Ctrl-C stops
+everything.
+
+The emulators keep their data in memory: with an existing --data folder the
+bridge resumes, the emulators start fresh and users authorize again.`
+
+func runDemo(ctx context.Context, args []string, env Env) error {
+	fs := newFlagSet(env, "demo", "[flags]", demoDescription)
+	listen := fs.String("listen", "127.0.0.1:8080", "address of the bridge")
+	jiraListen := fs.String("jira-listen", "127.0.0.1:2990", "address of the Jira emulator (served under /jira)")
+	asanaListen := fs.String("asana-listen", "127.0.0.1:3000", "address of the Asana emulator")
+	version := fs.String("jira-version", fakejira.DefaultVersion, "Jira version to emulate: "+strings.Join(fakejira.Versions(), ", "))
+	data := fs.String("data", "", "folder for the bridge's database, key and demo.json (default: a new temporary folder)")
+	noBrowser := fs.Bool("no-browser", false, "do not open the task pane in a browser")
+	verbose := fs.Bool("verbose", false, "log every request")
+	rest, err := parseFlags(fs, args, env)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageErrorf("unexpected argument %q", rest[0])
+	}
+	known := false
+	for _, v := range fakejira.Versions() {
+		known = known || v == *version
+	}
+	if !known {
+		return usageErrorf("unknown --jira-version %q: choose one of %s", *version, strings.Join(fakejira.Versions(), ", "))
+	}
+	if *data == "" {
+		if *data, err = os.MkdirTemp("", "asanajira-demo-"); err != nil {
+			return fmt.Errorf("create a data folder: %w", err)
+		}
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+
+	d, err := demo.Start(ctx, demo.Options{DataDir: *data, JiraListen: *jiraListen, AsanaListen: *asanaListen,
+		BridgeListen: *listen, JiraVersion: *version, Log: log})
+	if err != nil {
+		return err
+	}
+	defer d.Close(ctx)
+	a, err := app.New(ctx, d.Config, log.With("component", "bridge"))
+	if err != nil {
+		_ = d.BridgeListener.Close() // the start-up error is the one to report
+		return err
+	}
+	defer a.Close()
+	if _, err := d.Provision(ctx, a.Console(), a.Store()); err != nil {
+		_ = d.BridgeListener.Close()
+		return err
+	}
+	path, err := d.WriteManifest()
+	if err != nil {
+		_ = d.BridgeListener.Close()
+		return err
+	}
+	log.Info("wrote demo.json", slog.String("path", path))
+	fmt.Fprint(env.Stdout, d.Banner())
+	if !*noBrowser {
+		openBrowser(ctx, d.AsanaURL, log)
+	}
+	return a.Run(ctx, d.BridgeListener)
+}
+
+// openBrowser opens url in the desktop's browser when there is one; a
+// server without a desktop just has the banner.
+func openBrowser(ctx context.Context, url string, log *slog.Logger) {
+	for _, opener := range []string{"xdg-open", "open"} {
+		if path, err := exec.LookPath(opener); err == nil {
+			if err := exec.CommandContext(ctx, path, url).Start(); err != nil {
+				log.Debug("cannot open a browser", slog.Any("error", err))
+			}
+			return
+		}
+	}
 }

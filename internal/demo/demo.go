@@ -142,6 +142,8 @@ func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	cfg.AsanaClientSecret = app.ClientSecret
 	cfg.AppOrigin = d.AsanaURL
 	cfg.Admins = []string{seed.Users["admin"]}
+	cfg.Public = true // the Asana emulator can call rule actions on this machine
+	cfg.AsanaDownloadHosts = []string{d.downloadHost()}
 	cfg.LogFormat = "text"
 	cfg.ShutdownTimeout = 10 * time.Second
 	d.Config = cfg

@@ -1,0 +1,80 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+
+	"github.com/asanajira/asanajira/internal/admin"
+	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
+	"github.com/asanajira/asanajira/internal/store"
+)
+
+// Provision does for the newcomer what an admin does once: it registers the
+// app on the Asana emulator with the bridge's App Components URLs, connects
+// the Jira emulator through the admin console's automatic setup
+// (application link, consumer, webhook), and routes the Acme workspace to it.
+// On a resumed data folder it sets the same server up again: the emulators
+// start empty each time, so users authorize again.
+func (d *Demo) Provision(ctx context.Context, console *admin.Console, st store.Store) (store.JiraServer, error) {
+	if err := d.Asana.SetApp(d.AppRegistration()); err != nil {
+		return store.JiraServer{}, fmt.Errorf("demo: register the app on the Asana emulator: %w", err)
+	}
+	d.log.Info("registered the asanajira app on the Asana emulator", slog.String("authentication_url", d.BridgeURL+"/connect/auth"))
+
+	srv, err := console.ConnectJira(ctx, admin.AutomaticSetup{
+		BaseURL: d.JiraURL, Name: "Jira " + d.Jira.Version() + " (emulator)",
+		AdminUser: "admin", AdminPassword: "admin", Actor: "demo",
+	})
+	if err != nil {
+		return srv, fmt.Errorf("demo: connect the Jira emulator: %w", err)
+	}
+	d.log.Info("connected the Jira emulator: application link created, webhook registered",
+		slog.String("server", srv.ID), slog.String("consumer_key", srv.ConsumerKey))
+
+	seed := d.Asana.Seed()
+	if err := st.PutWorkspace(ctx, store.Workspace{GID: seed.Workspace, Name: "Acme"}); err != nil {
+		return srv, fmt.Errorf("demo: %w", err)
+	}
+	if err := st.PutConnection(ctx, store.Connection{WorkspaceGID: seed.Workspace, JiraServerID: srv.ID, IsDefault: true}); err != nil {
+		return srv, fmt.Errorf("demo: %w", err)
+	}
+	if err := st.PutProjectRoute(ctx, store.ProjectRoute{WorkspaceGID: seed.Workspace, ProjectGID: seed.Project, JiraServerID: srv.ID, JiraProjectKey: "DEMO"}); err != nil {
+		return srv, fmt.Errorf("demo: %w", err)
+	}
+	d.log.Info("routed the Acme workspace's Launch project to Jira project DEMO")
+	return srv, nil
+}
+
+// AppRegistration is the demo app as registered on the Asana emulator:
+// every App Components URL points at the bridge.
+func (d *Demo) AppRegistration() fakeasana.AppRegistration {
+	app := fakeasana.DefaultApp()
+	b := d.BridgeURL
+	app.Name = "Jira Server"
+	app.RedirectURLs = []string{b + "/connect/asana/callback", b + "/admin/auth/callback"}
+	app.AuthenticationURL = b + "/connect/auth"
+	app.WidgetMetadataURL = b + "/asana/widget"
+	app.MatchURLPattern = "^" + regexp.QuoteMeta(d.JiraURL) + "/browse/.*"
+	app.FormMetadataURL = b + "/asana/form"
+	app.ResourceAttachURL = b + "/asana/lookup/attach"
+	app.ResourceTypeaheadURL = b + "/asana/lookup/typeahead"
+	app.ModalFormActionText = "Create new issue"
+	app.LookupActionText = "Link existing issue"
+	app.LookupPlaceholder = "Issue key, URL or words"
+	app.RuleActions = []fakeasana.RuleAction{{ID: "create_jira_issue", DisplayName: "Create Jira issue",
+		FormMetadataURL: b + "/asana/rule/form", RunActionURL: b + "/asana/rule/run"}}
+	return app
+}
+
+// downloadHost is the Asana emulator's host:port, the only host attachment
+// downloads may come from in the demo.
+func (d *Demo) downloadHost() string {
+	u, err := url.Parse(d.AsanaURL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
