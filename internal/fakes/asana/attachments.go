@@ -189,7 +189,19 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.name}))
+	if a.generated != nil {
+		serveGenerated(w, r, a.generated)
+		return
+	}
 	_, _ = w.Write(a.content)
+}
+
+// size is the file's length in bytes.
+func (a *attachment) size() int64 {
+	if a.generated != nil {
+		return a.generated.Size
+	}
+	return int64(len(a.content))
 }
 
 // TaskAttachment is an attachment as tests see it.
@@ -198,7 +210,8 @@ type TaskAttachment struct {
 	Name           string
 	Host           string // asana, dropbox, gdrive, box, onedrive, vimeo, external
 	URL            string // the linked URL (non-Asana hosts)
-	Content        []byte // the file (Asana-hosted)
+	Content        []byte // the file (Asana-hosted); nil when generated
+	Size           int64  // the file's size (Asana-hosted)
 	ConnectedToApp bool
 }
 
@@ -214,7 +227,7 @@ func (s *Server) Attachments(taskGID string) []TaskAttachment {
 	for _, gid := range t.attachments {
 		a := s.st.attachments[gid]
 		out = append(out, TaskAttachment{GID: a.gid, Name: a.name, Host: a.subtype, URL: a.url,
-			Content: append([]byte(nil), a.content...), ConnectedToApp: a.connectedToApp})
+			Content: append([]byte(nil), a.content...), Size: a.size(), ConnectedToApp: a.connectedToApp})
 	}
 	return out
 }

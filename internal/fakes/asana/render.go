@@ -390,7 +390,7 @@ func (st *state) attachmentObj(a *attachment, now time.Time) obj {
 		st.downloads[ticket] = download{attachment: a.gid, expires: now.Add(downloadLifetime)}
 		o["download_url"] = st.baseURL + "/-/download/" + ticket
 		o["view_url"] = o["download_url"]
-		o["size"] = len(a.content)
+		o["size"] = a.size()
 	case "box":
 		o["view_url"] = a.url
 	default:

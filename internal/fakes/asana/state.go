@@ -132,8 +132,9 @@ type attachment struct {
 	gid, name      string
 	subtype        string // asana, dropbox, gdrive, box, onedrive, vimeo, external
 	parent         string
-	url            string // the linked URL for non-Asana hosts
-	content        []byte // the file bytes for Asana-hosted files
+	url            string               // the linked URL for non-Asana hosts
+	content        []byte               // the file bytes for Asana-hosted files
+	generated      *GeneratedAttachment // content made on the fly instead
 	contentType    string
 	createdAt      time.Time
 	connectedToApp bool

@@ -4,32 +4,78 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"mime"
 	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // DefaultAttachmentLimit is Jira's default maximum attachment size (10 MB).
 const DefaultAttachmentLimit = 10485760
 
 func (s *Server) attachmentLimit() int64 {
-	if s.opts.AttachmentLimit > 0 {
-		return s.opts.AttachmentLimit
+	if n := s.attachLimit.Load(); n > 0 {
+		return n
 	}
 	return DefaultAttachmentLimit
 }
 
+// SetAttachmentLimit changes the maximum attachment size (see
+// Options.AttachmentLimit) on a running emulator.
+func (s *Server) SetAttachmentLimit(n int64) { s.attachLimit.Store(n) }
+
+// SetDiscardAttachmentContent switches Options.DiscardAttachmentContent on
+// or off for later uploads.
+func (s *Server) SetDiscardAttachmentContent(on bool) { s.discardContent.Store(on) }
+
 func (s *Server) attachmentMeta(w http.ResponseWriter, _ *http.Request, _ *user) {
 	writeJSON(w, http.StatusOK, map[string]any{"enabled": true, "uploadLimit": s.attachmentLimit()})
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// upload is one received file part.
+type upload struct {
+	name, mime string
+	data       []byte // nil when the content is discarded
+	size       int64
+	crc        uint32
+}
+
+// sniffer keeps the first 512 bytes of a discarded upload, all that
+// content-type detection reads.
+type sniffer struct{ head []byte }
+
+func (w *sniffer) Write(p []byte) (int, error) {
+	if n := 512 - len(w.head); n > 0 {
+		w.head = append(w.head, p[:min(n, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// receivePart reads one file part, up to limit+1 bytes, keeping it or
+// only counting and checksumming it.
+func receivePart(part io.Reader, limit int64, keep bool) (upload, error) {
+	sum := crc32.New(castagnoli)
+	r := io.TeeReader(io.LimitReader(part, limit+1), sum)
+	if keep {
+		data, err := io.ReadAll(r)
+		return upload{data: data, size: int64(len(data)), crc: sum.Sum32()}, err
+	}
+	var head sniffer
+	n, err := io.Copy(&head, r)
+	return upload{data: head.head, size: n, crc: sum.Sum32()}, err
 }
 
 // addAttachments is POST /issue/{key}/attachments: multipart parts named
 // "file", guarded by Jira's XSRF check. Over-limit files are refused with a
 // plain-text 404, as Jira does.
 func (s *Server) addAttachments(w http.ResponseWriter, r *http.Request, u *user) {
+	arrived := time.Now()
 	if tok := r.Header.Get("X-Atlassian-Token"); tok != "no-check" && tok != "nocheck" {
 		w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
 		w.WriteHeader(http.StatusForbidden)
@@ -42,10 +88,7 @@ func (s *Server) addAttachments(w http.ResponseWriter, r *http.Request, u *user)
 		return
 	}
 	limit := s.attachmentLimit()
-	type upload struct {
-		name, mime string
-		data       []byte
-	}
+	keep := !s.discardContent.Load()
 	var ups []upload
 	for {
 		part, err := mr.NextPart()
@@ -59,12 +102,12 @@ func (s *Server) addAttachments(w http.ResponseWriter, r *http.Request, u *user)
 		if part.FormName() != "file" {
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(part, limit+1))
+		up, err := receivePart(part, limit, keep)
 		if err != nil {
 			s.writeErrors(w, http.StatusBadRequest, []string{"Reading attachment: " + err.Error()}, nil)
 			return
 		}
-		if int64(len(data)) > limit {
+		if up.size > limit {
 			w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
 			w.WriteHeader(http.StatusNotFound)
 			fmt.Fprintf(w, "The field file exceeds its maximum permitted size of %d bytes.", limit)
@@ -75,12 +118,17 @@ func (s *Server) addAttachments(w http.ResponseWriter, r *http.Request, u *user)
 			if byExt := mime.TypeByExtension(filepath.Ext(part.FileName())); byExt != "" {
 				mt = byExt
 			} else {
-				mt = http.DetectContentType(data)
+				mt = http.DetectContentType(up.data)
 			}
 		}
 		mt, _, _ = strings.Cut(mt, ";")
-		ups = append(ups, upload{part.FileName(), mt, data})
+		up.name, up.mime = part.FileName(), mt
+		if !keep {
+			up.data = nil // only the head was kept, for the content type
+		}
+		ups = append(ups, up)
 	}
+	received := time.Since(arrived)
 	if len(ups) == 0 {
 		s.writeErrors(w, http.StatusBadRequest, []string{"No file was found in the request (expected a part named 'file')."}, nil)
 		return
@@ -96,7 +144,8 @@ func (s *Server) addAttachments(w http.ResponseWriter, r *http.Request, u *user)
 	var items []historyItem
 	for _, up := range ups {
 		s.nextAttachID++
-		a := &attachment{id: itoa(s.nextAttachID), filename: up.name, author: u.name, created: s.now(), mimeType: up.mime, content: up.data, issueID: is.id}
+		a := &attachment{id: itoa(s.nextAttachID), filename: up.name, author: u.name, created: s.now(), mimeType: up.mime, content: up.data,
+			size: up.size, crc32c: up.crc, received: received, issueID: is.id}
 		is.attachments = append(is.attachments, a)
 		out = append(out, s.attachmentJSON(base, a))
 		items = append(items, historyItem{field: "Attachment", fieldtype: "jira", fieldID: "attachment", to: a.id, toString: a.filename})
@@ -155,6 +204,10 @@ func (s *Server) downloadAttachment(w http.ResponseWriter, r *http.Request, _ *u
 	s.mu.Unlock()
 	if a == nil {
 		http.Error(w, "Attachment not found", http.StatusNotFound)
+		return
+	}
+	if data == nil && a.size > 0 {
+		http.Error(w, "The emulator discarded this attachment's content (DiscardAttachmentContent)", http.StatusNotFound)
 		return
 	}
 	w.Header().Set("Content-Type", mt)

@@ -105,7 +105,10 @@ type attachment struct {
 	author   string
 	created  time.Time
 	mimeType string
-	content  []byte
+	content  []byte // nil when DiscardAttachmentContent was on
+	size     int64
+	crc32c   uint32
+	received time.Duration // from the upload request's arrival to its last byte
 	issueID  string
 }
 

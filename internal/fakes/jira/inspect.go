@@ -48,7 +48,14 @@ type Attachment struct {
 	Filename string
 	MimeType string
 	Author   string
-	Content  []byte
+	Content  []byte // nil when the emulator discards attachment content
+	Size     int64
+	// CRC32C is the Castagnoli CRC-32 of the content, so a discarded upload
+	// can still be checked byte for byte.
+	CRC32C uint32
+	// Received is how long the upload took, from the request's arrival to
+	// the last byte of the file.
+	Received time.Duration
 }
 
 // RemoteLink is a snapshot of a remote issue link.
@@ -86,7 +93,8 @@ func (s *Server) snapshot(is *issue) Issue {
 		out.Comments = append(out.Comments, Comment{ID: c.id, Author: c.author, Body: c.body, Created: c.created, Updated: c.updated})
 	}
 	for _, a := range is.attachments {
-		out.Attachments = append(out.Attachments, Attachment{ID: a.id, Filename: a.filename, MimeType: a.mimeType, Author: a.author, Content: slices.Clone(a.content)})
+		out.Attachments = append(out.Attachments, Attachment{ID: a.id, Filename: a.filename, MimeType: a.mimeType, Author: a.author, Content: slices.Clone(a.content),
+			Size: a.size, CRC32C: a.crc32c, Received: a.received})
 	}
 	for _, l := range is.links {
 		rl := RemoteLink{ID: l.id, GlobalID: l.globalID, Relationship: l.relationship, Object: l.object, Application: l.application}

@@ -99,7 +99,7 @@ func (s *Server) commentJSON(base string, is *issue, c *comment) map[string]any 
 func (s *Server) attachmentJSON(base string, a *attachment) map[string]any {
 	return map[string]any{
 		"self": base + "/rest/api/2/attachment/" + a.id, "id": a.id, "filename": a.filename,
-		"author": s.userRef(base, a.author), "created": fmtTime(a.created), "size": len(a.content),
+		"author": s.userRef(base, a.author), "created": fmtTime(a.created), "size": a.size,
 		"mimeType": a.mimeType, "content": base + "/secure/attachment/" + a.id + "/" + pathEscape(a.filename),
 	}
 }

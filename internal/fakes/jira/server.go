@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +57,11 @@ type Options struct {
 	// AttachmentLimit is the maximum attachment size in bytes; 0 means
 	// Jira's default of 10485760 (10 MB).
 	AttachmentLimit int64
+	// DiscardAttachmentContent makes uploads stream through a CRC-32C and
+	// byte counter instead of being kept in memory, so gigabyte files can
+	// be received (benchmarks). The attachment records its size, checksum
+	// and receive time; downloading its content answers 404.
+	DiscardAttachmentContent bool
 	// HTTPClient delivers webhooks; nil means a client with a 10s timeout.
 	HTTPClient *http.Client
 	// CaptchaAfter is the number of consecutive failed basic logins after
@@ -81,6 +87,11 @@ type Server struct {
 	metaMux *http.ServeMux
 	client  *http.Client
 	asyncWG sync.WaitGroup
+
+	// Attachment settings can change while serving (SetAttachmentLimit),
+	// and uploads read them outside mu.
+	attachLimit    atomic.Int64
+	discardContent atomic.Bool
 
 	mu            sync.Mutex
 	publicBase    string
@@ -165,6 +176,8 @@ func New(opts Options) (*Server, error) {
 	if s.client == nil {
 		s.client = &http.Client{Timeout: 10 * time.Second}
 	}
+	s.attachLimit.Store(opts.AttachmentLimit)
+	s.discardContent.Store(opts.DiscardAttachmentContent)
 	s.seed()
 	s.routes()
 	return s, nil

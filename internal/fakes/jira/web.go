@@ -160,7 +160,7 @@ func (s *Server) browseIssue(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	b.WriteString(`</div><h2>Attachments</h2><ul id="attachments">`)
 	for _, a := range is.attachments {
-		fmt.Fprintf(&b, `<li><a href="%s/secure/attachment/%s/%s">%s</a> (%d bytes)</li>`, base, a.id, pathEscape(a.filename), htmlEscape(a.filename), len(a.content))
+		fmt.Fprintf(&b, `<li><a href="%s/secure/attachment/%s/%s">%s</a> (%d bytes)</li>`, base, a.id, pathEscape(a.filename), htmlEscape(a.filename), a.size)
 	}
 	b.WriteString(`</ul><h2>Issue links</h2><ul id="remote-links">`)
 	for _, l := range is.links {
