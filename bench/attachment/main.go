@@ -171,7 +171,7 @@ func directCopy(ctx context.Context, w *harness.World, client *http.Client, task
 	if err != nil {
 		return fakejira.Attachment{}, err
 	}
-	resp, err := client.Do(req)
+	resp, err := client.Do(req) //nolint:bodyclose // closed by the defer below; the upload goroutine only reads it
 	if err != nil {
 		return fakejira.Attachment{}, err
 	}

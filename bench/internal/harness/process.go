@@ -56,7 +56,7 @@ func ServeArgs(cfg config.Config) []string {
 
 // StartBridge runs bin serve with cfg's settings.
 func StartBridge(ctx context.Context, bin string, cfg config.Config, logOut io.Writer) (*Process, error) {
-	cmd := exec.CommandContext(ctx, bin, ServeArgs(cfg)...)
+	cmd := exec.CommandContext(ctx, bin, ServeArgs(cfg)...) //nolint:gosec // G204: the binary the benchmark built or was given
 	cmd.Env = os.Environ()
 	cmd.Stdout, cmd.Stderr = logOut, logOut
 	// A benchmark interrupted by its context must not leave the bridge
@@ -84,7 +84,7 @@ func (p *Process) WaitReady(ctx context.Context, timeout time.Duration) (time.Du
 		select {
 		case err := <-p.waited:
 			p.waited <- err
-			return 0, fmt.Errorf("harness: the bridge exited before it was ready: %v", err)
+			return 0, fmt.Errorf("harness: the bridge exited before it was ready: %w", err)
 		default:
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/readyz", nil)
