@@ -222,11 +222,6 @@ func jiraFailure(srv store.JiraServer, err error) error {
 		}
 		return httpx.Wrap(http.StatusBadGateway, msg, err)
 	}
-	if low := strings.ToLower(err.Error()); strings.Contains(low, "<!doctype html") || strings.Contains(low, "<html") {
-		// The OAuth 1.0a token calls report a 200 HTML page (an SSO login
-		// in front of Jira) as a plain error quoting the page.
-		return httpx.Wrap(http.StatusBadGateway, "Jira at "+srv.BaseURL+" answered with a login page instead of an answer: a single sign-on or proxy login stands between asanajira and Jira. Ask your administrator to let asanajira reach Jira directly (the connect address), or connect with a personal access token.", err)
-	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return httpx.Wrap(http.StatusGatewayTimeout, "Jira at "+srv.BaseURL+" did not answer in time. Try again in a few minutes.", err)
 	}

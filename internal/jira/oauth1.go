@@ -352,6 +352,11 @@ func (c *OAuth1Config) tokenCall(ctx context.Context, relPath, token string, ext
 	if resp.StatusCode != http.StatusOK {
 		return nil, CheckResponse(resp)
 	}
+	if isHTML(resp.Header) {
+		// A 200 HTML page is a single sign-on or proxy login in front of
+		// Jira, not a token answer.
+		return nil, &Error{Method: http.MethodPost, URL: sanitizeURL(u), StatusCode: resp.StatusCode, Kind: KindSSO}
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
 		return nil, fmt.Errorf("jira: POST %s: read answer: %w", sanitizeURL(u), err)

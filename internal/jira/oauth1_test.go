@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -244,4 +245,25 @@ func publicKeyPEM(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}
+
+// A single sign-on page in front of Jira answers the token servlets with a
+// 200 HTML login page; it must read as SSO, not as a malformed token.
+func TestOAuth1TokenCallBehindSSO(t *testing.T) {
+	t.Parallel()
+	key := testKey(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, "<!DOCTYPE html><html><body><form action=\"/sso/login\">Sign in with Okta</form></body></html>")
+	}))
+	defer srv.Close()
+	cfg := &OAuth1Config{BaseURL: srv.URL + "/jira", Signer: &OAuth1Signer{ConsumerKey: "ck", PrivateKey: key}, CallbackURL: "https://bridge.example.com/cb"}
+	_, err := cfg.RequestToken(t.Context())
+	var je *Error
+	if !errors.As(err, &je) || je.Kind != KindSSO || !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("RequestToken behind SSO: %v, want a KindSSO *Error", err)
+	}
+	if _, err := cfg.AccessToken(t.Context(), "tok", "verifier"); !errors.As(err, &je) || je.Kind != KindSSO {
+		t.Fatalf("AccessToken behind SSO: %v, want a KindSSO *Error", err)
+	}
 }
