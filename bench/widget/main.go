@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -41,8 +42,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	concurrency := fs.Int("concurrency", 32, "concurrent clients")
 	duration := fs.Duration("duration", 10*time.Second, "length of each measured phase (bridge, then direct)")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured load before each phase")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *mode != "cached" && *mode != "jira" {
 		return fmt.Errorf("unknown -mode %q: cached or jira", *mode)

@@ -47,6 +47,9 @@ func NewTransport(baseURL string, opts TransportOptions) (*http.Transport, error
 		return nil, err
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	// Every request goes to this one Jira, many at once: keep enough idle
+	// connections to it (the default of 2 turns load into connection churn).
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 64
 	t.TLSHandshakeTimeout = orDefault(opts.TLSHandshakeTimeout, 10*time.Second)
 	t.ResponseHeaderTimeout = orDefault(opts.ResponseHeaderTimeout, 60*time.Second)
 	if len(opts.CABundlePEM) > 0 {

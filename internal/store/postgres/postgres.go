@@ -53,6 +53,12 @@ func OpenDB(ctx context.Context, url string) (*sql.DB, error) {
 		_ = db.Close() // the ping error explains why
 		return nil, fmt.Errorf("postgres: cannot reach the database: %w", redact(err))
 	}
+	// Keep connections for concurrent requests instead of the two idle
+	// ones database/sql keeps by default; stay well below max_connections
+	// (100 by default) so several replicas fit.
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	return db, nil
 }
 

@@ -74,6 +74,12 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 		_ = db.Close() // the ping error explains why
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// Opening an SQLite connection runs the pragmas and reads the schema:
+	// keep connections open instead of the two idle ones database/sql
+	// keeps by default, or concurrent requests reconnect all the time.
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	// A new database file holds sealed secrets and the audit log: only its
 	// owner should read it.
 	if os.IsNotExist(statErr) {
