@@ -139,3 +139,25 @@ func TestJiraEventsReachTheLinkedTask(t *testing.T) {
 		})
 	}
 }
+
+// Jira's jira:issue_created delivery lists the initial status in its
+// changelog; an issue created from the task did not "move to To Do", so the
+// task gets no story about it.
+func TestIssueCreatedIsNotAMove(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{version: "9.12.0"})
+	deliveries := webhookRecorder(t, e)
+	task := e.seed.Tasks[2]
+	values := map[string]any{"project": "DEMO", "issuetype": "10002", "summary": task.Name}
+	mustOK(t, e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", Task: task.GID, Values: values}), http.StatusOK)
+	created := next(t, deliveries, `"webhookEvent":"jira:issue_created"`)
+	if !strings.Contains(string(created), `"fieldId":"status"`) {
+		t.Fatalf("the creation delivery has no status in its changelog: %s", created)
+	}
+	if err := e.bridge.ApplyJiraEvent(t.Context(), e.server.ID, created); err != nil {
+		t.Fatal(err)
+	}
+	if n := storiesWith(e, task.GID, "moved to"); n != 0 {
+		t.Fatalf("creating the issue told the task it moved: %+v", e.asana.Stories(task.GID))
+	}
+}

@@ -140,7 +140,13 @@ func (s *Service) eventCredentialError(err error) error {
 	return err
 }
 
+// isStatusStory reports whether ev moved the issue to another status. The
+// changelog of jira:issue_created lists the initial status too; an issue
+// that was just created did not move.
 func isStatusStory(ev *jira.WebhookEvent) bool {
+	if ev.WebhookEvent == jira.EventIssueCreated {
+		return false
+	}
 	for _, it := range changelog(ev) {
 		if strings.EqualFold(it.Field, "status") {
 			return true
