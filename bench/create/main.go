@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -40,8 +41,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	n := fs.Int("n", 300, "issues created each way")
 	concurrency := fs.Int("concurrency", 1, "concurrent creates")
 	verbose := fs.Bool("v", false, "show the bridge's warnings and errors on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	dir, cleanup, err := harness.TempDir()
 	if err != nil {
