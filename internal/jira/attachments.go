@@ -43,7 +43,7 @@ func (c *Client) AttachmentMeta(ctx context.Context) (*AttachmentSettings, error
 	return &s, nil
 }
 
-// ErrAttachmentsDisabled: the Jira admin turned attachments off.
+// ErrAttachmentsDisabled is returned when the Jira admin turned attachments off.
 var ErrAttachmentsDisabled = errors.New("jira: attachments are disabled on this Jira server; ask the Jira admin to enable them (Administration → System → Attachments)")
 
 // Layers that can refuse a large attachment.

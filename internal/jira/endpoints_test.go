@@ -217,7 +217,10 @@ func TestSearchIter(t *testing.T) {
 		t.Error(diff)
 	}
 	// Stopping early must not fetch further pages.
-	for range c.SearchIter(t.Context(), SearchOptions{JQL: "project = TEST", MaxResults: 2}) {
+	for _, err := range c.SearchIter(t.Context(), SearchOptions{JQL: "project = TEST", MaxResults: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
 		break
 	}
 }

@@ -160,7 +160,7 @@ func normalizedURL(u *url.URL) string {
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]" // IPv6 literal
 	}
-	if p := u.Port(); p != "" && !(scheme == "http" && p == "80") && !(scheme == "https" && p == "443") {
+	if p := u.Port(); p != "" && (scheme != "http" || p != "80") && (scheme != "https" || p != "443") {
 		host += ":" + p
 	}
 	path := u.EscapedPath()

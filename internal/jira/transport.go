@@ -213,7 +213,7 @@ func (t *refreshRedirectTransport) RoundTrip(req *http.Request) (*http.Response,
 	}
 	form.Set("redirect_uri", t.redirectURL)
 	body := form.Encode()
-	r2, err := http.NewRequestWithContext(req.Context(), req.Method, req.URL.String(), strings.NewReader(body))
+	r2, err := http.NewRequestWithContext(req.Context(), req.Method, req.URL.String(), strings.NewReader(body)) //nolint:gosec // the same request, with redirect_uri added
 	if err != nil {
 		return nil, err
 	}

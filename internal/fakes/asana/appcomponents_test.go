@@ -66,7 +66,9 @@ func TestPrepareSignsWhatItSends(t *testing.T) {
 		t.Errorf("POST signature does not sign the data string")
 	}
 	var inner map[string]any
-	json.Unmarshal([]byte(env.Data), &inner)
+	if err := json.Unmarshal([]byte(env.Data), &inner); err != nil {
+		t.Fatal(err)
+	}
 	want := map[string]any{"workspace": seed.Workspace, "user": seed.Users["alice"], "task": seed.Tasks[0].GID,
 		"query": "DEMO-1", "attachment": p.Attachment, "expires_at": "2019-04-15T01:01:46.055Z"}
 	if diff := cmp.Diff(want, inner); diff != "" {
@@ -89,13 +91,17 @@ func TestCallApp(t *testing.T) {
 			Fields []map[string]any
 		}
 	}
-	json.Unmarshal(res.Body, &form)
+	if err := json.Unmarshal(res.Body, &form); err != nil {
+		t.Fatal(err)
+	}
 	if len(form.Metadata.Fields) != 10 {
 		t.Fatalf("form has %d fields", len(form.Metadata.Fields))
 	}
 	res = mustCall(t, s, AppCall{Kind: CallFormChange, URL: app.URL + "/form/change", User: alice, Task: task,
 		Values: map[string]any{"issue_type": "bug"}, ChangedField: "issue_type"})
-	json.Unmarshal(res.Body, &form)
+	if err := json.Unmarshal(res.Body, &form); err != nil {
+		t.Fatal(err)
+	}
 	if len(form.Metadata.Fields) != 11 {
 		t.Errorf("on_change did not add a field: %d", len(form.Metadata.Fields))
 	}

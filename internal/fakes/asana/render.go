@@ -163,13 +163,6 @@ func ts(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
 }
 
-func tsOrNil(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return ts(t)
-}
-
 func (st *state) userObj(gid string) any {
 	u, ok := st.users[gid]
 	if !ok {

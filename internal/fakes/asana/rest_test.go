@@ -314,7 +314,9 @@ func multipartBody(t *testing.T, fields map[string]string, fileName string, cont
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write(content)
+		if _, err := w.Write(content); err != nil {
+			t.Fatal(err)
+		}
 	}
 	mw.Close()
 	return b.Bytes(), mw.FormDataContentType()

@@ -201,14 +201,6 @@ func (s *Server) App() AppRegistration {
 	return s.st.app.clone()
 }
 
-// now is the emulator's clock, shifted by the clock_skew_seconds fault.
-func (s *Server) now() time.Time {
-	s.mu.Lock()
-	skew := s.st.faults.ClockSkewSeconds
-	s.mu.Unlock()
-	return s.clock().Add(time.Duration(skew) * time.Second).UTC()
-}
-
 // nowLocked is now for callers already holding s.mu.
 func (s *Server) nowLocked() time.Time {
 	return s.clock().Add(time.Duration(s.st.faults.ClockSkewSeconds) * time.Second).UTC()

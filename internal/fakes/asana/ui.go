@@ -265,16 +265,16 @@ func resultFor(res AppResponse) uiResult {
 		Error string `json:"error"`
 	}
 	_ = json.Unmarshal(res.Body, &e)
-	switch {
-	case res.Status == http.StatusOK || res.Status == http.StatusNoContent:
+	switch res.Status {
+	case http.StatusOK, http.StatusNoContent:
 		out.OK = true
 		out.Message = e.Error
-	case res.Status == http.StatusBadRequest:
+	case http.StatusBadRequest:
 		out.Message = e.Error
-	case res.Status == http.StatusUnauthorized:
+	case http.StatusUnauthorized:
 		out.NeedsAuth = true
 		out.Message = "Unauthorized. " + e.Error
-	case res.Status == http.StatusForbidden || res.Status == http.StatusNotFound || res.Status == http.StatusGone:
+	case http.StatusForbidden, http.StatusNotFound, http.StatusGone:
 		out.Message = e.Error
 	default:
 		out.Message = genericAppError

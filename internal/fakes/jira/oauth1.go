@@ -142,7 +142,7 @@ func (s *Server) signatureBaseString(r *http.Request, params [][2]string) string
 	}
 	scheme := strings.ToLower(bu.Scheme)
 	host := strings.ToLower(bu.Hostname())
-	if p := bu.Port(); p != "" && !(scheme == "http" && p == "80") && !(scheme == "https" && p == "443") {
+	if p := bu.Port(); p != "" && (scheme != "http" || p != "80") && (scheme != "https" || p != "443") {
 		host += ":" + p
 	}
 	path := strings.TrimSuffix(bu.EscapedPath(), "/") + strings.TrimPrefix(r.URL.EscapedPath(), s.cp)

@@ -133,7 +133,7 @@ func (s *Server) oauth2Authorize(w http.ResponseWriter, r *http.Request, u *user
 		scope = strings.Join(c.scopes, " ")
 	}
 	for sc := range strings.FieldsSeq(scope) {
-		if !slices.Contains(c.scopes, sc) && !(sc == "READ" && slices.Contains(c.scopes, "WRITE")) {
+		if !slices.Contains(c.scopes, sc) && (sc != "READ" || !slices.Contains(c.scopes, "WRITE")) {
 			fail("invalid_scope")
 			return
 		}

@@ -458,9 +458,7 @@ func (s *Server) legacyCreatemeta(w http.ResponseWriter, r *http.Request, u *use
 	}
 	q := r.URL.Query()
 	keys := append(splitList(q.Get("projectKeys")), splitList(q.Get("projectIds"))...)
-	for _, k := range q["projectKeys"][min(1, len(q["projectKeys"])):] {
-		keys = append(keys, k)
-	}
+	keys = append(keys, q["projectKeys"][min(1, len(q["projectKeys"])):]...)
 	typeIDs := splitList(q.Get("issuetypeIds"))
 	typeNames := splitList(q.Get("issuetypeNames"))
 	withFields := slices.Contains(splitList(q.Get("expand")), "projects.issuetypes.fields")

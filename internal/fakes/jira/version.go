@@ -67,7 +67,6 @@ func (p profile) hasNewCreatemeta() bool   { return p.atLeast(8, 4) }
 func (p profile) hasOldCreatemeta() bool   { return !p.atLeast(9, 0) }
 func (p profile) hasGDPRKeys() bool        { return p.atLeast(8, 3) }
 func (p profile) asyncWebhooks() bool      { return p.atLeast(10, 0) }
-func (p profile) webhookSecret() bool      { return p.atLeast(10, 0) }
 func (p profile) newWebhookREST() bool     { return p.atLeast(10, 0) }
 func (p profile) hasHealthChecks() bool    { return !p.atLeast(10, 0) }
 

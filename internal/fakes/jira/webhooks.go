@@ -32,7 +32,6 @@ type webhook struct {
 type event struct {
 	name  string
 	body  map[string]any
-	match pred // JQL filter input: the issue as it was when the event fired
 	issue *issue
 }
 
@@ -135,7 +134,7 @@ func (s *Server) dispatch(evs []event) {
 func (s *Server) deliver(h webhook, body []byte) {
 	// Delivery outlives the triggering request on 10.x, so it is bounded by
 	// the client's timeout rather than the request's context.
-	req, err := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(body)) //nolint:noctx // bounded by the client timeout; on 10.x it outlives the request
 	if err != nil {
 		s.log.Warn("jira emulator: webhook request", "webhook", h.name, "err", err)
 		return
