@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/chromedp/chromedp"
+)
+
+// What a person does in the Asana task pane and the install popup.
+
+type css = chromedp.CSS
+
+// signIn signs in to the Asana emulator and waits for the task list.
+func (b *tab) signIn(w *world, login string) {
+	b.t.Helper()
+	b.do("sign in to Asana as "+login,
+		chromedp.Navigate(w.d.AsanaURL+"/-/login?next=/"),
+		chromedp.WaitVisible(css(`input[name=username]`)),
+		chromedp.SendKeys(css(`input[name=username]`), login),
+		chromedp.SendKeys(css(`input[name=password]`), login),
+		chromedp.Click(css(`button.primary`)),
+		chromedp.WaitVisible(css(`#task-list li`)),
+	)
+}
+
+// openTask clicks a task in the list and waits until its pane has been
+// drawn again with at least widgets widget cards (working or failed).
+func (b *tab) openTask(gid, name string, widgets int) {
+	b.t.Helper()
+	eval[bool](b, `(() => { const h = document.querySelector("#pane .task-title h1"); if (h) h.dataset.old = "1"; return true; })()`)
+	b.do("open the task "+name, chromedp.Click(css(`#task-list li[data-gid="`+gid+`"]`)))
+	b.waitJS("open the task "+name, `(() => {
+		const h = document.querySelector("#pane .task-title h1");
+		return !!h && !h.dataset.old && h.textContent === `+strconv.Quote(name)+` &&
+			document.querySelectorAll("#widgets .widget").length >= `+strconv.Itoa(widgets)+`;
+	})()`)
+}
+
+// consentMethod is how the person authorizes asanajira in Jira.
+type consentMethod string
+
+const (
+	viaOAuth1 consentMethod = "oauth1"
+	viaPAT    consentMethod = "pat"
+)
+
+// install presses the task pane's Connect banner and goes through the
+// popup: Asana's consent, then Jira's authorization by method. The
+// popup's last page tells the task pane "success" and closes.
+func (b *tab) install(w *world, login string, method consentMethod) {
+	b.t.Helper()
+	p := b.popup("open the install popup", chromedp.WaitVisible(css(`#install-button`)), chromedp.Click(css(`#install-button`)))
+	p.asanaConsent(login, "allow")
+	switch method {
+	case viaOAuth1:
+		p.do("choose OAuth", chromedp.WaitVisible(css(`#method-oauth1`)), chromedp.Click(css(`#method-oauth1`)))
+		p.jiraAuthorize(login, "approve")
+	case viaPAT:
+		p.do("choose the personal access token", chromedp.WaitVisible(css(`#method-pat`)), chromedp.Click(css(`#method-pat`)),
+			chromedp.WaitVisible(css(`input[name=token]`)))
+		// The person creates the token on their Jira profile page.
+		pat, err := w.d.Jira.CreatePAT(login, "asanajira")
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		p.do("paste the token", chromedp.SendKeys(css(`input[name=token]`), pat), chromedp.Submit(css(`input[name=token]`)))
+	}
+	b.do("the task pane hears success", chromedp.WaitNotVisible(css(`#install-banner`)))
+}
+
+// asanaConsent answers Asana's OAuth page: sign in when asked, then
+// decision "allow" or "deny".
+func (b *tab) asanaConsent(login, decision string) {
+	b.t.Helper()
+	b.do("Asana's consent page", chromedp.WaitVisible(css(`button[value=`+decision+`]`)))
+	if eval[bool](b, `!!document.querySelector("input[name=username]")`) {
+		b.do("sign in on Asana's consent page",
+			chromedp.SendKeys(css(`input[name=username]`), login),
+			chromedp.SendKeys(css(`input[name=password]`), login))
+	}
+	b.do("press "+decision+" on Asana's consent page", chromedp.Click(css(`button[value=`+decision+`]`)))
+}
+
+// jiraAuthorize answers Jira's OAuth access request: log in when asked,
+// then "approve" or "deny".
+func (b *tab) jiraAuthorize(login, button string) {
+	b.t.Helper()
+	b.do("Jira's OAuth access request", chromedp.WaitVisible(css(`#`+button)))
+	if eval[bool](b, `!!document.querySelector("#login-form-username")`) {
+		b.do("log in to Jira",
+			chromedp.SendKeys(css(`#login-form-username`), login),
+			chromedp.SendKeys(css(`#login-form-password`), login))
+	}
+	b.do("press "+button+" in Jira", chromedp.Click(css(`#`+button)))
+}
+
+// openForm opens the app's "Create new issue" form on the open task.
+func (b *tab) openForm() {
+	b.t.Helper()
+	b.do("open the create form",
+		chromedp.Click(css(`#entry-point`)),
+		chromedp.Click(css(`.menu button[data-entry="form"]`)),
+		chromedp.WaitVisible(css(`#app-form #form-submit`)),
+	)
+}
+
+// widgetText is the text of the widget card on the open task, "" when
+// there is none.
+func (b *tab) widgetText() string {
+	return eval[string](b, `(document.querySelector("#widgets .widget") || {}).innerText || ""`)
+}
+
+func lines(s string) string { return strings.Join(strings.Fields(s), " ") }
