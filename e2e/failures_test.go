@@ -198,6 +198,8 @@ func TestTokenRevokedInJira(t *testing.T) {
 	if !w.d.Jira.RevokeAccessToken(cred.AccessToken.Reveal()) {
 		t.Fatal("Jira did not know the token")
 	}
+	// The widget keeps what it showed for its short cache (30 seconds);
+	// the first open after that goes to Jira and hears the refusal.
 	poll(t, "the widget asks to reconnect", func() string {
 		b.openTask(task, checkoutTask, 1)
 		if !eval[bool](b, `!!document.querySelector("#widgets .widget.failed button.primary")`) {
