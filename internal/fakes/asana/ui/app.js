@@ -382,11 +382,13 @@ function typeaheadInput(opts) {
       if (mine !== seq) return;
       if (!res.ok) { list.replaceChildren(el("li", { class: "ta-header error", text: res.message || GENERIC })); list.hidden = false; return; }
       const data = res.data;
-      list.replaceChildren(
+      // replaceChildren would print a null argument as the text "null".
+      list.replaceChildren(...[
         data.header ? el("li", { class: "ta-header", text: data.header }) : null,
         ...data.items.map((it) => el("li", { class: "ta-item", onmousedown: (ev) => { ev.preventDefault(); list.hidden = true; input.value = ""; show(it); opts.pick(it); } },
           it.icon_url ? el("img", { class: "icon", src: it.icon_url, alt: "" }) : null, it.title,
-          it.subtitle ? el("span", { class: "ta-sub", text: it.subtitle }) : null)));
+          it.subtitle ? el("span", { class: "ta-sub", text: it.subtitle }) : null)),
+      ].filter(Boolean));
       list.hidden = data.items.length === 0 && !data.header;
     }, 200);
   });
