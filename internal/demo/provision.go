@@ -25,7 +25,7 @@ func (d *Demo) Provision(ctx context.Context, console *admin.Console, st store.S
 	d.log.Info("registered the asanajira app on the Asana emulator", slog.String("authentication_url", d.BridgeURL+"/connect/auth"))
 
 	srv, err := console.ConnectJira(ctx, admin.AutomaticSetup{
-		BaseURL: d.JiraURL, Name: "Jira " + d.Jira.Version() + " (emulator)",
+		BaseURL: d.JiraURL, Name: "Jira emulator",
 		AdminUser: "admin", AdminPassword: "admin", Actor: "demo",
 	})
 	if err != nil {
