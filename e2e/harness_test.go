@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asanajira/asanajira/internal/browsertest"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
@@ -56,49 +56,22 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// chromiumPath finds Debian's chromium; without it the tests skip on a
-// developer machine and fail in CI, which installs it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed (apt-get install -y chromium)")
-	}
-	t.Skip("chromium is not installed; apt-get install -y chromium to run the end-to-end tests")
-	return ""
-}
-
 func startBrowser(t *testing.T) context.Context {
 	t.Helper()
-	exe := chromiumPath(t)
+	exe := browsertest.Path(t)
 	browser.once.Do(func() {
 		dir, err := os.MkdirTemp("", "asanajira-e2e-chromium-")
 		if err != nil {
 			browser.err = err
 			return
 		}
-		opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-			chromedp.ExecPath(exe),
-			chromedp.Flag("headless", true),
-			chromedp.Flag("no-sandbox", true),
-			chromedp.Flag("disable-gpu", true),
-			chromedp.Flag("disable-quic", true),
-			chromedp.Flag("no-first-run", true),
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true),
+		// Popups and background tabs must run at full speed: the install
+		// flow happens in a popup while the task pane waits.
+		opts := browsertest.Options(exe, dir,
 			chromedp.Flag("disable-background-timer-throttling", true),
 			chromedp.Flag("disable-renderer-backgrounding", true),
 			chromedp.Flag("disable-backgrounding-occluded-windows", true),
 			chromedp.Flag("disable-popup-blocking", true),
-			chromedp.UserDataDir(dir),
 			chromedp.WindowSize(1280, 1000),
 		)
 		// The browser outlives every test: TestMain stops it.

@@ -3,34 +3,14 @@ package asana
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/asanajira/asanajira/internal/browsertest"
 	"github.com/chromedp/chromedp"
 )
-
-// chromiumPath finds Debian's chromium; without it the browser test skips
-// on a developer machine and fails in CI, which installs it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed (apt-get install -y chromium)")
-	}
-	t.Skip("chromium is not installed; apt-get install -y chromium to run the browser test")
-	return ""
-}
 
 // TestTaskPaneInBrowser drives the task pane page in headless Chromium
 // against a test app: the form renders (all ten field types), a watched
@@ -38,24 +18,12 @@ func chromiumPath(t *testing.T) string {
 // and the widget card shows it.
 func TestTaskPaneInBrowser(t *testing.T) {
 	t.Parallel()
-	exe := chromiumPath(t)
+	exe := browsertest.Path(t)
 	app := newTestApp(t, "app-secret")
 	s, hs := newTestServer(t, Options{App: app.registration()})
 	task := s.Seed().Tasks[2].GID
 
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1000),
-	)
+	opts := browsertest.Options(exe, t.TempDir(), chromedp.WindowSize(1280, 1000))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(allocCtx)
