@@ -25,16 +25,41 @@ const jiraCallTimeout = 20 * time.Second
 // oauth1State is kept under the request token between the start of the
 // OAuth 1.0a dance and Jira's redirect.
 type oauth1State struct {
-	User   string `json:"u"`
-	Server string `json:"s"`
+	flowOwner
 	Secret string `json:"t"`
 }
 
 // oauth2State is kept under the OAuth 2.0 state.
 type oauth2State struct {
-	User     string `json:"u"`
-	Server   string `json:"s"`
+	flowOwner
 	Verifier string `json:"v"`
+}
+
+// flowOwner is who started a Jira authorization, and on which server.
+type flowOwner struct {
+	User   string `json:"u"`
+	Server string `json:"s"`
+}
+
+func (o flowOwner) owner() flowOwner { return o }
+
+// resumeJiraFlow consumes a Jira authorization's one-time state into st,
+// checks that the browser finishing the flow is the one that started it,
+// and loads the server.
+func (h *Handler) resumeJiraFlow(r *http.Request, state, kind string, st interface{ owner() flowOwner }) (session, store.JiraServer, error) {
+	s, err := h.session(r)
+	if err != nil {
+		return s, store.JiraServer{}, err
+	}
+	if err := h.consumeState(r, state, kind, st); err != nil {
+		return s, store.JiraServer{}, err
+	}
+	o := st.owner()
+	if err := userStarted(s, o.User); err != nil {
+		return s, store.JiraServer{}, err
+	}
+	srv, err := h.jiraServerOf(r.Context(), o.Server)
+	return s, srv, err
 }
 
 // serverRow is one line of the servers page.
@@ -251,7 +276,7 @@ func (h *Handler) startOAuth1(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return jiraFailure(srv, err)
 	}
-	if err := h.putState(r, tok.Token, kindJiraOAuth1, oauth1State{User: s.User, Server: srv.ID, Secret: tok.Secret}); err != nil {
+	if err := h.putState(r, tok.Token, kindJiraOAuth1, oauth1State{flowOwner: flowOwner{User: s.User, Server: srv.ID}, Secret: tok.Secret}); err != nil {
 		return err
 	}
 	to, err := cfg.AuthorizeURL(tok.Token)
@@ -306,19 +331,9 @@ func (h *Handler) denied(w http.ResponseWriter, srv store.JiraServer) error {
 // replayed callback finds nothing), exchanged for an access token, and the
 // result checked and stored.
 func (h *Handler) oauth1Callback(w http.ResponseWriter, r *http.Request) error {
-	s, err := h.session(r)
-	if err != nil {
-		return err
-	}
 	q := r.URL.Query()
 	var st oauth1State
-	if err := h.consumeState(r, q.Get("oauth_token"), kindJiraOAuth1, &st); err != nil {
-		return err
-	}
-	if err := userStarted(s, st.User); err != nil {
-		return err
-	}
-	srv, err := h.jiraServerOf(r.Context(), st.Server)
+	s, srv, err := h.resumeJiraFlow(r, q.Get("oauth_token"), kindJiraOAuth1, &st)
 	if err != nil {
 		return err
 	}
@@ -408,7 +423,7 @@ func (h *Handler) startOAuth2(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	state, verifier := randomString(32), oauth2.GenerateVerifier()
-	if err := h.putState(r, state, kindJiraOAuth2, oauth2State{User: s.User, Server: srv.ID, Verifier: verifier}); err != nil {
+	if err := h.putState(r, state, kindJiraOAuth2, oauth2State{flowOwner: flowOwner{User: s.User, Server: srv.ID}, Verifier: verifier}); err != nil {
 		return err
 	}
 	return redirect(w, r, cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)))
@@ -417,19 +432,9 @@ func (h *Handler) startOAuth2(w http.ResponseWriter, r *http.Request) error {
 // oauth2Callback finishes OAuth 2.0: the state is consumed, the code
 // exchanged with the PKCE verifier, the result checked and stored.
 func (h *Handler) oauth2Callback(w http.ResponseWriter, r *http.Request) error {
-	s, err := h.session(r)
-	if err != nil {
-		return err
-	}
 	q := r.URL.Query()
 	var st oauth2State
-	if err := h.consumeState(r, q.Get("state"), kindJiraOAuth2, &st); err != nil {
-		return err
-	}
-	if err := userStarted(s, st.User); err != nil {
-		return err
-	}
-	srv, err := h.jiraServerOf(r.Context(), st.Server)
+	s, srv, err := h.resumeJiraFlow(r, q.Get("state"), kindJiraOAuth2, &st)
 	if err != nil {
 		return err
 	}
