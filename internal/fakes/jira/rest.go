@@ -326,44 +326,32 @@ func (s *Server) listPriorities(w http.ResponseWriter, r *http.Request, _ *user)
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, _ *user) {
+// writeAll answers a list endpoint: every item of a fixed catalogue,
+// rendered for the request's base URL.
+func writeAll[T any](s *Server, w http.ResponseWriter, r *http.Request, items []T, render func(string, T) map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []any{}
-	for _, st := range statuses {
-		out = append(out, statusJSON(s.baseURL(r), st))
+	out := make([]any, 0, len(items))
+	for _, it := range items {
+		out = append(out, render(s.baseURL(r), it))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, _ *user) {
+	writeAll(s, w, r, statuses, statusJSON)
 }
 
 func (s *Server) listStatusCategories(w http.ResponseWriter, r *http.Request, _ *user) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := []any{}
-	for _, c := range statusCategories {
-		out = append(out, categoryJSON(s.baseURL(r), c))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeAll(s, w, r, statusCategories, categoryJSON)
 }
 
 func (s *Server) listResolutions(w http.ResponseWriter, r *http.Request, _ *user) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := []any{}
-	for _, x := range resolutions {
-		out = append(out, resolutionJSON(s.baseURL(r), x))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeAll(s, w, r, resolutions, resolutionJSON)
 }
 
 func (s *Server) listIssueTypes(w http.ResponseWriter, r *http.Request, _ *user) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := []any{}
-	for _, t := range issueTypes {
-		out = append(out, issueTypeJSON(s.baseURL(r), t))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeAll(s, w, r, issueTypes, issueTypeJSON)
 }
 
 func (s *Server) listFields(w http.ResponseWriter, _ *http.Request, _ *user) {
