@@ -83,7 +83,7 @@ func sign(body []byte, key string) string {
 
 func fixtureBody(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "fixtures", "jira", "webhooks", name))
+	b, err := os.ReadFile(filepath.Join("..", "jira", "testdata", "webhooks", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestDuplicateDeliveryQueuedOnce(t *testing.T) {
 func TestAcceptsEveryRecordedPayload(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	files, err := filepath.Glob(filepath.Join("..", "..", "..", "shared", "fixtures", "jira", "webhooks", "*.json"))
+	files, err := filepath.Glob(filepath.Join("..", "jira", "testdata", "webhooks", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fixtures: %v", err)
 	}

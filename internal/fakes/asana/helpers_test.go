@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,17 +20,10 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 )
 
-// specDir holds Asana's official OpenAPI files, beside the repository.
-func specPath(t testing.TB, name string) string {
-	t.Helper()
-	for _, dir := range []string{"../../../../shared/specs/asana", "../../../shared/specs/asana"} {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatalf("cannot find %s under shared/specs/asana", name)
-	return ""
+// specPath names one of Asana's official OpenAPI files, kept in the
+// repository (internal/testdata/README.md says where they come from).
+func specPath(name string) string {
+	return filepath.Join("..", "..", "testdata", "asana", name)
 }
 
 var restSpec struct {
@@ -43,7 +35,7 @@ var restSpec struct {
 // restRouter loads asana_oas.yaml once per test binary: it is 3 MB and slow.
 func restRouter(t testing.TB) routers.Router {
 	t.Helper()
-	path := specPath(t, "asana_oas.yaml")
+	path := specPath("asana_oas.yaml")
 	restSpec.once.Do(func() {
 		loader := openapi3.NewLoader()
 		doc, err := loader.LoadFromFile(path)
