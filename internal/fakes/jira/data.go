@@ -73,6 +73,8 @@ type project struct {
 	required map[string][]string
 	// screen lists the fields on the create screen, per issue type id.
 	screen map[string][]string
+	// roles are the members of each project role, by role name.
+	roles map[string]*roleActors
 }
 
 // customField describes one custom field (its id is customfield_<n>).
@@ -95,6 +97,7 @@ type comment struct {
 	author       string
 	updateAuthor string
 	body         string
+	visibility   *visibility // nil: everyone who sees the issue
 	created      time.Time
 	updated      time.Time
 }
@@ -294,6 +297,7 @@ func seedProjects() []*project {
 		demo.screen[id] = screenFor(id)
 		ops.screen[id] = screenFor(id, FieldSeverity)
 	}
+	demo.roles, ops.roles = seedRoles(demo.key), seedRoles(ops.key)
 	return []*project{demo, ops}
 }
 

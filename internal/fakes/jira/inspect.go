@@ -1,7 +1,6 @@
 package jira
 
 import (
-	"fmt"
 	"slices"
 	"time"
 )
@@ -40,6 +39,9 @@ type Comment struct {
 	Body    string
 	Created time.Time
 	Updated time.Time
+	// Visibility is the comment's restriction; nil when everyone who can
+	// see the issue can read it.
+	Visibility *Visibility
 }
 
 // Attachment is a snapshot of an attachment, content included.
@@ -90,7 +92,11 @@ func (s *Server) snapshot(is *issue) Issue {
 		out.Custom[k] = v
 	}
 	for _, c := range is.comments {
-		out.Comments = append(out.Comments, Comment{ID: c.id, Author: c.author, Body: c.body, Created: c.created, Updated: c.updated})
+		sc := Comment{ID: c.id, Author: c.author, Body: c.body, Created: c.created, Updated: c.updated}
+		if c.visibility != nil {
+			sc.Visibility = &Visibility{Type: c.visibility.typ, Value: c.visibility.value}
+		}
+		out.Comments = append(out.Comments, sc)
 	}
 	for _, a := range is.attachments {
 		out.Attachments = append(out.Attachments, Attachment{ID: a.id, Filename: a.filename, MimeType: a.mimeType, Author: a.author, Content: slices.Clone(a.content),
@@ -125,24 +131,6 @@ func (s *Server) Issues() []Issue {
 		out = append(out, s.snapshot(is))
 	}
 	return out
-}
-
-// AddComment comments on an issue as username, as if done in the web UI;
-// webhooks fire.
-func (s *Server) AddComment(key, username, body string) error {
-	if body == "" {
-		return fmt.Errorf("jira emulator: comment on %s: empty body", key)
-	}
-	s.mu.Lock()
-	is := s.issueByKey(key)
-	if is == nil || s.userByName(username) == nil {
-		s.mu.Unlock()
-		return fmt.Errorf("jira emulator: comment on %s as %s: no such issue or user", key, username)
-	}
-	evs := s.addCommentLocked(s.baseURL(nil), is, s.userByName(username).name, body)
-	s.mu.Unlock()
-	s.dispatch(evs)
-	return nil
 }
 
 // Users lists the usernames of the seeded users.

@@ -380,7 +380,7 @@ func (p *jqlParser) clause() (pred, error) {
 				hay = append(hay, *is.description)
 			}
 			if field == "text" || field == "comment" {
-				for _, c := range is.comments {
+				for _, c := range p.s.visibleComments(p.me, is) {
 					hay = append(hay, c.body)
 				}
 			}
@@ -539,7 +539,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, u *user) {
 	base := s.baseURL(r)
 	issues := []any{}
 	for _, is := range page(hits, in.StartAt, max) {
-		issues = append(issues, s.issueJSON(base, is, in.Fields, "*navigable", in.Expand))
+		issues = append(issues, s.issueJSON(base, is, u, in.Fields, "*navigable", in.Expand))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"expand": "schema,names", "startAt": in.StartAt, "maxResults": max, "total": len(hits), "issues": issues})
 }

@@ -88,12 +88,19 @@ func optionJSON(base string, o fieldOption) map[string]any {
 	return map[string]any{"self": base + "/rest/api/2/customFieldOption/" + o.id, "value": o.value, "id": o.id}
 }
 
-func (s *Server) commentJSON(base string, is *issue, c *comment) map[string]any {
-	return map[string]any{
+// commentJSON renders a comment for viewer. A REST answer (viewer set)
+// carries the comment's visibility; a webhook body (nil viewer) does not,
+// as Jira Server sends restricted comments to webhooks without it.
+func (s *Server) commentJSON(base string, is *issue, c *comment, viewer *user) map[string]any {
+	m := map[string]any{
 		"self": base + "/rest/api/2/issue/" + is.id + "/comment/" + c.id, "id": c.id,
 		"author": s.userRef(base, c.author), "body": c.body, "updateAuthor": s.userRef(base, c.updateAuthor),
 		"created": fmtTime(c.created), "updated": fmtTime(c.updated),
 	}
+	if c.visibility != nil && viewer != nil {
+		m["visibility"] = map[string]any{"type": c.visibility.typ, "value": c.visibility.value}
+	}
+	return m
 }
 
 func (s *Server) attachmentJSON(base string, a *attachment) map[string]any {
@@ -108,8 +115,9 @@ func pathEscape(s string) string {
 	return strings.ReplaceAll(percentEncode(s), "%2F", "/")
 }
 
-// issueFields renders every field of is, as Jira's "*all".
-func (s *Server) issueFields(base string, is *issue) map[string]any {
+// issueFields renders every field of is, as Jira's "*all", for viewer (nil
+// for a webhook body).
+func (s *Server) issueFields(base string, is *issue, viewer *user) map[string]any {
 	t, _ := lookupIssueType(is.typeID)
 	p, _ := lookupPriority(is.priorityID)
 	f := map[string]any{
@@ -154,8 +162,8 @@ func (s *Server) issueFields(base string, is *issue) map[string]any {
 	}
 	f["fixVersions"] = fv
 	cs := []any{}
-	for _, c := range is.comments {
-		cs = append(cs, s.commentJSON(base, is, c))
+	for _, c := range s.visibleComments(viewer, is) {
+		cs = append(cs, s.commentJSON(base, is, c, viewer))
 	}
 	f["comment"] = map[string]any{"comments": cs, "maxResults": len(cs), "total": len(cs), "startAt": 0}
 	as := []any{}
@@ -248,9 +256,10 @@ func splitList(v string) []string {
 	return out
 }
 
-// issueJSON renders an issue with Jira's fields and expand parameters.
-func (s *Server) issueJSON(base string, is *issue, fields []string, defFields string, expand []string) map[string]any {
-	all := s.issueFields(base, is)
+// issueJSON renders an issue for viewer with Jira's fields and expand
+// parameters.
+func (s *Server) issueJSON(base string, is *issue, viewer *user, fields []string, defFields string, expand []string) map[string]any {
+	all := s.issueFields(base, is, viewer)
 	out := map[string]any{
 		"expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
 		"id":     is.id, "self": base + "/rest/api/2/issue/" + is.id, "key": is.key,

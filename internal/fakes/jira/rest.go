@@ -94,9 +94,9 @@ func (s *Server) myself(w http.ResponseWriter, r *http.Request, u *user) {
 	defer s.mu.Unlock()
 	out := s.userJSON(s.baseURL(r), u)
 	out["locale"] = "en_US"
-	groups := []any{map[string]any{"name": "jira-software-users", "self": s.baseURL(r) + "/rest/api/2/group?groupname=jira-software-users"}}
-	if u.admin {
-		groups = append(groups, map[string]any{"name": "jira-administrators", "self": s.baseURL(r) + "/rest/api/2/group?groupname=jira-administrators"})
+	groups := []any{}
+	for _, g := range s.groupsOf(u) {
+		groups = append(groups, map[string]any{"name": g, "self": s.baseURL(r) + "/rest/api/2/group?groupname=" + g})
 	}
 	out["groups"] = map[string]any{"size": len(groups), "items": groups}
 	out["applicationRoles"] = map[string]any{"size": 1, "items": []any{}}
@@ -542,7 +542,7 @@ func (s *Server) issueOr404(w http.ResponseWriter, key string) *issue {
 	return is
 }
 
-func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, _ *user) {
+func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	is := s.issueOr404(w, r.PathValue("key"))
@@ -554,7 +554,7 @@ func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, _ *user) {
 	for _, f := range q["fields"] {
 		fields = append(fields, splitList(f)...)
 	}
-	writeJSON(w, http.StatusOK, s.issueJSON(s.baseURL(r), is, fields, "*all", splitList(q.Get("expand"))))
+	writeJSON(w, http.StatusOK, s.issueJSON(s.baseURL(r), is, u, fields, "*all", splitList(q.Get("expand"))))
 }
 
 type issueInput struct {
@@ -1100,14 +1100,25 @@ func (s *Server) doTransition(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 		res = x.id
 	}
-	var comments []string
+	var comments []newComment
 	for _, op := range body.Update["comment"] {
-		var add struct {
-			Body string `json:"body"`
+		raw, ok := op["add"]
+		if !ok {
+			continue
 		}
-		if raw, ok := op["add"]; ok && json.Unmarshal(raw, &add) == nil && add.Body != "" {
-			comments = append(comments, add.Body)
+		var in commentInput
+		if err := json.Unmarshal(raw, &in); err != nil {
+			s.mu.Unlock()
+			s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
+			return
 		}
+		nc, errs := s.validateComment(u, is, in)
+		if errs != nil {
+			s.mu.Unlock()
+			s.writeErrors(w, http.StatusBadRequest, nil, errs)
+			return
+		}
+		comments = append(comments, nc)
 	}
 	evs, err := s.transitionLocked(s.baseURL(r), is, body.Transition.id(), u.name, res, comments)
 	s.mu.Unlock()
@@ -1121,7 +1132,7 @@ func (s *Server) doTransition(w http.ResponseWriter, r *http.Request, u *user) {
 
 // transitionLocked moves is through transition id (or name) as actor.
 // Callers hold s.mu.
-func (s *Server) transitionLocked(base string, is *issue, idOrName, actor, resolutionID string, comments []string) ([]event, error) {
+func (s *Server) transitionLocked(base string, is *issue, idOrName, actor, resolutionID string, comments []newComment) ([]event, error) {
 	t, ok := findBy(transitions, func(t struct{ id, name, to string }) bool {
 		return (t.id == idOrName || strings.EqualFold(t.name, idOrName)) && t.to != is.statusID
 	})
@@ -1146,8 +1157,8 @@ func (s *Server) transitionLocked(base string, is *issue, idOrName, actor, resol
 	}
 	ev, _ := s.commitEditLocked(base, is, &clone, actor, "issue_generic", items)
 	evs := []event{ev}
-	for _, body := range comments {
-		evs = append(evs, s.addCommentLocked(base, is, actor, body)...)
+	for _, nc := range comments {
+		evs = append(evs, s.addCommentLocked(base, is, actor, nc)...)
 	}
 	return evs, nil
 }
@@ -1168,129 +1179,4 @@ func (s *Server) TransitionIssue(key, transition, username string) error {
 	}
 	s.dispatch(evs)
 	return nil
-}
-
-// ---- comments ----
-
-func (s *Server) listComments(w http.ResponseWriter, r *http.Request, _ *user) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	is := s.issueOr404(w, r.PathValue("key"))
-	if is == nil {
-		return
-	}
-	all := []any{}
-	for _, c := range is.comments {
-		all = append(all, s.commentJSON(s.baseURL(r), is, c))
-	}
-	start, max := intParam(r, "startAt", 0), intParam(r, "maxResults", 5000)
-	pg := page(all, start, max)
-	writeJSON(w, http.StatusOK, map[string]any{"startAt": start, "maxResults": len(pg), "total": len(all), "comments": pg})
-}
-
-// addCommentLocked adds a comment and returns Jira Server's two events for
-// it: the standalone comment_created and jira:issue_updated/issue_commented.
-func (s *Server) addCommentLocked(base string, is *issue, author, body string) []event {
-	s.nextCommentID++
-	now := s.now()
-	c := &comment{id: itoa(s.nextCommentID), author: author, updateAuthor: author, body: body, created: now, updated: now}
-	is.comments = append(is.comments, c)
-	is.updated = now
-	return s.commentEventsLocked(base, is, c, author, "comment_created", "issue_commented")
-}
-
-func (s *Server) addComment(w http.ResponseWriter, r *http.Request, u *user) {
-	var body struct {
-		Body string `json:"body"`
-	}
-	if err := decodeBody(r, &body); err != nil {
-		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
-		return
-	}
-	if strings.TrimSpace(body.Body) == "" {
-		s.writeErrors(w, http.StatusBadRequest, nil, map[string]string{"comment": "Comment body can not be empty!"})
-		return
-	}
-	s.mu.Lock()
-	is := s.issueOr404(w, r.PathValue("key"))
-	if is == nil {
-		s.mu.Unlock()
-		return
-	}
-	base := s.baseURL(r)
-	evs := s.addCommentLocked(base, is, u.name, body.Body)
-	out := s.commentJSON(base, is, is.comments[len(is.comments)-1])
-	s.mu.Unlock()
-	s.dispatch(evs)
-	writeJSON(w, http.StatusCreated, out)
-}
-
-func (s *Server) commentOr404(w http.ResponseWriter, r *http.Request) (*issue, *comment) {
-	is := s.issueOr404(w, r.PathValue("key"))
-	if is == nil {
-		return nil, nil
-	}
-	c, ok := findBy(is.comments, func(c *comment) bool { return c.id == r.PathValue("id") })
-	if !ok {
-		s.writeErrors(w, http.StatusNotFound, []string{"Can not find a comment for the id: " + r.PathValue("id") + "."}, nil)
-		return nil, nil
-	}
-	return is, c
-}
-
-func (s *Server) getComment(w http.ResponseWriter, r *http.Request, _ *user) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	is, c := s.commentOr404(w, r)
-	if c == nil {
-		return
-	}
-	writeJSON(w, http.StatusOK, s.commentJSON(s.baseURL(r), is, c))
-}
-
-func (s *Server) updateComment(w http.ResponseWriter, r *http.Request, u *user) {
-	var body struct {
-		Body string `json:"body"`
-	}
-	if err := decodeBody(r, &body); err != nil {
-		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
-		return
-	}
-	s.mu.Lock()
-	is, c := s.commentOr404(w, r)
-	if c == nil {
-		s.mu.Unlock()
-		return
-	}
-	if c.author != u.name && !u.admin {
-		s.mu.Unlock()
-		s.writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to edit this comment."}, nil)
-		return
-	}
-	base := s.baseURL(r)
-	c.body, c.updateAuthor, c.updated = body.Body, u.name, s.now()
-	evs := s.commentEventsLocked(base, is, c, u.name, "comment_updated", "issue_comment_edited")
-	out := s.commentJSON(base, is, c)
-	s.mu.Unlock()
-	s.dispatch(evs)
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request, u *user) {
-	s.mu.Lock()
-	is, c := s.commentOr404(w, r)
-	if c == nil {
-		s.mu.Unlock()
-		return
-	}
-	if c.author != u.name && !u.admin {
-		s.mu.Unlock()
-		s.writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to delete this comment."}, nil)
-		return
-	}
-	is.comments = slices.DeleteFunc(is.comments, func(x *comment) bool { return x == c })
-	evs := s.commentEventsLocked(s.baseURL(r), is, c, u.name, "comment_deleted", "issue_comment_deleted")
-	s.mu.Unlock()
-	s.dispatch(evs)
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -97,6 +97,7 @@ type Server struct {
 	publicBase    string
 	faults        Faults
 	users         []*user
+	groups        []*group
 	sessions      map[string]string // session id -> username
 	loginFailures map[string]int
 	projects      []*project
@@ -217,6 +218,7 @@ func (s *Server) Close() { s.asyncWG.Wait() }
 
 func (s *Server) seed() {
 	s.users = seedUsers(s.prof.hasGDPRKeys())
+	s.groups = seedGroups()
 	s.projects = seedProjects()
 	s.fields = seedCustomFields()
 	s.nextIssueID = 10000

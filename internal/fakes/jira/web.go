@@ -169,8 +169,12 @@ func (s *Server) browseIssue(w http.ResponseWriter, r *http.Request, u *user) {
 		fmt.Fprintf(&b, `<li><a href="%s">%s</a></li>`, htmlEscape(link), htmlEscape(title))
 	}
 	b.WriteString(`</ul><h2>Comments</h2><div id="comments">`)
-	for _, c := range is.comments {
-		fmt.Fprintf(&b, `<div class="comment" id="comment-%s"><b>%s</b> %s<br>%s</div>`, c.id, htmlEscape(s.displayName(c.author)), fmtTime(c.created), htmlEscape(c.body))
+	for _, c := range s.visibleComments(u, is) {
+		restricted := ""
+		if c.visibility != nil {
+			restricted = ` <span class="lozenge restricted">Restricted to ` + htmlEscape(c.visibility.value) + `</span>`
+		}
+		fmt.Fprintf(&b, `<div class="comment" id="comment-%s"><b>%s</b> %s%s<br>%s</div>`, c.id, htmlEscape(s.displayName(c.author)), fmtTime(c.created), restricted, htmlEscape(c.body))
 	}
 	fmt.Fprintf(&b, `</div><form method="post" action="%s/browse/%s/comment" id="addcomment"><textarea name="comment" rows="3" cols="60"></textarea><br><input type="submit" value="Add" id="comment-add-submit"></form>`, s.cp, is.key)
 	s.mu.Unlock()

@@ -49,7 +49,7 @@ func (s *Server) issueEventLocked(base, name, typeName string, is *issue, actor 
 	snapshot := *is
 	body := map[string]any{
 		"timestamp": s.now().UnixMilli(), "webhookEvent": name, "user": s.userRef(base, actor),
-		"issue": map[string]any{"id": is.id, "self": base + "/rest/api/2/issue/" + is.id, "key": is.key, "fields": s.issueFields(base, is)},
+		"issue": map[string]any{"id": is.id, "self": base + "/rest/api/2/issue/" + is.id, "key": is.key, "fields": s.issueFields(base, is, nil)},
 	}
 	if typeName != "" {
 		body["issue_event_type_name"] = typeName
@@ -59,7 +59,7 @@ func (s *Server) issueEventLocked(base, name, typeName string, is *issue, actor 
 		body["changelog"] = map[string]any{"id": itoa(s.nextHistoryID), "items": changelogItems(items)}
 	}
 	if c != nil {
-		body["comment"] = s.commentJSON(base, is, c)
+		body["comment"] = s.commentJSON(base, is, c, nil)
 	}
 	return event{name: name, body: body, issue: &snapshot}
 }
@@ -69,7 +69,7 @@ func (s *Server) issueEventLocked(base, name, typeName string, is *issue, actor 
 // jira:issue_updated with the full issue. Callers hold s.mu.
 func (s *Server) commentEventsLocked(base string, is *issue, c *comment, actor, standalone, typeName string) []event {
 	snapshot := *is
-	body := map[string]any{"timestamp": s.now().UnixMilli(), "webhookEvent": standalone, "comment": s.commentJSON(base, is, c)}
+	body := map[string]any{"timestamp": s.now().UnixMilli(), "webhookEvent": standalone, "comment": s.commentJSON(base, is, c, nil)}
 	if standalone != "comment_created" {
 		body["user"] = s.userRef(base, actor)
 	}

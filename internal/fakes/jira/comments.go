@@ -1,0 +1,212 @@
+package jira
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// commentInput is the body of POST/PUT …/comment and of an
+// update.comment[].add operation.
+type commentInput struct {
+	Body       *string          `json:"body"`
+	Visibility *visibilityInput `json:"visibility"`
+}
+
+// newComment is a validated comment waiting to be added.
+type newComment struct {
+	body string
+	vis  *visibility
+}
+
+// validateComment checks a comment request by author on is and returns the
+// comment to add, or Jira's field errors.
+func (s *Server) validateComment(author *user, is *issue, in commentInput) (newComment, map[string]string) {
+	if in.Body == nil || strings.TrimSpace(*in.Body) == "" {
+		return newComment{}, map[string]string{"comment": "Comment body can not be empty!"}
+	}
+	vis, msg := s.checkVisibility(author, is, in.Visibility)
+	if msg != "" {
+		return newComment{}, map[string]string{"commentLevel": msg}
+	}
+	return newComment{body: *in.Body, vis: vis}, nil
+}
+
+func (s *Server) listComments(w http.ResponseWriter, r *http.Request, u *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.issueOr404(w, r.PathValue("key"))
+	if is == nil {
+		return
+	}
+	all := []any{}
+	for _, c := range s.visibleComments(u, is) {
+		all = append(all, s.commentJSON(s.baseURL(r), is, c, u))
+	}
+	start, max := intParam(r, "startAt", 0), intParam(r, "maxResults", 5000)
+	pg := page(all, start, max)
+	writeJSON(w, http.StatusOK, map[string]any{"startAt": start, "maxResults": len(pg), "total": len(all), "comments": pg})
+}
+
+// addCommentLocked adds a comment and returns Jira Server's two events for
+// it: the standalone comment_created and jira:issue_updated/issue_commented.
+// Callers hold s.mu.
+func (s *Server) addCommentLocked(base string, is *issue, author string, nc newComment) []event {
+	s.nextCommentID++
+	now := s.now()
+	c := &comment{id: itoa(s.nextCommentID), author: author, updateAuthor: author, body: nc.body, visibility: nc.vis, created: now, updated: now}
+	is.comments = append(is.comments, c)
+	is.updated = now
+	return s.commentEventsLocked(base, is, c, author, "comment_created", "issue_commented")
+}
+
+func (s *Server) addComment(w http.ResponseWriter, r *http.Request, u *user) {
+	var in commentInput
+	if err := decodeBody(r, &in); err != nil {
+		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return
+	}
+	s.mu.Lock()
+	is := s.issueOr404(w, r.PathValue("key"))
+	if is == nil {
+		s.mu.Unlock()
+		return
+	}
+	nc, errs := s.validateComment(u, is, in)
+	if errs != nil {
+		s.mu.Unlock()
+		s.writeErrors(w, http.StatusBadRequest, nil, errs)
+		return
+	}
+	base := s.baseURL(r)
+	evs := s.addCommentLocked(base, is, u.name, nc)
+	out := s.commentJSON(base, is, is.comments[len(is.comments)-1], u)
+	s.mu.Unlock()
+	s.dispatch(evs)
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// commentOr404 finds the comment of the request; a comment hidden from u
+// by its visibility answers the same 404 as a missing one.
+func (s *Server) commentOr404(w http.ResponseWriter, r *http.Request, u *user) (*issue, *comment) {
+	is := s.issueOr404(w, r.PathValue("key"))
+	if is == nil {
+		return nil, nil
+	}
+	c, ok := findBy(is.comments, func(c *comment) bool { return c.id == r.PathValue("id") })
+	if !ok || !s.canSeeComment(u, is, c) {
+		s.writeErrors(w, http.StatusNotFound, []string{"Can not find a comment for the id: " + r.PathValue("id") + "."}, nil)
+		return nil, nil
+	}
+	return is, c
+}
+
+func (s *Server) getComment(w http.ResponseWriter, r *http.Request, u *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is, c := s.commentOr404(w, r, u)
+	if c == nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.commentJSON(s.baseURL(r), is, c, u))
+}
+
+// updateComment is PUT …/comment/{id}. A body without "visibility" keeps
+// the comment's restriction.
+func (s *Server) updateComment(w http.ResponseWriter, r *http.Request, u *user) {
+	var in commentInput
+	if err := decodeBody(r, &in); err != nil {
+		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return
+	}
+	s.mu.Lock()
+	is, c := s.commentOr404(w, r, u)
+	if c == nil {
+		s.mu.Unlock()
+		return
+	}
+	if c.author != u.name && !u.admin {
+		s.mu.Unlock()
+		s.writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to edit this comment."}, nil)
+		return
+	}
+	body := c.body
+	if in.Body != nil {
+		body = *in.Body
+	}
+	vis, msg := s.checkVisibility(u, is, in.Visibility)
+	if msg != "" {
+		s.mu.Unlock()
+		s.writeErrors(w, http.StatusBadRequest, nil, map[string]string{"commentLevel": msg})
+		return
+	}
+	if in.Visibility != nil {
+		c.visibility = vis
+	}
+	base := s.baseURL(r)
+	c.body, c.updateAuthor, c.updated = body, u.name, s.now()
+	evs := s.commentEventsLocked(base, is, c, u.name, "comment_updated", "issue_comment_edited")
+	out := s.commentJSON(base, is, c, u)
+	s.mu.Unlock()
+	s.dispatch(evs)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request, u *user) {
+	s.mu.Lock()
+	is, c := s.commentOr404(w, r, u)
+	if c == nil {
+		s.mu.Unlock()
+		return
+	}
+	if c.author != u.name && !u.admin {
+		s.mu.Unlock()
+		s.writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to delete this comment."}, nil)
+		return
+	}
+	is.comments = slices.DeleteFunc(is.comments, func(x *comment) bool { return x == c })
+	evs := s.commentEventsLocked(s.baseURL(r), is, c, u.name, "comment_deleted", "issue_comment_deleted")
+	s.mu.Unlock()
+	s.dispatch(evs)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Visibility restricts a comment to a Jira group or project role, as the
+// REST "visibility" object does: Type is "group" or "role".
+type Visibility struct {
+	Type  string
+	Value string
+}
+
+// AddComment comments on an issue as username, as if done in the web UI;
+// webhooks fire.
+func (s *Server) AddComment(key, username, body string) error {
+	return s.AddRestrictedComment(key, username, body, Visibility{})
+}
+
+// AddRestrictedComment comments on an issue as username with a visibility
+// restriction (the zero Visibility for none), validated as Jira validates
+// it; webhooks fire.
+func (s *Server) AddRestrictedComment(key, username, body string, v Visibility) error {
+	s.mu.Lock()
+	is := s.issueByKey(key)
+	u := s.userByName(username)
+	if is == nil || u == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("jira emulator: comment on %s as %s: no such issue or user", key, username)
+	}
+	in := commentInput{Body: &body}
+	if v != (Visibility{}) {
+		in.Visibility = &visibilityInput{Type: v.Type, Value: v.Value}
+	}
+	nc, errs := s.validateComment(u, is, in)
+	if errs != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("jira emulator: comment on %s: %v", key, errs)
+	}
+	evs := s.addCommentLocked(s.baseURL(nil), is, u.name, nc)
+	s.mu.Unlock()
+	s.dispatch(evs)
+	return nil
+}
