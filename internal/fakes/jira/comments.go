@@ -102,6 +102,17 @@ func (s *Server) commentOr404(w http.ResponseWriter, r *http.Request, u *user) (
 	return is, c
 }
 
+// ownComment is commentOr404 for a change: only the author (or a Jira
+// administrator) may edit or delete a comment. verb names the change.
+func (s *Server) ownComment(w http.ResponseWriter, r *http.Request, u *user, verb string) (*issue, *comment) {
+	is, c := s.commentOr404(w, r, u)
+	if c != nil && c.author != u.name && !u.admin {
+		s.writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to " + verb + " this comment."}, nil)
+		return nil, nil
+	}
+	return is, c
+}
+
 func (s *Server) getComment(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -121,14 +132,9 @@ func (s *Server) updateComment(w http.ResponseWriter, r *http.Request, u *user) 
 		return
 	}
 	s.mu.Lock()
-	is, c := s.commentOr404(w, r, u)
+	is, c := s.ownComment(w, r, u, "edit")
 	if c == nil {
 		s.mu.Unlock()
-		return
-	}
-	if c.author != u.name && !u.admin {
-		s.mu.Unlock()
-		s.writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to edit this comment."}, nil)
 		return
 	}
 	body := c.body
@@ -155,14 +161,9 @@ func (s *Server) updateComment(w http.ResponseWriter, r *http.Request, u *user) 
 
 func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
-	is, c := s.commentOr404(w, r, u)
+	is, c := s.ownComment(w, r, u, "delete")
 	if c == nil {
 		s.mu.Unlock()
-		return
-	}
-	if c.author != u.name && !u.admin {
-		s.mu.Unlock()
-		s.writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to delete this comment."}, nil)
 		return
 	}
 	is.comments = slices.DeleteFunc(is.comments, func(x *comment) bool { return x == c })
