@@ -109,7 +109,10 @@ func startWorld(t *testing.T, jiraVersion string) *world {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 	}
 	d, err := demo.Start(ctx, demo.Options{DataDir: t.TempDir(), JiraListen: "127.0.0.1:0", AsanaListen: "127.0.0.1:0",
-		BridgeListen: "127.0.0.1:0", JiraVersion: jiraVersion, Log: log})
+		BridgeListen: "127.0.0.1:0", JiraVersion: jiraVersion, Log: log,
+		OnUnknownRoute: func(emulator, method, path string) {
+			t.Errorf("%s emulator: no route for %s %s", emulator, method, path)
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

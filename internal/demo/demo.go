@@ -33,6 +33,19 @@ type Options struct {
 	// JiraVersion is the Jira profile to emulate (default 9.12.0).
 	JiraVersion string
 	Log         *slog.Logger
+	// OnUnknownRoute hears of every request an emulator ("jira" or "asana")
+	// has no route for; tests fail on it. Nil leaves the emulators' default:
+	// an error line in Log naming the method and path.
+	OnUnknownRoute func(emulator, method, path string)
+}
+
+// unknownRoute is one emulator's OnUnknownRoute: nil (the emulator's
+// default) unless the caller asked to hear of unknown routes.
+func (o Options) unknownRoute(emulator string) func(method, path string) {
+	if o.OnUnknownRoute == nil {
+		return nil
+	}
+	return func(method, path string) { o.OnUnknownRoute(emulator, method, path) }
 }
 
 // User is a demo login, the same on both emulators.
@@ -102,7 +115,8 @@ func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	}
 	d.BridgeURL = "http://" + d.BridgeListener.Addr().String()
 
-	d.Jira, err = fakejira.New(fakejira.Options{Version: opts.JiraVersion, Logger: opts.Log.With("emulator", "jira")})
+	d.Jira, err = fakejira.New(fakejira.Options{Version: opts.JiraVersion, Logger: opts.Log.With("emulator", "jira"),
+		OnUnknownRoute: opts.unknownRoute("jira")})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
@@ -110,7 +124,7 @@ func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	if err := d.Jira.SetPublicBaseURL(d.JiraURL); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	d.Asana, err = fakeasana.New(fakeasana.Options{Logger: opts.Log.With("emulator", "asana")})
+	d.Asana, err = fakeasana.New(fakeasana.Options{Logger: opts.Log.With("emulator", "asana"), OnUnknownRoute: opts.unknownRoute("asana")})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -33,10 +34,14 @@ type Options struct {
 	// defaults (DefaultApp).
 	App AppRegistration
 	// Logger receives request failures, app response validation errors and
-	// webhook delivery outcomes. Nil discards.
+	// webhook delivery outcomes. Nil discards them, except the report of an
+	// unknown route (see OnUnknownRoute).
 	Logger *slog.Logger
-	// OnUnknownRoute, when set, is called for every request no route
-	// matches, so a test can fail loudly on client drift.
+	// OnUnknownRoute is called for every request no route matches, before
+	// the 404, so a test can fail loudly on client drift (tests pass a
+	// function that calls t.Errorf). Nil means the request is logged at
+	// error level with its method and path, on Logger or, when Logger is
+	// nil, on standard error: drift is never silent, in the demo either.
 	OnUnknownRoute func(method, path string)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -109,6 +114,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.onUnknownRoute == nil {
+		s.onUnknownRoute = logUnknownRoute(opts.Logger, os.Stderr)
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -248,12 +256,20 @@ func (s *Server) routes() *http.ServeMux {
 
 func (s *Server) handleUnknown(w http.ResponseWriter, r *http.Request) {
 	s.unknownRoute(r)
-	http.NotFound(w, r)
+	http.Error(w, "404 Not Found: the asanajira Asana emulator has no route for "+r.Method+" "+r.URL.Path, http.StatusNotFound)
 }
 
 func (s *Server) unknownRoute(r *http.Request) {
-	s.log.Warn("asana emulator: no route", "method", r.Method, "path", r.URL.Path)
-	if s.onUnknownRoute != nil {
-		s.onUnknownRoute(r.Method, r.URL.Path)
+	s.onUnknownRoute(r.Method, r.URL.Path)
+}
+
+// logUnknownRoute is the default Options.OnUnknownRoute: an error-level log
+// line, on fallback (standard error) when no logger was given.
+func logUnknownRoute(log *slog.Logger, fallback io.Writer) func(method, path string) {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(fallback, nil))
+	}
+	return func(method, path string) {
+		log.Error("asana emulator: no such route; Asana would not answer this request", "method", method, "path", path)
 	}
 }

@@ -7,10 +7,11 @@
 // never from asanajira's own Jira client, so that a wrong JSON tag cannot hide
 // on both sides.
 //
-// The emulator is strict: a request no real Jira would answer is reported to
-// Options.OnUnknownRoute (tests fail on it) and answered 404. Routes that
-// exist in Jira but not in the selected release answer 404 the way that
-// release does, without being reported.
+// The emulator is strict: a request no real Jira would answer is reported
+// (to Options.OnUnknownRoute, on which tests fail, or else as an error log
+// line naming the method and path) and answered 404 with a body that names
+// it too. Routes that exist in Jira but not in the selected release answer
+// 404 the way that release does, without being reported.
 package jira
 
 import (
@@ -21,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,10 +42,14 @@ type Options struct {
 	// base URL is rebuilt from each request's Host, like Tomcat without a
 	// proxy configuration.
 	PublicBaseURL string
-	// Logger receives the emulator's logs; nil discards them.
+	// Logger receives the emulator's logs; nil discards them, except the
+	// report of an unknown route (see OnUnknownRoute).
 	Logger *slog.Logger
 	// OnUnknownRoute is called for every request no Jira would answer,
-	// before the 404. Tests pass a function that calls t.Errorf.
+	// before the 404. Tests pass a function that calls t.Errorf. Nil means
+	// the request is logged at error level with its method and path, on
+	// Logger or, when Logger is nil, on standard error: a client that drifts
+	// from Jira's API is never silent, in the demo either.
 	OnUnknownRoute func(method, path string)
 	// Now is the emulator's clock; nil means time.Now. Faults.ClockSkewSeconds
 	// shifts it further.
@@ -173,6 +179,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.opts.OnUnknownRoute == nil {
+		s.opts.OnUnknownRoute = logUnknownRoute(opts.Logger, os.Stderr)
 	}
 	if s.client == nil {
 		s.client = &http.Client{Timeout: 10 * time.Second}
@@ -391,11 +400,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-func (s *Server) unknownRoute(w http.ResponseWriter, r *http.Request) {
-	s.log.Warn("jira emulator: unknown route", "method", r.Method, "path", r.URL.Path)
-	if s.opts.OnUnknownRoute != nil {
-		s.opts.OnUnknownRoute(r.Method, r.URL.Path)
+// logUnknownRoute is the default Options.OnUnknownRoute: an error-level log
+// line, on fallback (standard error) when no logger was given.
+func logUnknownRoute(log *slog.Logger, fallback io.Writer) func(method, path string) {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(fallback, nil))
 	}
+	return func(method, path string) {
+		log.Error("jira emulator: no such route; a real Jira would not answer this request", "method", method, "path", path)
+	}
+}
+
+func (s *Server) unknownRoute(w http.ResponseWriter, r *http.Request) {
+	s.opts.OnUnknownRoute(r.Method, r.URL.Path)
 	s.setUser(w, nil)
 	if strings.HasPrefix(r.URL.Path, s.cp+"/rest/") {
 		s.writeErrors(w, http.StatusNotFound, []string{"asanajira Jira emulator: no such resource: " + r.Method + " " + r.URL.Path}, nil)
@@ -409,6 +426,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/", s.unknownRoute)
 	s.metaMux = http.NewServeMux()
 	s.metaMux.HandleFunc("/", s.unknownRoute)
+	// Browsers ask for /favicon.ico on their own beside every page they
+	// show; it is no client's drift, so it is answered 404 unreported.
+	s.mux.HandleFunc("GET /favicon.ico", http.NotFound)
 	s.emulatorRoutes()
 	s.restRoutes()
 	s.oauth1Routes()
