@@ -367,9 +367,9 @@ func (q queries) PutAuthState(ctx context.Context, a AuthState) error {
 	if a.ExpiresAt.IsZero() {
 		return fmt.Errorf("store: put auth state: ExpiresAt is required")
 	}
-	_, err = q.q.ExecContext(ctx, `INSERT INTO auth_states (state, kind, data, expires_at, created_at)
-		VALUES ($1, $2, $3, $4, $5)`, a.State, a.Kind, data, dbTime(a.ExpiresAt), q.now())
-	return q.wrap("put auth state", err)
+	res, err := q.q.ExecContext(ctx, `INSERT INTO auth_states (state, kind, data, expires_at, created_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, a.State, a.Kind, data, dbTime(a.ExpiresAt), q.now())
+	return q.claimed("put auth state", res, err)
 }
 
 // ConsumeAuthState deletes the state and returns it, in one statement, so of
@@ -408,11 +408,17 @@ func scanLink(row scanner) (Link, error) {
 	return l, err
 }
 
+// CreateLink stores a link, or returns ErrConflict when the task or the
+// issue is already linked on the server (without a unique violation, so the
+// surrounding transaction stays usable).
 func (q queries) CreateLink(ctx context.Context, l *Link) error {
 	now := q.now()
 	err := q.q.QueryRowContext(ctx, `INSERT INTO links (workspace_gid, task_gid, jira_server_id, issue_id, issue_key, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
 		l.WorkspaceGID, l.TaskGID, l.JiraServerID, l.IssueID, l.IssueKey, l.CreatedBy, now).Scan(&l.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: link task %s to %s: %w", l.TaskGID, l.IssueKey, ErrConflict)
+	}
 	if err != nil {
 		return q.wrap("link task "+l.TaskGID+" to "+l.IssueKey, err)
 	}
@@ -481,21 +487,36 @@ func (q queries) DeleteLink(ctx context.Context, id int64) error {
 // Idempotency keys.
 
 // ClaimIdempotencyKey records the key, or returns ErrConflict when a live
-// claim exists. An expired claim is replaced.
+// claim exists. An expired claim is replaced. It is one statement that never
+// raises a unique violation, so a conflict inside InTx leaves the
+// transaction usable (PostgreSQL aborts a transaction on any error).
 func (q queries) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) error {
 	if k.ExpiresAt.IsZero() {
 		return fmt.Errorf("store: claim idempotency key: ExpiresAt is required")
 	}
-	return q.atomic(ctx, func(q queries) error {
-		now := q.now()
-		if _, err := q.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND expires_at <= $3`,
-			k.Scope, k.Key, now); err != nil {
-			return q.wrap("claim idempotency key", err)
-		}
-		_, err := q.q.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, result, expires_at, created_at)
-			VALUES ($1, $2, $3, $4, $5)`, k.Scope, k.Key, k.Result, dbTime(k.ExpiresAt), now)
-		return q.wrap("claim idempotency key", err)
-	})
+	res, err := q.q.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, result, expires_at, created_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (scope, key) DO UPDATE SET result = excluded.result, expires_at = excluded.expires_at,
+			created_at = excluded.created_at
+		WHERE idempotency_keys.expires_at <= excluded.created_at`,
+		k.Scope, k.Key, k.Result, dbTime(k.ExpiresAt), q.now())
+	return q.claimed("claim idempotency key", res, err)
+}
+
+// claimed turns an INSERT … ON CONFLICT that touched no row into
+// ErrConflict.
+func (q queries) claimed(op string, res sql.Result, err error) error {
+	if err != nil {
+		return q.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return q.wrap(op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: %s: %w", op, ErrConflict)
+	}
+	return nil
 }
 
 func (q queries) GetIdempotencyKey(ctx context.Context, scope, key string) (IdempotencyKey, error) {

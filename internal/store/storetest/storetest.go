@@ -94,6 +94,7 @@ func Run(t *testing.T, newStore NewStore) {
 		"Transactions":          testTransactions,
 		"ResealSecrets":         testResealSecrets,
 		"ForeignKeysAreChecked": testForeignKeys,
+		"ConflictInsideTx":      testConflictInsideTransaction,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
