@@ -503,22 +503,6 @@ func (q queries) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) erro
 	return q.claimed("claim idempotency key", res, err)
 }
 
-// claimed turns an INSERT … ON CONFLICT that touched no row into
-// ErrConflict.
-func (q queries) claimed(op string, res sql.Result, err error) error {
-	if err != nil {
-		return q.wrap(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return q.wrap(op, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("store: %s: %w", op, ErrConflict)
-	}
-	return nil
-}
-
 func (q queries) GetIdempotencyKey(ctx context.Context, scope, key string) (IdempotencyKey, error) {
 	var (
 		k                IdempotencyKey

@@ -210,6 +210,17 @@ func (q queries) wrap(op string, err error) error {
 
 // mustAffect returns ErrNotFound when an UPDATE or DELETE touched no row.
 func (q queries) mustAffect(op string, res sql.Result, err error) error {
+	return q.affects(op, res, err, ErrNotFound)
+}
+
+// claimed returns ErrConflict when an INSERT … ON CONFLICT touched no row:
+// the claim exists, and no unique violation aborted the transaction.
+func (q queries) claimed(op string, res sql.Result, err error) error {
+	return q.affects(op, res, err, ErrConflict)
+}
+
+// affects returns none when the statement touched no row.
+func (q queries) affects(op string, res sql.Result, err, none error) error {
 	if err != nil {
 		return q.wrap(op, err)
 	}
@@ -218,7 +229,7 @@ func (q queries) mustAffect(op string, res sql.Result, err error) error {
 		return q.wrap(op, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("store: %s: %w", op, ErrNotFound)
+		return fmt.Errorf("store: %s: %w", op, none)
 	}
 	return nil
 }
