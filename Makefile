@@ -1,16 +1,24 @@
 # asanajira developer tasks. `make help` lists them.
 GO ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS := -X github.com/asanajira/asanajira/internal/version.Version=$(VERSION) -X github.com/asanajira/asanajira/internal/version.Commit=$(COMMIT)
+# The version stamped into builds: the tag when HEAD is tagged vX.Y.Z, else
+# CHANGELOG.md's latest version plus the commit (packaging/version.sh).
+VERSION ?= $(shell sh packaging/version.sh)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
+VERSION_PKG := github.com/asanajira/asanajira/internal/version
+LDFLAGS := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT) -X $(VERSION_PKG).Date=$(DATE)
+GORELEASER ?= $(GO) run github.com/goreleaser/goreleaser/v2@v2.15.1
 
-.PHONY: help build test test-ci lint demo update-golden
+.PHONY: help build version test test-ci lint demo update-golden release-check release-snapshot
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-build: ## build ./bin/asanajira (pure Go, no cgo)
+build: ## build ./bin/asanajira (pure Go, no cgo), stamped with the version
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/asanajira ./cmd/asanajira
+
+version: ## print the version make build stamps
+	@echo $(VERSION)
 
 test: ## run every test with the race detector (PostgreSQL tests need TEST_POSTGRES_URL)
 	$(GO) test -race -count=1 -timeout 30m ./...
@@ -28,3 +36,9 @@ demo: ## run the whole product on this machine with the Jira and Asana emulators
 
 update-golden: ## rewrite golden files from the current output
 	$(GO) test ./... -run Golden -update
+
+release-check: ## validate .goreleaser.yaml
+	$(GORELEASER) check
+
+release-snapshot: ## build every release artefact into dist/ (binaries, archives, SHA256SUMS, SBOM, deb, rpm, OCI image)
+	ASANAJIRA_VERSION=$(VERSION) $(GORELEASER) release --snapshot --clean

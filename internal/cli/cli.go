@@ -38,7 +38,7 @@ func commands() []command {
 		{"keys", "Generate the RSA key pair and consumer key of a Jira application link.", runKeys},
 		{"secrets", "Manage the keys that seal tokens at rest (secrets rotate).", runSecrets},
 		{"migrate", "Apply database migrations and exit.", runMigrate},
-		{"version", "Print the version, commit and Go version.", runVersion},
+		{"version", "Print the version, commit, build date and Go version.", runVersion},
 	}
 }
 

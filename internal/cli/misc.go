@@ -16,7 +16,7 @@ import (
 
 func runVersion(_ context.Context, args []string, env Env) error {
 	var asJSON bool
-	fs := newFlagSet(env, "version", "[--json]", "Prints the version, commit and Go version of this build.")
+	fs := newFlagSet(env, "version", "[--json]", "Prints the version, commit, build date and Go version of this build.")
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	if _, err := parseFlags(fs, args, env); err != nil {
 		return err
@@ -25,7 +25,7 @@ func runVersion(_ context.Context, args []string, env Env) error {
 	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(v)
 	}
-	fmt.Fprintf(env.Stdout, "asanajira %s (commit %s, %s)\n", v.Version, v.Commit, v.GoVersion)
+	fmt.Fprintln(env.Stdout, v.String())
 	return nil
 }
 
