@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -155,7 +156,15 @@ func (a *App) buildQueue(ctx context.Context, kind, target string) error {
 	if err != nil {
 		return err
 	}
-	if err := jobs.Migrate(ctx, driver); err != nil {
+	migrate := func(*sql.Conn) error { return jobs.Migrate(ctx, driver) }
+	if kind == config.Postgres {
+		// Under the lock asanajira's own migrations take: river's
+		// migrations are not safe to run from several replicas at once.
+		err = postgres.MigrationLocked(ctx, st.DB(), migrate)
+	} else {
+		err = migrate(nil)
+	}
+	if err != nil {
 		if listener != nil {
 			listener.Close()
 		}

@@ -5,6 +5,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -72,27 +73,48 @@ func redact(err error) error {
 	return err
 }
 
-// Migrate applies the embedded migrations under an advisory lock.
+// Migrate applies the embedded migrations under the migration lock.
 func Migrate(ctx context.Context, db *sql.DB) ([]int, error) {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	var applied []int
+	err = MigrationLocked(ctx, db, func(conn *sql.Conn) error {
+		applied, err = store.Migrate(ctx, conn, sub)
+		return err
+	})
+	return applied, err
+}
+
+// MigrationLocked runs fn while holding the migration lock, a session
+// advisory lock on the database, so that replicas starting together
+// migrate one after the other. Every schema change at start-up takes it:
+// asanajira's migrations and river's (which run on connections of their
+// own: holding the lock is what counts). fn gets the connection that holds
+// the lock.
+func MigrationLocked(ctx context.Context, db *sql.DB, fn func(conn *sql.Conn) error) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: migrate: %w", err)
+		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
-		return nil, fmt.Errorf("postgres: migrate: lock: %w", err)
+		return fmt.Errorf("postgres: migrate: lock: %w", err)
 	}
-	applied, err := store.Migrate(ctx, conn, sub)
+	err = fn(conn)
 	// Unlock on a fresh context: the caller's may be cancelled, and a held
 	// advisory lock would block the next replica until this connection dies.
-	if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock); uerr != nil && err == nil {
-		err = fmt.Errorf("postgres: migrate: unlock: %w", uerr)
+	if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock); uerr != nil {
+		// Never hand a connection that may still hold the lock back to
+		// the pool: ErrBadConn makes database/sql close it, which ends the
+		// session and its lock.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		if err == nil {
+			err = fmt.Errorf("postgres: migrate: unlock: %w", uerr)
+		}
 	}
-	return applied, err
+	return err
 }
 
 // Open opens the store on the database at url and migrates it. now may be
