@@ -15,7 +15,7 @@ func fail(err error) error {
 	switch {
 	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrReconnectNeeded):
 		return httpx.Wrap(http.StatusUnauthorized, msg, err)
-	case errors.Is(err, bridge.ErrNoAccess):
+	case errors.Is(err, bridge.ErrNoAccess), errors.Is(err, bridge.ErrNotRuleOwner):
 		return httpx.Wrap(http.StatusForbidden, msg, err)
 	case errors.Is(err, bridge.ErrGone):
 		return httpx.Wrap(http.StatusGone, msg, err)
@@ -189,9 +189,11 @@ func (h *Handler) ruleSubmit(w http.ResponseWriter, r *http.Request, req *reques
 }
 
 func (h *Handler) ruleRun(w http.ResponseWriter, r *http.Request, req *request) error {
-	run := bridge.RunRequest{RuleRequest: req.rule(), Task: req.TargetObject, IdempotencyKey: req.IdempotencyKey}
-	if run.Task == "" || run.IdempotencyKey == "" {
-		return httpx.Errorf(http.StatusBadRequest, "target_object and idempotency_key are required")
+	// The run acts as the user Asana signed it for, who must own the
+	// rule's configuration (see bridge.ErrNotRuleOwner).
+	run := bridge.RunRequest{RuleRequest: req.rule(), Identity: req.identity(), Task: req.TargetObject, IdempotencyKey: req.IdempotencyKey}
+	if run.Task == "" || run.IdempotencyKey == "" || run.Action == "" {
+		return httpx.Errorf(http.StatusBadRequest, "target_object, action and idempotency_key are required")
 	}
 	c, err := h.d.Bridge.RunRule(r.Context(), run, h.afterLink)
 	switch {

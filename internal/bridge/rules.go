@@ -20,13 +20,31 @@ const (
 	RuleFieldLabels   = "labels"
 )
 
-// RuleConfig is a "Create Jira issue" rule action's configuration, saved
-// when the rule is submitted and used each time it runs.
+// Who a rule runs as. A rule action's configuration belongs to the Asana
+// user who saved it last, its owner: the rule creates issues with the
+// owner's Jira and Asana accounts (the configuration form offers only what
+// the owner's Jira rights allow), and a run must be signed as the owner. A
+// run whose signed user is anybody else is refused with ErrNotRuleOwner,
+// whatever its action id; editing and saving the rule makes the saver the
+// owner. Asana sends no action id while a rule is being created in the
+// builder, so that save is kept as the saver's own pending configuration
+// for (project, action type), one per user and never shared. The first run
+// with an action id that has no configuration adopts the pending
+// configuration of the run's own user and binds it to that action id, so a
+// run can only ever use a configuration its own user saved.
+//
+// One user creating two new rules of one action type on one project before
+// either runs has one pending configuration: the latest save. The first of
+// the two rules to run adopts it; the other answers 410 and runs again once
+// it is edited and saved (Asana then sends its action id).
+
+// ErrNotRuleOwner is returned when a rule run is signed as another user than the one who
+// saved the rule's configuration.
+var ErrNotRuleOwner = errors.New("bridge: the run is not signed as the rule's owner")
+
+// RuleConfig is a "Create Jira issue" rule action's settings, saved when
+// the rule is submitted and used each time it runs.
 type RuleConfig struct {
-	// User is the Asana user who configured the rule; the rule creates
-	// issues with their Jira credentials.
-	User      string   `json:"user"`
-	Workspace string   `json:"workspace"`
 	ServerID  string   `json:"server_id"`
 	Project   string   `json:"project"`
 	IssueType string   `json:"issue_type"`
@@ -35,15 +53,10 @@ type RuleConfig struct {
 	RuleName  string   `json:"rule_name,omitempty"`
 }
 
-// Rule configurations live in the idempotency-key table under their own
-// scope with a far expiry: one row per rule action id, plus the latest
-// configuration of a new rule (Asana sends no action id until it runs).
+// Rule runs are remembered a week by idempotency key, for Asana's retries.
 const (
-	ruleScope   = "rule_action"
-	ruleRunTTL  = 7 * 24 * time.Hour
-	ruleKeep    = 100 * 365 * 24 * time.Hour
-	runScope    = "rule_run"
-	pendingRule = "pending:"
+	ruleRunTTL = 7 * 24 * time.Hour
+	runScope   = "rule_run"
 )
 
 // RuleRequest names a rule action: its Asana project, the app's action
@@ -62,7 +75,10 @@ func (s *Service) BuildRuleForm(ctx context.Context, id Identity, req RuleReques
 	ctx, cancel := s.jiraCtx(ctx)
 	defer cancel()
 	if values == nil && req.Action != "" {
-		if cfg, err := s.ruleConfig(ctx, req.Action); err == nil {
+		// Only the owner sees the saved settings; another user editing
+		// the rule starts from their own defaults and, saving, becomes
+		// its owner.
+		if rc, cfg, err := s.ruleConfig(ctx, req.Action); err == nil && rc.OwnerGID == id.User {
 			values = Values{FieldServer: cfg.ServerID, FieldProject: cfg.Project, FieldIssueType: cfg.IssueType,
 				RuleFieldPriority: cfg.Priority, RuleFieldLabels: strings.Join(cfg.Labels, ", ")}
 		}
@@ -154,94 +170,120 @@ func (s *Service) BuildRuleForm(ctx context.Context, id Identity, req RuleReques
 	return f, nil
 }
 
-// SaveRule stores a rule action's configuration from its submitted form.
+// SaveRule stores a rule action's configuration from its submitted form,
+// owned by the submitting user: under the action id when editing, as the
+// user's pending configuration for the project and action type when the
+// rule is new.
 func (s *Service) SaveRule(ctx context.Context, id Identity, req RuleRequest, values Values) (*Form, error) {
+	if req.Action == "" && (req.Project == "" || req.ActionType == "") {
+		return nil, newError(ErrInvalid, nil, "The rule names no project or action type.")
+	}
 	f, err := s.BuildRuleForm(ctx, id, req, values)
 	if err != nil {
 		return nil, err
 	}
-	cfg := RuleConfig{User: id.User, Workspace: id.Workspace, ServerID: f.ServerID, Project: f.Project, IssueType: f.IssueType,
+	cfg := RuleConfig{ServerID: f.ServerID, Project: f.Project, IssueType: f.IssueType,
 		Priority: values.String(RuleFieldPriority), RuleName: req.RuleName,
 		Labels: strings.FieldsFunc(values.String(RuleFieldLabels), func(r rune) bool { return r == ',' || r == ' ' })}
-	key := pendingRule + req.Project + ":" + req.ActionType
-	if req.Action != "" {
-		key = req.Action
-	}
-	if err := s.putRuleConfig(ctx, key, cfg); err != nil {
-		return nil, err
+	b, _ := json.Marshal(cfg) // strings only
+	if err := s.st.PutRuleConfig(ctx, store.RuleConfig{Action: req.Action, ProjectGID: req.Project, ActionType: req.ActionType,
+		OwnerGID: id.User, WorkspaceGID: id.Workspace, Config: b}); err != nil {
+		return nil, fmt.Errorf("bridge: save rule action: %w", err)
 	}
 	return f, nil
 }
 
-func (s *Service) putRuleConfig(ctx context.Context, key string, cfg RuleConfig) error {
-	b, _ := json.Marshal(cfg)
-	err := s.st.ClaimIdempotencyKey(ctx, store.IdempotencyKey{Scope: ruleScope, Key: key, Result: b, ExpiresAt: s.now().Add(ruleKeep)})
-	if errors.Is(err, store.ErrConflict) {
-		err = s.st.CompleteIdempotencyKey(ctx, ruleScope, key, b)
-	}
+// ruleConfig reads a rule action id's configuration.
+func (s *Service) ruleConfig(ctx context.Context, action string) (store.RuleConfig, RuleConfig, error) {
+	rc, err := s.st.GetRuleConfig(ctx, action)
 	if err != nil {
-		return fmt.Errorf("bridge: save rule action: %w", err)
+		return rc, RuleConfig{}, err
 	}
-	return nil
+	cfg, err := decodeRuleConfig(rc)
+	return rc, cfg, err
 }
 
-func (s *Service) ruleConfig(ctx context.Context, key string) (RuleConfig, error) {
+func decodeRuleConfig(rc store.RuleConfig) (RuleConfig, error) {
 	var cfg RuleConfig
-	k, err := s.st.GetIdempotencyKey(ctx, ruleScope, key)
-	if err != nil {
-		return cfg, err
-	}
-	if err := json.Unmarshal(k.Result, &cfg); err != nil || cfg.ServerID == "" {
-		return cfg, store.ErrNotFound
+	if err := json.Unmarshal(rc.Config, &cfg); err != nil || cfg.ServerID == "" {
+		return cfg, fmt.Errorf("bridge: rule action %s: unreadable settings: %w", rc.Action, store.ErrNotFound)
 	}
 	return cfg, nil
 }
 
-// RunRequest is one run of a rule action.
+// runConfig finds the configuration a run may use: the one saved under its
+// action id, or else the run's own user's pending one, which it adopts. It
+// is refused unless the run is signed as the configuration's owner, in the
+// configuration's workspace and project.
+func (s *Service) runConfig(ctx context.Context, req RunRequest) (RuleConfig, error) {
+	rc, err := s.st.GetRuleConfig(ctx, req.Action)
+	if errors.Is(err, store.ErrNotFound) {
+		rc, err = s.st.AdoptPendingRuleConfig(ctx, req.Action, req.Project, req.ActionType, req.User)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+			// Nothing pending for this user, or another run of the same
+			// action adopted it meanwhile.
+			rc, err = s.st.GetRuleConfig(ctx, req.Action)
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return RuleConfig{}, newError(ErrGone, err, "This rule's Jira settings are gone; edit the rule and save it again.")
+	}
+	if err != nil {
+		return RuleConfig{}, fmt.Errorf("bridge: rule configuration: %w", err)
+	}
+	if rc.OwnerGID != req.User || (rc.WorkspaceGID != "" && rc.WorkspaceGID != req.Workspace) ||
+		(rc.ProjectGID != "" && rc.ProjectGID != req.Project) {
+		s.log.WarnContext(ctx, "rule run refused: not signed as the rule's owner", "action", req.Action,
+			"user", req.User, "owner", rc.OwnerGID, "project", req.Project)
+		return RuleConfig{}, newError(ErrNotRuleOwner, nil,
+			"This rule's Jira settings belong to another Asana user, and a rule runs only as the user who saved it. Edit the rule and save it to run it with your own Jira account.")
+	}
+	cfg, err := decodeRuleConfig(rc)
+	if err != nil {
+		return RuleConfig{}, newError(ErrGone, err, "This rule's Jira settings are gone; edit the rule and save it again.")
+	}
+	return cfg, nil
+}
+
+// RunRequest is one run of a rule action, with the user and workspace its
+// signed request names.
 type RunRequest struct {
 	RuleRequest
+	Identity
 	Task           string
 	IdempotencyKey string
 }
 
 // RunRule runs the "Create Jira issue" rule action on a task: it creates the
-// issue as the rule's configured user (once per idempotency key, and once
-// per task), links it, and attaches it to the task connected to the app so
-// the widget shows. It returns ErrGone when the configuration is unknown.
+// issue as the rule's owner, who must be the run's user (once per
+// idempotency key, and once per task), links it, and attaches it to the
+// task connected to the app so the widget shows. It returns ErrGone when
+// the configuration is unknown and ErrNotRuleOwner when the run is signed
+// as another user.
 func (s *Service) RunRule(ctx context.Context, req RunRequest, after LinkHook) (*Created, error) {
-	if req.IdempotencyKey == "" {
-		return nil, newError(ErrInvalid, nil, "The run has no idempotency key.")
+	if req.IdempotencyKey == "" || req.Action == "" {
+		return nil, newError(ErrInvalid, nil, "The run has no action id or idempotency key.")
 	}
-	if k, err := s.st.GetIdempotencyKey(ctx, runScope, req.IdempotencyKey); err == nil && len(k.Result) > 0 {
+	cfg, err := s.runConfig(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	runKey := req.Action + "/" + req.IdempotencyKey
+	if k, err := s.st.GetIdempotencyKey(ctx, runScope, runKey); err == nil && len(k.Result) > 0 {
 		var c Created
 		if json.Unmarshal(k.Result, &c) == nil && c.IssueKey != "" {
 			c.Existing = true
 			return &c, nil
 		}
 	}
-	cfg, err := s.ruleConfig(ctx, req.Action)
-	if errors.Is(err, store.ErrNotFound) {
-		// A rule created in the builder is saved before Asana gives its
-		// action id: adopt the project's latest new configuration.
-		cfg, err = s.ruleConfig(ctx, pendingRule+req.Project+":"+req.ActionType)
-		if err == nil && req.Action != "" {
-			err = s.putRuleConfig(ctx, req.Action, cfg)
-		}
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, newError(ErrGone, err, "This rule's Jira settings are gone; edit the rule and save it again.")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("bridge: rule configuration: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout)
 	defer cancel()
-	id := Identity{User: cfg.User, Workspace: cfg.Workspace}
-	jc, srv, err := s.jiraFor(ctx, cfg.User, cfg.ServerID)
+	id := req.Identity
+	jc, srv, err := s.jiraFor(ctx, id.User, cfg.ServerID)
 	if err != nil {
 		return nil, err
 	}
-	ac, err := s.asanaFor(ctx, cfg.User)
+	ac, err := s.asanaFor(ctx, id.User)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +313,7 @@ func (s *Service) RunRule(ctx context.Context, req RunRequest, after LinkHook) (
 		return nil, asanaError(err, "attach the issue to the task")
 	}
 	b, _ := json.Marshal(c)
-	if err := s.st.ClaimIdempotencyKey(ctx, store.IdempotencyKey{Scope: runScope, Key: req.IdempotencyKey, Result: b, ExpiresAt: s.now().Add(ruleRunTTL)}); err != nil && !errors.Is(err, store.ErrConflict) {
+	if err := s.st.ClaimIdempotencyKey(ctx, store.IdempotencyKey{Scope: runScope, Key: runKey, Result: b, ExpiresAt: s.now().Add(ruleRunTTL)}); err != nil && !errors.Is(err, store.ErrConflict) {
 		return nil, fmt.Errorf("bridge: remember rule run: %w", err)
 	}
 	return c, nil

@@ -554,10 +554,11 @@ func (q queries) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, er
 		}, before, limitOr(f.Limit, 50, 500))
 }
 
-// DeleteExpired removes expired auth states and idempotency keys.
+// DeleteExpired removes expired auth states, idempotency keys and signed
+// request records.
 func (q queries) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
-	for _, table := range []string{"auth_states", "idempotency_keys"} {
+	for _, table := range []string{"auth_states", "idempotency_keys", "signed_requests"} {
 		res, err := q.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at <= $1`, dbTime(now))
 		if err != nil {
 			return total, q.wrap("delete expired "+table, err)

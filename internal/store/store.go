@@ -1,7 +1,8 @@
 // Package store owns asanajira's persistent records: Jira servers, Asana
 // workspaces and users, the connections and project routing between them,
 // per-user Jira credentials, one-time auth states, task ↔ issue links,
-// idempotency keys and the audit log.
+// idempotency keys, rule action configurations, admins, the replay cache of
+// signed requests and the audit log.
 //
 // The Store interface is implemented once, over database/sql, by SQL in this
 // package; store/sqlite and store/postgres open their database, apply their
@@ -77,9 +78,14 @@ type Queries interface {
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 
-	// DeleteExpired removes auth states and idempotency keys that expired
-	// before now and reports how many rows went.
+	// DeleteExpired removes auth states, idempotency keys and signed
+	// request records that expired before now and reports how many rows
+	// went.
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+
+	RuleConfigQueries
+	AdminQueries
+	SignedRequestQueries
 }
 
 // Tx is a transaction over the store. SQL exposes the underlying *sql.Tx so

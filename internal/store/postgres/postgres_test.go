@@ -2,8 +2,11 @@ package postgres_test
 
 import (
 	"database/sql"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/asanajira/asanajira/internal/store"
@@ -105,8 +108,12 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 	if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 {
-		t.Fatalf("schema_migrations has %d rows, want 1", n)
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(files) {
+		t.Fatalf("schema_migrations has %d rows, want one per migration (%d)", n, len(files))
 	}
 }
 
@@ -131,4 +138,27 @@ func TestOpenErrorsHideTheURL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMigration002 runs migration 002 over rows written by the earlier
+// schema.
+func TestMigration002(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db, err := postgres.OpenDB(ctx, pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.Migration002(t, db, func() error {
+		b, err := os.ReadFile("migrations/001_initial.sql")
+		if err != nil {
+			return err
+		}
+		_, err = store.Migrate(ctx, db, fstest.MapFS{"001_initial.sql": {Data: b}})
+		return err
+	}, func() (store.Store, error) {
+		_, err := postgres.Migrate(ctx, db)
+		return store.NewSQL(db, postgres.Dialect, storetest.NewSealer(t), nil), err
+	})
 }

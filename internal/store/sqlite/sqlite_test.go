@@ -2,10 +2,12 @@ package sqlite_test
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/asanajira/asanajira/internal/store"
@@ -94,4 +96,33 @@ func TestOpenUnwritablePath(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "create folder") {
 		t.Fatalf("err = %v, want a create folder error", err)
 	}
+}
+
+// TestMigration002 runs migration 002 over rows written by the earlier
+// schema.
+func TestMigration002(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db, err := sqlite.OpenDB(ctx, filepath.Join(t.TempDir(), "asanajira.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.Migration002(t, db, func() error {
+		_, err := store.Migrate(ctx, db, firstMigration(t))
+		return err
+	}, func() (store.Store, error) {
+		_, err := sqlite.Migrate(ctx, db)
+		return store.NewSQL(db, sqlite.Dialect, storetest.NewSealer(t), nil), err
+	})
+}
+
+// firstMigration is the schema as version 001 left it.
+func firstMigration(t *testing.T) fs.FS {
+	t.Helper()
+	b, err := os.ReadFile("migrations/001_initial.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fstest.MapFS{"001_initial.sql": {Data: b}}
 }

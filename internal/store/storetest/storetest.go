@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"errors"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -96,6 +97,7 @@ func Run(t *testing.T, newStore NewStore) {
 		"ForeignKeysAreChecked": testForeignKeys,
 		"ConflictInsideTx":      testConflictInsideTransaction,
 	}
+	maps.Copy(tests, securityTests)
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
