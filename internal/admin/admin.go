@@ -1,10 +1,11 @@
 // Package admin serves asanajira's admin console under /admin/: sign-in
-// with Asana OAuth 2.0 for the configured admins (and a one-time bootstrap
-// link before any admin has signed in), connecting Jira servers (doctor
-// table, application link created automatically, by hand or as an OAuth 2.0
-// incoming link, webhook registration), the connections between Jira servers
-// and Asana workspaces with their project routing, and the links, users,
-// failed jobs and audit log pages.
+// with Asana OAuth 2.0 for the admins (listed in the configuration or in
+// the admins table; a one-time bootstrap link lets the first one in while
+// there is none), connecting Jira servers (doctor table, application link
+// created automatically, by hand or as an OAuth 2.0 incoming link, webhook
+// registration), the connections between Jira servers and Asana workspaces
+// with their project routing, and the links, users, failed jobs, audit log
+// and admins pages.
 //
 // Pages are server-rendered HTML that works without JavaScript. Every page
 // and action needs an admin session; every form carries a CSRF token; every
@@ -40,6 +41,7 @@
 //	GET  /admin/users
 //	GET  /admin/jobs                   failed jobs; POST /admin/jobs/{id}/retry
 //	GET  /admin/audit?before=
+//	GET  /admin/admins                 who may use the console; POST adds, POST /admin/admins/delete removes
 package admin
 
 import (
@@ -235,6 +237,9 @@ func (c *Console) routes() {
 	m.Handle("GET /admin/jobs", c.admin(c.jobsPage))
 	m.Handle("POST /admin/jobs/{id}/retry", c.admin(c.retryJob))
 	m.Handle("GET /admin/audit", c.admin(c.auditPage))
+	m.Handle("GET /admin/admins", c.admin(c.adminsPage))
+	m.Handle("POST /admin/admins", c.admin(c.addAdmin))
+	m.Handle("POST /admin/admins/delete", c.admin(c.removeAdmin))
 	// Any other /admin path: behind the session too, so probing reveals nothing.
 	m.Handle("/admin/", c.admin(func(http.ResponseWriter, *http.Request, *session) error {
 		return httpx.Errorf(http.StatusNotFound, "no such admin page")
@@ -273,7 +278,12 @@ func (c *Console) admin(fn adminFunc) http.Handler {
 			c.fail(w, r, nil, httpx.Errorf(http.StatusForbidden, "sign in as an asanajira admin first"))
 			return
 		}
-		if !c.stillAdmin(s) {
+		admin, err := c.stillAdmin(r.Context(), s)
+		if err != nil {
+			c.fail(w, r, nil, err)
+			return
+		}
+		if !admin {
 			c.clearSession(w)
 			c.fail(w, r, nil, httpx.Errorf(http.StatusForbidden, "%s is no longer an asanajira admin", s.Name))
 			return

@@ -28,6 +28,7 @@ func TestEveryRouteNeedsAnAdminSession(t *testing.T) {
 		{"GET", "/admin/users"},
 		{"GET", "/admin/jobs"},
 		{"GET", "/admin/audit"},
+		{"GET", "/admin/admins"},
 		{"GET", "/admin/no-such-page"},
 		{"POST", "/admin/signout"},
 		{"POST", "/admin/workspaces"},
@@ -43,6 +44,8 @@ func TestEveryRouteNeedsAnAdminSession(t *testing.T) {
 		{"POST", "/admin/servers/" + srv.ID + "/methods"},
 		{"POST", "/admin/servers/" + srv.ID + "/delete"},
 		{"POST", "/admin/jobs/1/retry"},
+		{"POST", "/admin/admins"},
+		{"POST", "/admin/admins/delete"},
 	}
 	// A non-admin's browser, a forged cookie and no cookie at all.
 	outsider := newBrowser(t)

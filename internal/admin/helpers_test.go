@@ -190,12 +190,7 @@ func (e *env) signIn(b *browser, login string) response {
 	if q.Get("code_challenge") == "" || q.Get("code_challenge_method") != "S256" || q.Get("state") == "" {
 		e.t.Fatalf("authorize URL lacks PKCE or state: %s", start.Location)
 	}
-	code, err := e.asana.IssueOAuthCode(login, q.Get("redirect_uri"), q.Get("code_challenge"))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	cb := url.Values{"code": {code}, "state": {q.Get("state")}}
-	return b.get(q.Get("redirect_uri") + "?" + cb.Encode())
+	return e.finishSignin(b, start, login)
 }
 
 // admin returns a browser signed in as the emulator's admin.

@@ -100,6 +100,7 @@ func TestPagesGolden(t *testing.T) {
 		{"users", "/admin/users", b, http.StatusOK},
 		{"jobs", "/admin/jobs", b, http.StatusOK},
 		{"audit", "/admin/audit", b, http.StatusOK},
+		{"admins", "/admin/admins", b, http.StatusOK},
 		{"not_found", "/admin/servers/js_missing", b, http.StatusNotFound},
 	}
 	for _, p := range pages {

@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -32,11 +30,11 @@ type session struct {
 	GID     string `json:"g"`
 	Name    string `json:"n"`
 	Email   string `json:"e,omitempty"`
-	// Granted is set when the admin was let in by a bootstrap grant rather
-	// than by the configured admin list.
-	Granted bool   `json:"gr,omitempty"`
-	CSRF    string `json:"c"`
-	Expires int64  `json:"x"`
+	// Bootstrap marks a bootstrap session without Asana sign-in (no Asana
+	// app configured): it has no GID and lasts while there is no admin.
+	Bootstrap bool   `json:"b,omitempty"`
+	CSRF      string `json:"c"`
+	Expires   int64  `json:"x"`
 	// AsanaToken is the admin's Asana access token from sign-in, used only
 	// to list the admin's workspaces. The cookie is sealed, so the browser
 	// cannot read it.
@@ -107,20 +105,4 @@ func (c *Console) setCookie(w http.ResponseWriter, name, value, path string, max
 	//nolint:gosec // G124: Secure follows the public URL's scheme; a browser drops Secure cookies from an http:// demo bridge.
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge,
 		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
-}
-
-// configuredAdmin reports whether the Asana user is in Deps.Admins, by gid
-// or (case-insensitively) by email.
-func (c *Console) configuredAdmin(gid, email string) bool {
-	return slices.ContainsFunc(c.d.Admins, func(a string) bool {
-		a = strings.TrimSpace(a)
-		return a != "" && (a == gid || (email != "" && strings.EqualFold(a, email)))
-	})
-}
-
-// stillAdmin re-checks a session against the configuration on every
-// request, so removing someone from the admin list takes effect at once.
-// Bootstrap-granted admins keep their session until it expires.
-func (c *Console) stillAdmin(s *session) bool {
-	return s.Granted || c.configuredAdmin(s.GID, s.Email)
 }

@@ -16,14 +16,15 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Auth state kinds the console stores (store.AuthState.Kind).
+// Auth state kinds the console stores (store.AuthState.Kind). The store
+// keeps at most one bootstrap state.
 const (
 	kindSignin    = "admin-signin"
-	kindBootstrap = "admin-bootstrap"
+	kindBootstrap = store.AdminBootstrapKind
 )
 
-// Audit actions about admins. admin.grant is also how a bootstrap-granted
-// admin is recognised at later sign-ins.
+// Audit actions about admins. They record what happened; who is an admin
+// is read from the admins table and the configuration, never from here.
 const (
 	actionSignin        = "admin.signin"
 	actionSigninRefused = "admin.signin_refused"
@@ -44,64 +45,22 @@ type signinState struct {
 }
 
 // BootstrapURL returns a one-time link that lets the first admin in, while
-// no admin has ever signed in; ok is false once one has. Each call creates
-// a new link valid for 24 hours: the app prints it to the log at start.
-// Opening it and pressing the button signs in with Asana and makes that
-// Asana user an admin (audit action admin.grant); without an Asana app
-// configured it opens a bootstrap session instead.
+// there is no admin (see admins.go); ok is false once there is one. Each
+// call creates a new link valid for 24 hours and revokes the earlier ones:
+// the app prints it to the log at start. Opening it and pressing the button
+// signs in with Asana and makes that Asana user the first admin (audit
+// action admin.grant); without an Asana app configured it opens a
+// bootstrap session instead, valid while there is no admin.
 func (c *Console) BootstrapURL(ctx context.Context) (link string, ok bool, err error) {
-	signedIn, err := c.adminHasSignedIn(ctx)
-	if err != nil || signedIn {
+	open, err := c.bootstrapOpen(ctx)
+	if err != nil || !open {
 		return "", false, err
 	}
 	token := randomToken(32)
-	if err := c.d.Store.PutAuthState(ctx, store.AuthState{State: token, Kind: kindBootstrap,
-		ExpiresAt: c.now().Add(bootstrapTTL)}); err != nil {
+	if err := c.d.Store.PutAdminBootstrapState(ctx, token, c.now().Add(bootstrapTTL)); err != nil {
 		return "", false, fmt.Errorf("admin: bootstrap link: %w", err)
 	}
 	return c.public + "/admin/bootstrap?token=" + token, true, nil
-}
-
-// adminHasSignedIn looks for a sign-in in the audit log, newest first; a
-// busy console finds one on the first page.
-func (c *Console) adminHasSignedIn(ctx context.Context) (bool, error) {
-	found := false
-	err := c.scanAudit(ctx, func(e store.AuditEntry) bool {
-		found = e.Action == actionSignin
-		return found
-	})
-	return found, err
-}
-
-// grantedAdmin reports whether a bootstrap grant made gid an admin.
-func (c *Console) grantedAdmin(ctx context.Context, gid string) (bool, error) {
-	found := false
-	err := c.scanAudit(ctx, func(e store.AuditEntry) bool {
-		found = e.Action == actionGrant && e.Target == gid
-		return found
-	})
-	return found, err
-}
-
-// scanAudit calls stop on each audit entry, newest first, until it returns
-// true or the log ends.
-func (c *Console) scanAudit(ctx context.Context, stop func(store.AuditEntry) bool) error {
-	var before int64
-	for {
-		es, err := c.d.Store.ListAudit(ctx, store.AuditFilter{BeforeID: before, Limit: 500})
-		if err != nil {
-			return fmt.Errorf("admin: read audit log: %w", err)
-		}
-		for _, e := range es {
-			if stop(e) {
-				return nil
-			}
-		}
-		if len(es) < 500 {
-			return nil
-		}
-		before = es[len(es)-1].ID
-	}
 }
 
 func (c *Console) oauthConfig() (*oauth2.Config, error) {
@@ -128,9 +87,15 @@ type signinData struct {
 }
 
 func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) error {
-	if s := c.readSession(r); s != nil && c.stillAdmin(s) {
-		http.Redirect(w, r, "/admin/connections", http.StatusSeeOther)
-		return nil
+	if s := c.readSession(r); s != nil {
+		admin, err := c.stillAdmin(r.Context(), s)
+		if err != nil {
+			return err
+		}
+		if admin {
+			http.Redirect(w, r, "/admin/connections", http.StatusSeeOther)
+			return nil
+		}
 	}
 	c.render(w, r, http.StatusOK, "signin", nil, "Sign in", signinData{
 		Next: safeNext(r.URL.Query().Get("next")), Configured: c.d.AsanaClientID != "", RedirectURL: c.redirectURL()})
@@ -195,24 +160,19 @@ func (c *Console) signinCallback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpx.Wrap(http.StatusBadGateway, "asanajira could not read your Asana profile; try again", err)
 	}
-	configured := c.configuredAdmin(me.GID, me.Email)
-	granted := false
-	if !configured && !st.Bootstrap {
-		if granted, err = c.grantedAdmin(ctx, me.GID); err != nil {
-			return err
-		}
+	s := session{GID: me.GID, Name: me.Name, Email: me.Email, AsanaToken: tok.AccessToken}
+	admitted, refusal, err := c.admit(ctx, &s, st.Bootstrap)
+	if err != nil {
+		return err
 	}
-	s := session{GID: me.GID, Name: me.Name, Email: me.Email, Granted: !configured, AsanaToken: tok.AccessToken}
-	if !configured && !granted && !st.Bootstrap {
-		if err := c.audit(ctx, &s, actionSigninRefused, me.GID, "not in the admin list"); err != nil {
+	if !admitted {
+		if err := c.audit(ctx, &s, actionSigninRefused, me.GID, refusal); err != nil {
 			return err
 		}
-		return httpx.Errorf(http.StatusForbidden, "%s (%s) is not an asanajira admin. An admin is listed by Asana user gid or email in --admins (ASANAJIRA_ADMINS).", me.Name, me.GID)
-	}
-	if st.Bootstrap && !configured {
-		if err := c.audit(ctx, &s, actionGrant, me.GID, "first admin, signed in with the bootstrap link"); err != nil {
-			return err
+		if st.Bootstrap {
+			return httpx.Errorf(http.StatusForbidden, "%s (%s) is not an asanajira admin: an admin exists already, so the bootstrap link makes no more admins. Ask an admin to add you.", me.Name, me.GID)
 		}
+		return httpx.Errorf(http.StatusForbidden, "%s (%s) is not an asanajira admin. An admin is listed by Asana user gid or email in --admins (ASANAJIRA_ADMINS) or added by another admin on the Admins page.", me.Name, me.GID)
 	}
 	if err := c.audit(ctx, &s, actionSignin, me.GID, ""); err != nil {
 		return err
@@ -252,15 +212,23 @@ func (c *Console) bootstrapUse(w http.ResponseWriter, r *http.Request) error {
 	}
 	as, err := c.d.Store.ConsumeAuthState(r.Context(), token)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && as.Kind != kindBootstrap) {
-		return httpx.Errorf(http.StatusForbidden, "this bootstrap link was already used or expired; restart asanajira to print a new one (only while no admin has signed in)")
+		return httpx.Errorf(http.StatusForbidden, "this bootstrap link was already used, has expired or was replaced by a newer one; the newest link is in asanajira's log (a restart prints a new one while there is no admin)")
 	}
 	if err != nil {
 		return fmt.Errorf("admin: bootstrap: %w", err)
 	}
+	// The link may predate the first admin (another link, or --admins).
+	open, err := c.bootstrapOpen(r.Context())
+	if err != nil {
+		return err
+	}
+	if !open {
+		return httpx.Errorf(http.StatusForbidden, "an asanajira admin exists already, so bootstrap links no longer work; sign in, or ask an admin to add you")
+	}
 	if c.d.AsanaClientID != "" {
 		return c.startAsanaSignin(w, r, "/admin/connections", true)
 	}
-	s := session{Name: "bootstrap admin", Granted: true}
+	s := session{Name: "bootstrap admin", Bootstrap: true}
 	if err := c.audit(r.Context(), &s, actionBootstrap, "", "bootstrap session without Asana sign-in (no Asana app configured)"); err != nil {
 		return err
 	}

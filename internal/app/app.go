@@ -346,8 +346,8 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// logBootstrapLink prints the one-time admin link while no admin is
-// configured and none has signed in yet.
+// logBootstrapLink prints the one-time admin link while there is no admin
+// (none configured, none in the admins table); it revokes earlier links.
 func (a *App) logBootstrapLink(ctx context.Context) {
 	if len(a.cfg.Admins) > 0 {
 		return // configured admins sign in directly
@@ -357,7 +357,7 @@ func (a *App) logBootstrapLink(ctx context.Context) {
 	case err != nil:
 		a.log.Warn("cannot create the admin bootstrap link", slog.Any("error", err))
 	case ok:
-		a.log.Warn("no admin has signed in yet: open this one-time link (valid 24 h) and sign in with Asana to become the first admin",
+		a.log.Warn("there is no admin yet: open this one-time link (valid 24 h; links printed before no longer work) and sign in with Asana to become the first admin",
 			slog.String("url", link))
 	}
 }
