@@ -119,16 +119,7 @@ func loadKeyring(cfg config.Config, kind string, log *slog.Logger) (*secrets.Key
 }
 
 func (a *App) openDatabase(ctx context.Context, kind, target string) error {
-	var (
-		st  *store.SQL
-		err error
-	)
-	switch kind {
-	case config.SQLite:
-		st, err = sqlite.Open(ctx, target, a.keyring, nil)
-	case config.Postgres:
-		st, err = postgres.Open(ctx, target, a.keyring, nil)
-	}
+	st, err := openAndMigrate(ctx, kind, target, a.keyring, a.log)
 	if err != nil {
 		return err
 	}

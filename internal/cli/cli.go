@@ -38,6 +38,8 @@ func commands() []command {
 		{"keys", "Generate the RSA key pair and consumer key of a Jira application link.", runKeys},
 		{"secrets", "Manage the keys that seal tokens at rest (secrets rotate).", runSecrets},
 		{"migrate", "Apply database migrations and exit.", runMigrate},
+		{"backup", "Back up the database (SQLite copy, or the pg_dump command for PostgreSQL).", runBackup},
+		{"healthcheck", "Ask a running server's /healthz; exit 0 when it answers (container health checks).", runHealthcheck},
 		{"version", "Print the version, commit, build date and Go version.", runVersion},
 	}
 }
@@ -92,7 +94,7 @@ func printTopUsage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Every flag can also be set with an environment variable: --database-url is")

@@ -75,13 +75,19 @@ func redact(err error) error {
 
 // Migrate applies the embedded migrations under the migration lock.
 func Migrate(ctx context.Context, db *sql.DB) ([]int, error) {
+	return MigrateWith(ctx, db, store.MigrateOptions{})
+}
+
+// MigrateWith applies the embedded migrations under the migration lock, with
+// options (the version recorded).
+func MigrateWith(ctx context.Context, db *sql.DB, opts store.MigrateOptions) ([]int, error) {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	var applied []int
 	err = MigrationLocked(ctx, db, func(conn *sql.Conn) error {
-		applied, err = store.Migrate(ctx, conn, sub)
+		applied, err = store.MigrateWith(ctx, conn, sub, opts)
 		return err
 	})
 	return applied, err

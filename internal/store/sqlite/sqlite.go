@@ -93,11 +93,61 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 
 // Migrate applies the embedded migrations to db.
 func Migrate(ctx context.Context, db *sql.DB) ([]int, error) {
+	return MigrateWith(ctx, db, store.MigrateOptions{})
+}
+
+// MigrateWith applies the embedded migrations to db with options (the
+// version recorded, a backup before the first change).
+func MigrateWith(ctx context.Context, db *sql.DB, opts store.MigrateOptions) ([]int, error) {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	return store.Migrate(ctx, db, sub)
+	return store.MigrateWith(ctx, db, sub, opts)
+}
+
+// Backup writes a consistent copy of the open database db to dest with
+// VACUUM INTO, while other connections keep reading and writing. dest must
+// not exist; it is created readable by its owner only, like the database.
+func Backup(ctx context.Context, db *sql.DB, dest string) error {
+	// Create the file first so that its mode is ours, not the umask's:
+	// VACUUM INTO writes into an existing empty file.
+	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dest); err != nil {
+		_ = os.Remove(dest) // a partial copy must not pass for a backup
+		return fmt.Errorf("sqlite: backup to %s: %w", dest, err)
+	}
+	return nil
+}
+
+// BackupPath names the copy of the database at path taken before migrating
+// it from schema version schema at time t: asanajira.db.schema1-20261129T204500Z.bak.
+func BackupPath(path string, schema int, t time.Time) string {
+	return fmt.Sprintf("%s.schema%d-%s.bak", path, schema, t.UTC().Format("20060102T150405Z"))
+}
+
+// BackupBeforeMigrating is a store.MigrateOptions.BeforeApply hook: when a
+// database that already holds a schema is about to be migrated, it writes a
+// backup beside path (named by BackupPath) and reports it to done. An empty
+// database has nothing to lose and gets no backup.
+func BackupBeforeMigrating(db *sql.DB, path string, now func() time.Time, done func(backup string, from int, pending []int)) func(ctx context.Context, current int, pending []int) error {
+	return func(ctx context.Context, current int, pending []int) error {
+		if current == 0 {
+			return nil
+		}
+		dest := BackupPath(path, current, now())
+		if err := Backup(ctx, db, dest); err != nil {
+			return fmt.Errorf("sqlite: back up before migrating (nothing was migrated): %w", err)
+		}
+		done(dest, current, pending)
+		return nil
+	}
 }
 
 // Open opens the store on the SQLite file at path and migrates it. now may
