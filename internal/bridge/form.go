@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -583,7 +584,8 @@ func jiraValue(m jira.CreateField, values Values) (any, error) {
 		return map[string]any{"key": strings.ToUpper(str)}, nil
 	case m.Schema.Type == "number":
 		n, err := strconv.ParseFloat(strings.ReplaceAll(str, ",", "."), 64)
-		if err != nil {
+		// ParseFloat reads "NaN" and "Inf", which JSON cannot carry to Jira.
+		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
 			return nil, errNotANumber
 		}
 		return n, nil
