@@ -7,7 +7,9 @@
 // Every request passes the same gate before any handler runs: CORS for the
 // Asana origin (OPTIONS answered first, unauthenticated), a capped body, the
 // x-asana-request-signature HMAC-SHA256 over the raw query string (GET) or
-// the body's data string (POST), then expires_at. Handlers speak to Jira
+// the body's data string (POST), then expires_at, which must lie ahead but
+// by no more than MaxExpiresAhead. Requests that change something run at
+// most once per signature; a replay gets the first answer (replay.go). Handlers speak to Jira
 // only through bridge, whose calls carry a deadline, so each answer comes
 // well inside Asana's 10-second budget.
 package appcomponents
@@ -37,6 +39,8 @@ const DefaultAppOrigin = "https://app.asana.com"
 
 // Deps are what the handlers need.
 type Deps struct {
+	// Store is asanajira's database; it also records the signed requests
+	// that changed something, against replays.
 	Store    store.Store
 	Bridge   *bridge.Service
 	Enqueuer Enqueuer
@@ -75,14 +79,14 @@ type Handler struct {
 //	GET  /asana/widget                 widget metadata (Widget metadata URL)
 //	GET  /asana/form                   "Create new issue" form metadata (Form metadata URL)
 //	POST /asana/form/change            the form's on_change_callback
-//	POST /asana/form/submit            the form's on_submit_callback
+//	POST /asana/form/submit            the form's on_submit_callback (once per signature)
 //	GET  /asana/form/typeahead         typeahead_url of user and project fields
 //	GET  /asana/lookup/typeahead       lookup typeahead (Resource typeahead URL)
-//	POST /asana/lookup/attach          lookup attach (Resource attach URL)
+//	POST /asana/lookup/attach          lookup attach (Resource attach URL; once per signature)
 //	GET  /asana/rule/form              rule action form metadata (rule action Form metadata URL)
 //	POST /asana/rule/change            the rule form's on_change_callback
-//	POST /asana/rule/submit            the rule form's on_submit_callback
-//	POST /asana/rule/run               rule action run (Run action URL)
+//	POST /asana/rule/submit            the rule form's on_submit_callback (once per signature)
+//	POST /asana/rule/run               rule action run (Run action URL; once per signature)
 //	OPTIONS /asana/...                 CORS preflight, no signature
 //
 // The rule routes answer 404 unless PublicMode is set.
@@ -105,15 +109,15 @@ func New(d Deps) http.Handler {
 	h.handle("GET /asana/widget", h.widget)
 	h.handle("GET /asana/form", h.formMetadata)
 	h.handle("POST /asana/form/change", h.formChange)
-	h.handle("POST /asana/form/submit", h.formSubmit)
+	h.handleOnce("POST /asana/form/submit", h.formSubmit)
 	h.handle("GET /asana/form/typeahead", h.formTypeahead)
 	h.handle("GET /asana/lookup/typeahead", h.lookupTypeahead)
-	h.handle("POST /asana/lookup/attach", h.attach)
+	h.handleOnce("POST /asana/lookup/attach", h.attach)
 	if d.PublicMode {
 		h.handle("GET /asana/rule/form", h.ruleForm)
 		h.handle("POST /asana/rule/change", h.ruleChange)
-		h.handle("POST /asana/rule/submit", h.ruleSubmit)
-		h.handle("POST /asana/rule/run", h.ruleRun)
+		h.handleOnce("POST /asana/rule/submit", h.ruleSubmit)
+		h.handleOnce("POST /asana/rule/run", h.ruleRun)
 	}
 	return h
 }
@@ -144,6 +148,18 @@ func (h *Handler) handle(pattern string, fn appHandler) {
 			return err
 		}
 		return fn(w, r, req)
+	}))
+}
+
+// handleOnce is handle for a request that changes something: a repeat of
+// the same signed request is answered from the first (see replay.go).
+func (h *Handler) handleOnce(pattern string, fn appHandler) {
+	h.mux.Handle(pattern, httpx.Handle(h.d.Log, func(w http.ResponseWriter, r *http.Request) error {
+		req, err := h.authenticate(w, r)
+		if err != nil {
+			return err
+		}
+		return h.once(w, r, pattern, req, fn)
 	}))
 }
 

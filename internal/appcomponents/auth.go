@@ -41,6 +41,9 @@ type request struct {
 	Expires        any           `json:"expires"`
 	// params are the GET query parameters, ours included.
 	params url.Values
+	// signature is the verified signature; expires the parsed expiry.
+	signature string
+	expires   time.Time
 }
 
 func (q *request) identity() bridge.Identity {
@@ -49,6 +52,15 @@ func (q *request) identity() bridge.Identity {
 
 // SignatureHeader carries Asana's HMAC-SHA256 of the request.
 const SignatureHeader = "X-Asana-Request-Signature"
+
+// MaxExpiresAhead bounds how far in the future a request's expires_at may
+// lie. Asana signs each App Components request to expire about a minute
+// after it is made (the window is not documented; requests seen carry one
+// minute, as the emulator does), so a signed request is worth replaying
+// only for that minute. Ten minutes leaves room for clock skew between
+// Asana and this host; without a bound, a captured request whose expiry
+// lay years ahead could be replayed for years.
+const MaxExpiresAhead = 10 * time.Minute
 
 // Sign returns Asana's signature of message (the raw query string of a GET,
 // the data string of a POST): lowercase hex HMAC-SHA256 keyed with the
@@ -129,9 +141,15 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*request
 	if err != nil {
 		return nil, httpx.Wrap(http.StatusBadRequest, "missing or malformed expires_at", err)
 	}
-	if !h.d.Now().Before(exp) {
+	now := h.d.Now()
+	if !now.Before(exp) {
 		return nil, httpx.Errorf(http.StatusRequestTimeout, "Request expired.")
 	}
+	if exp.After(now.Add(MaxExpiresAhead)) {
+		return nil, httpx.Errorf(http.StatusBadRequest,
+			"expires_at lies more than %s ahead; Asana's requests expire within minutes (check this host's clock)", MaxExpiresAhead)
+	}
+	req.signature, req.expires = sig, exp
 	if req.User == "" || req.Workspace == "" {
 		return nil, httpx.Errorf(http.StatusBadRequest, "the request names no user or workspace")
 	}
