@@ -12,16 +12,21 @@ import (
 
 const emulateAsanaDescription = `
 Runs the Asana emulator alone: Asana's REST API under /api/1.0 (users,
-workspaces, projects, tasks, stories, custom fields, attachments, webhooks,
-events), OAuth 2.0 (/-/oauth_authorize, /-/oauth_token, /-/oauth_revoke),
+workspaces, projects, sections, tasks, stories, custom fields, attachments,
+webhooks, events), OAuth 2.0 (/-/oauth_authorize, /-/oauth_token, /-/oauth_revoke),
 and a task pane page at / where a person signs in and uses the registered
 app's App Components (entry point, modal form, lookup, widgets, install
 popup, rule actions) exactly as Asana calls them: signed with the client
 secret (x-asana-request-signature) and carrying expires_at.
 
-Seeded data: workspace "Acme", project "Launch" with three tasks (notes, an
-Asana-hosted PDF and PNG, Google Drive, Dropbox, Box and OneDrive links) and
-an enum custom field "Priority". GET /_emulator/seed lists every gid.
+Every task change adds the system story Asana adds (marked_complete,
+assigned, due_date_changed, section_changed, ...) and is reported to /events
+and webhooks as Asana reports it: webhook bodies carry gids and types only.
+
+Seeded data: workspace "Acme", project "Launch" with sections "To do", "In
+progress" and "Done", three tasks in "To do" (notes, an Asana-hosted PDF and
+PNG, Google Drive, Dropbox, Box and OneDrive links) and an enum custom field
+"Priority". GET /_emulator/seed lists every gid.
 
 Demo users (password = name; personal access token in brackets):
   admin  Ada Admin     [pat-admin]
@@ -35,9 +40,13 @@ capability is not configured). A rule action is registered when
 browser page with the emulator's origin, so the app must allow that origin
 (CORS); run-action calls come from the emulator's server.
 
-Fault injection: GET/PUT/DELETE /_emulator/faults with JSON
-{"latency_ms","error_rate","error_status","throttle","retry_after_seconds",
-"reset","sso_html","clock_skew_seconds","path_prefix"}.
+Fault injection: GET/PUT/DELETE /_emulator/faults with JSON; unknown keys
+are refused with 400. On requests: {"latency_ms","error_rate","error_status",
+"throttle","retry_after_seconds","reset","sso_html","clock_skew_seconds",
+"path_prefix"}. On event deliveries (webhooks and /events, or one of them
+with "delivery_scope"): {"delay_ms","delay_jitter_ms","drop_rate",
+"duplicate_rate","reorder"}; on sync tokens: {"expire_sync_tokens",
+"sync_token_ttl_ms"}; "seed" makes the random choices repeatable.
 `
 
 // runEmulateAsana runs `asanajira emulate asana`. args are the arguments after

@@ -10,6 +10,8 @@ type Task struct {
 	Assignee string
 	DueOn    string
 	Projects []string
+	// Sections maps each of the task's projects to the task's section in it.
+	Sections map[string]string
 	// CustomFields maps custom field gids to values: a string (text, enum
 	// option gid, date), float64 (number), []string (multi_enum) or nil.
 	CustomFields map[string]any
@@ -20,7 +22,7 @@ type Task struct {
 func (st *state) taskView(t *task) Task {
 	v := Task{GID: t.gid, Name: t.name, Notes: t.notes, HTMLNotes: t.htmlNotes, Completed: t.completed,
 		Assignee: t.assignee, DueOn: t.dueOn, Projects: append([]string(nil), t.projects...),
-		CustomFields: maps.Clone(t.customValues)}
+		Sections: maps.Clone(t.sections), CustomFields: maps.Clone(t.customValues)}
 	if t.external != nil {
 		v.ExternalGID, v.ExternalData = t.external.gid, t.external.data
 	}
@@ -52,11 +54,14 @@ func (s *Server) Tasks(projectGID string) []Task {
 	return out
 }
 
-// Story is a story (comment) as tests see it.
+// Story is a story as tests see it: a comment (Type "comment", Subtype
+// "comment_added") or a system story (Type "system", Subtype e.g.
+// "marked_complete").
 type Story struct {
 	GID, Text, HTMLText string
 	// Author is the author's user gid.
-	Author string
+	Author        string
+	Type, Subtype string
 }
 
 // Stories returns a task's stories, oldest first.
@@ -70,7 +75,7 @@ func (s *Server) Stories(taskGID string) []Story {
 	var out []Story
 	for _, gid := range t.stories {
 		sy := s.st.stories[gid]
-		out = append(out, Story{GID: sy.gid, Text: sy.text, HTMLText: sy.htmlText, Author: sy.author})
+		out = append(out, Story{GID: sy.gid, Text: sy.text, HTMLText: sy.htmlText, Author: sy.author, Type: sy.typ, Subtype: sy.subtype})
 	}
 	return out
 }

@@ -53,6 +53,7 @@ type apiRequest struct {
 	r         *http.Request
 	user      string
 	viaOAuth  bool
+	client    string // the OAuth app's client id; "" for a personal access token
 	data      map[string]any
 	optFields []string
 }
@@ -60,8 +61,9 @@ type apiRequest struct {
 type apiHandler func(w http.ResponseWriter, q *apiRequest) error
 
 type caller struct {
-	user  string
-	oauth bool
+	user   string
+	oauth  bool
+	client string
 }
 
 // serveAPI authenticates the bearer token, applies rate limits and hands the
@@ -103,7 +105,7 @@ func (s *Server) authenticate(token string) (caller, error) {
 	if !s.nowLocked().Before(at.expires) {
 		return caller{}, errors.New("The bearer token has expired. If you have a refresh token, please use it to get a new bearer token.")
 	}
-	return caller{user: at.user, oauth: true}, nil
+	return caller{user: at.user, oauth: true, client: at.clientID}, nil
 }
 
 // apiMux builds the REST routes under /api/1.0.
@@ -130,6 +132,13 @@ func (s *Server) apiMux() *http.ServeMux {
 	h("GET /tasks/{task_gid}/stories", s.listStories)
 	h("POST /tasks/{task_gid}/stories", s.createStory)
 	h("GET /stories/{story_gid}", s.getStory)
+	h("PUT /stories/{story_gid}", s.updateStory)
+	h("DELETE /stories/{story_gid}", s.deleteStory)
+	h("GET /projects/{project_gid}/sections", s.listSections)
+	h("POST /projects/{project_gid}/sections", s.createSection)
+	h("GET /sections/{section_gid}", s.getSection)
+	h("GET /sections/{section_gid}/tasks", s.listSectionTasks)
+	h("POST /sections/{section_gid}/addTask", s.addTaskToSection)
 	h("POST /custom_fields", s.createCustomField)
 	h("GET /custom_fields/{custom_field_gid}", s.getCustomField)
 	h("POST /custom_fields/{custom_field_gid}/enum_options", s.createEnumOption)
@@ -158,7 +167,7 @@ const maxBody = 100 << 20
 
 func (s *Server) runAPI(w http.ResponseWriter, r *http.Request, fn apiHandler) {
 	c, _ := r.Context().Value(userKey).(caller)
-	q := &apiRequest{r: r, user: c.user, viaOAuth: c.oauth}
+	q := &apiRequest{r: r, user: c.user, viaOAuth: c.oauth, client: c.client}
 	var bodyFields []string
 	if r.Method == http.MethodPost || r.Method == http.MethodPut {
 		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))

@@ -471,7 +471,7 @@ func (s *Server) attachResource(call AppCall, gid, name, resourceURL string) str
 	}
 	a := &attachment{gid: gid, name: name, subtype: "external", parent: t.gid, url: resourceURL,
 		createdAt: s.nowLocked(), connectedToApp: true, createdBy: call.User}
-	s.addAttachmentLocked(a, call.User)
+	s.addAttachmentLocked(a, call.User, false)
 	return a.gid
 }
 

@@ -52,9 +52,8 @@ func (s *Server) deleteAttachment(w http.ResponseWriter, q *apiRequest) error {
 	delete(s.st.attachments, a.gid)
 	if t := s.st.tasks[a.parent]; t != nil {
 		t.attachments = removeString(t.attachments, a.gid)
-		s.emitLocked(event{user: q.user, action: "deleted",
-			resource: obj{"gid": a.gid, "resource_type": "attachment", "resource_subtype": a.subtype},
-			scopes:   append([]string{t.gid}, t.projects...)})
+		s.emitLocked(eventSpec{user: q.user, action: "deleted",
+			resource: ref{gid: a.gid, typ: "attachment", subtype: a.subtype}, scopes: t.scopes()})
 	}
 	writeJSON(w, http.StatusOK, obj{"data": obj{}})
 	return nil
@@ -148,20 +147,24 @@ func (s *Server) createAttachment(w http.ResponseWriter, q *apiRequest) error {
 		return errorf(http.StatusBadRequest, "parent: Not a recognized ID: %s", field("parent"))
 	}
 	a.gid, a.parent, a.createdAt = s.st.newGID(), t.gid, s.nowLocked()
-	s.addAttachmentLocked(a, q.user)
+	s.addAttachmentLocked(a, q.user, true)
 	w.Header().Set("Location", "/api/1.0/attachments/"+a.gid)
 	return writeOne(w, http.StatusOK, q, s.st.attachmentObj(a, s.nowLocked()))
 }
 
-// addAttachmentLocked stores an attachment on its task and records the event.
-func (s *Server) addAttachmentLocked(a *attachment, by string) {
+// addAttachmentLocked stores an attachment on its task. Asana documents no
+// "added" event for attachments (only deleted and undeleted); an attachment
+// made through the API shows in the task's streams as its attachment_added
+// system story (withStory). A resource an App Components app attaches gets
+// none: the widget shows it.
+func (s *Server) addAttachmentLocked(a *attachment, by string, withStory bool) {
 	t := s.st.tasks[a.parent]
 	s.st.attachments[a.gid] = a
 	t.attachments = append(t.attachments, a.gid)
 	t.modifiedAt = a.createdAt
-	s.emitLocked(event{user: by, action: "added",
-		resource: obj{"gid": a.gid, "resource_type": "attachment", "resource_subtype": a.subtype, "name": a.name},
-		parent:   s.st.taskCompact(t.gid), scopes: append([]string{t.gid}, t.projects...)})
+	if withStory {
+		s.systemStoryLocked(t, by, "attachment_added", "attached "+a.name, nil)
+	}
 }
 
 // handleDownload serves an Asana-hosted file behind an expiring download_url.

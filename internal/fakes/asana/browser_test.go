@@ -2,14 +2,17 @@ package asana
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/asanajira/asanajira/internal/browsertest"
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestTaskPaneInBrowser drives the task pane page in headless Chromium
@@ -18,27 +21,12 @@ import (
 // and the widget card shows it.
 func TestTaskPaneInBrowser(t *testing.T) {
 	t.Parallel()
-	exe := browsertest.Path(t)
 	app := newTestApp(t, "app-secret")
 	s, hs := newTestServer(t, Options{App: app.registration()})
 	task := s.Seed().Tasks[2].GID
 
-	opts := browsertest.Options(exe, t.TempDir(), chromedp.WindowSize(1280, 1000))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancelTimeout()
-
+	ctx := openPane(t, hs, "alice", task)
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(hs.URL+"/-/login?next=/"),
-		chromedp.WaitVisible(`input[name=username]`),
-		chromedp.SendKeys(`input[name=username]`, "alice"),
-		chromedp.SendKeys(`input[name=password]`, "alice"),
-		chromedp.Click(`button.primary`),
-		chromedp.WaitVisible(`#task-list li`),
-		chromedp.Click(`#task-list li[data-gid="`+task+`"]`),
 		chromedp.WaitVisible(`#entry-point`),
 		chromedp.Click(`#entry-point`),
 		chromedp.Click(`.menu button[data-entry="form"]`),
@@ -107,4 +95,91 @@ func TestTaskPaneInBrowser(t *testing.T) {
 			t.Errorf("%s came with Origin %q, want %q", r.Path, r.Origin, origin)
 		}
 	}
+}
+
+// TestTaskPaneEditsInBrowser changes a task in the pane as a person does in
+// Asana (assignee, due date, section, an enum field) and wants the same
+// system stories as the API records, shown in the task's activity.
+func TestTaskPaneEditsInBrowser(t *testing.T) {
+	t.Parallel()
+	// A fixed clock: the due date story writes the year for another year.
+	s, hs := newTestServer(t, Options{Now: func() time.Time { return time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC) }})
+	seed := s.Seed()
+	task := seed.Tasks[1].GID
+
+	ctx := openPane(t, hs, "alice", task)
+	change := func(what, sel, value string, done func(Task) bool) {
+		t.Helper()
+		err := chromedp.Do(ctx,
+			chromedp.WaitVisible(sel),
+			chromedp.SetValue(sel, value),
+			chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+				_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(`+strconv.Quote(sel)+`).dispatchEvent(new Event("change"))`))
+				return err
+			}))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		waitFor(t, what, func() bool { return done(s.Task(task)) })
+	}
+	change("assign", `#assignee-select`, seed.Users["alice"], func(x Task) bool { return x.Assignee == seed.Users["alice"] })
+	change("set the due date", `#due-input`, "2026-03-20", func(x Task) bool { return x.DueOn == "2026-03-20" })
+	change("move to Done", `#section-select`, seed.Sections["Done"], func(x Task) bool { return x.Sections[seed.Project] == seed.Sections["Done"] })
+	change("set the priority", `select.custom-field[data-field="`+seed.PriorityField+`"]`, seed.PriorityOptions["High"],
+		func(x Task) bool { return x.CustomFields[seed.PriorityField] == seed.PriorityOptions["High"] })
+	if err := chromedp.Do(ctx, chromedp.Click(`.task-title .check`)); err != nil {
+		t.Fatalf("complete: %v", err)
+	}
+	waitFor(t, "completion", func() bool { return s.Task(task).Completed })
+
+	var subtypes []string
+	for _, sy := range s.Stories(task) {
+		if sy.Type == "system" {
+			subtypes = append(subtypes, sy.Subtype)
+		}
+	}
+	want := []string{"assigned", "due_date_changed", "section_changed", "enum_custom_field_changed", "marked_complete"}
+	if diff := cmp.Diff(want, subtypes); diff != "" {
+		t.Errorf("system stories (-want +got):\n%s", diff)
+	}
+	err := chromedp.Do(ctx, chromedp.WaitVisible(`.stories li.system[data-subtype="marked_complete"]`))
+	if err != nil {
+		t.Fatalf("the pane does not show the activity: %v", err)
+	}
+	activity, err := chromedp.Run(ctx, chromedp.Text(`.stories`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"assigned to Alice Anders", "changed the due date to March 20", `moved this task from "To do" to "Done" in Launch`} {
+		if !strings.Contains(activity, text) {
+			t.Errorf("activity lacks %q: %q", text, activity)
+		}
+	}
+}
+
+// openPane starts Chromium, signs in as user (password = name) and opens
+// the task in the pane; the context lives as long as the test.
+func openPane(t *testing.T, hs *httptest.Server, user, task string) context.Context {
+	t.Helper()
+	opts := browsertest.Options(browsertest.Path(t), t.TempDir(), chromedp.WindowSize(1280, 1000))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancelTimeout)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(hs.URL+"/-/login?next=/"),
+		chromedp.WaitVisible(`input[name=username]`),
+		chromedp.SendKeys(`input[name=username]`, user),
+		chromedp.SendKeys(`input[name=password]`, user),
+		chromedp.Click(`button.primary`),
+		chromedp.WaitVisible(`#task-list li`),
+		chromedp.Click(`#task-list li[data-gid="`+task+`"]`),
+		chromedp.WaitVisible(`#assignee-select`),
+	)
+	if err != nil {
+		t.Fatalf("open the task: %v", err)
+	}
+	return ctx
 }

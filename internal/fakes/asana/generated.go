@@ -98,7 +98,7 @@ func (s *Server) AddGeneratedAttachment(g GeneratedAttachment) (string, error) {
 	}
 	a := &attachment{gid: s.st.newGID(), subtype: "asana", name: g.Name, parent: t.gid, contentType: "application/octet-stream",
 		createdAt: s.nowLocked(), createdBy: u.gid, generated: &g}
-	s.addAttachmentLocked(a, u.gid)
+	s.addAttachmentLocked(a, u.gid, true)
 	return a.gid, nil
 }
 

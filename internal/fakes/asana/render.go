@@ -19,6 +19,7 @@ var compactFields = map[string][]string{
 	"user":                 {"gid", "resource_type", "name"},
 	"workspace":            {"gid", "resource_type", "name"},
 	"project":              {"gid", "resource_type", "name"},
+	"section":              {"gid", "resource_type", "name"},
 	"task":                 {"gid", "resource_type", "name", "resource_subtype"},
 	"story":                {"gid", "resource_type", "created_at", "created_by", "resource_subtype", "text"},
 	"attachment":           {"gid", "resource_type", "name", "resource_subtype"},
@@ -211,7 +212,7 @@ func (st *state) allUsers() []obj {
 
 func (st *state) customFieldSettingObj(p *project, cf string) obj {
 	return obj{
-		"gid": p.gid + "-" + cf, "resource_type": "custom_field_setting", "is_important": true,
+		"gid": p.settingGIDs[cf], "resource_type": "custom_field_setting", "is_important": true,
 		"project":      obj{"gid": p.gid, "resource_type": "project", "name": p.name},
 		"parent":       obj{"gid": p.gid, "resource_type": "project", "name": p.name},
 		"custom_field": st.customFieldObj(cf, nil, false),
@@ -304,8 +305,9 @@ func (st *state) taskObj(t *task) obj {
 		p := st.projects[pg]
 		po := obj{"gid": p.gid, "resource_type": "project", "name": p.name}
 		projects = append(projects, po)
+		sec := st.sections[t.sections[pg]]
 		memberships = append(memberships, obj{"project": po,
-			"section": obj{"gid": p.gid + "1", "resource_type": "section", "name": "Untitled section"}})
+			"section": obj{"gid": sec.gid, "resource_type": "section", "name": sec.name}})
 	}
 	var cfs []obj
 	for _, pg := range t.projects {
@@ -356,14 +358,22 @@ func firstOr(s []string, def string) string {
 }
 
 func (st *state) storyObj(sy *story) obj {
-	return obj{
+	o := obj{
 		"gid": sy.gid, "resource_type": "story", "created_at": ts(sy.createdAt),
 		"created_by": st.userObj(sy.author), "resource_subtype": sy.subtype, "type": sy.typ,
 		"text": sy.text, "html_text": sy.htmlText, "is_pinned": sy.isPinned, "is_edited": sy.isEdited,
-		"source": "api", "hearted": false, "hearts": []obj{}, "liked": false, "likes": []obj{},
-		"num_hearts": 0, "num_likes": 0, "previews": []obj{}, "sticker_name": nil,
+		"is_editable": sy.typ == "comment", "source": sy.source,
+		"hearted": false, "hearts": []obj{}, "liked": false, "likes": []obj{},
+		"num_hearts": 0, "num_likes": 0, "sticker_name": nil,
 		"target": st.taskCompact(sy.task),
 	}
+	if sy.typ == "comment" {
+		o["previews"] = []obj{} // only comment stories have previews
+	}
+	for k, v := range sy.details {
+		o[k] = v
+	}
+	return o
 }
 
 // attachmentObj renders an attachment; for Asana-hosted files it mints a

@@ -27,6 +27,9 @@ type SeedIDs struct {
 	// enum option gids.
 	PriorityField   string            `json:"priority_field"`
 	PriorityOptions map[string]string `json:"priority_options"`
+	// Sections maps the Launch project's section names (To do, In
+	// progress, Done) to their gids; the seeded tasks are in "To do".
+	Sections map[string]string `json:"sections"`
 }
 
 // SeedTask names one seeded task and its attachments.
@@ -39,25 +42,29 @@ type SeedTask struct {
 
 // The seeded gids never change, so demo scripts may hard-code them.
 const (
-	seedWorkspace = "1201000000000001"
-	seedAdmin     = "1201000000000011"
-	seedAlice     = "1201000000000012"
-	seedBob       = "1201000000000013"
-	seedProject   = "1201000000000101"
-	seedPriority  = "1201000000000201"
-	seedPrioLow   = "1201000000000202"
-	seedPrioMed   = "1201000000000203"
-	seedPrioHigh  = "1201000000000204"
-	seedTask1     = "1201000000001001"
-	seedTask2     = "1201000000001002"
-	seedTask3     = "1201000000001003"
-	seedAttPDF    = "1201000000002001"
-	seedAttPNG    = "1201000000002002"
-	seedAttGDrive = "1201000000002003"
-	seedAttDbx    = "1201000000002004"
-	seedAttBox    = "1201000000002005"
-	seedAttOneDr  = "1201000000002006"
-	seedStory1    = "1201000000003001"
+	seedWorkspace   = "1201000000000001"
+	seedAdmin       = "1201000000000011"
+	seedAlice       = "1201000000000012"
+	seedBob         = "1201000000000013"
+	seedProject     = "1201000000000101"
+	seedSecTodo     = "1201000000000111"
+	seedSecDoing    = "1201000000000112"
+	seedSecDone     = "1201000000000113"
+	seedPriority    = "1201000000000201"
+	seedPrioLow     = "1201000000000202"
+	seedPrioMed     = "1201000000000203"
+	seedPrioHigh    = "1201000000000204"
+	seedPrioSetting = "1201000000000301"
+	seedTask1       = "1201000000001001"
+	seedTask2       = "1201000000001002"
+	seedTask3       = "1201000000001003"
+	seedAttPDF      = "1201000000002001"
+	seedAttPNG      = "1201000000002002"
+	seedAttGDrive   = "1201000000002003"
+	seedAttDbx      = "1201000000002004"
+	seedAttBox      = "1201000000002005"
+	seedAttOneDr    = "1201000000002006"
+	seedStory1      = "1201000000003001"
 )
 
 // Seed returns the gids of the seeded demo data.
@@ -82,6 +89,7 @@ func (s *Server) Seed() SeedIDs {
 		},
 		PriorityField:   seedPriority,
 		PriorityOptions: map[string]string{"Low": seedPrioLow, "Medium": seedPrioMed, "High": seedPrioHigh},
+		Sections:        map[string]string{"To do": seedSecTodo, "In progress": seedSecDoing, "Done": seedSecDone},
 	}
 }
 
@@ -117,12 +125,17 @@ func (s *Server) seed() {
 		o.enabled, o.field = true, seedPriority
 		st.enumOptions[o.gid] = o
 	}
-	st.projects[seedProject] = &project{
+	launch := &project{
 		gid: seedProject, name: "Launch", workspace: seedWorkspace, owner: seedAdmin,
 		notes: "Everything for the spring product launch.", color: "light-green",
 		createdAt: t0, modifiedAt: t0, customFields: []string{seedPriority},
+		settingGIDs: map[string]string{seedPriority: seedPrioSetting},
 	}
+	st.projects[seedProject] = launch
 	st.projectOrder = append(st.projectOrder, seedProject)
+	todo := st.addSectionLocked(launch, seedSecTodo, "To do", t0, -1)
+	st.addSectionLocked(launch, seedSecDoing, "In progress", t0, -1)
+	st.addSectionLocked(launch, seedSecDone, "Done", t0, -1)
 
 	add := func(t *task) {
 		t.workspace, t.projects = seedWorkspace, []string{seedProject}
@@ -130,6 +143,7 @@ func (s *Server) seed() {
 		t.customValues = map[string]any{seedPriority: nil}
 		st.tasks[t.gid] = t
 		st.taskOrder = append(st.taskOrder, t.gid)
+		st.placeTaskLocked(t, todo, -1)
 	}
 	add(&task{gid: seedTask1, name: "Write the launch announcement", assignee: seedAlice, dueOn: "2026-03-02",
 		notes:     "Draft the announcement for the blog and the newsletter.\nThe plan and the mockup are attached; the brief lives in Google Drive.",
@@ -163,7 +177,7 @@ func (s *Server) seed() {
 
 	st.stories[seedStory1] = &story{gid: seedStory1, task: seedTask1, author: seedBob,
 		text: "Mockup looks good to me.", htmlText: "<body>Mockup looks good to me.</body>",
-		subtype: "comment_added", typ: "comment", createdAt: t0.Add(2 * time.Hour)}
+		subtype: "comment_added", typ: "comment", source: "web", createdAt: t0.Add(2 * time.Hour)}
 	st.tasks[seedTask1].stories = []string{seedStory1}
 }
 

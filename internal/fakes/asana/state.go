@@ -3,6 +3,7 @@ package asana
 import (
 	"crypto/rand"
 	"encoding/hex"
+	mrand "math/rand/v2"
 	"strconv"
 	"time"
 )
@@ -12,6 +13,7 @@ type state struct {
 	baseURL string
 	app     AppRegistration
 	faults  Faults
+	rng     *mrand.Rand // the faults' random choices, seeded by Faults.Seed
 	nextGID int64
 
 	workspaces   map[string]*workspace
@@ -19,6 +21,7 @@ type state struct {
 	userOrder    []string
 	projects     map[string]*project
 	projectOrder []string
+	sections     map[string]*section
 	tasks        map[string]*task
 	taskOrder    []string
 	stories      map[string]*story
@@ -36,7 +39,7 @@ type state struct {
 
 	downloads map[string]download // download ticket -> file
 
-	events     []event
+	events     []*event
 	eventSeq   int64
 	syncTokens map[string]syncToken
 
@@ -52,10 +55,12 @@ func newState(baseURL string, app AppRegistration) *state {
 	return &state{
 		baseURL:      baseURL,
 		app:          app,
+		rng:          newRNG(0),
 		nextGID:      1300000000000000,
 		workspaces:   map[string]*workspace{},
 		users:        map[string]*user{},
 		projects:     map[string]*project{},
+		sections:     map[string]*section{},
 		tasks:        map[string]*task{},
 		stories:      map[string]*story{},
 		attachments:  map[string]*attachment{},
@@ -96,7 +101,9 @@ type project struct {
 	owner                   string
 	createdAt, modifiedAt   time.Time
 	archived                bool
-	customFields            []string // custom field gids enabled on the project
+	customFields            []string          // custom field gids enabled on the project
+	settingGIDs             map[string]string // custom field gid -> its custom_field_setting gid
+	sections                []string          // section gids in project order; never empty
 }
 
 type task struct {
@@ -108,6 +115,7 @@ type task struct {
 	dueOn                 string
 	workspace             string
 	projects              []string
+	sections              map[string]string // project gid -> the task's section in it
 	createdAt, modifiedAt time.Time
 	customValues          map[string]any // custom field gid -> text/number/enum option gid/[]string/nil
 	external              *externalData
@@ -123,9 +131,14 @@ type externalData struct {
 type story struct {
 	gid, task, author  string
 	text, htmlText     string
-	subtype, typ       string
+	subtype, typ       string // typ is "comment" or "system"
+	source             string // api or web
 	createdAt          time.Time
 	isPinned, isEdited bool
+	// details are a system story's conditional fields (new_name,
+	// new_dates, assignee, new_section, new_enum_value, ...), captured
+	// when the change happened.
+	details obj
 }
 
 type attachment struct {

@@ -40,7 +40,7 @@ func (s *Server) uiRoutes(mux *http.ServeMux) {
 	ui("GET /_emulator/ui/tasks", s.uiTasks)
 	ui("GET /_emulator/ui/tasks/{gid}", s.uiTask)
 	ui("POST /_emulator/ui/tasks/{gid}/comments", s.uiComment)
-	ui("POST /_emulator/ui/tasks/{gid}/complete", s.uiComplete)
+	ui("POST /_emulator/ui/tasks/{gid}/update", s.uiUpdate)
 	ui("POST /_emulator/ui/prepare", s.uiPrepare)
 	ui("POST /_emulator/ui/finish", s.uiFinish)
 	ui("POST /_emulator/ui/report", s.uiReport)
@@ -116,13 +116,13 @@ func (s *Server) uiState(w http.ResponseWriter, _ *http.Request, u *user) {
 func (s *Server) uiTasks(w http.ResponseWriter, r *http.Request, _ *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pg := r.URL.Query().Get("project")
 	out := []obj{}
-	for _, gid := range s.st.taskOrder {
-		t := s.st.tasks[gid]
-		if t.deleted || !containsString(t.projects, pg) {
-			continue
-		}
+	p := s.st.projects[r.URL.Query().Get("project")]
+	if p == nil {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	for _, t := range s.st.projectTasks(p) {
 		assignee := ""
 		if u := s.st.users[t.assignee]; u != nil {
 			assignee = u.name
@@ -157,16 +157,39 @@ func (s *Server) uiTask(w http.ResponseWriter, r *http.Request, _ *user) {
 		if u := s.st.users[sy.author]; u != nil {
 			author = u.name
 		}
-		stories = append(stories, obj{"gid": sy.gid, "author": author, "text": sy.text, "created_at": ts(sy.createdAt)})
+		stories = append(stories, obj{"gid": sy.gid, "author": author, "text": sy.text, "created_at": ts(sy.createdAt),
+			"type": sy.typ, "subtype": sy.subtype})
+	}
+	users := []obj{}
+	for _, ug := range s.st.userOrder {
+		users = append(users, obj{"gid": ug, "name": s.st.users[ug].name})
+	}
+	project := firstOr(t.projects, "")
+	sections := []obj{}
+	if p := s.st.projects[project]; p != nil {
+		for _, sg := range p.sections {
+			sections = append(sections, obj{"gid": sg, "name": s.st.sections[sg].name})
+		}
+	}
+	var cfs []obj
+	for _, cf := range full["custom_fields"].([]obj) {
+		f := s.st.customFields[cf["gid"].(string)]
+		o := obj{"gid": f.gid, "name": f.name, "type": f.subtype, "display_value": cf["display_value"]}
+		if f.subtype == "enum" {
+			opts := []obj{}
+			for _, og := range f.options {
+				if e := s.st.enumOptions[og]; e.enabled {
+					opts = append(opts, obj{"gid": e.gid, "name": e.name})
+				}
+			}
+			o["options"], o["value"] = opts, t.customValues[f.gid]
+		}
+		cfs = append(cfs, o)
 	}
 	pattern := s.st.app.MatchURLPattern
 	s.mu.Unlock()
 	for _, a := range atts {
 		a["widget"] = pattern != "" && a["url"] != "" && s.MatchesApp(a["url"].(string))
-	}
-	var cfs []obj
-	for _, cf := range full["custom_fields"].([]obj) {
-		cfs = append(cfs, obj{"name": cf["name"], "display_value": cf["display_value"]})
 	}
 	assignee := ""
 	if a, ok := full["assignee"].(obj); ok {
@@ -174,7 +197,44 @@ func (s *Server) uiTask(w http.ResponseWriter, r *http.Request, _ *user) {
 	}
 	writeJSON(w, http.StatusOK, obj{"gid": t.gid, "name": t.name, "notes": t.notes, "html_notes": t.htmlNotes,
 		"completed": t.completed, "assignee": assignee, "due_on": t.dueOn, "permalink_url": full["permalink_url"],
-		"custom_fields": cfs, "attachments": atts, "stories": stories, "project": firstOr(t.projects, "")})
+		"custom_fields": cfs, "attachments": atts, "stories": stories, "project": project,
+		"assignee_gid": t.assignee, "users": users, "section": t.sections[project], "sections": sections})
+}
+
+// uiUpdate changes a task from the pane, as a person does in Asana: the
+// same checks, events and system stories as the REST API. Besides the
+// task's fields (completed, assignee, due_on, name, custom_fields) it takes
+// a section to move the task to.
+func (s *Server) uiUpdate(w http.ResponseWriter, r *http.Request, u *user) {
+	var in map[string]any
+	if !readJSON(w, r, &in) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.st.lookupTask(r.PathValue("gid"))
+	if t == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such task"})
+		return
+	}
+	var sec *section
+	if sg, ok := in["section"].(string); ok {
+		if sec = s.st.sections[sg]; sec == nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "no such section"})
+			return
+		}
+		delete(in, "section")
+	}
+	e, err := s.readTaskEdit(&apiRequest{user: u.gid, data: in}, t.customValues)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s.applyTaskEdit(t, e, u.gid, true)
+	if sec != nil {
+		s.moveTaskLocked(t, sec, 0, u.gid)
+	}
+	writeJSON(w, http.StatusOK, obj{"gid": t.gid})
 }
 
 func (s *Server) uiComment(w http.ResponseWriter, r *http.Request, u *user) {
@@ -191,35 +251,8 @@ func (s *Server) uiComment(w http.ResponseWriter, r *http.Request, u *user) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "a task and a text are needed"})
 		return
 	}
-	sy := &story{gid: s.st.newGID(), task: t.gid, author: u.gid, text: in.Text,
-		htmlText: "<body>" + htmlEscape(in.Text) + "</body>", subtype: "comment_added", typ: "comment", createdAt: s.nowLocked()}
-	s.st.stories[sy.gid] = sy
-	t.stories = append(t.stories, sy.gid)
-	s.emitLocked(event{user: u.gid, action: "added",
-		resource: obj{"gid": sy.gid, "resource_type": "story", "resource_subtype": "comment_added"},
-		parent:   s.st.taskCompact(t.gid), scopes: append([]string{t.gid}, t.projects...)})
+	sy := s.addCommentLocked(t, u.gid, in.Text, "", "web", false)
 	writeJSON(w, http.StatusOK, obj{"gid": sy.gid})
-}
-
-func (s *Server) uiComplete(w http.ResponseWriter, r *http.Request, u *user) {
-	var in struct {
-		Completed bool `json:"completed"`
-	}
-	if !readJSON(w, r, &in) {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.st.lookupTask(r.PathValue("gid"))
-	if t == nil {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such task"})
-		return
-	}
-	if err := s.applyTaskFields(t, &apiRequest{user: u.gid, data: map[string]any{"completed": in.Completed}}); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-		return
-	}
-	writeJSON(w, http.StatusOK, obj{"completed": t.completed})
 }
 
 // uiPrepare signs an App Components request for the page's script, which

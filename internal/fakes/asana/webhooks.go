@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -46,55 +48,138 @@ func (t WebhookTiming) withDefaults() WebhookTiming {
 
 type webhook struct {
 	gid, resource, resourceType, resourceName string
-	target, secret, user                      string
-	filters                                   []obj
+	workspace                                 string
+	target, secret, user, client              string
+	filters                                   []webhookFilter
 	createdAt                                 time.Time
 	lastSuccess, lastFailure, nextAttempt     time.Time
 	firstFailure                              time.Time
 	lastFailureContent                        string
 	retryCount                                int
 	deleteAfter                               time.Duration
-	queue                                     []event
+	queue                                     []queued
 	wake                                      chan struct{}
 	stop                                      context.CancelFunc
 }
 
-func (st *state) webhookObj(h *webhook) obj {
-	o := obj{
-		"gid": h.gid, "resource_type": "webhook", "active": true, "target": h.target,
-		"resource":             obj{"gid": h.resource, "resource_type": h.resourceType, "name": h.resourceName},
-		"created_at":           ts(h.createdAt),
-		"delivery_retry_count": h.retryCount,
-		"filters":              h.filters,
-	}
-	if !h.lastSuccess.IsZero() {
-		o["last_success_at"] = ts(h.lastSuccess)
-	}
-	if !h.lastFailure.IsZero() {
-		o["last_failure_at"] = ts(h.lastFailure)
-		o["last_failure_content"] = h.lastFailureContent
-	}
-	if !h.nextAttempt.IsZero() {
-		o["next_attempt_after"] = ts(h.nextAttempt)
-	}
-	if !h.firstFailure.IsZero() {
-		o["failure_deletion_timestamp"] = ts(h.firstFailure.Add(h.deleteAfter))
-	}
-	return o
+// queued is an event waiting for delivery until due (wall clock; later than
+// now under the delay faults).
+type queued struct {
+	ev  *event
+	due time.Time
 }
 
-// resolveResource names a webhook's resource: a task, project or workspace.
-func (st *state) resolveResource(gid string) (typ, name string, ok bool) {
+// webhookFilter is one WebhookFilter as the client sent it. It is a
+// distinct type so that rendering never compacts it like a resource.
+type webhookFilter map[string]any
+
+// nullTime is a timestamp, or JSON null when unset: Asana sends the webhook
+// health fields as null rather than leaving them out.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ts(t)
+}
+
+func (st *state) webhookObj(h *webhook) obj {
+	var failureContent, deletion any
+	if !h.lastFailure.IsZero() {
+		failureContent = h.lastFailureContent
+	}
+	if !h.firstFailure.IsZero() {
+		deletion = ts(h.firstFailure.Add(h.deleteAfter))
+	}
+	filters := make([]webhookFilter, len(h.filters))
+	copy(filters, h.filters)
+	return obj{
+		"gid": h.gid, "resource_type": "webhook", "active": true, "target": h.target,
+		"resource":                   obj{"gid": h.resource, "resource_type": h.resourceType, "name": h.resourceName},
+		"created_at":                 ts(h.createdAt),
+		"delivery_retry_count":       h.retryCount,
+		"filters":                    filters,
+		"last_success_at":            nullTime(h.lastSuccess),
+		"last_failure_at":            nullTime(h.lastFailure),
+		"last_failure_content":       failureContent,
+		"next_attempt_after":         nullTime(h.nextAttempt),
+		"failure_deletion_timestamp": deletion,
+	}
+}
+
+// resolveResource names a webhook's resource (a task, project or
+// workspace) and its workspace.
+func (st *state) resolveResource(gid string) (typ, name, ws string, ok bool) {
 	if t := st.lookupTask(gid); t != nil {
-		return "task", t.name, true
+		return "task", t.name, t.workspace, true
 	}
 	if p := st.projects[gid]; p != nil {
-		return "project", p.name, true
+		return "project", p.name, p.workspace, true
 	}
 	if w := st.workspaces[gid]; w != nil {
-		return "workspace", w.name, true
+		return "workspace", w.name, w.gid, true
 	}
-	return "", "", false
+	return "", "", "", false
+}
+
+// higherLevelFilters are what webhooks on a workspace may filter on: task,
+// subtask and story events never reach them, and fields are not supported.
+var higherLevelFilters = map[string][]string{
+	"project":              {"added", "removed", "deleted", "undeleted", "changed"},
+	"team_membership":      {"added", "removed"},
+	"workspace_membership": {"added", "removed"},
+}
+
+var filterActions = []string{"added", "changed", "removed", "deleted", "undeleted"}
+
+// readFilters checks the filters of a create or update for a webhook on a
+// resource of type typ.
+func readFilters(data map[string]any, typ string) ([]webhookFilter, error) {
+	raw, present := data["filters"]
+	list, isList := raw.([]any)
+	if present && raw != nil && !isList {
+		return nil, errorf(http.StatusBadRequest, "filters: Must be an array of WebhookFilter objects")
+	}
+	filters := []webhookFilter{}
+	for i, f := range list {
+		m, _ := f.(map[string]any)
+		if m == nil {
+			return nil, errorf(http.StatusBadRequest, "filters[%d]: Each filter must be an object", i)
+		}
+		rt, _ := m["resource_type"].(string)
+		action, hasAction := m["action"].(string)
+		if hasAction && !containsString(filterActions, action) {
+			return nil, errorf(http.StatusBadRequest, "filters[%d].action: must be one of %s", i, strings.Join(filterActions, ", "))
+		}
+		fields, hasFields := m["fields"]
+		if hasFields {
+			if _, ok := fields.([]any); !ok {
+				return nil, errorf(http.StatusBadRequest, "filters[%d].fields: Must be an array of field names", i)
+			}
+			if action != "changed" {
+				return nil, errorf(http.StatusBadRequest, "filters[%d].fields: fields may only be used with action changed", i)
+			}
+		}
+		if typ == "workspace" {
+			if hasFields {
+				return nil, errorf(http.StatusBadRequest, "filters[%d].fields: Webhooks on a workspace do not support fields filters", i)
+			}
+			actions, ok := higherLevelFilters[rt]
+			if rt == "" {
+				return nil, errorf(http.StatusBadRequest, "filters[%d].resource_type: Missing input", i)
+			}
+			if !ok {
+				return nil, errorf(http.StatusBadRequest, "filters[%d].resource_type: Webhooks on a workspace never receive %s events; they may filter on project, team_membership or workspace_membership", i, rt)
+			}
+			if hasAction && !containsString(actions, action) {
+				return nil, errorf(http.StatusBadRequest, "filters[%d].action: Webhooks on a workspace may filter %s events on %s only", i, rt, strings.Join(actions, ", "))
+			}
+		}
+		filters = append(filters, webhookFilter(m))
+	}
+	if typ == "workspace" && len(filters) == 0 {
+		return nil, errorf(http.StatusBadRequest, "filters: Webhooks on a workspace require filters")
+	}
+	return filters, nil
 }
 
 // createWebhook is POST /webhooks: it performs the X-Hook-Secret handshake
@@ -106,40 +191,25 @@ func (s *Server) createWebhook(w http.ResponseWriter, q *apiRequest) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errorf(http.StatusBadRequest, "target: Must be an absolute https URL")
 	}
-	var filters []obj
-	if fs, ok := q.data["filters"].([]any); ok {
-		for _, f := range fs {
-			m, _ := f.(map[string]any)
-			if m == nil {
-				return errorf(http.StatusBadRequest, "filters: Each filter must be an object")
-			}
-			if _, hasFields := m["fields"]; hasFields && m["action"] != "changed" {
-				return errorf(http.StatusBadRequest, "filters: fields may only be used with action changed")
-			}
-			filters = append(filters, obj(m))
-		}
-	}
 	s.mu.Lock()
-	typ, name, ok := s.st.resolveResource(resource)
+	typ, name, ws, ok := s.st.resolveResource(resource)
 	s.mu.Unlock()
 	if !ok {
 		return errorf(http.StatusBadRequest, "resource: Not a recognized ID: %s", resource)
 	}
-	if (typ == "workspace") && len(filters) == 0 {
-		return errorf(http.StatusBadRequest, "filters: Webhooks on a workspace require filters")
+	filters, err := readFilters(q.data, typ)
+	if err != nil {
+		return err
 	}
 	secret := randomToken(32)
 	if err := s.handshake(q.r.Context(), target, secret); err != nil {
 		s.log.Info("asana emulator: webhook handshake failed", "target", target, "err", err)
 		return errorf(http.StatusBadRequest, "Could not complete activation handshake with target URL. Please ensure that the receiving server is accepting connections and echoes the X-Hook-Secret header: %v", err)
 	}
-	if filters == nil {
-		filters = []obj{}
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := &webhook{gid: s.st.newGID(), resource: resource, resourceType: typ, resourceName: name,
-		target: target, secret: secret, user: q.user, filters: filters, createdAt: s.nowLocked(),
+	h := &webhook{gid: s.st.newGID(), resource: resource, resourceType: typ, resourceName: name, workspace: ws,
+		target: target, secret: secret, user: q.user, client: q.client, filters: filters, createdAt: s.nowLocked(),
 		wake: make(chan struct{}, 1), deleteAfter: s.timing.DeleteAfter}
 	s.st.webhooks[h.gid] = h
 	s.st.webhookOrder = append(s.st.webhookOrder, h.gid)
@@ -172,16 +242,24 @@ func (s *Server) handshake(ctx context.Context, target, secret string) error {
 	return nil
 }
 
+// listWebhooks is GET /webhooks?workspace=[&resource=]: the webhooks the
+// calling app registered for the calling user in that workspace.
 func (s *Server) listWebhooks(w http.ResponseWriter, q *apiRequest) error {
 	v := q.r.URL.Query()
-	if v.Get("workspace") == "" {
+	ws := v.Get("workspace")
+	if ws == "" {
 		return errorf(http.StatusBadRequest, "workspace: Missing input")
 	}
 	s.mu.Lock()
-	var items []obj
+	if s.st.workspaces[ws] == nil {
+		s.mu.Unlock()
+		return notFound("workspace")
+	}
+	items := []obj{}
 	for _, gid := range s.st.webhookOrder {
 		h := s.st.webhooks[gid]
-		if h == nil || (v.Get("resource") != "" && h.resource != v.Get("resource")) {
+		if h == nil || h.workspace != ws || h.user != q.user || h.client != q.client ||
+			(v.Get("resource") != "" && h.resource != v.Get("resource")) {
 			continue
 		}
 		items = append(items, s.st.webhookObj(h))
@@ -200,6 +278,7 @@ func (s *Server) getWebhook(w http.ResponseWriter, q *apiRequest) error {
 	return writeOne(w, http.StatusOK, q, s.st.webhookObj(h))
 }
 
+// updateWebhook is PUT /webhooks/{webhook_gid}: it replaces the filters.
 func (s *Server) updateWebhook(w http.ResponseWriter, q *apiRequest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -207,13 +286,11 @@ func (s *Server) updateWebhook(w http.ResponseWriter, q *apiRequest) error {
 	if h == nil {
 		return notFound("webhook")
 	}
-	fs, _ := q.data["filters"].([]any)
-	h.filters = []obj{}
-	for _, f := range fs {
-		if m, ok := f.(map[string]any); ok {
-			h.filters = append(h.filters, obj(m))
-		}
+	filters, err := readFilters(q.data, h.resourceType)
+	if err != nil {
+		return err
 	}
+	h.filters = filters
 	return writeOne(w, http.StatusOK, q, s.st.webhookObj(h))
 }
 
@@ -236,46 +313,59 @@ func (s *Server) removeWebhookLocked(h *webhook) {
 }
 
 // matches reports whether any filter admits the event (no filters: all do).
-func (h *webhook) matches(ev event) bool {
+func (h *webhook) matches(ev *event) bool {
 	if !containsString(ev.scopes, h.resource) {
 		return false
 	}
 	if len(h.filters) == 0 {
 		return true
 	}
+	res, _ := ev.hook["resource"].(obj)
 	for _, f := range h.filters {
-		if rt, ok := f["resource_type"].(string); ok && rt != ev.resource["resource_type"] {
+		if rt, ok := f["resource_type"].(string); ok && rt != res["resource_type"] {
 			continue
 		}
-		if rs, ok := f["resource_subtype"].(string); ok && rs != ev.resource["resource_subtype"] {
+		if rs, ok := f["resource_subtype"].(string); ok && rs != res["resource_subtype"] {
 			continue
 		}
 		if a, ok := f["action"].(string); ok && a != ev.action {
 			continue
 		}
-		if fields, ok := f["fields"].([]any); ok {
-			field, _ := ev.change["field"].(string)
-			found := false
-			for _, x := range fields {
-				found = found || x == field
-			}
-			if !found {
-				continue
-			}
+		if fields, ok := f["fields"].([]any); ok && !slices.Contains(fields, any(ev.field)) {
+			continue
 		}
 		return true
 	}
 	return false
 }
 
-func (s *Server) queueWebhookEventsLocked(ev event) {
-	for _, h := range s.st.webhooks {
-		if h.matches(ev) {
-			h.queue = append(h.queue, ev)
-			select {
-			case h.wake <- struct{}{}:
-			default:
+// queueWebhookEventsLocked hands an event to every webhook that wants it,
+// applying the delivery faults (drop, duplicate, delay) per webhook.
+func (s *Server) queueWebhookEventsLocked(ev *event) {
+	f := s.st.faults
+	faulty := f.appliesTo(scopeWebhooks)
+	for _, gid := range s.st.webhookOrder {
+		h := s.st.webhooks[gid]
+		if !h.matches(ev) {
+			continue
+		}
+		copies, due := 1, time.Now()
+		if faulty {
+			if f.DropRate > 0 && s.st.rng.Float64() < f.DropRate {
+				s.log.Debug("asana emulator: dropping a webhook event (drop_rate fault)", "webhook", h.gid, "seq", ev.seq)
+				continue
 			}
+			if f.DuplicateRate > 0 && s.st.rng.Float64() < f.DuplicateRate {
+				copies = 2
+			}
+			due = due.Add(s.deliveryDelayLocked())
+		}
+		for range copies {
+			h.queue = append(h.queue, queued{ev: ev, due: due})
+		}
+		select {
+		case h.wake <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -292,64 +382,69 @@ func (s *Server) startDelivery(h *webhook) {
 	}()
 }
 
+// takeDueLocked removes and returns up to 100 queued events that are due,
+// and when the next one falls due.
+func (h *webhook) takeDueLocked(now time.Time) (batch []*event, next time.Time) {
+	rest := h.queue[:0]
+	for _, qd := range h.queue {
+		switch {
+		case !qd.due.After(now) && len(batch) < 100:
+			batch = append(batch, qd.ev)
+		default:
+			rest = append(rest, qd)
+			if next.IsZero() || qd.due.Before(next) {
+				next = qd.due
+			}
+		}
+	}
+	h.queue = rest
+	return batch, next
+}
+
 func (s *Server) deliveryLoop(ctx context.Context, h *webhook) {
 	heartbeat := time.NewTimer(s.timing.Heartbeat)
 	defer heartbeat.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-h.wake:
-			if s.timing.DeliveryDelay > 0 && !sleepCtx(ctx, s.timing.DeliveryDelay) {
-				return
-			}
-		case <-heartbeat.C:
+	var due *time.Timer
+	defer func() {
+		if due != nil {
+			due.Stop()
 		}
-		// Deliver what is queued (or a heartbeat), retrying with backoff
-		// until it succeeds or the webhook is deleted.
-		for {
-			s.mu.Lock()
-			batch := h.queue
-			if len(batch) > 100 {
-				batch = batch[:100]
-			}
-			s.mu.Unlock()
-			err := s.deliver(ctx, h, batch)
-			if ctx.Err() != nil {
-				return
-			}
-			s.mu.Lock()
-			now := s.nowLocked()
-			if err == nil {
-				h.queue = h.queue[len(batch):]
-				h.lastSuccess, h.retryCount = now, 0
-				h.firstFailure, h.nextAttempt = time.Time{}, time.Time{}
-				more := len(h.queue) > 0
-				s.mu.Unlock()
-				if more {
-					continue
+	}()
+	for {
+		s.mu.Lock()
+		batch, next := h.takeDueLocked(time.Now())
+		if len(batch) > 1 && s.st.faults.Reorder && s.st.faults.appliesTo(scopeWebhooks) {
+			s.st.rng.Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
+		}
+		s.mu.Unlock()
+		if len(batch) == 0 {
+			var dueC <-chan time.Time
+			if !next.IsZero() {
+				if due == nil {
+					due = time.NewTimer(time.Until(next))
+				} else {
+					due.Reset(time.Until(next))
 				}
-				break
+				dueC = due.C
 			}
-			h.lastFailure, h.lastFailureContent = now, err.Error()
-			if h.firstFailure.IsZero() {
-				h.firstFailure = now
-			}
-			if now.Sub(h.firstFailure) >= s.timing.DeleteAfter {
-				s.log.Warn("asana emulator: deleting webhook after failed deliveries", "webhook", h.gid, "target", h.target, "err", err)
-				s.removeWebhookLocked(h)
-				s.mu.Unlock()
+			select {
+			case <-ctx.Done():
 				return
+			case <-h.wake:
+				// Asana batches what happens in short succession.
+				if s.timing.DeliveryDelay > 0 && !sleepCtx(ctx, s.timing.DeliveryDelay) {
+					return
+				}
+				continue
+			case <-dueC:
+				continue
+			case <-heartbeat.C:
 			}
-			backoff := s.timing.RetryBackoff << min(h.retryCount, 20)
-			backoff = min(backoff, s.timing.RetryBackoffMax)
-			h.retryCount++
-			h.nextAttempt = now.Add(backoff)
-			s.mu.Unlock()
-			s.log.Info("asana emulator: webhook delivery failed, will retry", "webhook", h.gid, "err", err, "retry_in", backoff)
-			if !sleepCtx(ctx, backoff) {
-				return
-			}
+		}
+		// Deliver the batch (or a heartbeat), retrying with backoff until it
+		// succeeds or the webhook is deleted.
+		if !s.deliverWithRetry(ctx, h, batch) {
+			return
 		}
 		if !heartbeat.Stop() {
 			select {
@@ -358,6 +453,44 @@ func (s *Server) deliveryLoop(ctx context.Context, h *webhook) {
 			}
 		}
 		heartbeat.Reset(s.timing.Heartbeat)
+	}
+}
+
+// deliverWithRetry delivers one batch until it succeeds; false means stop
+// (the server closes or the webhook was deleted after failing too long).
+func (s *Server) deliverWithRetry(ctx context.Context, h *webhook, batch []*event) bool {
+	for {
+		err := s.deliver(ctx, h, batch)
+		if ctx.Err() != nil {
+			return false
+		}
+		s.mu.Lock()
+		now := s.nowLocked()
+		if err == nil {
+			h.lastSuccess, h.retryCount = now, 0
+			h.firstFailure, h.nextAttempt = time.Time{}, time.Time{}
+			s.mu.Unlock()
+			return true
+		}
+		h.lastFailure, h.lastFailureContent = now, err.Error()
+		if h.firstFailure.IsZero() {
+			h.firstFailure = now
+		}
+		if now.Sub(h.firstFailure) >= s.timing.DeleteAfter {
+			s.log.Warn("asana emulator: deleting webhook after failed deliveries", "webhook", h.gid, "target", h.target, "err", err)
+			s.removeWebhookLocked(h)
+			s.mu.Unlock()
+			return false
+		}
+		backoff := s.timing.RetryBackoff << min(h.retryCount, 20)
+		backoff = min(backoff, s.timing.RetryBackoffMax)
+		h.retryCount++
+		h.nextAttempt = now.Add(backoff)
+		s.mu.Unlock()
+		s.log.Info("asana emulator: webhook delivery failed, will retry", "webhook", h.gid, "err", err, "retry_in", backoff)
+		if !sleepCtx(ctx, backoff) {
+			return false
+		}
 	}
 }
 
@@ -374,10 +507,10 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 
 // deliver POSTs {"events": [...]} signed with X-Hook-Signature (HMAC-SHA256
 // of the raw body with the webhook's secret). An empty batch is a heartbeat.
-func (s *Server) deliver(ctx context.Context, h *webhook, batch []event) error {
+func (s *Server) deliver(ctx context.Context, h *webhook, batch []*event) error {
 	evs := make([]obj, 0, len(batch))
 	for _, ev := range batch {
-		evs = append(evs, ev.json())
+		evs = append(evs, ev.hook)
 	}
 	body, err := json.Marshal(obj{"events": evs})
 	if err != nil {

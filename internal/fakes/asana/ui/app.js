@@ -129,12 +129,29 @@ async function openTask(gid) {
   document.querySelectorAll("#task-list li").forEach((li) => li.classList.toggle("selected", li.dataset.gid === gid));
   const t = await api("GET", `/_emulator/ui/tasks/${gid}`);
   const pane = document.getElementById("pane");
+  // Changes from the pane go through the emulator like API writes: the
+  // same events and system stories.
+  const update = async (fields) => {
+    try { await api("POST", `/_emulator/ui/tasks/${gid}/update`, fields); } catch (err) { alert(err.message); }
+    refresh();
+  };
   const check = el("button", { class: "check" + (t.completed ? " done" : ""), title: "Mark complete", text: "✓",
-    onclick: async () => { await api("POST", `/_emulator/ui/tasks/${gid}/complete`, { completed: !t.completed }); refresh(); } });
+    onclick: () => update({ completed: !t.completed }) });
+  const select = (attrs, options, value, onchange) => el("select", { ...attrs, onchange: (ev) => onchange(ev.target.value) },
+    ...options.map((o) => el("option", { value: o.gid, selected: o.gid === value, text: o.name })));
   const fields = el("dl", { class: "fields" },
-    el("dt", { text: "Assignee" }), el("dd", { text: t.assignee || "No assignee" }),
-    el("dt", { text: "Due date" }), el("dd", { text: t.due_on || "No due date" }),
-    ...(t.custom_fields || []).flatMap((cf) => [el("dt", { text: cf.name }), el("dd", { text: cf.display_value || "—" })]));
+    el("dt", { text: "Assignee" }),
+    el("dd", {}, select({ id: "assignee-select" }, [{ gid: "", name: "No assignee" }, ...t.users], t.assignee_gid || "",
+      (v) => update({ assignee: v || null }))),
+    el("dt", { text: "Due date" }),
+    el("dd", {}, el("input", { type: "date", id: "due-input", value: t.due_on || "",
+      onchange: (ev) => update({ due_on: ev.target.value || null }) })),
+    el("dt", { text: "Section" }),
+    el("dd", {}, select({ id: "section-select" }, t.sections, t.section, (v) => update({ section: v }))),
+    ...(t.custom_fields || []).flatMap((cf) => [el("dt", { text: cf.name }), cf.type === "enum"
+      ? el("dd", {}, select({ "data-field": cf.gid, class: "custom-field" }, [{ gid: "", name: "—" }, ...cf.options], cf.value || "",
+        (v) => update({ custom_fields: { [cf.gid]: v || null } })))
+      : el("dd", { text: cf.display_value || "—" })]));
   const widgets = el("div", { id: "widgets" });
   const attachments = el("ul", { class: "attachments", id: "attachments" },
     ...(t.attachments || []).map((a) => el("li", { "data-gid": a.gid },
@@ -150,8 +167,8 @@ async function openTask(gid) {
     el("h3", { text: "Attachments" }), attachments,
     widgets,
     ruleButtons(t) || "",
-    el("h3", { text: "Comments" }),
-    el("ul", { class: "stories" }, ...(t.stories || []).map((s) => el("li", {},
+    el("h3", { text: "Activity" }),
+    el("ul", { class: "stories" }, ...(t.stories || []).map((s) => el("li", { class: s.type === "system" ? "system" : "comment", "data-subtype": s.subtype },
       el("span", { class: "who", text: s.author }), el("span", { text: s.text }),
       el("span", { class: "hint", text: " · " + relTime(s.created_at) })))),
     el("form", { class: "comment-box", onsubmit: async (ev) => {
