@@ -46,6 +46,20 @@ func (c *Client) AddComment(ctx context.Context, issue, body string, visibility 
 	return &out, nil
 }
 
+// GetComment reads one comment of an issue as the client's user sees it,
+// with its visibility restriction. ErrNotFound also means the comment
+// belongs to another issue, or the user may not see it (Jira hides a
+// restricted comment from users outside its group or role).
+//
+// https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue-getComment
+func (c *Client) GetComment(ctx context.Context, issue, commentID string) (*Comment, error) {
+	var out Comment
+	if err := c.get(ctx, "rest/api/2/issue/"+pathEscape(issue)+"/comment/"+pathEscape(commentID), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // commentInput is the wire shape of a comment write (no zero times).
 func commentInput(c Comment) map[string]any {
 	m := map[string]any{"body": c.Body}
