@@ -98,6 +98,12 @@ func TestDependencyRules(t *testing.T) {
 			if under(imp, "internal/app") && p.path != "internal/cli" && !under(p.path, "e2e") && !under(p.path, "bench") {
 				t.Errorf("%s imports internal/app: only internal/cli (and e2e, bench) may", p.path)
 			}
+			// The exactly-once writer sits below the rules: it knows the
+			// clients and the store, nothing that uses it.
+			if under(p.path, "internal/effects") && !under(imp, "internal/effects") &&
+				!slices.Contains([]string{"internal/store", "internal/asana", "internal/jira"}, imp) {
+				t.Errorf("%s imports %s: internal/effects may import only store, asana and jira", p.path, imp)
+			}
 			// The business rules stay free of HTTP serving and the queue.
 			if under(p.path, "internal/bridge") && (under(imp, "internal/httpx") || under(imp, "internal/jobs")) {
 				t.Errorf("%s imports %s: bridge holds rules, not HTTP serving or queue code", p.path, imp)

@@ -554,11 +554,11 @@ func (q queries) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, er
 		}, before, limitOr(f.Limit, 50, 500))
 }
 
-// DeleteExpired removes expired auth states, idempotency keys and signed
-// request records.
+// DeleteExpired removes expired auth states, idempotency keys, signed
+// request records and side effects.
 func (q queries) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
-	for _, table := range []string{"auth_states", "idempotency_keys", "signed_requests"} {
+	for _, table := range []string{"auth_states", "idempotency_keys", "signed_requests", "side_effects"} {
 		res, err := q.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at <= $1`, dbTime(now))
 		if err != nil {
 			return total, q.wrap("delete expired "+table, err)

@@ -75,12 +75,14 @@ type Queries interface {
 	GetIdempotencyKey(ctx context.Context, scope, key string) (IdempotencyKey, error)
 	CompleteIdempotencyKey(ctx context.Context, scope, key string, result []byte) error
 
+	SideEffects
+
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 
-	// DeleteExpired removes auth states, idempotency keys and signed
-	// request records that expired before now and reports how many rows
-	// went.
+	// DeleteExpired removes auth states, idempotency keys, signed request
+	// records and side effects that expired before now and reports how many
+	// rows went.
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 
 	RuleConfigQueries

@@ -96,6 +96,8 @@ func Run(t *testing.T, newStore NewStore) {
 		"ResealSecrets":         testResealSecrets,
 		"ForeignKeysAreChecked": testForeignKeys,
 		"ConflictInsideTx":      testConflictInsideTransaction,
+		"SideEffects":           testSideEffects,
+		"SideEffectOneHolder":   testSideEffectOneHolder,
 	}
 	maps.Copy(tests, securityTests)
 	for name, fn := range tests {
