@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asanajira/asanajira/internal/asana"
+	"github.com/asanajira/asanajira/internal/effects"
 	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/store"
 )
@@ -60,7 +61,8 @@ type CopyReport struct {
 	Comment string
 }
 
-// Idempotency scopes remembering copied files and the posted comment.
+// copyScope remembers copied files (idempotency keys); commentScope names
+// the report comment in the ledger of external writes.
 const (
 	copyScope    = "copy_attachment"
 	commentScope = "copy_attachments_comment"
@@ -157,16 +159,15 @@ func (s *Service) CopyAttachments(ctx context.Context, args CopyAttachmentsArgs)
 		return rep, nil
 	}
 	rep.Comment = copyComment(rep)
-	err = s.st.ClaimIdempotencyKey(ctx, store.IdempotencyKey{Scope: commentScope, Key: srv.ID + ":" + l.IssueID + ":" + args.TaskGID, ExpiresAt: s.now().Add(copyMemory)})
-	switch {
-	case errors.Is(err, store.ErrConflict):
+	// One report per task and issue, posted exactly once: recorded as an
+	// intent first, so an Asana failure or a crash here loses nothing.
+	e := effects.Effect{Scope: commentScope, Key: srv.ID + ":" + l.IssueID + ":" + args.TaskGID, Target: "asana:task:" + args.TaskGID}
+	out, err := s.effects.Apply(ctx, e, effects.AsanaStory{Client: ac, Task: args.TaskGID, Text: rep.Comment})
+	if err != nil {
+		return nil, asanaError(err, "comment on the task")
+	}
+	if out.How == effects.Recorded {
 		rep.Comment = "" // posted by an earlier attempt
-	case err != nil:
-		return nil, fmt.Errorf("bridge: remember the attachments comment: %w", err)
-	default:
-		if _, err := ac.AddComment(ctx, args.TaskGID, rep.Comment, ""); err != nil {
-			return nil, asanaError(err, "comment on the task")
-		}
 	}
 	return rep, nil
 }

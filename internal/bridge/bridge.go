@@ -7,7 +7,8 @@
 // It speaks to Jira and Asana through their clients and to the database
 // through store; it serves no HTTP and knows nothing of the job queue (the
 // caller enqueues follow-up work through a LinkHook that runs inside the
-// transaction storing a link).
+// transaction storing a link). Its stories on Asana tasks go through
+// internal/effects, which posts each exactly once.
 package bridge
 
 import (
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/asanajira/asanajira/internal/asana"
+	"github.com/asanajira/asanajira/internal/effects"
 	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/store"
 )
@@ -145,6 +147,9 @@ type Service struct {
 	meta    *ttlCache[[]jira.CreateField]
 	types   *ttlCache[[]jira.IssueType]
 	projs   *ttlCache[[]jira.Project]
+
+	// effects makes every write to Asana and Jira exactly once.
+	effects *effects.Ledger
 }
 
 // New returns a Service.
@@ -174,6 +179,7 @@ func New(cfg Config) *Service {
 		meta:    newTTLCache[[]jira.CreateField](cfg.MetaCacheTTL, 2000, cfg.Now),
 		types:   newTTLCache[[]jira.IssueType](cfg.MetaCacheTTL, 2000, cfg.Now),
 		projs:   newTTLCache[[]jira.Project](cfg.MetaCacheTTL, 2000, cfg.Now),
+		effects: effects.NewLedger(cfg.Store, effects.Options{Log: cfg.Log}),
 	}
 	for _, h := range cfg.DownloadHosts {
 		s.hosts[strings.ToLower(strings.TrimSpace(h))] = true

@@ -6,15 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
-	"time"
 
+	"github.com/asanajira/asanajira/internal/effects"
 	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/store"
 )
 
-// eventStoryScope remembers which Jira changes were already told on a task,
-// so a retried job does not post the same story twice.
+// eventStoryScope names the stories that tell a task about Jira changes in
+// the ledger of external writes (internal/effects).
 const eventStoryScope = "jira-event-story"
 
 // ApplyJiraEvent brings one Jira webhook delivery to the Asana task linked
@@ -22,11 +23,26 @@ const eventStoryScope = "jira-event-story"
 // deleted issue ends the link, and the widget's cached copy of the issue is
 // dropped so the next open shows the change.
 //
-// The payload is only a hint: the issue is read again from Jira with the
-// credentials of the user who made the link, so nothing reaches Asana that
-// this user could not see in Jira, and a forged delivery changes nothing.
+// The payload is only a hint, never the source of what reaches Asana: a
+// delivery carrying the right secret may still be forged (before Jira 10 the
+// secret sits in the webhook URL, readable by any Jira administrator), and
+// Jira sends restricted comments to webhooks without their restriction.
+// So everything is read again from Jira with the rights of the user who
+// made the link:
+//   - a status change is told with the issue's status as Jira has it now;
+//   - a comment is read by its id on the linked issue; Jira's text and
+//     author are posted, never the payload's, and a comment restricted to a
+//     group or role (its visibility) is not mirrored at all, since
+//     everyone on the task could read it;
+//   - a deletion is acted on only when Jira says the issue does not exist
+//     while the link's owner can still see its project (see issueDeleted).
+//
 // Events about unlinked issues, or that say nothing a person would want on
-// the task, are ignored.
+// the task, are ignored. Each story is posted once, however many deliveries
+// and retries tell of the same change (internal/effects). Errors match
+// ErrNotConnected or ErrReconnectNeeded when the link's owner must connect
+// again, ErrJiraRateLimited when Jira throttles (with its Retry-After), and
+// effects.ErrBusy while another attempt posts the same story.
 func (s *Service) ApplyJiraEvent(ctx context.Context, jiraServerID string, payload []byte) error {
 	ev, err := jira.ParseWebhook(payload)
 	if err != nil {
@@ -46,23 +62,23 @@ func (s *Service) ApplyJiraEvent(ctx context.Context, jiraServerID string, paylo
 	}
 	s.InvalidateIssue(jiraServerID, link.IssueKey)
 
-	if ev.WebhookEvent == "jira:issue_deleted" {
-		return s.issueDeleted(ctx, link, ev)
-	}
-	story := eventStory(ev)
-	if story == "" && (ev.Issue.Key == "" || strings.EqualFold(ev.Issue.Key, link.IssueKey)) {
+	deleted := ev.WebhookEvent == jira.EventIssueDeleted
+	told := isStatusStory(ev) || isCommentEvent(ev)
+	if !deleted && !told && (ev.Issue.Key == "" || strings.EqualFold(ev.Issue.Key, link.IssueKey)) {
 		return nil
 	}
-
 	jc, srv, err := s.jiraFor(ctx, link.CreatedBy, jiraServerID)
 	if err != nil {
-		return s.eventCredentialError(err)
+		return err
 	}
 	jctx, cancel := s.jiraCtx(ctx)
-	issue, err := jc.GetIssue(jctx, link.IssueID, &jira.GetIssueOptions{Fields: []string{"summary", "status"}})
-	cancel()
+	defer cancel()
+	issue, err := jc.GetIssue(jctx, link.IssueID, &jira.GetIssueOptions{Fields: []string{"summary", "status", "project"}})
+	if deleted {
+		return s.issueDeleted(jctx, ctx, jc, srv, link, err)
+	}
 	if err != nil {
-		if errors.Is(err, jira.ErrNotFound) {
+		if errors.Is(err, jira.ErrNotFound) || errors.Is(err, jira.ErrForbidden) {
 			return nil // deleted since, or no longer visible to the link's owner
 		}
 		return s.jiraError(ctx, link.CreatedBy, srv, err, "read "+link.IssueKey)
@@ -74,14 +90,55 @@ func (s *Service) ApplyJiraEvent(ctx context.Context, jiraServerID string, paylo
 		}
 		link.IssueKey = issue.Key
 	}
+	var story string
+	switch {
+	case isStatusStory(ev) && issue.Fields.Status != nil:
+		// Say where the issue is now, not what the delivery claimed.
+		story = statusStory(ev, link.IssueKey, issue.Fields.Status.Name)
+	case isCommentEvent(ev):
+		story, err = s.commentStory(jctx, ctx, jc, srv, link, ev.Comment.ID)
+		if err != nil {
+			return err
+		}
+	}
 	if story == "" {
 		return nil
 	}
-	if issue.Fields.Status != nil && isStatusStory(ev) {
-		// Say where the issue is now, not what a stale delivery claimed.
-		story = statusStory(ev, issue.Key, issue.Fields.Status.Name)
-	}
 	return s.tellTask(ctx, link, eventIdentity(ev, payload), story)
+}
+
+// isCommentEvent reports whether ev announces a new comment.
+func isCommentEvent(ev *jira.WebhookEvent) bool {
+	if ev.Comment == nil || ev.Comment.ID == "" {
+		return false
+	}
+	return ev.EventType() == jira.IssueCommented || ev.WebhookEvent == jira.EventCommentCreated
+}
+
+// commentStory reads the comment from Jira as the link's owner and returns
+// the story telling it, or "" when it must not be told: gone, hidden from
+// the owner, empty, or restricted to a group or role.
+func (s *Service) commentStory(jctx, ctx context.Context, jc *jira.Client, srv store.JiraServer, link store.Link, commentID string) (string, error) {
+	c, err := jc.GetComment(jctx, link.IssueID, commentID)
+	switch {
+	case errors.Is(err, jira.ErrNotFound), errors.Is(err, jira.ErrForbidden):
+		return "", nil // deleted since, on another issue, or hidden from the link's owner
+	case err != nil:
+		return "", s.jiraError(ctx, link.CreatedBy, srv, err, "read comment "+commentID+" of "+link.IssueKey)
+	}
+	if c.Visibility != nil {
+		s.log.InfoContext(ctx, "a restricted Jira comment is not mirrored to the task", slog.String("issue", link.IssueKey),
+			slog.String("comment", c.ID), slog.String("restricted_to", c.Visibility.Type))
+		return "", nil
+	}
+	if strings.TrimSpace(c.Body) == "" {
+		return "", nil
+	}
+	who := name(c.Author, nil)
+	if who == "" {
+		who = "Someone"
+	}
+	return fmt.Sprintf("%s commented on Jira issue %s:\n\n%s", who, link.IssueKey, c.Body), nil
 }
 
 // eventIdentity names the change a delivery reports. Jira Server sends a
@@ -97,8 +154,34 @@ func eventIdentity(ev *jira.WebhookEvent, payload []byte) []byte {
 	return payload
 }
 
-func (s *Service) issueDeleted(ctx context.Context, link store.Link, ev *jira.WebhookEvent) error {
-	if err := s.tellTask(ctx, link, []byte("deleted:"+link.IssueID), fmt.Sprintf("Jira issue %s was deleted%s. The link to this task is removed.", link.IssueKey, by(ev.User))); err != nil {
+// issueDeleted ends the link of a deleted issue, after asking Jira: readErr
+// is how GET issue answered the link's owner. A 404 means "does not exist"
+// but also "exists, and you may not see it"; so the link is removed only
+// when the owner can still see the issue's project, where a deleted issue
+// is the one reading left (an issue security level hiding this one issue
+// from its own link's owner is the case this cannot tell apart). A delivery
+// for an issue Jira still shows is forged or stale and changes nothing; a
+// link whose owner lost access stays, and the log says so.
+func (s *Service) issueDeleted(jctx, ctx context.Context, jc *jira.Client, srv store.JiraServer, link store.Link, readErr error) error {
+	switch {
+	case readErr == nil:
+		s.log.WarnContext(ctx, "ignored a Jira deletion event for an issue Jira still shows to the link's owner", slog.String("issue", link.IssueKey))
+		return nil
+	case errors.Is(readErr, jira.ErrForbidden):
+		s.lostAccess(ctx, link)
+		return nil
+	case !errors.Is(readErr, jira.ErrNotFound):
+		return s.jiraError(ctx, link.CreatedBy, srv, readErr, "read "+link.IssueKey)
+	}
+	project, _, _ := strings.Cut(link.IssueKey, "-")
+	if _, err := jc.Project(jctx, project); err != nil {
+		if errors.Is(err, jira.ErrNotFound) || errors.Is(err, jira.ErrForbidden) {
+			s.lostAccess(ctx, link)
+			return nil
+		}
+		return s.jiraError(ctx, link.CreatedBy, srv, err, "read project "+project)
+	}
+	if err := s.tellTask(ctx, link, []byte("deleted:"+link.IssueID), fmt.Sprintf("Jira issue %s was deleted. The link to this task is removed.", link.IssueKey)); err != nil {
 		return err
 	}
 	if err := s.st.DeleteLink(ctx, link.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -107,37 +190,24 @@ func (s *Service) issueDeleted(ctx context.Context, link store.Link, ev *jira.We
 	return nil
 }
 
-// tellTask posts story on the linked task as the link's owner, once per
-// delivery.
-func (s *Service) tellTask(ctx context.Context, link store.Link, identity []byte, story string) error {
-	sum := sha256.Sum256(append([]byte(link.TaskGID+"\x00"), identity...))
-	key := hex.EncodeToString(sum[:16])
-	if k, err := s.st.GetIdempotencyKey(ctx, eventStoryScope, key); err == nil && k.Result != nil {
-		return nil
-	}
-	ac, err := s.asanaFor(ctx, link.CreatedBy)
-	if err != nil {
-		return s.eventCredentialError(err)
-	}
-	if _, err := ac.AddComment(ctx, link.TaskGID, story, ""); err != nil {
-		return fmt.Errorf("bridge: tell task %s about %s: %w", link.TaskGID, link.IssueKey, err)
-	}
-	err = s.st.ClaimIdempotencyKey(ctx, store.IdempotencyKey{Scope: eventStoryScope, Key: key, Result: []byte("posted"), ExpiresAt: s.now().Add(7 * 24 * time.Hour)})
-	if err != nil && !errors.Is(err, store.ErrConflict) {
-		return fmt.Errorf("bridge: remember story on %s: %w", link.TaskGID, err)
-	}
-	return nil
+func (s *Service) lostAccess(ctx context.Context, link store.Link) {
+	s.log.WarnContext(ctx, "Jira announced a deletion of a linked issue its link's owner can no longer see; the link stays",
+		slog.String("issue", link.IssueKey), slog.String("task", link.TaskGID), slog.String("owner", link.CreatedBy))
 }
 
-// eventCredentialError ends the job quietly when the link's owner can no
-// longer act (disconnected or must reconnect): retrying would not help, and
-// the widget already asks the user to reconnect.
-func (s *Service) eventCredentialError(err error) error {
-	if errors.Is(err, ErrNotConnected) || errors.Is(err, ErrReconnectNeeded) {
-		s.log.Info("Jira event not applied: the link's owner is not connected", "error", err)
-		return nil
+// tellTask posts story on the linked task as the link's owner, once per
+// change however many deliveries and attempts tell it.
+func (s *Service) tellTask(ctx context.Context, link store.Link, identity []byte, story string) error {
+	ac, err := s.asanaFor(ctx, link.CreatedBy)
+	if err != nil {
+		return err
 	}
-	return err
+	sum := sha256.Sum256(append([]byte(link.TaskGID+"\x00"), identity...))
+	e := effects.Effect{Scope: eventStoryScope, Key: hex.EncodeToString(sum[:16]), Target: "asana:task:" + link.TaskGID}
+	if _, err := s.effects.Apply(ctx, e, effects.AsanaStory{Client: ac, Task: link.TaskGID, Text: story}); err != nil {
+		return asanaError(err, "tell task "+link.TaskGID+" about "+link.IssueKey)
+	}
+	return nil
 }
 
 // isStatusStory reports whether ev moved the issue to another status. The
@@ -153,26 +223,6 @@ func isStatusStory(ev *jira.WebhookEvent) bool {
 		}
 	}
 	return false
-}
-
-// eventStory is what a person would want to read on the task about ev, or
-// "" when the change is not worth a story (the widget shows it anyway).
-func eventStory(ev *jira.WebhookEvent) string {
-	key := ev.Issue.Key
-	if isStatusStory(ev) {
-		for _, it := range changelog(ev) {
-			if strings.EqualFold(it.Field, "status") {
-				return statusStory(ev, key, it.ToString)
-			}
-		}
-	}
-	switch ev.EventType() {
-	case "issue_commented", "comment_created":
-		if ev.Comment != nil && strings.TrimSpace(ev.Comment.Body) != "" {
-			return fmt.Sprintf("%s commented on Jira issue %s:\n\n%s", name(ev.Comment.Author, ev.User), key, ev.Comment.Body)
-		}
-	}
-	return ""
 }
 
 func statusStory(ev *jira.WebhookEvent, key, to string) string {
