@@ -2,12 +2,10 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/asanajira/asanajira/internal/bridge"
-	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/riverqueue/river"
 )
 
@@ -37,18 +35,12 @@ func (w *CopyAttachmentsWorker) Timeout(*river.Job[CopyAttachmentsArgs]) time.Du
 }
 
 // Work copies; a user who must reconnect cancels the job (retrying cannot
-// help), a rate limit snoozes it until Jira's Retry-After, and anything
-// else is retried with river's backoff.
+// help), a rate limit snoozes it until the Retry-After, and anything else
+// is retried with river's backoff (see outcome).
 func (w *CopyAttachmentsWorker) Work(ctx context.Context, job *river.Job[CopyAttachmentsArgs]) error {
 	rep, err := w.Copier.CopyAttachments(ctx, job.Args)
-	var je *jira.Error
-	switch {
-	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrReconnectNeeded):
-		return river.JobCancel(err)
-	case errors.Is(err, bridge.ErrJiraRateLimited) && errors.As(err, &je) && je.RetryAfter > 0:
-		return river.JobSnooze(je.RetryAfter)
-	case err != nil:
-		return err
+	if err != nil {
+		return outcome(err)
 	}
 	if w.Log != nil {
 		w.Log.LogAttrs(ctx, slog.LevelInfo, "attachments copied", slog.String("issue", rep.IssueKey),

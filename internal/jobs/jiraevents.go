@@ -35,12 +35,15 @@ type ApplyJiraEventWorker struct {
 // instead of retrying them forever.
 var errNoApplier = errors.New("jobs: no Jira event applier is configured")
 
-// Work applies the event; the applier is idempotent.
+// Work applies the event; the applier is idempotent. Like the attachment
+// copy, a link owner who must connect again cancels the job, and a rate
+// limit or a story another attempt is posting snoozes it (see outcome);
+// other errors are retried with river's backoff.
 func (w *ApplyJiraEventWorker) Work(ctx context.Context, job *river.Job[ApplyJiraEventArgs]) error {
 	if w.Applier == nil {
 		return river.JobCancel(errNoApplier)
 	}
-	return w.Applier.ApplyJiraEvent(ctx, job.Args.JiraServerID, job.Args.Payload)
+	return outcome(w.Applier.ApplyJiraEvent(ctx, job.Args.JiraServerID, job.Args.Payload))
 }
 
 // EnqueueJiraEvent queues a Jira webhook delivery in tx (for internal/jirawebhook).
