@@ -295,10 +295,12 @@ func (a *App) Handler() http.Handler { return a.handler }
 func (a *App) Mount(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
 
 // Run starts the queue and serves ln until ctx is cancelled, then stops
-// taking requests, lets in-flight ones and running jobs finish within the
-// shutdown timeout, and returns. It does not close the database; Close does.
+// taking requests and jobs, lets in-flight ones finish within the shutdown
+// timeout, cancels jobs still running at the deadline (they run again
+// later), and returns. It does not close the database; Close does.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
-	if err := a.queue.Start(ctx); err != nil {
+	// The queue outlives ctx (the signal): Stop below drains it.
+	if err := a.queue.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	srv := &http.Server{
@@ -324,11 +326,15 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancel()
+	// Requests and jobs drain side by side, within one deadline: the queue
+	// stops fetching now and cancels what still runs at the deadline.
+	queueStopped := make(chan error, 1)
+	go func() { queueStopped <- a.queue.Stop(shutdownCtx) }()
 	if serr := srv.Shutdown(shutdownCtx); serr != nil {
 		a.log.Warn("requests still running at the shutdown deadline were cut", slog.Any("error", serr))
 		_ = srv.Close() // force-close what Shutdown could not drain
 	}
-	if qerr := a.queue.Stop(shutdownCtx); qerr != nil && err == nil {
+	if qerr := <-queueStopped; qerr != nil && err == nil {
 		err = qerr
 	}
 	if err == nil {

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -32,6 +33,30 @@ func (q *Queue) FailedJobs(ctx context.Context, limit int) ([]*rivertype.JobRow,
 		return nil, fmt.Errorf("jobs: list failed jobs: %w", err)
 	}
 	return res.Jobs, nil
+}
+
+// RunningJobs lists up to limit running jobs, oldest first, for
+// the admin jobs page.
+func (q *Queue) RunningJobs(ctx context.Context, limit int) ([]*rivertype.JobRow, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	params := river.NewJobListParams().
+		States(rivertype.JobStateRunning).
+		OrderBy(river.JobListOrderByID, river.SortOrderAsc).
+		First(limit)
+	res, err := q.client.JobList(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: list running jobs: %w", err)
+	}
+	return res.Jobs, nil
+}
+
+// Stuck reports whether a running job's lease has expired: its process
+// died or lost the database. River's leader runs such a job again at its
+// next rescue pass, every 30 seconds.
+func (q *Queue) Stuck(job *rivertype.JobRow) bool {
+	return job.State == rivertype.JobStateRunning && job.AttemptedAt != nil && time.Since(*job.AttemptedAt) > q.lease
 }
 
 // RetryJob makes a failed job available to run again now. Retrying a job

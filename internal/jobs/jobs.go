@@ -30,6 +30,7 @@ type Queue struct {
 	db       *sql.DB
 	listener *pgxpool.Pool // PostgreSQL LISTEN/NOTIFY connection; nil on SQLite
 	log      *slog.Logger
+	lease    time.Duration
 }
 
 // Options tune the queue; zero values are the measured defaults.
@@ -46,6 +47,9 @@ type Options struct {
 	// Attachments copies a task's attachments to its Jira issue (the
 	// copy_attachments job); nil leaves that job without a worker.
 	Attachments AttachmentCopier
+	// Lease is how long a running job may go without its process renewing
+	// it before river runs it again (default DefaultLease). Tests shorten it.
+	Lease time.Duration
 }
 
 // Driver returns the river driver for the store's database. On PostgreSQL it
@@ -95,12 +99,17 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &CleanupWorker{Store: st, Now: opts.Now})
-	if opts.Attachments != nil {
-		river.AddWorker(workers, &CopyAttachmentsWorker{Copier: opts.Attachments, Log: log})
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultLease
 	}
-	river.AddWorker(workers, &ApplyJiraEventWorker{Applier: opts.JiraEvents})
+	_, onSQLite := driver.(*riversqlite.Driver)
+	keeper := newLeaseKeeper(db, onSQLite, opts.Lease, log)
+	workers := river.NewWorkers()
+	addLeased(workers, river.Worker[CleanupArgs](&CleanupWorker{Store: st, Now: opts.Now}), keeper)
+	if opts.Attachments != nil {
+		addLeased(workers, river.Worker[CopyAttachmentsArgs](&CopyAttachmentsWorker{Copier: opts.Attachments, Log: log}), keeper)
+	}
+	addLeased(workers, river.Worker[ApplyJiraEventArgs](&ApplyJiraEventWorker{Applier: opts.JiraEvents}), keeper)
 
 	client, err := river.NewClient(driver, &river.Config{
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
@@ -108,7 +117,14 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 		// pickup latency in tens of milliseconds.
 		FetchCooldown:     10 * time.Millisecond,
 		FetchPollInterval: 50 * time.Millisecond,
-		Workers:           workers,
+		// The lease is every job's timeout as river sees it, so a job
+		// left running by a dead process is rescued one lease after its
+		// last renewal (see lease.go); river only calls a job stuck once
+		// it outlives the longest real bound.
+		JobTimeout:           opts.Lease,
+		RescueStuckJobsAfter: opts.Lease,
+		JobStuckThreshold:    longestBound,
+		Workers:              workers,
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(opts.CleanupInterval), func() (river.JobArgs, *river.InsertOpts) {
 				return CleanupArgs{}, nil
@@ -120,7 +136,7 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Queue{client: client, db: db, listener: listener, log: log}, nil
+	return &Queue{client: client, db: db, listener: listener, log: log, lease: opts.Lease}, nil
 }
 
 // riverLogger passes river's warnings and errors through; its routine info
@@ -143,21 +159,34 @@ func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
 }
 func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.WithGroup(n), h.min} }
 
-// Start starts working jobs; it returns once the client runs.
+// Start starts working jobs and returns once the client runs. Cancelling
+// ctx does not stop them (river would cancel running jobs at once): Stop
+// does, letting them finish first.
 func (q *Queue) Start(ctx context.Context) error {
-	if err := q.client.Start(ctx); err != nil {
+	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	return nil
 }
 
-// Stop lets running jobs finish until ctx ends, then cancels what remains
-// (river puts it back to run again later) and closes the listener.
+// hardStopGrace is how long cancelled jobs get to return after the
+// shutdown deadline; one that ignores cancellation is left to the lease.
+const hardStopGrace = 5 * time.Second
+
+// Stop stops fetching jobs and lets running ones finish until ctx ends.
+// Then it cancels what still runs, which river makes available to run
+// again (on the next start or another replica) without counting the
+// attempt, and closes the listener.
 func (q *Queue) Stop(ctx context.Context) error {
 	err := q.client.Stop(ctx)
 	if err != nil && ctx.Err() != nil {
 		q.log.Warn("jobs still running at the shutdown deadline; cancelling them, they will run again on the next start")
-		err = q.client.StopAndCancel(context.WithoutCancel(ctx))
+		hardCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hardStopGrace)
+		err = q.client.StopAndCancel(hardCtx)
+		cancel()
+		if err != nil {
+			err = fmt.Errorf("jobs did not return %v after cancellation; they run again once their lease (%v) expires: %w", hardStopGrace, q.lease, err)
+		}
 	}
 	if q.listener != nil {
 		q.listener.Close()

@@ -20,14 +20,23 @@ import (
 
 type backend struct {
 	name string
-	open func(t *testing.T) (store.Store, *jobs.Queue)
+	open func(t *testing.T) *bed
+}
+
+// bed is one database with asanajira's and river's schemas, and the pool
+// river uses on it.
+type bed struct {
+	st      store.Store
+	dialect string
+	riverDB *sql.DB
+	url     string
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func backends() []backend {
 	return []backend{
-		{"sqlite", func(t *testing.T) (store.Store, *jobs.Queue) {
+		{"sqlite", func(t *testing.T) *bed {
 			path := filepath.Join(t.TempDir(), "asanajira.db")
 			st, err := sqlite.Open(t.Context(), path, storetest.NewSealer(t), nil)
 			if err != nil {
@@ -40,34 +49,55 @@ func backends() []backend {
 			}
 			riverDB.SetMaxOpenConns(1)
 			t.Cleanup(func() { _ = riverDB.Close() })
-			return st, newQueue(t, st, "sqlite", riverDB, "")
+			return &bed{st: st, dialect: "sqlite", riverDB: riverDB}
 		}},
-		{"postgres", func(t *testing.T) (store.Store, *jobs.Queue) {
+		{"postgres", func(t *testing.T) *bed {
 			url := pgtest.URL(t)
 			st, err := postgres.Open(t.Context(), url, storetest.NewSealer(t), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = st.Close() })
-			return st, newQueue(t, st, "postgres", st.DB(), url)
+			return &bed{st: st, dialect: "postgres", riverDB: st.DB(), url: url}
 		}},
 	}
 }
 
-func newQueue(t *testing.T, st store.Store, dialect string, riverDB *sql.DB, url string) *jobs.Queue {
+// queue builds a queue on the bed's database whose jobs see st (the bed's
+// store, or one wrapping it). Zero options are the defaults, with hourly
+// cleanup.
+func (b *bed) queue(t *testing.T, st store.Store, opts jobs.Options) *jobs.Queue {
 	t.Helper()
-	driver, listener, err := jobs.Driver(t.Context(), dialect, riverDB, url)
+	driver, listener, err := jobs.Driver(t.Context(), b.dialect, b.riverDB, b.url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := jobs.Migrate(t.Context(), driver); err != nil {
 		t.Fatal(err)
 	}
-	q, err := jobs.New(driver, riverDB, listener, st, discard(), jobs.Options{CleanupInterval: time.Hour})
+	if opts.CleanupInterval == 0 {
+		opts.CleanupInterval = time.Hour
+	}
+	q, err := jobs.New(driver, b.riverDB, listener, st, discard(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return q
+}
+
+// start starts q and stops it when the test ends.
+func start(t *testing.T, q *jobs.Queue) {
+	t.Helper()
+	if err := q.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), 10*time.Second)
+		defer cancel()
+		if err := q.Stop(stopCtx); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
 }
 
 func countJobs(t *testing.T, st store.Store, kind string) int {
@@ -86,7 +116,8 @@ func TestWriteAndEnqueueShareATransaction(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			st, q := b.open(t)
+			bd := b.open(t)
+			st, q := bd.st, bd.queue(t, bd.st, jobs.Options{})
 			ctx := t.Context()
 			kind := jobs.CleanupArgs{}.Kind()
 
@@ -126,16 +157,7 @@ func TestWriteAndEnqueueShareATransaction(t *testing.T) {
 				t.Fatalf("%d jobs after commit, want 1", n)
 			}
 
-			if err := q.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				defer cancel()
-				if err := q.Stop(stopCtx); err != nil {
-					t.Errorf("Stop: %v", err)
-				}
-			})
+			start(t, q)
 			deadline := time.Now().Add(30 * time.Second)
 			for {
 				var n int

@@ -1,0 +1,87 @@
+package app_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/app"
+	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
+)
+
+// SIGTERM (Run's context cancelled) while the attachment copy waits on a
+// slow Jira: the job runs to its end within --shutdown-timeout, on both
+// databases, and the file arrives once.
+func TestShutdownLetsRunningJobsFinish(t *testing.T) {
+	t.Parallel()
+	for _, database := range []string{"sqlite", "postgres"} {
+		t.Run(database, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, database)
+			w.cfg.ShutdownTimeout = 2 * time.Minute
+			db := w.db()
+			task, files := w.taskWithFiles(map[string]int64{"report.bin": 8 << 20})
+			key := w.createIssue()
+			w.slowUploads(key, 3*time.Second)
+			stop := w.serveInProcess(w.d.BridgeListener)
+			w.attach(task, key)
+			waitFor(t, "the copy job to start", time.Minute, func() bool { return w.copyJob(db).State == "running" })
+
+			if err := stop(); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if j := w.copyJob(db); j.State != "completed" || j.Errors != 0 {
+				t.Fatalf("copy job after shutdown: %+v, want completed without errors", j)
+			}
+			if !w.copiedOnce(key, files) {
+				t.Fatalf("%s has %v after the drained shutdown, want the file", key, w.attachments(key))
+			}
+		})
+	}
+}
+
+// A job still running at the shutdown deadline is cancelled then, not
+// before, and put back to run again: the next start copies the file, once.
+func TestShutdownDeadlineCancelsAndRequeuesJobs(t *testing.T) {
+	t.Parallel()
+	for _, database := range []string{"sqlite", "postgres"} {
+		t.Run(database, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, database)
+			w.cfg.ShutdownTimeout = 2 * time.Second
+			db := w.db()
+			task, files := w.taskWithFiles(map[string]int64{"report.bin": 8 << 20})
+			key := w.createIssue()
+			w.slowUploads(key, time.Hour)
+			stop := w.serveInProcess(w.d.BridgeListener)
+			w.attach(task, key)
+			waitFor(t, "the copy job to start", time.Minute, func() bool { return w.copyJob(db).State == "running" })
+
+			if err := stop(); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			// Interrupted by the shutdown, not failed: no error recorded,
+			// the attempt given back, waiting to run.
+			if j := w.copyJob(db); j.State != "available" || j.Errors != 0 || j.Attempt != 0 {
+				t.Fatalf("copy job after the shutdown deadline: %+v, want available, attempt 0, no errors", j)
+			}
+			if got := w.attachments(key); len(got) != 0 {
+				t.Fatalf("%s has %v, want nothing yet", key, got)
+			}
+
+			if err := w.d.Jira.SetFaults(fakejira.Faults{}); err != nil {
+				t.Fatal(err)
+			}
+			ln, err := app.Listen(t.Context(), w.cfg.Listen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop = w.serveInProcess(ln)
+			waitFor(t, "the copy to run again and finish", 2*time.Minute, func() bool {
+				return w.copyJob(db).State == "completed" && w.copiedOnce(key, files)
+			})
+			if err := stop(); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+		})
+	}
+}
