@@ -39,7 +39,7 @@
 //	POST /admin/servers/{id}/delete
 //	GET  /admin/links?q=&server=&offset=
 //	GET  /admin/users
-//	GET  /admin/jobs                   failed jobs; POST /admin/jobs/{id}/retry
+//	GET  /admin/jobs                   running, stuck and failed jobs; POST /admin/jobs/{id}/retry
 //	GET  /admin/audit?before=
 //	GET  /admin/admins                 who may use the console; POST adds, POST /admin/admins/delete removes
 package admin
@@ -79,6 +79,9 @@ type Sealer interface {
 // implements it.
 type Jobs interface {
 	FailedJobs(ctx context.Context, limit int) ([]*rivertype.JobRow, error)
+	RunningJobs(ctx context.Context, limit int) ([]*rivertype.JobRow, error)
+	// Stuck reports a running job whose process stopped renewing it.
+	Stuck(job *rivertype.JobRow) bool
 	RetryJob(ctx context.Context, id int64) error
 }
 
@@ -88,7 +91,8 @@ type Deps struct {
 	Store store.Store
 	// Sealer seals session cookies; required (pass the app's keyring).
 	Sealer Sealer
-	// Jobs lists and retries failed jobs; nil hides the jobs list.
+	// Jobs lists running and failed jobs and retries failed ones; nil
+	// hides the jobs lists.
 	Jobs Jobs
 	// Doctor runs the Jira checks shown when a server is connected; nil
 	// means internal/doctor.

@@ -121,31 +121,44 @@ type jobRow struct {
 	MaxAttempts int
 	At          time.Time
 	Error       string
-	Retryable   bool
+	Stuck       bool
 }
 
 type jobsData struct {
 	Available bool
-	Jobs      []jobRow
+	Running   []jobRow
+	Failed    []jobRow
 }
 
-// jobsPage lists failed jobs with their last error.
+// jobsPage lists running jobs, marking those whose process stopped
+// renewing them, and failed jobs with their last error.
 func (c *Console) jobsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	d := jobsData{Available: c.d.Jobs != nil}
 	if c.d.Jobs != nil {
-		rows, err := c.d.Jobs.FailedJobs(r.Context(), 100)
+		running, err := c.d.Jobs.RunningJobs(r.Context(), 100)
 		if err != nil {
 			return fmt.Errorf("admin: jobs: %w", err)
 		}
-		for _, j := range rows {
-			row := jobRow{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, At: j.CreatedAt, Retryable: true}
+		for _, j := range running {
+			row := jobRow{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Stuck: c.d.Jobs.Stuck(j)}
+			if j.AttemptedAt != nil {
+				row.At = *j.AttemptedAt
+			}
+			d.Running = append(d.Running, row)
+		}
+		failed, err := c.d.Jobs.FailedJobs(r.Context(), 100)
+		if err != nil {
+			return fmt.Errorf("admin: jobs: %w", err)
+		}
+		for _, j := range failed {
+			row := jobRow{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, At: j.CreatedAt}
 			if n := len(j.Errors); n > 0 {
 				row.Error, row.At = j.Errors[n-1].Error, j.Errors[n-1].At
 			}
 			if j.FinalizedAt != nil {
 				row.At = *j.FinalizedAt
 			}
-			d.Jobs = append(d.Jobs, row)
+			d.Failed = append(d.Failed, row)
 		}
 	}
 	c.render(w, r, http.StatusOK, "jobs", s, "Jobs", d)

@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -10,35 +9,7 @@ import (
 	"time"
 
 	"github.com/asanajira/asanajira/internal/store"
-	"github.com/riverqueue/river/rivertype"
 )
-
-// fakeJobs is a job queue with fixed failed jobs.
-type fakeJobs struct {
-	jobs    []*rivertype.JobRow
-	retried []int64
-}
-
-func (f *fakeJobs) FailedJobs(context.Context, int) ([]*rivertype.JobRow, error) { return f.jobs, nil }
-
-func (f *fakeJobs) RetryJob(_ context.Context, id int64) error {
-	for _, j := range f.jobs {
-		if j.ID == id {
-			f.retried = append(f.retried, id)
-			return nil
-		}
-	}
-	return errors.New("no such job")
-}
-
-func newFakeJobs() *fakeJobs {
-	at := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
-	return &fakeJobs{jobs: []*rivertype.JobRow{{
-		ID: 42, Kind: "copy_attachment", State: rivertype.JobStateDiscarded, Attempt: 5, MaxAttempts: 5, CreatedAt: at,
-		FinalizedAt: &at,
-		Errors:      []rivertype.AttemptError{{At: at, Attempt: 5, Error: "jira: POST https://jira.example.com/jira/rest/api/2/issue/OPS-1/attachments: 413 Request Entity Too Large"}},
-	}}}
-}
 
 // seedPages fills the database with one of everything the pages show.
 func seedPages(t *testing.T, e *env) (store.JiraServer, store.JiraServer) {
@@ -79,7 +50,8 @@ func seedPages(t *testing.T, e *env) (store.JiraServer, store.JiraServer) {
 
 func TestPagesGolden(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, withJobs(newFakeJobs()))
+	e := newEnv(t)
+	seedJobs(t, e)
 	b := e.admin()
 	dc, old := seedPages(t, e)
 	if r := e.postForm(b, "/admin/workspaces", url.Values{"gid": {"1201000000000002"}, "name": {"Beta"}}); r.Status != http.StatusSeeOther {
@@ -192,22 +164,6 @@ func TestAsanaWorkspacesPage(t *testing.T) {
 	}
 	if r := b.get(e.hs.URL + "/admin/workspaces/asana"); !strings.Contains(r.Body, "added") {
 		t.Error("an added workspace is not marked")
-	}
-}
-
-func TestJobsRetry(t *testing.T) {
-	t.Parallel()
-	jobs := newFakeJobs()
-	e := newEnv(t, withJobs(jobs))
-	b := e.admin()
-	if r := e.postForm(b, "/admin/jobs/42/retry", nil); r.Status != http.StatusSeeOther {
-		t.Fatalf("retry: %d %s", r.Status, r.Body)
-	}
-	if r := e.postForm(b, "/admin/jobs/7/retry", nil); r.Status != http.StatusUnprocessableEntity {
-		t.Errorf("retry unknown job: %d", r.Status)
-	}
-	if len(jobs.retried) != 1 || jobs.retried[0] != 42 {
-		t.Errorf("retried %v", jobs.retried)
 	}
 }
 
