@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"database/sql"
 	"testing"
 	"time"
 
@@ -16,17 +17,9 @@ func TestShutdownLetsRunningJobsFinish(t *testing.T) {
 	for _, database := range []string{"sqlite", "postgres"} {
 		t.Run(database, func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t, database)
-			w.cfg.ShutdownTimeout = 2 * time.Minute
-			db := w.db()
-			task, files := w.taskWithFiles(map[string]int64{"report.bin": 8 << 20})
-			key := w.createIssue()
-			w.slowUploads(key, 3*time.Second)
-			stop := w.serveInProcess(w.d.BridgeListener)
-			w.attach(task, key)
-			waitFor(t, "the copy job to start", time.Minute, func() bool { return w.copyJob(db).State == "running" })
-
-			if err := stop(); err != nil {
+			c := startCopy(t, database, 2*time.Minute, 3*time.Second)
+			w, db, key, files := c.w, c.db, c.key, c.files
+			if err := c.stop(); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			if j := w.copyJob(db); j.State != "completed" || j.Errors != 0 {
@@ -46,17 +39,9 @@ func TestShutdownDeadlineCancelsAndRequeuesJobs(t *testing.T) {
 	for _, database := range []string{"sqlite", "postgres"} {
 		t.Run(database, func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t, database)
-			w.cfg.ShutdownTimeout = 2 * time.Second
-			db := w.db()
-			task, files := w.taskWithFiles(map[string]int64{"report.bin": 8 << 20})
-			key := w.createIssue()
-			w.slowUploads(key, time.Hour)
-			stop := w.serveInProcess(w.d.BridgeListener)
-			w.attach(task, key)
-			waitFor(t, "the copy job to start", time.Minute, func() bool { return w.copyJob(db).State == "running" })
-
-			if err := stop(); err != nil {
+			c := startCopy(t, database, 2*time.Second, time.Hour)
+			w, db, key, files := c.w, c.db, c.key, c.files
+			if err := c.stop(); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			// Interrupted by the shutdown, not failed: no error recorded,
@@ -75,7 +60,7 @@ func TestShutdownDeadlineCancelsAndRequeuesJobs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			stop = w.serveInProcess(ln)
+			stop := w.serveInProcess(ln)
 			waitFor(t, "the copy to run again and finish", 2*time.Minute, func() bool {
 				return w.copyJob(db).State == "completed" && w.copiedOnce(key, files)
 			})
@@ -84,4 +69,32 @@ func TestShutdownDeadlineCancelsAndRequeuesJobs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runningCopy is a bridge running in this process whose attachment copy
+// is under way, held up by a slow Jira.
+type runningCopy struct {
+	w     *world
+	db    *sql.DB
+	key   string
+	files []file
+	stop  func() error
+}
+
+// startCopy serves the bridge with the given shutdown timeout, links a
+// task holding one file to a new issue and returns once the copy job runs;
+// Jira delays the upload by uploadDelay.
+func startCopy(t *testing.T, database string, shutdownTimeout, uploadDelay time.Duration) runningCopy {
+	t.Helper()
+	c := runningCopy{w: newWorld(t, database)}
+	c.w.cfg.ShutdownTimeout = shutdownTimeout
+	c.db = c.w.db()
+	var task string
+	task, c.files = c.w.taskWithFiles(map[string]int64{"report.bin": 8 << 20})
+	c.key = c.w.createIssue()
+	c.w.slowUploads(c.key, uploadDelay)
+	c.stop = c.w.serveInProcess(c.w.d.BridgeListener)
+	c.w.attach(task, c.key)
+	waitFor(t, "the copy job to start", time.Minute, func() bool { return c.w.copyJob(c.db).State == "running" })
+	return c
 }
