@@ -33,7 +33,6 @@ import (
 	"github.com/asanajira/asanajira/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // maxBody is the default request body limit; endpoints that take files set
@@ -387,7 +386,6 @@ func (a *App) routes() {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
 	a.mux.Handle("GET /readyz", httpx.Handle(a.log, a.readyz))
-	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 	if a.cfg.AsanaClientID != "" {
 		a.mux.Handle("/connect/", connect.New(connect.Deps{
 			Store: a.store, Credentials: a.creds, Log: a.log, PublicURL: a.cfg.EffectivePublicURL(),
@@ -411,7 +409,7 @@ func (a *App) routes() {
 	a.mux.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "asanajira is running.")
-		fmt.Fprintln(w, "Health: /healthz  Readiness: /readyz  Metrics: /metrics")
+		fmt.Fprintln(w, "Health: /healthz  Readiness: /readyz  (Prometheus metrics: on --metrics-listen only)")
 	}))
 }
 

@@ -87,6 +87,8 @@ func TestLifecycle(t *testing.T) {
 				t.Fatal(err)
 			}
 			base := "http://" + ln.Addr().String()
+			metricsSrv := httptest.NewServer(a.MetricsHandler()) // as serve's --metrics-listen does
+			defer metricsSrv.Close()
 			runErr := make(chan error, 1)
 			go func() { runErr <- a.Run(ctx, ln) }()
 
@@ -96,10 +98,11 @@ func TestLifecycle(t *testing.T) {
 					t.Fatalf("GET %s = %d %s", path, code, body)
 				}
 			}
-			// The periodic cleanup job runs on start; its count shows in /metrics.
+			// The periodic cleanup job runs on start; its count shows in
+			// /metrics, on the metrics listener.
 			deadline := time.Now().Add(30 * time.Second)
 			for {
-				_, metrics := get(t, base+"/metrics")
+				_, metrics := get(t, metricsSrv.URL+"/metrics")
 				if strings.Contains(metrics, `asanajira_http_requests_total{code="200",method="GET",route="GET /healthz"} 1`) &&
 					strings.Contains(metrics, `asanajira_jobs{kind="cleanup_expired",state="completed"} 1`) {
 					break

@@ -59,6 +59,12 @@ func TestMainExitCodesAndMessages(t *testing.T) {
 			code: 1, stderr: []string{"--secret-key-file (ASANAJIRA_SECRET_KEY_FILE)", "no such file"}},
 		"serve bad database url": {args: []string{"serve", "--database-url", "mysql://db/x"}, code: 1,
 			stderr: []string{"--database-url (ASANAJIRA_DATABASE_URL)", `"mysql"`}},
+		"serve bad metrics listen": {args: []string{"serve", "--metrics-listen", "9464"}, code: 1,
+			stderr: []string{"--metrics-listen (ASANAJIRA_METRICS_LISTEN)", "host:port"}},
+		"serve metrics listen from env": {env: map[string]string{"ASANAJIRA_METRICS_LISTEN": "127.0.0.1:9464"}, args: []string{"serve", "--print-config"}, code: 0,
+			stdout: []string{`"name": "metrics-listen",`, `"value": "127.0.0.1:9464"`}},
+		"serve help names metrics listen": {args: []string{"serve", "--help"}, code: 0,
+			stdout: []string{"-metrics-listen", "ASANAJIRA_METRICS_LISTEN", "never served on --listen"}},
 		"serve postgres without key": {args: []string{"serve", "--database-url", "postgres://u:pw@127.0.0.1:1/db"}, code: 1,
 			stderr: []string{"required with PostgreSQL"}, noStderr: []string{"pw@"}},
 		"version":      {args: []string{"version"}, code: 0, stdout: []string{"asanajira ", "go1."}},
@@ -172,7 +178,7 @@ func TestServeBinaryStopsOnSIGTERM(t *testing.T) {
 	}
 	cmd := exec.CommandContext(t.Context(), bin, "serve")
 	cmd.Dir = work
-	cmd.Env = append(os.Environ(), "ASANAJIRA_LISTEN=127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "ASANAJIRA_LISTEN=127.0.0.1:0", "ASANAJIRA_METRICS_LISTEN=127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -193,30 +199,41 @@ func TestServeBinaryStopsOnSIGTERM(t *testing.T) {
 			lines <- m
 		}
 	}()
-	var listen string
+	var listen, metrics string
 	timeout := time.After(60 * time.Second)
-	for listen == "" {
+	for listen == "" || metrics == "" {
 		select {
 		case m, ok := <-lines:
 			if !ok {
 				t.Fatal("serve exited before serving")
 			}
-			if m["msg"] == "asanajira is serving" {
+			switch m["msg"] {
+			case "asanajira is serving":
 				listen, _ = m["listen"].(string)
+			case "serving metrics":
+				metrics, _ = m["listen"].(string)
 			}
 		case <-timeout:
 			t.Fatal("serve did not start")
 		}
 	}
-	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
-		resp, err := http.Get("http://" + listen + path) //nolint:noctx // short test request
+	for _, url := range []struct {
+		url  string
+		want int
+	}{
+		{"http://" + listen + "/healthz", http.StatusOK},
+		{"http://" + listen + "/readyz", http.StatusOK},
+		{"http://" + listen + "/metrics", http.StatusNotFound},
+		{"http://" + metrics + "/metrics", http.StatusOK},
+	} {
+		resp, err := http.Get(url.url) //nolint:noctx // short test request
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s = %d", path, resp.StatusCode)
+		if resp.StatusCode != url.want {
+			t.Fatalf("GET %s = %d, want %d", url.url, resp.StatusCode, url.want)
 		}
 	}
 	for _, f := range []string{"asanajira.db", "asanajira.key"} {

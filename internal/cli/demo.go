@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -38,6 +39,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	asanaListen := fs.String("asana-listen", "127.0.0.1:3000", "address of the Asana emulator")
 	version := fs.String("jira-version", fakejira.DefaultVersion, "Jira version to emulate: "+strings.Join(fakejira.Versions(), ", "))
 	data := fs.String("data", "", "folder for the bridge's database, key and demo.json (default: a new temporary folder)")
+	metricsListen := fs.String("metrics-listen", "", "address serving the bridge's Prometheus metrics at /metrics, e.g. 127.0.0.1:9464\n(default: not served)")
 	noBrowser := fs.Bool("no-browser", false, "do not open the task pane in a browser")
 	verbose := fs.Bool("verbose", false, "log every request")
 	rest, err := parseFlags(fs, args, env)
@@ -65,33 +67,47 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
 
+	metrics, err := listenMetrics(ctx, *metricsListen)
+	if err != nil {
+		return err
+	}
 	d, err := demo.Start(ctx, demo.Options{DataDir: *data, JiraListen: *jiraListen, AsanaListen: *asanaListen,
 		BridgeListen: *listen, JiraVersion: *version, Log: log})
 	if err != nil {
+		closeListeners(metrics) // the start-up error is the one to report
 		return err
 	}
 	defer d.Close(ctx)
 	a, err := app.New(ctx, d.Config, log.With("component", "bridge"))
 	if err != nil {
-		_ = d.BridgeListener.Close() // the start-up error is the one to report
+		closeListeners(d.BridgeListener, metrics)
 		return err
 	}
 	defer a.Close()
 	if _, err := d.Provision(ctx, a.Console(), a.Store()); err != nil {
-		_ = d.BridgeListener.Close()
+		closeListeners(d.BridgeListener, metrics)
 		return err
 	}
 	path, err := d.WriteManifest()
 	if err != nil {
-		_ = d.BridgeListener.Close()
+		closeListeners(d.BridgeListener, metrics)
 		return err
 	}
 	log.Info("wrote demo.json", slog.String("path", path))
 	fmt.Fprint(env.Stdout, d.Banner())
+	fmt.Fprint(env.Stdout, metricsBanner(metrics))
 	if !*noBrowser {
 		openBrowser(ctx, d.AsanaURL, log)
 	}
-	return a.Run(ctx, d.BridgeListener)
+	return runWithMetrics(ctx, a, d.BridgeListener, metrics, log.With("component", "bridge"))
+}
+
+// metricsBanner tells where the bridge's metrics are, or how to see them.
+func metricsBanner(metrics net.Listener) string {
+	if metrics == nil {
+		return "  Metrics are not served; add --metrics-listen 127.0.0.1:9464 to see them at http://127.0.0.1:9464/metrics.\n\n"
+	}
+	return "  Metrics (Prometheus)  http://" + metrics.Addr().String() + "/metrics\n\n"
 }
 
 // openBrowser opens url in the desktop's browser when there is one; a

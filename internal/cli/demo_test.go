@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,8 @@ func TestDemoStartsWiredAndStops(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- Main(ctx, []string{"demo", "--data", dir, "--no-browser", "--listen", "127.0.0.1:0",
-			"--jira-listen", "127.0.0.1:0", "--asana-listen", "127.0.0.1:0", "--jira-version", "8.20.1"},
+			"--jira-listen", "127.0.0.1:0", "--asana-listen", "127.0.0.1:0", "--jira-version", "8.20.1",
+			"--metrics-listen", "127.0.0.1:0"},
 			Env{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr, Getenv: func(string) string { return "" }})
 	}()
 
@@ -82,6 +84,22 @@ func TestDemoStartsWiredAndStops(t *testing.T) {
 			t.Errorf("banner lacks %q:\n%s", want, stdout)
 		}
 	}
+	// The banner says where the metrics are; the bridge's own port does
+	// not serve them.
+	metrics := regexp.MustCompile(`Metrics \(Prometheus\)\s+(http://\S+/metrics)`).FindStringSubmatch(stdout.String())
+	if metrics == nil {
+		t.Fatalf("banner names no metrics URL:\n%s", stdout)
+	}
+	for u, want := range map[string]int{metrics[1]: http.StatusOK, m.BridgeURL + "/metrics": http.StatusNotFound} {
+		resp, err := http.Get(u) //nolint:noctx // short probe
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d, want %d", u, resp.StatusCode, want)
+		}
+	}
 	cancel()
 	select {
 	case code := <-done:
@@ -104,5 +122,27 @@ func TestDemoBusyPort(t *testing.T) {
 		"--jira-listen", ln.Addr().String(), "--asana-listen", "127.0.0.1:0")
 	if code != 1 || !strings.Contains(stderr, "cannot listen on "+ln.Addr().String()) || !strings.Contains(stderr, "--jira-listen") {
 		t.Fatalf("busy port: exit %d, %s", code, stderr)
+	}
+}
+
+// Without --metrics-listen the banner says how to see the metrics.
+func TestDemoBannerWithoutMetrics(t *testing.T) {
+	t.Parallel()
+	if got := metricsBanner(nil); !strings.Contains(got, "--metrics-listen 127.0.0.1:9464") {
+		t.Errorf("banner without metrics: %q", got)
+	}
+}
+
+func TestServeBusyMetricsPort(t *testing.T) {
+	t.Parallel()
+	ln, err := listenTCP(t.Context(), "metrics-listen", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	code, _, stderr := run(t, nil, "serve", "--listen", "127.0.0.1:0", "--database-url", filepath.Join(t.TempDir(), "a.db"),
+		"--metrics-listen", ln.Addr().String())
+	if code != 1 || !strings.Contains(stderr, "cannot listen on "+ln.Addr().String()) || !strings.Contains(stderr, "--metrics-listen") {
+		t.Fatalf("busy metrics port: exit %d, %s", code, stderr)
 	}
 }

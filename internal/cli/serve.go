@@ -54,9 +54,12 @@ queue. With no settings it uses ./asanajira.db (SQLite) and creates
 With --database-url postgres://... several replicas may share one database;
 they must share one --secret-key as well.
 
-Operational endpoints: /healthz (alive), /readyz (database answers),
-/metrics (Prometheus). SIGTERM or Ctrl-C stops taking requests, lets
-in-flight requests and running jobs finish within --shutdown-timeout, then exits.`
+Operational endpoints: /healthz (alive), /readyz (database answers).
+Prometheus metrics are served at /metrics on --metrics-listen only (e.g.
+127.0.0.1:9464), never on --listen; without it they are not served.
+
+SIGTERM or Ctrl-C stops taking requests, lets in-flight requests and
+running jobs finish within --shutdown-timeout, then exits.`
 
 func runServe(ctx context.Context, args []string, env Env) error {
 	var printConfig bool
@@ -79,13 +82,18 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, cfg, log)
+	metrics, err := listenMetrics(ctx, cfg.MetricsListen)
 	if err != nil {
 		_ = ln.Close() // the start-up error is the one to report
 		return err
 	}
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		closeListeners(ln, metrics) // the start-up error is the one to report
+		return err
+	}
 	defer a.Close()
-	return a.Run(ctx, ln)
+	return runWithMetrics(ctx, a, ln, metrics, log)
 }
 
 func runMigrate(ctx context.Context, args []string, env Env) error {

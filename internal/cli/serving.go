@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/asanajira/asanajira/internal/app"
 )
 
 // listen binds addr with a message that says what to do when the port is taken.
@@ -39,4 +42,41 @@ func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler) error 
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// runWithMetrics runs a on ln until ctx is done and, when metrics is not
+// nil, serves a's metrics on it until a has stopped, so the shutdown's
+// drain stays visible to a scrape. A failing metrics server is logged and
+// does not stop the rest.
+func runWithMetrics(ctx context.Context, a *app.App, ln, metrics net.Listener, log *slog.Logger) error {
+	if metrics == nil {
+		return a.Run(ctx, ln)
+	}
+	mctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- serveUntilDone(mctx, metrics, a.MetricsHandler()) }()
+	log.Info("serving metrics", slog.String("listen", metrics.Addr().String()), slog.String("path", "/metrics"))
+	err := a.Run(ctx, ln)
+	stop()
+	if merr := <-done; merr != nil {
+		log.Error("metrics server stopped", slog.Any("error", merr))
+	}
+	return err
+}
+
+// listenMetrics binds --metrics-listen when it is set; nil otherwise.
+func listenMetrics(ctx context.Context, addr string) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil //nolint:nilnil // no address, no listener: metrics are not served
+	}
+	return app.ListenMetrics(ctx, addr)
+}
+
+// closeListeners closes the listeners of a start that failed.
+func closeListeners(lns ...net.Listener) {
+	for _, ln := range lns {
+		if ln != nil {
+			_ = ln.Close() // nothing was served on it yet
+		}
+	}
 }

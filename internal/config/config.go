@@ -20,6 +20,10 @@ import (
 type Config struct {
 	// Listen is the address the HTTP server binds.
 	Listen string
+	// MetricsListen is the address of a second listener that serves only
+	// the Prometheus metrics; empty serves them nowhere. They are never on
+	// Listen, which faces users' browsers and Asana.
+	MetricsListen string
 	// PublicURL is the bridge's URL as users' browsers and Jira reach it;
 	// OAuth callbacks and App Components URLs are built from it.
 	PublicURL string
@@ -79,6 +83,8 @@ type secret struct {
 func (c *Config) Flags(fs *flag.FlagSet) *FileFlags {
 	ff := &FileFlags{}
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on, host:port")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen,
+		"address serving Prometheus metrics at /metrics, host:port, e.g. 127.0.0.1:9464\n(default: metrics are not served; they are never served on --listen)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "the bridge's URL as browsers and Jira reach it (default http://<listen>)")
 	ff.add(fs, &c.DatabaseURL, "database-url",
 		"database: a file path or sqlite:PATH for SQLite (default ./asanajira.db),\nor postgres://user:password@host:5432/db for PostgreSQL")
@@ -90,7 +96,7 @@ func (c *Config) Flags(fs *flag.FlagSet) *FileFlags {
 	ff.add(fs, &c.AsanaClientSecret, "asana-client-secret", "client secret of the Asana app; it also verifies App Components signatures")
 	fs.StringVar(&c.AsanaURL, "asana-url", c.AsanaURL, "Asana's base URL")
 	fs.StringVar(&c.AppOrigin, "app-origin", c.AppOrigin, "origin(s) allowed to call the App Components endpoints (CORS), comma-separated")
-	fs.Func("admins", "comma-separated Asana user gids or emails allowed into the admin console", func(s string) error {
+	fs.Func("admins", "comma-separated Asana user gids or emails allowed into the admin console\n(admins may add more on the console's Admins page)", func(s string) error {
 		c.Admins = splitList(s)
 		return nil
 	})
@@ -201,6 +207,13 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("--listen (ASANAJIRA_LISTEN) %q is not host:port, e.g. 127.0.0.1:8080 or :8080", c.Listen))
 	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-listen (ASANAJIRA_METRICS_LISTEN) %q is not host:port, e.g. 127.0.0.1:9464", c.MetricsListen))
+		} else if _, port, _ := net.SplitHostPort(c.MetricsListen); c.MetricsListen == c.Listen && port != "0" {
+			errs = append(errs, fmt.Errorf("--metrics-listen (ASANAJIRA_METRICS_LISTEN) %q is --listen too: metrics need their own address, kept off the public listener", c.MetricsListen))
+		}
+	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("--public-url (ASANAJIRA_PUBLIC_URL) %q must be an http(s) URL such as https://asanajira.example.com", c.PublicURL))
@@ -245,6 +258,7 @@ func (c Config) Validate() error {
 func (c Config) Redacted() []Setting {
 	return []Setting{
 		{"listen", c.Listen},
+		{"metrics-listen", c.MetricsListen},
 		{"public-url", c.EffectivePublicURL()},
 		{"database-url", redactURL(c.DatabaseURL)},
 		{"secret-key", setOrNot(c.SecretKey)},

@@ -64,6 +64,8 @@ func TestValidateNamesSettingAndFix(t *testing.T) {
 		"log format":        {[]string{"--log-format", "xml"}, []string{"--log-format", "json or text"}},
 		"shutdown":          {[]string{"--shutdown-timeout", "0s"}, []string{"--shutdown-timeout", "positive"}},
 		"two problems":      {[]string{"--listen", "x", "--log-level", "y"}, []string{"--listen", "--log-level"}},
+		"metrics listen":    {[]string{"--metrics-listen", "9464"}, []string{"--metrics-listen (ASANAJIRA_METRICS_LISTEN)", "host:port"}},
+		"metrics on listen": {[]string{"--listen", ":8080", "--metrics-listen", ":8080"}, []string{"--metrics-listen", "own address"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -150,5 +152,30 @@ func TestKeyFilePathBesideDatabase(t *testing.T) {
 		if diff := cmp.Diff(tc.want, c.KeyFilePath()); diff != "" {
 			t.Errorf("KeyFilePath(%q) (-want +got):\n%s", tc.db, diff)
 		}
+	}
+}
+
+// Metrics are served nowhere unless --metrics-listen names an address.
+func TestMetricsListen(t *testing.T) {
+	t.Parallel()
+	c, err := parse(t)
+	if err != nil || c.MetricsListen != "" {
+		t.Fatalf("default metrics-listen = %q, %v; want empty", c.MetricsListen, err)
+	}
+	c, err = parse(t, "--metrics-listen", "127.0.0.1:9464")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil || c.MetricsListen != "127.0.0.1:9464" {
+		t.Fatalf("metrics-listen = %q, Validate: %v", c.MetricsListen, err)
+	}
+	shown := ""
+	for _, st := range c.Redacted() {
+		if st.Name == "metrics-listen" {
+			shown = st.Value
+		}
+	}
+	if shown != "127.0.0.1:9464" {
+		t.Errorf("Redacted metrics-listen = %q", shown)
 	}
 }
