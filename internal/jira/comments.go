@@ -2,6 +2,7 @@ package jira
 
 import (
 	"context"
+	"encoding/json"
 	"iter"
 	"net/http"
 	"net/url"
@@ -18,6 +19,16 @@ type Comment struct {
 	Created      Time        `json:"created"`
 	Updated      Time        `json:"updated"`
 	Visibility   *Visibility `json:"visibility,omitempty"`
+	// Properties are the comment's entity properties (read with
+	// expand=properties; written with the comment by CreateComment).
+	Properties []EntityProperty `json:"properties,omitempty"`
+}
+
+// EntityProperty is a key and a JSON value Jira keeps on an entity (an
+// issue, a comment) for applications; people do not see it.
+type EntityProperty struct {
+	Key   string          `json:"key"`
+	Value json.RawMessage `json:"value"`
 }
 
 // Visibility restricts a comment to a role or group.
@@ -38,7 +49,12 @@ type CommentPage struct {
 //
 // https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue-addComment
 func (c *Client) AddComment(ctx context.Context, issue, body string, visibility *Visibility) (*Comment, error) {
-	in := Comment{Body: body, Visibility: visibility}
+	return c.CreateComment(ctx, issue, Comment{Body: body, Visibility: visibility})
+}
+
+// CreateComment adds a comment with its body, visibility and entity
+// properties, all in one request, so a property can never miss its comment.
+func (c *Client) CreateComment(ctx context.Context, issue string, in Comment) (*Comment, error) {
 	var out Comment
 	if _, err := c.send(ctx, http.MethodPost, "rest/api/2/issue/"+pathEscape(issue)+"/comment", commentInput(in), &out, false); err != nil {
 		return nil, err
@@ -47,14 +63,15 @@ func (c *Client) AddComment(ctx context.Context, issue, body string, visibility 
 }
 
 // GetComment reads one comment of an issue as the client's user sees it,
-// with its visibility restriction. ErrNotFound also means the comment
+// with its visibility restriction and entity properties. ErrNotFound also means the comment
 // belongs to another issue, or the user may not see it (Jira hides a
 // restricted comment from users outside its group or role).
 //
 // https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue-getComment
 func (c *Client) GetComment(ctx context.Context, issue, commentID string) (*Comment, error) {
 	var out Comment
-	if err := c.get(ctx, "rest/api/2/issue/"+pathEscape(issue)+"/comment/"+pathEscape(commentID), nil, &out); err != nil {
+	q := url.Values{"expand": {"properties"}}
+	if err := c.get(ctx, "rest/api/2/issue/"+pathEscape(issue)+"/comment/"+pathEscape(commentID), q, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -65,6 +82,9 @@ func commentInput(c Comment) map[string]any {
 	m := map[string]any{"body": c.Body}
 	if c.Visibility != nil {
 		m["visibility"] = c.Visibility
+	}
+	if len(c.Properties) > 0 {
+		m["properties"] = c.Properties
 	}
 	return m
 }
@@ -88,11 +108,12 @@ func (c *Client) DeleteComment(ctx context.Context, issue, commentID string) err
 	return err
 }
 
-// Comments returns one page of an issue's comments, oldest first.
+// Comments returns one page of an issue's comments, oldest first, with
+// their entity properties.
 //
 // https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue-getComments
 func (c *Client) Comments(ctx context.Context, issue string, startAt, maxResults int) (*CommentPage, error) {
-	q := pageQuery(url.Values{"orderBy": {"created"}}, startAt, maxResults)
+	q := pageQuery(url.Values{"orderBy": {"created"}, "expand": {"properties"}}, startAt, maxResults)
 	var out CommentPage
 	if err := c.get(ctx, "rest/api/2/issue/"+pathEscape(issue)+"/comment", q, &out); err != nil {
 		return nil, err

@@ -1,7 +1,9 @@
 package jira
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -67,5 +69,48 @@ func TestGetComment(t *testing.T) {
 				t.Fatalf("visibility (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A comment is created with its entity properties in the same request, as
+// Jira's REST API takes them, and read back with expand=properties.
+func TestCommentProperties(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t)
+	prop := EntityProperty{Key: "asanajira", Value: json.RawMessage(`{"fingerprint":"0123456789abcdef"}`)}
+	mux.HandleFunc("POST /rest/api/2/issue/TEST-1/comment", func(w http.ResponseWriter, r *http.Request) {
+		want := map[string]any{"body": "from Asana", "visibility": map[string]any{"type": "role", "value": "Developers"},
+			"properties": []any{map[string]any{"key": "asanajira", "value": map[string]any{"fingerprint": "0123456789abcdef"}}}}
+		if diff := cmp.Diff(want, decodeJSONBody(t, r)); diff != "" {
+			t.Errorf("comment body (-want +got):\n%s", diff)
+		}
+		writeJSON(w, 201, `{"id":"10100","body":"from Asana"}`)
+	})
+	mux.HandleFunc("GET /rest/api/2/issue/TEST-1/comment", func(w http.ResponseWriter, r *http.Request) {
+		testQuery(t, r, "expand", "properties")
+		writeJSON(w, 200, `{"startAt":0,"maxResults":1,"total":1,"comments":[{"id":"10100","body":"from Asana",
+			"properties":[{"key":"asanajira","value":{"fingerprint":"0123456789abcdef"}}]}]}`)
+	})
+	mux.HandleFunc("GET /rest/api/2/issue/TEST-1/comment/10100", func(w http.ResponseWriter, r *http.Request) {
+		testQuery(t, r, "expand", "properties")
+		writeJSON(w, 200, `{"id":"10100","body":"from Asana","properties":[{"key":"asanajira","value":{"fingerprint":"0123456789abcdef"}}]}`)
+	})
+	ctx := t.Context()
+	if _, err := c.CreateComment(ctx, "TEST-1", Comment{Body: "from Asana", Visibility: &Visibility{Type: "role", Value: "Developers"},
+		Properties: []EntityProperty{prop}}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.Comments(ctx, "TEST-1", 0, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := c.GetComment(ctx, "TEST-1", "10100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range [][]EntityProperty{page.Comments[0].Properties, one.Properties} {
+		if len(got) != 1 || got[0].Key != prop.Key || string(got[0].Value) != string(prop.Value) {
+			t.Fatalf("properties read back = %+v", got)
+		}
 	}
 }

@@ -20,6 +20,25 @@ type Issue struct {
 	Names map[string]string `json:"names,omitempty"`
 	// RenderedFields holds HTML renderings (expand=renderedFields).
 	RenderedFields map[string]json.RawMessage `json:"renderedFields,omitempty"`
+	// Changelog is the issue's history (expand=changelog).
+	Changelog *IssueChangelog `json:"changelog,omitempty"`
+}
+
+// IssueChangelog is an issue's history, oldest first.
+type IssueChangelog struct {
+	StartAt    int              `json:"startAt"`
+	MaxResults int              `json:"maxResults"`
+	Total      int              `json:"total"`
+	Histories  []ChangelogEntry `json:"histories"`
+}
+
+// ChangelogEntry is one change: who changed which fields, when. Its ID is
+// the changelog id a webhook delivery of the change carries.
+type ChangelogEntry struct {
+	ID      string          `json:"id"`
+	Author  *User           `json:"author,omitempty"`
+	Created Time            `json:"created"`
+	Items   []ChangelogItem `json:"items"`
 }
 
 // IssueFields are the fields asanajira reads, plus every other field raw in
