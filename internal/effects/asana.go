@@ -11,18 +11,8 @@ import (
 // Asana keeps no external data on stories, and rich text keeps only a few
 // tags and no hidden elements (a marker hidden in html_text does not
 // survive), so an Asana story carries its fingerprint as text a person can
-// read: its last line is StoryMarker(fingerprint). The line survives in
-// text and html_text alike, and in edits that leave it alone. The sync
-// engine also knows asanajira's own stories by it.
-
-// storyMarkerPrefix starts the marker line of every story asanajira posts.
-const storyMarkerPrefix = "asanajira ref "
-
-// StoryMarker is the line that carries a fingerprint in a story.
-func StoryMarker(fingerprint string) string { return storyMarkerPrefix + fingerprint }
-
-// IsOwnStory reports whether a story's text carries a marker of asanajira.
-func IsOwnStory(text string) bool { return strings.Contains(text, storyMarkerPrefix) }
+// read: its last line is Marker(fingerprint). The line survives in text and
+// html_text alike, and in edits that leave it alone.
 
 // AsanaStory is a comment on an Asana task, posted with the client's user
 // as its author.
@@ -36,7 +26,7 @@ type AsanaStory struct {
 // Make posts the story with the marker as its last line; its result is the
 // story's gid.
 func (s AsanaStory) Make(ctx context.Context, fingerprint string) (string, error) {
-	st, err := s.Client.AddComment(ctx, s.Task, s.Text+"\n\n"+StoryMarker(fingerprint), "")
+	st, err := s.Client.AddComment(ctx, s.Task, withMarker(s.Text, fingerprint), "")
 	if err != nil {
 		return "", fmt.Errorf("post a story on task %s: %w", s.Task, err)
 	}
@@ -45,7 +35,7 @@ func (s AsanaStory) Make(ctx context.Context, fingerprint string) (string, error
 
 // Find reads the task's stories for a comment carrying the marker.
 func (s AsanaStory) Find(ctx context.Context, fingerprint string) (string, bool, error) {
-	marker := StoryMarker(fingerprint)
+	marker := Marker(fingerprint)
 	for st, err := range s.Client.Stories(ctx, s.Task) {
 		if err != nil {
 			return "", false, fmt.Errorf("read the stories of task %s: %w", s.Task, err)

@@ -9,9 +9,10 @@
 //     a job retried on another replica) exactly one holds the lease; the
 //     others get ErrBusy and try again later.
 //  2. Write: the write carries a fingerprint derived from scope and key that
-//     the other side keeps (see Write): a marker line in an Asana story, an
-//     entity property on a Jira comment, or simply the target state for a
-//     write that sets a state.
+//     the other side keeps (see Write): a marker line in an Asana story
+//     (AsanaStory), an entity property and the same line on a Jira comment
+//     (JiraComment), or simply the target state for a write that sets a
+//     state (a transition, completing a task).
 //  3. Completion: once made, the write is marked done with its result (the
 //     story gid, the comment id). Every later attempt sees "done" and writes
 //     nothing.
@@ -81,9 +82,9 @@ func (e Effect) Fingerprint() string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// Write is one write to the other side. Implementations for Asana stories
-// are in this package; the sync engine adds its own (Jira comments,
-// transitions, task completion) the same way.
+// Write is one write to the other side. AsanaStory and JiraComment are in
+// this package; the sync engine adds its own (transitions, task
+// completion) the same way, where Find may read the state Make would set.
 type Write interface {
 	// Find looks on the other side for this write made by an earlier
 	// attempt, by the fingerprint it carries, and returns its result (the

@@ -107,15 +107,15 @@ func TestStoryPostedOnce(t *testing.T) {
 		}
 		stories := b.asana.Stories(b.task)
 		last := stories[len(stories)-1]
-		want := "Jira issue DEMO-1 moved to Done.\n\n" + effects.StoryMarker(e.Fingerprint())
+		want := "Jira issue DEMO-1 moved to Done.\n\n" + effects.Marker(e.Fingerprint())
 		if diff := cmp.Diff(want, last.Text); diff != "" || last.GID != first.Result {
 			t.Fatalf("posted story %s (-want +got):\n%s", last.GID, diff)
 		}
 		if n := b.posted("moved to Done"); n != 1 {
 			t.Fatalf("%d stories, want 1", n)
 		}
-		if !effects.IsOwnStory(last.Text) || effects.IsOwnStory("Shipped in 2.0") {
-			t.Fatal("IsOwnStory does not tell asanajira's stories apart")
+		if !effects.HasMarker(last.Text) || effects.HasMarker("Shipped in 2.0") {
+			t.Fatal("HasMarker does not tell asanajira's stories apart")
 		}
 	})
 }
