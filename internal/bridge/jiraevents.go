@@ -73,7 +73,11 @@ func (s *Service) ApplyJiraEvent(ctx context.Context, jiraServerID string, paylo
 	}
 	jctx, cancel := s.jiraCtx(ctx)
 	defer cancel()
-	issue, err := jc.GetIssue(jctx, link.IssueID, &jira.GetIssueOptions{Fields: []string{"summary", "status", "project"}})
+	opts := &jira.GetIssueOptions{Fields: []string{"summary", "status", "project"}}
+	if isStatusStory(ev) {
+		opts.Expand = []string{"changelog"} // who moved it, as Jira recorded it
+	}
+	issue, err := jc.GetIssue(jctx, link.IssueID, opts)
 	if deleted {
 		return s.issueDeleted(jctx, ctx, jc, srv, link, err)
 	}
@@ -93,8 +97,9 @@ func (s *Service) ApplyJiraEvent(ctx context.Context, jiraServerID string, paylo
 	var story string
 	switch {
 	case isStatusStory(ev) && issue.Fields.Status != nil:
-		// Say where the issue is now, not what the delivery claimed.
-		story = statusStory(ev, link.IssueKey, issue.Fields.Status.Name)
+		// Say where the issue is now and who moved it as Jira recorded the
+		// change, not what the delivery claimed.
+		story = statusStory(link.IssueKey, issue.Fields.Status.Name, mover(issue, ev.Changelog.ID))
 	case isCommentEvent(ev):
 		story, err = s.commentStory(jctx, ctx, jc, srv, link, ev.Comment.ID)
 		if err != nil {
@@ -225,8 +230,29 @@ func isStatusStory(ev *jira.WebhookEvent) bool {
 	return false
 }
 
-func statusStory(ev *jira.WebhookEvent, key, to string) string {
-	return fmt.Sprintf("Jira issue %s moved to %s%s.", key, to, by(ev.User))
+func statusStory(key, to string, mover *jira.User) string {
+	return fmt.Sprintf("Jira issue %s moved to %s%s.", key, to, by(mover))
+}
+
+// mover is who made the status change changelogID in the issue's history
+// as Jira has it; nil when Jira does not list that change with a status
+// item (a forged or stale id, or a history longer than Jira returns), and
+// the story then names nobody.
+func mover(issue *jira.Issue, changelogID string) *jira.User {
+	if issue.Changelog == nil || changelogID == "" {
+		return nil
+	}
+	for _, h := range issue.Changelog.Histories {
+		if h.ID != changelogID {
+			continue
+		}
+		for _, it := range h.Items {
+			if strings.EqualFold(it.Field, "status") {
+				return h.Author
+			}
+		}
+	}
+	return nil
 }
 
 func changelog(ev *jira.WebhookEvent) []jira.ChangelogItem {

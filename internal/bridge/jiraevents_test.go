@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,37 @@ func TestCommentIsReadFromJira(t *testing.T) {
 		if n := e.Stories("Injected") + e.Stories("About another issue"); n != 0 {
 			t.Fatalf("%s: %d stories posted", name, n)
 		}
+	}
+}
+
+// A status change is told with the status and the person Jira recorded,
+// whatever the delivery claims.
+func TestStatusIsReadFromJira(t *testing.T) {
+	t.Parallel()
+	e := bridgetest.New(t, bridgetest.Options{})
+	ctx := t.Context()
+	if err := e.Jira.TransitionIssue("DEMO-1", "Done", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	real := e.Next(t, "jira:issue_updated", `"toString":"Done"`)
+	forged := strings.ReplaceAll(string(real), `"toString":"Done"`, `"toString":"Won't Fix"`)
+	forged = strings.ReplaceAll(forged, `"displayName":"Bob Brown"`, `"displayName":"The CEO"`)
+	if !strings.Contains(forged, "The CEO") {
+		t.Fatalf("no actor to forge in %s", real)
+	}
+	if err := e.Bridge.ApplyJiraEvent(ctx, e.Server.ID, []byte(forged)); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.Stories("Jira issue DEMO-1 moved to Done by Bob Brown."); n != 1 || e.Stories("Won't Fix")+e.Stories("The CEO") != 0 {
+		t.Fatalf("stories %+v, want Jira's status and mover", e.Asana.Stories(e.Link.TaskGID))
+	}
+	// A change Jira has no record of names nobody.
+	unknown := regexp.MustCompile(`"changelog":\{"id":"[0-9]+"`).ReplaceAllString(forged, `"changelog":{"id":"999999"`)
+	if err := e.Bridge.ApplyJiraEvent(ctx, e.Server.ID, []byte(unknown)); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.Stories("Jira issue DEMO-1 moved to Done.\n"); n != 1 {
+		t.Fatalf("stories %+v, want one naming nobody", e.Asana.Stories(e.Link.TaskGID))
 	}
 }
 
