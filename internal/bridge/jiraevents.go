@@ -72,14 +72,14 @@ func (s *Service) ApplyJiraEvent(ctx context.Context, jiraServerID string, paylo
 		return err
 	}
 	jctx, cancel := s.jiraCtx(ctx)
-	defer cancel()
 	opts := &jira.GetIssueOptions{Fields: []string{"summary", "status", "project"}}
 	if isStatusStory(ev) {
 		opts.Expand = []string{"changelog"} // who moved it, as Jira recorded it
 	}
 	issue, err := jc.GetIssue(jctx, link.IssueID, opts)
+	cancel()
 	if deleted {
-		return s.issueDeleted(jctx, ctx, jc, srv, link, err)
+		return s.issueDeleted(ctx, jc, srv, link, err)
 	}
 	if err != nil {
 		if errors.Is(err, jira.ErrNotFound) || errors.Is(err, jira.ErrForbidden) {
@@ -101,7 +101,7 @@ func (s *Service) ApplyJiraEvent(ctx context.Context, jiraServerID string, paylo
 		// change, not what the delivery claimed.
 		story = statusStory(link.IssueKey, issue.Fields.Status.Name, mover(issue, ev.Changelog.ID))
 	case isCommentEvent(ev):
-		story, err = s.commentStory(jctx, ctx, jc, srv, link, ev.Comment.ID)
+		story, err = s.commentStory(ctx, jc, srv, link, ev.Comment.ID)
 		if err != nil {
 			return err
 		}
@@ -123,8 +123,10 @@ func isCommentEvent(ev *jira.WebhookEvent) bool {
 // commentStory reads the comment from Jira as the link's owner and returns
 // the story telling it, or "" when it must not be told: gone, hidden from
 // the owner, empty, or restricted to a group or role.
-func (s *Service) commentStory(jctx, ctx context.Context, jc *jira.Client, srv store.JiraServer, link store.Link, commentID string) (string, error) {
+func (s *Service) commentStory(ctx context.Context, jc *jira.Client, srv store.JiraServer, link store.Link, commentID string) (string, error) {
+	jctx, cancel := s.jiraCtx(ctx)
 	c, err := jc.GetComment(jctx, link.IssueID, commentID)
+	cancel()
 	switch {
 	case errors.Is(err, jira.ErrNotFound), errors.Is(err, jira.ErrForbidden):
 		return "", nil // deleted since, on another issue, or hidden from the link's owner
@@ -167,7 +169,7 @@ func eventIdentity(ev *jira.WebhookEvent, payload []byte) []byte {
 // from its own link's owner is the case this cannot tell apart). A delivery
 // for an issue Jira still shows is forged or stale and changes nothing; a
 // link whose owner lost access stays, and the log says so.
-func (s *Service) issueDeleted(jctx, ctx context.Context, jc *jira.Client, srv store.JiraServer, link store.Link, readErr error) error {
+func (s *Service) issueDeleted(ctx context.Context, jc *jira.Client, srv store.JiraServer, link store.Link, readErr error) error {
 	switch {
 	case readErr == nil:
 		s.log.WarnContext(ctx, "ignored a Jira deletion event for an issue Jira still shows to the link's owner", slog.String("issue", link.IssueKey))
@@ -179,7 +181,10 @@ func (s *Service) issueDeleted(jctx, ctx context.Context, jc *jira.Client, srv s
 		return s.jiraError(ctx, link.CreatedBy, srv, readErr, "read "+link.IssueKey)
 	}
 	project, _, _ := strings.Cut(link.IssueKey, "-")
-	if _, err := jc.Project(jctx, project); err != nil {
+	jctx, cancel := s.jiraCtx(ctx)
+	_, err := jc.Project(jctx, project)
+	cancel()
+	if err != nil {
 		if errors.Is(err, jira.ErrNotFound) || errors.Is(err, jira.ErrForbidden) {
 			s.lostAccess(ctx, link)
 			return nil
