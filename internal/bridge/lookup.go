@@ -107,7 +107,10 @@ func (s *Service) Typeahead(ctx context.Context, id Identity, taskGID, query str
 		switch {
 		case err == nil:
 			add(*is)
-		case !errors.Is(err, jira.ErrNotFound):
+		case errors.Is(err, jira.ErrNotFound), errors.Is(err, jira.ErrForbidden):
+			// Missing, or hidden from the user (Jira Server answers 403
+			// for an issue the user may not see): nothing to offer.
+		default:
 			return nil, s.jiraError(ctx, id.User, srv, err, "search Jira")
 		}
 	}

@@ -16,14 +16,16 @@ import (
 // Sentinels matched by errors.Is against an *Error (or an
 // *AttachmentTooLargeError).
 var (
-	// ErrNotFound: Jira answered 404. Jira also uses 404 for "exists but you
-	// may not see it".
+	// ErrNotFound: Jira answered 404. Some resources (a comment restricted
+	// to a group or role) also use 404 for "exists but you may not see it".
 	ErrNotFound = errors.New("jira: not found")
 	// ErrUnauthorized: the credential was refused (401, an OAuth problem, a
 	// CAPTCHA lock, an SSO login page, basic auth disabled). The user or admin
 	// must reconnect or fix the credential; retrying will not help.
 	ErrUnauthorized = errors.New("jira: unauthorized")
-	// ErrForbidden: authenticated, but not allowed (403).
+	// ErrForbidden: authenticated, but not allowed (403). Jira Server also
+	// answers 403 for an issue the user may not see (no Browse Projects
+	// permission, or its security level).
 	ErrForbidden = errors.New("jira: forbidden")
 	// ErrRateLimited: Jira Data Center's rate limiter answered 429; wait
 	// for Error.RetryAfter.

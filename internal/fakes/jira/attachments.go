@@ -82,6 +82,11 @@ func (s *Server) addAttachments(w http.ResponseWriter, r *http.Request, u *user)
 		_, _ = io.WriteString(w, "XSRF check failed")
 		return
 	}
+	// Jira checks the permission before it reads the files.
+	if s.lockIssue(w, r, u, permAttach) == nil {
+		return
+	}
+	s.mu.Unlock()
 	mr, err := r.MultipartReader()
 	if err != nil {
 		s.writeErrors(w, http.StatusBadRequest, []string{"Expected a multipart/form-data request: " + err.Error()}, nil)
@@ -133,10 +138,8 @@ func (s *Server) addAttachments(w http.ResponseWriter, r *http.Request, u *user)
 		s.writeErrors(w, http.StatusBadRequest, []string{"No file was found in the request (expected a part named 'file')."}, nil)
 		return
 	}
-	s.mu.Lock()
-	is := s.issueOr404(w, r.PathValue("key"))
+	is := s.lockIssue(w, r, u, permAttach)
 	if is == nil {
-		s.mu.Unlock()
 		return
 	}
 	base := s.baseURL(r)
@@ -170,40 +173,64 @@ func (s *Server) findAttachment(id string) (*issue, *attachment) {
 	return nil, nil
 }
 
-func (s *Server) getAttachment(w http.ResponseWriter, r *http.Request, _ *user) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, a := s.findAttachment(r.PathValue("id"))
+// attachmentFor finds the attachment of the request on an issue u sees
+// (403 otherwise, as for the issue itself). Callers hold s.mu.
+func (s *Server) attachmentFor(w http.ResponseWriter, r *http.Request, u *user) (*issue, *attachment) {
+	is, a := s.findAttachment(r.PathValue("id"))
 	if a == nil {
 		s.writeErrors(w, http.StatusNotFound, []string{"The attachment with id '" + r.PathValue("id") + "' does not exist"}, nil)
+		return nil, nil
+	}
+	if !s.canBrowse(u, is) {
+		s.writeErrors(w, http.StatusForbidden, []string{"You do not have permission to view attachment with id: " + a.id}, nil)
+		return nil, nil
+	}
+	return is, a
+}
+
+func (s *Server) getAttachment(w http.ResponseWriter, r *http.Request, u *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, a := s.attachmentFor(w, r, u)
+	if a == nil {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.attachmentJSON(s.baseURL(r), a))
 }
 
-func (s *Server) deleteAttachment(w http.ResponseWriter, r *http.Request, _ *user) {
+// deleteAttachment needs Delete Own Attachments for the author's own file,
+// Delete All Attachments for anyone else's.
+func (s *Server) deleteAttachment(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	is, a := s.findAttachment(r.PathValue("id"))
+	is, a := s.attachmentFor(w, r, u)
 	if a == nil {
-		s.writeErrors(w, http.StatusNotFound, []string{"The attachment with id '" + r.PathValue("id") + "' does not exist"}, nil)
+		return
+	}
+	if (a.author != u.name || !s.hasPerm(u, permDelOwnAttachment, is.project, is)) && !s.hasPerm(u, permDelAllAttachment, is.project, is) {
+		s.writeErrors(w, http.StatusForbidden, []string{permDenied[permDelOwnAttachment].message}, nil)
 		return
 	}
 	is.attachments = slices.DeleteFunc(is.attachments, func(x *attachment) bool { return x == a })
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) downloadAttachment(w http.ResponseWriter, r *http.Request, _ *user) {
+func (s *Server) downloadAttachment(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
-	_, a := s.findAttachment(r.PathValue("id"))
+	is, a := s.findAttachment(r.PathValue("id"))
 	var data []byte
 	var mt string
+	visible := a != nil && s.canBrowse(u, is)
 	if a != nil {
 		data, mt = a.content, a.mimeType
 	}
 	s.mu.Unlock()
 	if a == nil {
 		http.Error(w, "Attachment not found", http.StatusNotFound)
+		return
+	}
+	if !visible {
+		http.Error(w, "You do not have permission to view this attachment.", http.StatusForbidden)
 		return
 	}
 	if data == nil && a.size > 0 {
@@ -256,10 +283,10 @@ func (in remoteLinkInput) validate() map[string]string {
 	return errs
 }
 
-func (s *Server) listRemoteLinks(w http.ResponseWriter, r *http.Request, _ *user) {
+func (s *Server) listRemoteLinks(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	is := s.issueOr404(w, r.PathValue("key"))
+	is := s.issueFor(w, r.PathValue("key"), u, "")
 	if is == nil {
 		return
 	}
@@ -282,7 +309,7 @@ func (s *Server) listRemoteLinks(w http.ResponseWriter, r *http.Request, _ *user
 
 // upsertRemoteLink creates a link, or updates the one with the same
 // globalId (201 for a new link, 200 for an update).
-func (s *Server) upsertRemoteLink(w http.ResponseWriter, r *http.Request, _ *user) {
+func (s *Server) upsertRemoteLink(w http.ResponseWriter, r *http.Request, u *user) {
 	var in remoteLinkInput
 	if err := decodeBody(r, &in); err != nil {
 		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
@@ -294,7 +321,7 @@ func (s *Server) upsertRemoteLink(w http.ResponseWriter, r *http.Request, _ *use
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	is := s.issueOr404(w, r.PathValue("key"))
+	is := s.issueFor(w, r.PathValue("key"), u, permLink)
 	if is == nil {
 		return
 	}
@@ -312,8 +339,10 @@ func (s *Server) upsertRemoteLink(w http.ResponseWriter, r *http.Request, _ *use
 	writeJSON(w, status, map[string]any{"id": l.id, "self": s.remoteLinkJSON(base, is, l)["self"]})
 }
 
-func (s *Server) linkOr404(w http.ResponseWriter, r *http.Request) (*issue, *remoteLink) {
-	is := s.issueOr404(w, r.PathValue("key"))
+// linkOr404 finds the request's remote link on an issue u sees; changing
+// it (perm set) needs Link Issues.
+func (s *Server) linkOr404(w http.ResponseWriter, r *http.Request, u *user, perm string) (*issue, *remoteLink) {
+	is := s.issueFor(w, r.PathValue("key"), u, perm)
 	if is == nil {
 		return nil, nil
 	}
@@ -325,17 +354,17 @@ func (s *Server) linkOr404(w http.ResponseWriter, r *http.Request) (*issue, *rem
 	return is, l
 }
 
-func (s *Server) getRemoteLink(w http.ResponseWriter, r *http.Request, _ *user) {
+func (s *Server) getRemoteLink(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	is, l := s.linkOr404(w, r)
+	is, l := s.linkOr404(w, r, u, "")
 	if l == nil {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.remoteLinkJSON(s.baseURL(r), is, l))
 }
 
-func (s *Server) putRemoteLink(w http.ResponseWriter, r *http.Request, _ *user) {
+func (s *Server) putRemoteLink(w http.ResponseWriter, r *http.Request, u *user) {
 	var in remoteLinkInput
 	if err := decodeBody(r, &in); err != nil {
 		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
@@ -347,7 +376,7 @@ func (s *Server) putRemoteLink(w http.ResponseWriter, r *http.Request, _ *user) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, l := s.linkOr404(w, r)
+	_, l := s.linkOr404(w, r, u, permLink)
 	if l == nil {
 		return
 	}
@@ -355,10 +384,10 @@ func (s *Server) putRemoteLink(w http.ResponseWriter, r *http.Request, _ *user) 
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) deleteRemoteLink(w http.ResponseWriter, r *http.Request, _ *user) {
+func (s *Server) deleteRemoteLink(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	is, l := s.linkOr404(w, r)
+	is, l := s.linkOr404(w, r, u, permLink)
 	if l == nil {
 		return
 	}
@@ -366,11 +395,11 @@ func (s *Server) deleteRemoteLink(w http.ResponseWriter, r *http.Request, _ *use
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) deleteRemoteLinkByGlobalID(w http.ResponseWriter, r *http.Request, _ *user) {
+func (s *Server) deleteRemoteLinkByGlobalID(w http.ResponseWriter, r *http.Request, u *user) {
 	g := r.URL.Query().Get("globalId")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	is := s.issueOr404(w, r.PathValue("key"))
+	is := s.issueFor(w, r.PathValue("key"), u, permLink)
 	if is == nil {
 		return
 	}

@@ -23,6 +23,9 @@ type newComment struct {
 // validateComment checks a comment request by author on is and returns the
 // comment to add, or Jira's field errors.
 func (s *Server) validateComment(author *user, is *issue, in commentInput) (newComment, map[string]string) {
+	if !s.hasPerm(author, permComment, is.project, is) {
+		return newComment{}, map[string]string{"comment": permDenied[permComment].message}
+	}
 	if in.Body == nil || strings.TrimSpace(*in.Body) == "" {
 		return newComment{}, map[string]string{"comment": "Comment body can not be empty!"}
 	}
@@ -36,7 +39,7 @@ func (s *Server) validateComment(author *user, is *issue, in commentInput) (newC
 func (s *Server) listComments(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	is := s.issueOr404(w, r.PathValue("key"))
+	is := s.issueFor(w, r.PathValue("key"), u, "")
 	if is == nil {
 		return
 	}
@@ -67,10 +70,8 @@ func (s *Server) addComment(w http.ResponseWriter, r *http.Request, u *user) {
 		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
 		return
 	}
-	s.mu.Lock()
-	is := s.issueOr404(w, r.PathValue("key"))
+	is := s.lockIssue(w, r, u, permComment)
 	if is == nil {
-		s.mu.Unlock()
 		return
 	}
 	nc, errs := s.validateComment(u, is, in)
@@ -90,7 +91,7 @@ func (s *Server) addComment(w http.ResponseWriter, r *http.Request, u *user) {
 // commentOr404 finds the comment of the request; a comment hidden from u
 // by its visibility answers the same 404 as a missing one.
 func (s *Server) commentOr404(w http.ResponseWriter, r *http.Request, u *user) (*issue, *comment) {
-	is := s.issueOr404(w, r.PathValue("key"))
+	is := s.issueFor(w, r.PathValue("key"), u, "")
 	if is == nil {
 		return nil, nil
 	}
@@ -102,11 +103,18 @@ func (s *Server) commentOr404(w http.ResponseWriter, r *http.Request, u *user) (
 	return is, c
 }
 
-// ownComment is commentOr404 for a change: only the author (or a Jira
-// administrator) may edit or delete a comment. verb names the change.
+// ownComment is commentOr404 for a change ("edit" or "delete"): the
+// author needs the … Own Comments permission, anyone else … All Comments.
 func (s *Server) ownComment(w http.ResponseWriter, r *http.Request, u *user, verb string) (*issue, *comment) {
 	is, c := s.commentOr404(w, r, u)
-	if c != nil && c.author != u.name && !u.admin {
+	if c == nil {
+		return nil, nil
+	}
+	own, all := permEditOwnComments, permEditAllComments
+	if verb == "delete" {
+		own, all = permDelOwnComments, permDelAllComments
+	}
+	if (c.author != u.name || !s.hasPerm(u, own, is.project, is)) && !s.hasPerm(u, all, is.project, is) {
 		s.writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to " + verb + " this comment."}, nil)
 		return nil, nil
 	}

@@ -106,7 +106,7 @@ func TestCommentVisibility(t *testing.T) {
 				if got := search["total"].(float64) == 1; got != sees {
 					t.Errorf("%s JQL comment search: %v", who, search)
 				}
-				page := string(webGet(t, b+"/browse/DEMO-1", who).body)
+				page := string(webGet(t, b, "/browse/DEMO-1", who).body)
 				if strings.Contains(page, "Only for some") != sees {
 					t.Errorf("%s web page shows the comment: %v", who, !sees)
 				}
@@ -192,12 +192,10 @@ func TestCommentVisibilityEditAndTransition(t *testing.T) {
 	}
 }
 
-// webGet fetches a web UI page logged in as username.
-func webGet(t *testing.T, pageURL, username string) resp {
+// webGet fetches a web UI page (path under base) logged in as username.
+func webGet(t *testing.T, base, path, username string) resp {
 	t.Helper()
-	u, _ := url.Parse(pageURL)
-	login := u.Scheme + "://" + u.Host + strings.TrimSuffix(u.Path[:strings.Index(u.Path, "/browse/")], "/") + "/login.jsp"
-	r := call(t, "POST", login, "os_username="+username+"&os_password="+username)
+	r := call(t, "POST", base+"/login.jsp", "os_username="+username+"&os_password="+username)
 	var cookie string
 	for _, c := range strings.Split(r.header.Get("Set-Cookie"), ";") {
 		if strings.HasPrefix(c, sessionCookie+"=") {
@@ -207,5 +205,5 @@ func webGet(t *testing.T, pageURL, username string) resp {
 	if cookie == "" {
 		t.Fatalf("web login as %s: %d %v", username, r.status, r.header)
 	}
-	return call(t, "GET", pageURL, nil, "Cookie", cookie)
+	return call(t, "GET", base+path, nil, "Cookie", cookie)
 }

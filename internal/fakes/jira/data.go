@@ -75,6 +75,10 @@ type project struct {
 	screen map[string][]string
 	// roles are the members of each project role, by role name.
 	roles map[string]*roleActors
+	// permissions is the project's permission scheme; security its issue
+	// security scheme (nil for none).
+	permissions *permissionScheme
+	security    *securityScheme
 }
 
 // customField describes one custom field (its id is customfield_<n>).
@@ -156,6 +160,7 @@ type issue struct {
 	fixVersions []string // version ids
 	dueDate     string
 	parent      string // issue key of the parent, for sub-tasks
+	security    string // issue security level id, "" for none
 	custom      map[string]any
 	created     time.Time
 	updated     time.Time
@@ -294,10 +299,13 @@ func seedProjects() []*project {
 		screen:      map[string][]string{},
 	}
 	for _, id := range all {
-		demo.screen[id] = screenFor(id)
+		demo.screen[id] = screenFor(id, "security")
 		ops.screen[id] = screenFor(id, FieldSeverity)
 	}
 	demo.roles, ops.roles = seedRoles(demo.key), seedRoles(ops.key)
+	scheme := defaultPermissionScheme()
+	demo.permissions, ops.permissions = scheme, scheme
+	demo.security = demoSecurityScheme()
 	return []*project{demo, ops}
 }
 
@@ -306,15 +314,17 @@ type seedIssue struct {
 	project, typeID, summary, description, status, priority, assignee, reporter string
 	labels                                                                      []string
 	custom                                                                      map[string]any
+	security                                                                    string // security level id
 }
 
 var seedIssues = []seedIssue{
-	{"DEMO", "10002", "Set up the demo board", "Create the board and invite the team.", "10000", "3", "", "admin", []string{"setup"}, nil},
-	{"DEMO", "10004", "Login page crashes on Safari", "Steps to reproduce:\n# Open the login page in Safari\n# Click *Sign in*", "3", "2", "alice", "bob", []string{"safari", "frontend"}, nil},
-	{"DEMO", "10000", "Onboarding", "Everything a new user meets first.", "10000", "3", "", "admin", nil, map[string]any{FieldEpicName: "Onboarding"}},
-	{"DEMO", "10001", "As a user I can reset my password", "", "10001", "4", "bob", "alice", nil, map[string]any{FieldStoryPoints: 3.0}},
-	{"OPS", "10002", "Rotate TLS certificates", "The certificates expire next month.", "10000", "2", "alice", "admin", []string{"security"}, map[string]any{FieldSeverity: "Sev 2"}},
-	{"OPS", "10004", "Disk full on build agent", "", "3", "1", "bob", "alice", nil, map[string]any{FieldSeverity: "Sev 1"}},
+	{"DEMO", "10002", "Set up the demo board", "Create the board and invite the team.", "10000", "3", "", "admin", []string{"setup"}, nil, ""},
+	{"DEMO", "10004", "Login page crashes on Safari", "Steps to reproduce:\n# Open the login page in Safari\n# Click *Sign in*", "3", "2", "alice", "bob", []string{"safari", "frontend"}, nil, ""},
+	{"DEMO", "10000", "Onboarding", "Everything a new user meets first.", "10000", "3", "", "admin", nil, map[string]any{FieldEpicName: "Onboarding"}, ""},
+	// DEMO-4 is Confidential: only admin and alice see it.
+	{"DEMO", "10001", "As a user I can reset my password", "", "10001", "4", "alice", "alice", nil, map[string]any{FieldStoryPoints: 3.0}, "10000"},
+	{"OPS", "10002", "Rotate TLS certificates", "The certificates expire next month.", "10000", "2", "alice", "admin", []string{"security"}, map[string]any{FieldSeverity: "Sev 2"}, ""},
+	{"OPS", "10004", "Disk full on build agent", "", "3", "1", "admin", "alice", nil, map[string]any{FieldSeverity: "Sev 1"}, ""},
 }
 
 func findBy[T any](xs []T, f func(T) bool) (T, bool) {

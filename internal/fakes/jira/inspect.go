@@ -22,6 +22,8 @@ type Issue struct {
 	Labels         []string
 	Parent         string
 	DueDate        string
+	// Security is the name of the issue's security level, "" for none.
+	Security string
 	// Custom holds custom field values by id: strings, float64 numbers and,
 	// for select lists, the option value.
 	Custom      map[string]any
@@ -84,6 +86,9 @@ func (s *Server) snapshot(is *issue) Issue {
 	if is.resolution != "" {
 		r, _ := lookupResolution(is.resolution)
 		out.Resolution = r.name
+	}
+	if lvl := s.securityLevelOf(is); lvl != nil {
+		out.Security = lvl.name
 	}
 	for k, v := range is.custom {
 		if o, ok := v.(fieldOption); ok {

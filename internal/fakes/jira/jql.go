@@ -435,8 +435,14 @@ func (p *jqlParser) clause() (pred, error) {
 		return nil, err
 	}
 	if field == "project" {
+		// A project the caller may not browse does not exist for it. Jira
+		// itself (nil caller: webhook filters) sees every project.
 		for _, v := range vals {
-			if p.s.projectByKey(v) == nil && !slices.ContainsFunc(p.s.projects, func(pr *project) bool { return strings.EqualFold(pr.name, v) }) {
+			pr := p.s.projectByKey(v)
+			if pr == nil {
+				pr, _ = findBy(p.s.projects, func(pr *project) bool { return strings.EqualFold(pr.name, v) })
+			}
+			if pr == nil || p.me != nil && !p.s.canBrowseProject(p.me, pr) {
 				return nil, fmt.Errorf("Error in the JQL Query: The value '%s' does not exist for the field 'project'.", v)
 			}
 		}
@@ -521,7 +527,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	var hits []*issue
 	for _, is := range s.issues {
-		if match(is) {
+		// Issues the caller may not see are never found, without an error.
+		if s.canBrowse(u, is) && match(is) {
 			hits = append(hits, is)
 		}
 	}

@@ -142,6 +142,9 @@ func (s *Server) issueFields(base string, is *issue, viewer *user) map[string]an
 	if is.dueDate != "" {
 		f["duedate"] = is.dueDate
 	}
+	if lvl := s.securityLevelOf(is); lvl != nil {
+		f["security"] = securityLevelJSON(base, *lvl)
+	}
 	if is.resolution != "" {
 		r, _ := lookupResolution(is.resolution)
 		f["resolution"] = resolutionJSON(base, r)
@@ -173,7 +176,7 @@ func (s *Server) issueFields(base string, is *issue, viewer *user) map[string]an
 	f["attachment"] = as
 	subs := []any{}
 	for _, o := range s.issues {
-		if o.parent == is.key {
+		if o.parent == is.key && (viewer == nil || s.canBrowse(viewer, o)) {
 			st, _ := lookupIssueType(o.typeID)
 			subs = append(subs, map[string]any{"id": o.id, "key": o.key, "self": base + "/rest/api/2/issue/" + o.id,
 				"fields": map[string]any{"summary": o.summary, "status": statusJSON(base, lookupStatus(o.statusID)), "issuetype": issueTypeJSON(base, st)}})
@@ -299,7 +302,7 @@ func (s *Server) issueJSON(base string, is *issue, viewer *user, fields []string
 			}
 			out["schema"] = sch
 		case "transitions":
-			out["transitions"] = s.transitionsJSON(base, is, false)
+			out["transitions"] = s.transitionsJSON(base, is, viewer, false)
 		case "changelog":
 			hs := []any{}
 			for _, h := range is.histories {
@@ -320,8 +323,12 @@ func (s *Server) historyJSON(base string, h history) map[string]any {
 	return map[string]any{"id": h.id, "author": s.userRef(base, h.author), "created": fmtTime(h.created), "items": items}
 }
 
-func (s *Server) transitionsJSON(base string, is *issue, withFields bool) []any {
+// transitionsJSON lists the transitions viewer may take on is now.
+func (s *Server) transitionsJSON(base string, is *issue, viewer *user, withFields bool) []any {
 	out := []any{}
+	if !s.hasPerm(viewer, permTransition, is.project, is) {
+		return out
+	}
 	for _, t := range transitions {
 		if t.to == is.statusID {
 			continue

@@ -69,6 +69,7 @@ func (s *Server) restRoutes() {
 	r("GET "+api+"/issue/{key}/remotelink/{id}", loggedIn, nil, s.getRemoteLink)
 	r("PUT "+api+"/issue/{key}/remotelink/{id}", loggedIn, nil, s.putRemoteLink)
 	r("DELETE "+api+"/issue/{key}/remotelink/{id}", loggedIn, nil, s.deleteRemoteLink)
+	r("GET "+api+"/mypermissions", loggedIn, nil, s.myPermissions)
 	r("GET "+api+"/search", loggedIn, nil, s.search)
 	r("POST "+api+"/search", loggedIn, nil, s.search)
 	s.route("GET /secure/attachment/{id}/{name}", loggedIn, nil, s.downloadAttachment)
@@ -146,7 +147,10 @@ func intParam(r *http.Request, name string, def int) int {
 	return v
 }
 
-func (s *Server) userSearch(w http.ResponseWriter, r *http.Request, _ *user) {
+// userSearch is GET /user/search and /user/assignable/search; the latter
+// lists only users who may be assigned issues of the project or issue,
+// which the caller must see.
+func (s *Server) userSearch(w http.ResponseWriter, r *http.Request, caller *user) {
 	q := r.URL.Query()
 	name := q.Get("username")
 	assignable := strings.Contains(r.URL.Path, "/assignable/")
@@ -156,16 +160,20 @@ func (s *Server) userSearch(w http.ResponseWriter, r *http.Request, _ *user) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var proj *project
+	var is *issue
 	if assignable {
-		if p := q.Get("project"); p != "" && s.projectByKey(p) == nil {
-			s.writeErrors(w, http.StatusNotFound, []string{fmt.Sprintf("No project could be found with key '%s'.", p)}, nil)
-			return
-		}
-		if k := q.Get("issueKey"); k != "" && s.issueByKey(k) == nil {
-			s.writeErrors(w, http.StatusNotFound, []string{"Issue Does Not Exist"}, nil)
-			return
-		}
-		if q.Get("project") == "" && q.Get("issueKey") == "" {
+		switch {
+		case q.Get("issueKey") != "":
+			if is = s.issueFor(w, q.Get("issueKey"), caller, ""); is == nil {
+				return
+			}
+			proj = is.project
+		case q.Get("project") != "":
+			if proj = s.projectFor(w, q.Get("project"), caller); proj == nil {
+				return
+			}
+		default:
 			s.writeErrors(w, http.StatusBadRequest, []string{"You must specify either a project or an issue key."}, nil)
 			return
 		}
@@ -176,7 +184,7 @@ func (s *Server) userSearch(w http.ResponseWriter, r *http.Request, _ *user) {
 	}
 	out := []any{}
 	for _, u := range s.users {
-		if matchUser(u, name) {
+		if matchUser(u, name) && (!assignable || s.hasPerm(u, permAssignable, proj, is)) {
 			out = append(out, s.userJSON(s.baseURL(r), u))
 		}
 	}
@@ -206,12 +214,16 @@ func (s *Server) userPicker(w http.ResponseWriter, r *http.Request, _ *user) {
 	writeJSON(w, http.StatusOK, map[string]any{"users": users, "total": len(users), "header": fmt.Sprintf("Showing %d of %d matching users", len(users), len(users))})
 }
 
-func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, _ *user) {
+// listProjects is GET /project: the projects the caller may browse.
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	base := s.baseURL(r)
 	out := []any{}
 	for _, p := range s.projects {
+		if !s.canBrowseProject(u, p) {
+			continue
+		}
 		m := s.projectRef(base, p)
 		m["expand"] = "description,lead,url,projectKeys"
 		if slices.Contains(splitList(r.URL.Query().Get("expand")), "lead") {
@@ -225,18 +237,10 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, _ *user) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) projectOr404(w http.ResponseWriter, key string) *project {
-	p := s.projectByKey(key)
-	if p == nil {
-		s.writeErrors(w, http.StatusNotFound, []string{fmt.Sprintf("No project could be found with key '%s'.", key)}, nil)
-	}
-	return p
-}
-
-func (s *Server) getProject(w http.ResponseWriter, r *http.Request, _ *user) {
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.projectOr404(w, r.PathValue("key"))
+	p := s.projectFor(w, r.PathValue("key"), u)
 	if p == nil {
 		return
 	}
@@ -246,7 +250,11 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, _ *user) {
 	m["description"] = p.description
 	m["lead"] = s.userRef(base, p.lead)
 	m["assigneeType"] = "UNASSIGNED"
-	m["roles"] = map[string]any{}
+	roles := map[string]any{}
+	for _, role := range projectRoles {
+		roles[role.name] = fmt.Sprintf("%s/rest/api/2/project/%s/role/%d", base, p.id, role.id)
+	}
+	m["roles"] = roles
 	m["projectKeys"] = []string{p.key}
 	var comps, vers, types []any
 	for _, c := range p.components {
@@ -266,10 +274,10 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, _ *user) {
 	writeJSON(w, http.StatusOK, m)
 }
 
-func (s *Server) projectStatuses(w http.ResponseWriter, r *http.Request, _ *user) {
+func (s *Server) projectStatuses(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.projectOr404(w, r.PathValue("key"))
+	p := s.projectFor(w, r.PathValue("key"), u)
 	if p == nil {
 		return
 	}
@@ -286,10 +294,10 @@ func (s *Server) projectStatuses(w http.ResponseWriter, r *http.Request, _ *user
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) projectComponents(w http.ResponseWriter, r *http.Request, _ *user) {
+func (s *Server) projectComponents(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.projectOr404(w, r.PathValue("key"))
+	p := s.projectFor(w, r.PathValue("key"), u)
 	if p == nil {
 		return
 	}
@@ -300,10 +308,10 @@ func (s *Server) projectComponents(w http.ResponseWriter, r *http.Request, _ *us
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) projectVersions(w http.ResponseWriter, r *http.Request, _ *user) {
+func (s *Server) projectVersions(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.projectOr404(w, r.PathValue("key"))
+	p := s.projectFor(w, r.PathValue("key"), u)
 	if p == nil {
 		return
 	}
@@ -424,6 +432,13 @@ func (s *Server) fieldMeta(base string, p *project, typeID, id string, withField
 		}
 		m["allowedValues"], m["operations"] = vs, []string{"set", "add", "remove"}
 	}
+	if id == "security" && p.security != nil {
+		var ls []any
+		for _, l := range p.security.levels {
+			ls = append(ls, securityLevelJSON(base, l))
+		}
+		m["allowedValues"] = ls
+	}
 	if cf, ok := findBy(s.fields, func(f customField) bool { return f.id == id }); ok && len(cf.options) > 0 {
 		var os []any
 		for _, o := range cf.options {
@@ -458,6 +473,10 @@ func (s *Server) legacyCreatemeta(w http.ResponseWriter, r *http.Request, u *use
 		if len(keys) > 0 && !slices.ContainsFunc(keys, func(k string) bool { return strings.EqualFold(k, p.key) || k == p.id }) {
 			continue
 		}
+		// Projects the caller may not create issues in are left out.
+		if !s.hasPerm(u, permCreate, p, nil) {
+			continue
+		}
 		types := []any{}
 		for _, id := range p.issueTypes {
 			t, _ := lookupIssueType(id)
@@ -469,7 +488,7 @@ func (s *Server) legacyCreatemeta(w http.ResponseWriter, r *http.Request, u *use
 			tm["expand"] = "fields"
 			if withFields {
 				fs := map[string]any{}
-				for _, f := range p.screen[id] {
+				for _, f := range s.createScreen(u, p, id) {
 					fs[f] = s.fieldMeta(base, p, id, f, false)
 				}
 				tm["fields"] = fs
@@ -494,10 +513,21 @@ func pageEnvelope(values []any, r *http.Request) map[string]any {
 	return map[string]any{"maxResults": max, "startAt": start, "total": len(values), "isLast": start+len(pg) >= len(values), "values": pg}
 }
 
-func (s *Server) createmetaIssueTypes(w http.ResponseWriter, r *http.Request, _ *user) {
+// creatableProject is projectFor for the 8.4+ createmeta endpoints: a
+// project the caller sees but may not create in answers 403.
+func (s *Server) creatableProject(w http.ResponseWriter, key string, u *user) *project {
+	p := s.projectFor(w, key, u)
+	if p != nil && !s.hasPerm(u, permCreate, p, nil) {
+		s.writeErrors(w, http.StatusForbidden, []string{permDenied[permCreate].message}, nil)
+		return nil
+	}
+	return p
+}
+
+func (s *Server) createmetaIssueTypes(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.projectOr404(w, r.PathValue("key"))
+	p := s.creatableProject(w, r.PathValue("key"), u)
 	if p == nil {
 		return
 	}
@@ -512,10 +542,10 @@ func (s *Server) createmetaIssueTypes(w http.ResponseWriter, r *http.Request, _ 
 	writeJSON(w, http.StatusOK, pageEnvelope(vals, r))
 }
 
-func (s *Server) createmetaFields(w http.ResponseWriter, r *http.Request, _ *user) {
+func (s *Server) createmetaFields(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.projectOr404(w, r.PathValue("key"))
+	p := s.creatableProject(w, r.PathValue("key"), u)
 	if p == nil {
 		return
 	}
@@ -525,7 +555,7 @@ func (s *Server) createmetaFields(w http.ResponseWriter, r *http.Request, _ *use
 		return
 	}
 	var vals []any
-	for _, f := range p.screen[typeID] {
+	for _, f := range s.createScreen(u, p, typeID) {
 		vals = append(vals, s.fieldMeta(s.baseURL(r), p, typeID, f, true))
 	}
 	writeJSON(w, http.StatusOK, pageEnvelope(vals, r))
@@ -533,11 +563,14 @@ func (s *Server) createmetaFields(w http.ResponseWriter, r *http.Request, _ *use
 
 // ---- issues ----
 
-// issueOr404 finds an issue; callers hold s.mu.
-func (s *Server) issueOr404(w http.ResponseWriter, key string) *issue {
-	is := s.issueByKey(key)
+// lockIssue takes s.mu and finds the request's issue for u with perm (see
+// issueFor). When it has answered the request itself, it releases the
+// lock and returns nil.
+func (s *Server) lockIssue(w http.ResponseWriter, r *http.Request, u *user, perm string) *issue {
+	s.mu.Lock()
+	is := s.issueFor(w, r.PathValue("key"), u, perm)
 	if is == nil {
-		s.writeErrors(w, http.StatusNotFound, []string{"Issue Does Not Exist"}, nil)
+		s.mu.Unlock()
 	}
 	return is
 }
@@ -545,7 +578,7 @@ func (s *Server) issueOr404(w http.ResponseWriter, key string) *issue {
 func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	is := s.issueOr404(w, r.PathValue("key"))
+	is := s.issueFor(w, r.PathValue("key"), u, "")
 	if is == nil {
 		return
 	}
@@ -588,7 +621,8 @@ func notOnScreen(f string) string {
 
 // setField applies one field value to is and returns a field error message
 // ("" on success) and the changelog item, if the value changed.
-func (s *Server) setField(is *issue, id string, raw json.RawMessage) (string, *historyItem) {
+// actor is who sets the value: issues it names must be visible to actor.
+func (s *Server) setField(actor *user, is *issue, id string, raw json.RawMessage) (string, *historyItem) {
 	isNull := string(raw) == "null"
 	switch id {
 	case "summary":
@@ -642,6 +676,9 @@ func (s *Server) setField(is *issue, id string, raw json.RawMessage) (string, *h
 			}
 			if name != "" && s.userByName(name) == nil {
 				return fmt.Sprintf("User '%s' does not exist.", name), nil
+			}
+			if id == "assignee" && name != "" && !s.hasPerm(s.userByName(name), permAssignable, is.project, nil) {
+				return fmt.Sprintf("User '%s' cannot be assigned issues.", name), nil
 			}
 		}
 		if name == "" && id == "reporter" {
@@ -729,11 +766,13 @@ func (s *Server) setField(is *issue, id string, raw json.RawMessage) (string, *h
 			k = rf.id()
 		}
 		par := s.issueByKey(k)
-		if par == nil {
+		if par == nil || !s.canBrowse(actor, par) {
 			return "Could not find issue by id or key.", nil
 		}
 		is.parent = par.key
 		return "", nil
+	case "security":
+		return s.setSecurity(is, raw)
 	}
 	cf, ok := findBy(s.fields, func(f customField) bool { return f.id == id })
 	if !ok {
@@ -775,13 +814,46 @@ func (s *Server) setField(is *issue, id string, raw json.RawMessage) (string, *h
 		}
 		if id == FieldEpicLink && v != "" {
 			ep := s.issueByKey(v)
-			if ep == nil || ep.typeID != "10000" {
+			if ep == nil || ep.typeID != "10000" || !s.canBrowse(actor, ep) {
 				return fmt.Sprintf("The issue %s is not an Epic.", v), nil
 			}
 		}
 		is.custom[id] = v
 		return "", &historyItem{field: cf.name, fieldtype: "custom", fieldID: cf.id, toString: v}
 	}
+}
+
+// setSecurity sets the issue's security level ({"id":…} or {"name":…}, or
+// null for none) from the project's issue security scheme.
+func (s *Server) setSecurity(is *issue, raw json.RawMessage) (string, *historyItem) {
+	old := s.securityLevelOf(is)
+	is.security = ""
+	if string(raw) != "null" {
+		var rf ref
+		if json.Unmarshal(raw, &rf) != nil {
+			return "Could not find valid 'id' or 'name' in security level object.", nil
+		}
+		var lvl *securityLevel
+		if is.project.security != nil {
+			for i, l := range is.project.security.levels {
+				if l.id == rf.id() || rf.Name != nil && strings.EqualFold(l.name, *rf.Name) {
+					lvl = &is.project.security.levels[i]
+				}
+			}
+		}
+		if lvl == nil {
+			return "Security level is not valid for this project.", nil
+		}
+		is.security = lvl.id
+	}
+	it := &historyItem{field: "security", fieldtype: "jira", fieldID: "security"}
+	if old != nil {
+		it.from, it.fromString = old.id, old.name
+	}
+	if lvl := s.securityLevelOf(is); lvl != nil {
+		it.to, it.toString = lvl.id, lvl.name
+	}
+	return "", it
 }
 
 func derefOrNil(p *string) any {
@@ -820,10 +892,10 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	s.mu.Lock()
 	base := s.baseURL(r)
-	is, errs := s.newIssueLocked(u, in.Fields)
-	if len(errs) > 0 {
+	is, msgs, errs := s.newIssueLocked(u, in.Fields)
+	if is == nil {
 		s.mu.Unlock()
-		s.writeErrors(w, http.StatusBadRequest, nil, errs)
+		s.writeErrors(w, http.StatusBadRequest, msgs, errs)
 		return
 	}
 	ev := s.issueEventLocked(base, "jira:issue_created", "issue_created", is, u.name, s.creationItems(is), nil)
@@ -848,16 +920,26 @@ func (s *Server) creationItems(is *issue) []historyItem {
 	return items
 }
 
-// newIssueLocked validates fields and creates the issue, or returns Jira's
-// field errors. Callers hold s.mu.
-func (s *Server) newIssueLocked(u *user, fields map[string]json.RawMessage) (*issue, map[string]string) {
+// newIssueLocked validates fields and creates the issue as u, or returns
+// Jira's error messages and field errors. A project u may not browse is
+// not there for u. Callers hold s.mu.
+func (s *Server) newIssueLocked(u *user, fields map[string]json.RawMessage) (*issue, []string, map[string]string) {
 	errs := map[string]string{}
 	var pr, tr ref
 	var p *project
 	if raw, ok := fields["project"]; !ok {
 		errs["project"] = "project is required"
-	} else if json.Unmarshal(raw, &pr) != nil || func() bool { p = s.projectByKey(pr.Key); return p == nil }() && func() bool { p = s.projectByKey(pr.id()); return p == nil }() {
+	} else if json.Unmarshal(raw, &pr) == nil {
+		if p = s.projectByKey(pr.Key); p == nil {
+			p = s.projectByKey(pr.id())
+		}
+	}
+	if _, ok := fields["project"]; ok && (p == nil || !s.canBrowseProject(u, p)) {
+		p = nil
 		errs["project"] = "valid project is required"
+	}
+	if p != nil && !s.hasPerm(u, permCreate, p, nil) {
+		return nil, []string{permDenied[permCreate].message}, nil
 	}
 	var t issueType
 	if raw, ok := fields["issuetype"]; !ok {
@@ -875,12 +957,12 @@ func (s *Server) newIssueLocked(u *user, fields map[string]json.RawMessage) (*is
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, nil, errs
 	}
 	now := s.now()
 	is := &issue{project: p, typeID: t.id, statusID: "10000", priorityID: "3", reporter: u.name, creator: u.name,
 		custom: map[string]any{}, created: now, updated: now}
-	screen := p.screen[t.id]
+	screen := s.createScreen(u, p, t.id)
 	ids := make([]string, 0, len(fields))
 	for id := range fields {
 		ids = append(ids, id)
@@ -894,7 +976,7 @@ func (s *Server) newIssueLocked(u *user, fields map[string]json.RawMessage) (*is
 			errs[id] = notOnScreen(id)
 			continue
 		}
-		if msg, _ := s.setField(is, id, fields[id]); msg != "" {
+		if msg, _ := s.setField(u, is, id, fields[id]); msg != "" {
 			errs[id] = msg
 		}
 	}
@@ -910,13 +992,13 @@ func (s *Server) newIssueLocked(u *user, fields map[string]json.RawMessage) (*is
 		errs["parent"] = "Issue type is a sub-task but parent issue key or id not specified."
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, nil, errs
 	}
 	p.nextNum++
 	s.nextIssueID++
 	is.id, is.key = itoa(s.nextIssueID), fmt.Sprintf("%s-%d", p.key, p.nextNum)
 	s.issues = append(s.issues, is)
-	return is, nil
+	return is, nil, nil
 }
 
 func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, u *user) {
@@ -925,10 +1007,8 @@ func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, u *user) {
 		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
 		return
 	}
-	s.mu.Lock()
-	is := s.issueOr404(w, r.PathValue("key"))
+	is := s.lockIssue(w, r, u, permEdit)
 	if is == nil {
-		s.mu.Unlock()
 		return
 	}
 	base := s.baseURL(r)
@@ -939,13 +1019,13 @@ func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	errs := map[string]string{}
 	var items []historyItem
-	screen := is.project.screen[is.typeID]
+	screen := s.screenFields(u, is.project, is, is.project.screen[is.typeID])
 	apply := func(id string, raw json.RawMessage) {
 		if !slices.Contains(screen, id) || id == "project" || id == "issuetype" {
 			errs[id] = notOnScreen(id)
 			return
 		}
-		msg, it := s.setField(&clone, id, raw)
+		msg, it := s.setField(u, &clone, id, raw)
 		if msg != "" {
 			errs[id] = msg
 		} else if it != nil {
@@ -1015,10 +1095,8 @@ func (s *Server) commitEditLocked(base string, is, edited *issue, actor, typeNam
 }
 
 func (s *Server) deleteIssue(w http.ResponseWriter, r *http.Request, u *user) {
-	s.mu.Lock()
-	is := s.issueOr404(w, r.PathValue("key"))
+	is := s.lockIssue(w, r, u, permDelete)
 	if is == nil {
-		s.mu.Unlock()
 		return
 	}
 	base := s.baseURL(r)
@@ -1035,14 +1113,12 @@ func (s *Server) assignIssue(w http.ResponseWriter, r *http.Request, u *user) {
 		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
 		return
 	}
-	s.mu.Lock()
-	is := s.issueOr404(w, r.PathValue("key"))
+	is := s.lockIssue(w, r, u, permAssign)
 	if is == nil {
-		s.mu.Unlock()
 		return
 	}
 	clone := *is
-	msg, it := s.setField(&clone, "assignee", body)
+	msg, it := s.setField(u, &clone, "assignee", body)
 	if msg != "" {
 		s.mu.Unlock()
 		s.writeErrors(w, http.StatusBadRequest, nil, map[string]string{"assignee": msg})
@@ -1058,15 +1134,17 @@ func (s *Server) assignIssue(w http.ResponseWriter, r *http.Request, u *user) {
 
 // ---- transitions ----
 
-func (s *Server) getTransitions(w http.ResponseWriter, r *http.Request, _ *user) {
+// getTransitions lists the transitions u may take now: none without the
+// Transition Issues permission.
+func (s *Server) getTransitions(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	is := s.issueOr404(w, r.PathValue("key"))
+	is := s.issueFor(w, r.PathValue("key"), u, "")
 	if is == nil {
 		return
 	}
 	withFields := slices.Contains(splitList(r.URL.Query().Get("expand")), "transitions.fields")
-	writeJSON(w, http.StatusOK, map[string]any{"expand": "transitions", "transitions": s.transitionsJSON(s.baseURL(r), is, withFields)})
+	writeJSON(w, http.StatusOK, map[string]any{"expand": "transitions", "transitions": s.transitionsJSON(s.baseURL(r), is, u, withFields)})
 }
 
 func (s *Server) doTransition(w http.ResponseWriter, r *http.Request, u *user) {
@@ -1079,10 +1157,8 @@ func (s *Server) doTransition(w http.ResponseWriter, r *http.Request, u *user) {
 		s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
 		return
 	}
-	s.mu.Lock()
-	is := s.issueOr404(w, r.PathValue("key"))
+	is := s.lockIssue(w, r, u, "")
 	if is == nil {
-		s.mu.Unlock()
 		return
 	}
 	res := ""
@@ -1136,7 +1212,8 @@ func (s *Server) transitionLocked(base string, is *issue, idOrName, actor, resol
 	t, ok := findBy(transitions, func(t struct{ id, name, to string }) bool {
 		return (t.id == idOrName || strings.EqualFold(t.name, idOrName)) && t.to != is.statusID
 	})
-	if !ok {
+	// Without Transition Issues no transition is valid for the user.
+	if !ok || !s.hasPerm(s.userByName(actor), permTransition, is.project, is) {
 		return nil, fmt.Errorf("It seems that you have tried to perform a workflow operation (%s) that is not valid for the current state of this issue (%s). The likely cause is that somebody has changed the issue recently, please look at the issue history for details.", idOrName, is.key)
 	}
 	from, to := lookupStatus(is.statusID), lookupStatus(t.to)
@@ -1164,7 +1241,8 @@ func (s *Server) transitionLocked(base string, is *issue, idOrName, actor, resol
 }
 
 // TransitionIssue moves an issue through a transition (id or name, e.g.
-// "Done") as username, as if done in the web UI; webhooks fire.
+// "Done") as username, as if done in the web UI, where username needs the
+// Transition Issues permission; webhooks fire.
 func (s *Server) TransitionIssue(key, transition, username string) error {
 	s.mu.Lock()
 	is := s.issueByKey(key)

@@ -246,7 +246,7 @@ func (s *Server) seed() {
 		is := &issue{
 			id: itoa(s.nextIssueID), key: fmt.Sprintf("%s-%d", p.key, p.nextNum), project: p,
 			typeID: si.typeID, summary: si.summary, statusID: si.status, priorityID: si.priority,
-			assignee: si.assignee, reporter: si.reporter, creator: si.reporter, labels: si.labels,
+			assignee: si.assignee, reporter: si.reporter, creator: si.reporter, labels: si.labels, security: si.security,
 			custom: map[string]any{}, created: at, updated: at,
 		}
 		if si.description != "" {

@@ -95,6 +95,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, u *user) {
 	fmt.Fprintf(&b, `<h1>Issues</h1><p>Logged in as %s. <a href="%s/logout">Log out</a></p><table><tr><th>Key</th><th>Summary</th><th>Status</th><th>Assignee</th></tr>`,
 		htmlEscape(u.displayName), s.cp)
 	for _, is := range s.issues {
+		if !s.canBrowse(u, is) {
+			continue
+		}
 		fmt.Fprintf(&b, `<tr><td><a href="%s/browse/%s">%s</a></td><td>%s</td><td><span class="lozenge">%s</span></td><td>%s</td></tr>`,
 			s.cp, is.key, is.key, htmlEscape(is.summary), htmlEscape(lookupStatus(is.statusID).name), htmlEscape(s.displayName(is.assignee)))
 	}
@@ -121,6 +124,13 @@ func (s *Server) browseIssue(w http.ResponseWriter, r *http.Request, u *user) {
 		s.page(w, http.StatusNotFound, "Issue does not exist", `<p class="error">The issue you are trying to view does not exist.</p>`)
 		return
 	}
+	if !s.canBrowse(u, is) {
+		s.mu.Unlock()
+		s.page(w, http.StatusForbidden, "Permission Violation", `<p class="error">You do not have the permission to see the specified issue.</p>`)
+		return
+	}
+	canTransition := s.hasPerm(u, permTransition, is.project, is)
+	canComment := s.hasPerm(u, permComment, is.project, is)
 	base := s.baseURL(r)
 	t, _ := lookupIssueType(is.typeID)
 	p, _ := lookupPriority(is.priorityID)
@@ -128,7 +138,7 @@ func (s *Server) browseIssue(w http.ResponseWriter, r *http.Request, u *user) {
 	fmt.Fprintf(&b, `<p><a href="%s/secure/Dashboard.jspa">%s</a> / %s</p><h1 id="summary-val">%s</h1>`, s.cp, htmlEscape(is.project.name), is.key, htmlEscape(is.summary))
 	b.WriteString(`<form method="post" action="` + s.cp + `/browse/` + is.key + `/transition" id="transitions">`)
 	for _, tr := range transitions {
-		if tr.to != is.statusID {
+		if tr.to != is.statusID && canTransition {
 			fmt.Fprintf(&b, `<button type="submit" name="transition" value="%s" id="action_id_%s">%s</button> `, tr.id, tr.id, htmlEscape(tr.name))
 		}
 	}
@@ -140,6 +150,9 @@ func (s *Server) browseIssue(w http.ResponseWriter, r *http.Request, u *user) {
 	row("Assignee", htmlEscape(s.displayName(is.assignee)))
 	row("Reporter", htmlEscape(s.displayName(is.reporter)))
 	row("Labels", htmlEscape(strings.Join(is.labels, ", ")))
+	if lvl := s.securityLevelOf(is); lvl != nil {
+		row("Security Level", `<span class="lozenge restricted" id="security-val">`+htmlEscape(lvl.name)+`</span>`)
+	}
 	if is.resolution != "" {
 		res, _ := lookupResolution(is.resolution)
 		row("Resolution", htmlEscape(res.name))
@@ -176,7 +189,10 @@ func (s *Server) browseIssue(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 		fmt.Fprintf(&b, `<div class="comment" id="comment-%s"><b>%s</b> %s%s<br>%s</div>`, c.id, htmlEscape(s.displayName(c.author)), fmtTime(c.created), restricted, htmlEscape(c.body))
 	}
-	fmt.Fprintf(&b, `</div><form method="post" action="%s/browse/%s/comment" id="addcomment"><textarea name="comment" rows="3" cols="60"></textarea><br><input type="submit" value="Add" id="comment-add-submit"></form>`, s.cp, is.key)
+	b.WriteString(`</div>`)
+	if canComment {
+		fmt.Fprintf(&b, `<form method="post" action="%s/browse/%s/comment" id="addcomment"><textarea name="comment" rows="3" cols="60"></textarea><br><input type="submit" value="Add" id="comment-add-submit"></form>`, s.cp, is.key)
+	}
 	s.mu.Unlock()
 	s.page(w, http.StatusOK, is.key+" "+is.summary, b.String())
 }

@@ -9,6 +9,10 @@ oauth: creates an application link and its incoming OAuth 1.0a consumer over
        the client as alice.
 pat:   mints a personal access token for bob over REST and uses token_auth.
 
+Both modes then check the permission model: bob may not browse OPS and does
+not see DEMO-4, whose security level admits only admin and alice; a comment
+restricted to jira-administrators is hidden from both.
+
 Exits non-zero with a message on the first failure.
 """
 
@@ -20,7 +24,7 @@ import warnings
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jira import JIRA
+from jira import JIRA, JIRAError
 from oauthlib.oauth1 import SIGNATURE_RSA
 from requests_oauthlib import OAuth1Session
 
@@ -103,7 +107,7 @@ def exercise(client, username, mode):
     me = client.myself()
     check(me["name"] == username, "myself: %s" % me)
     keys = {p.key for p in client.projects()}
-    check({"DEMO", "OPS"} <= keys, "projects: %s" % keys)
+    check(keys == VISIBLE_PROJECTS[username], "projects: %s" % keys)
 
     issue = client.create_issue(project="DEMO", summary="Created by python3-jira (%s)" % mode,
                                 description="From *pyjira_check.py*", issuetype="Task")
@@ -138,6 +142,53 @@ def exercise(client, username, mode):
     print("%s: %s ok (%s)" % (mode, issue.key, info["version"]))
 
 
+VISIBLE_PROJECTS = {"alice": {"DEMO", "OPS"}, "bob": {"DEMO"}}
+NO_PERMISSION = "You do not have the permission to see the specified issue."
+
+
+def refused(call, status, text=""):
+    """Run call; it must fail with a JIRAError of this status (and text)."""
+    try:
+        call()
+    except JIRAError as e:
+        body = (e.text or "") + (e.response.text if e.response is not None else "")
+        return e.status_code == status and text in body
+    return False
+
+
+def permissions(base, client, username):
+    # An administrator restricts a comment to the jira-administrators group.
+    r = requests.post(base + "/rest/api/2/issue/DEMO-1/comment", auth=ADMIN, headers=JSON,
+                      json={"body": "admins only (%s)" % username,
+                            "visibility": {"type": "group", "value": "jira-administrators"}})
+    check(r.status_code == 201 and r.json()["visibility"]["value"] == "jira-administrators",
+          "restricted comment: %d %s" % (r.status_code, r.text))
+    bodies = [c.body for c in client.comments("DEMO-1")]
+    check(not any(b.startswith("admins only") for b in bodies), "restricted comment shown: %s" % bodies)
+    check(refused(lambda: client.comment("DEMO-1", r.json()["id"]), 404), "restricted comment by id")
+
+    found = [i.key for i in client.search_issues("project = DEMO ORDER BY key ASC")]
+    if username == "alice":
+        secured = client.issue("DEMO-4")
+        check(secured.fields.security.name == "Confidential", "DEMO-4 security: %s" % secured.fields.security)
+        check("DEMO-4" in found, "alice's search misses DEMO-4: %s" % found)
+        check(client.issue("OPS-1").key == "OPS-1", "alice reads OPS-1")
+        return
+    for key in ("OPS-1", "DEMO-4"):
+        check(refused(lambda: client.issue(key), 403, NO_PERMISSION), "bob reads " + key)
+        check(refused(lambda: client.add_comment(key, "x"), 403, NO_PERMISSION), "bob comments on " + key)
+        check(refused(lambda: client.transitions(key), 403, NO_PERMISSION), "bob lists transitions of " + key)
+        check(refused(lambda: client.add_attachment(key, io.BytesIO(b"x"), "x.txt"), 403), "bob attaches to " + key)
+        check(refused(lambda: client.remote_links(key), 403, NO_PERMISSION), "bob lists remote links of " + key)
+    check(refused(lambda: client.issue("NOPE-1"), 404, "Issue Does Not Exist"), "missing issue")
+    check("DEMO-4" not in found and "DEMO-1" in found, "bob's search: %s" % found)
+    check(refused(lambda: client.search_issues("project = OPS"), 400, "does not exist for the field 'project'"),
+          "bob searches OPS")
+    check(refused(lambda: client.project("OPS"), 404, "No project could be found with key 'OPS'."), "bob reads project OPS")
+    fields = {"project": {"key": "OPS"}, "summary": "x", "issuetype": {"name": "Task"}}
+    check(refused(lambda: client.create_issue(fields=fields), 400, "valid project is required"), "bob creates in OPS")
+
+
 def main():
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
@@ -150,6 +201,7 @@ def main():
         else:
             raise SystemExit("unknown mode %r" % mode)
         exercise(client, user, mode)
+        permissions(base, client, user)
     print("OK")
 
 
