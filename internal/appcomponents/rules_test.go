@@ -89,10 +89,10 @@ func labelled(e *env, label string) []string {
 }
 
 // TestRuleRunUsesItsOwnUsersConfiguration is the reported attack: bob
-// saves a new rule for OPS, then alice saves one for DEMO labelled
-// alice-rule, on the same Asana project. A run signed as bob with a new
-// action id used to adopt the project's latest new configuration, alice's,
-// and create an issue in DEMO as alice. Each run must use the configuration
+// saves a new rule for DEMO, then alice saves one for OPS (a project bob
+// may not see) labelled alice-rule, on the same Asana project. A run signed
+// as bob with a new action id used to adopt the project's latest new
+// configuration, alice's, and create an issue in OPS as alice. Each run must use the configuration
 // its own user saved, and a run of a rule signed as another user than its
 // owner is refused.
 func TestRuleRunUsesItsOwnUsersConfiguration(t *testing.T) {
@@ -100,22 +100,22 @@ func TestRuleRunUsesItsOwnUsersConfiguration(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.connect(t, "bob")
 	tasks := e.seed.Tasks
-	e.saveRule(t, e.bob, "", map[string]any{"project": "OPS", "issuetype": "10001", "labels": "bob-rule"})
-	e.saveRule(t, e.alice, "", map[string]any{"project": "DEMO", "issuetype": "10002", "labels": "alice-rule"})
+	e.saveRule(t, e.bob, "", map[string]any{"project": "DEMO", "issuetype": "10002", "labels": "bob-rule"})
+	e.saveRule(t, e.alice, "", map[string]any{"project": "OPS", "issuetype": "10001", "labels": "alice-rule"})
 
 	r := e.runRule(t, e.bob, "action-bob", tasks[0].GID, "run-1")
 	if got := labelled(e, "alice-rule"); len(got) != 0 {
 		t.Fatalf("bob's run used alice's configuration: %v (answer %d %s)", got, r.Status, r.Body)
 	}
 	mustOK(t, r, http.StatusOK)
-	if is := e.issueOf(t, r); is.Project != "OPS" || is.Reporter != "bob" || !slices.Equal(is.Labels, []string{"bob-rule"}) {
-		t.Fatalf("bob's run created %+v, want an OPS issue reported by bob labelled bob-rule", is)
+	if is := e.issueOf(t, r); is.Project != "DEMO" || is.Reporter != "bob" || !slices.Equal(is.Labels, []string{"bob-rule"}) {
+		t.Fatalf("bob's run created %+v, want a DEMO issue reported by bob labelled bob-rule", is)
 	}
 
 	// alice's own first run adopts alice's configuration.
 	r = e.runRule(t, e.alice, "action-alice", tasks[1].GID, "run-2")
 	mustOK(t, r, http.StatusOK)
-	if is := e.issueOf(t, r); is.Project != "DEMO" || is.Reporter != "alice" || !slices.Equal(is.Labels, []string{"alice-rule"}) {
+	if is := e.issueOf(t, r); is.Project != "OPS" || is.Reporter != "alice" || !slices.Equal(is.Labels, []string{"alice-rule"}) {
 		t.Fatalf("alice's run created %+v", is)
 	}
 
@@ -141,7 +141,7 @@ func TestRuleRunUsesItsOwnUsersConfiguration(t *testing.T) {
 	// bob's rule still runs for bob.
 	r = e.runRule(t, e.bob, "action-bob", tasks[2].GID, "run-3")
 	mustOK(t, r, http.StatusOK)
-	if is := e.issueOf(t, r); is.Project != "OPS" || is.Reporter != "bob" {
+	if is := e.issueOf(t, r); is.Project != "DEMO" || is.Reporter != "bob" {
 		t.Fatalf("bob's second run created %+v", is)
 	}
 }

@@ -1,88 +1,40 @@
 package bridge_test
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/asanajira/asanajira/internal/asana"
 	"github.com/asanajira/asanajira/internal/bridge"
+	"github.com/asanajira/asanajira/internal/bridge/bridgetest"
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
-	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/store"
-	"github.com/asanajira/asanajira/internal/store/sqlite"
-	"github.com/asanajira/asanajira/internal/store/storetest"
 )
 
-// jiraOnly connects each Asana user (by gid = Jira username) to the Jira
-// emulator with a personal access token, and to no Asana.
-type jiraOnly struct {
-	base   string
-	server store.JiraServer
-	tokens map[string]string
-}
-
-func (c *jiraOnly) Jira(_ context.Context, user, serverID string) (*jira.Client, store.JiraServer, error) {
-	tok, ok := c.tokens[user]
-	if !ok || serverID != c.server.ID {
-		return nil, store.JiraServer{}, fmt.Errorf("%s: %w", user, bridge.ErrNotConnected)
-	}
-	jc, err := jira.New(c.base, jira.NewHTTPClient(&jira.BearerTransport{Token: tok}, 0))
-	return jc, c.server, err
-}
-
-func (c *jiraOnly) Asana(context.Context, string) (*asana.Client, error) {
-	return nil, bridge.ErrNotConnected
-}
-
-// permissionsEnv is the bridge over the Jira emulator, where bob may not
+// permissionsEnv is the bridge bench with bob connected too, on a
+// workspace whose default Jira server is the emulator, where bob may not
 // browse OPS and DEMO-4 is Confidential (admin and alice only).
-func permissionsEnv(t *testing.T) (*bridge.Service, *fakejira.Server, store.JiraServer) {
+func permissionsEnv(t *testing.T) (*bridge.Service, *bridgetest.Env, store.JiraServer, map[string]bridge.Identity) {
 	t.Helper()
-	fj, err := fakejira.New(fakejira.Options{OnUnknownRoute: func(m, p string) { t.Errorf("unknown Jira route %s %s", m, p) }})
-	if err != nil {
+	e := bridgetest.New(t, bridgetest.Options{})
+	ws := e.Seed.Workspace
+	if err := e.Store.PutWorkspace(t.Context(), store.Workspace{GID: ws, Name: "Acme"}); err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(fj)
-	t.Cleanup(ts.Close)
-	base := ts.URL + "/jira"
-	if err := fj.SetPublicBaseURL(base); err != nil {
+	if err := e.Store.PutConnection(t.Context(), store.Connection{WorkspaceGID: ws, JiraServerID: e.Server.ID, IsDefault: true}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "asanajira.db"), storetest.NewSealer(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	srv := store.JiraServer{Name: "Jira", BaseURL: base, Version: fj.Version()}
-	if err := st.CreateJiraServer(t.Context(), &srv); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutWorkspace(t.Context(), store.Workspace{GID: "ws", Name: "Acme"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutConnection(t.Context(), store.Connection{WorkspaceGID: "ws", JiraServerID: srv.ID, IsDefault: true}); err != nil {
-		t.Fatal(err)
-	}
-	clients := &jiraOnly{base: base, server: srv, tokens: map[string]string{}}
-	for _, login := range []string{"alice", "bob"} {
-		if clients.tokens[login], err = fj.CreatePAT(login, "asanajira"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return bridge.New(bridge.Config{Store: st, Clients: clients}), fj, srv
+	ids := map[string]bridge.Identity{"alice": {User: e.Alice, Workspace: ws}, "bob": {User: e.Connect(t, "bob"), Workspace: ws}}
+	return e.Bridge, e, e.Server, ids
 }
 
 // TestWidgetShowsOnlyWhatJiraShows: the widget data of an issue is read as
 // the viewer; an issue Jira hides from the viewer shows nothing but its key.
 func TestWidgetShowsOnlyWhatJiraShows(t *testing.T) {
 	t.Parallel()
-	b, fj, srv := permissionsEnv(t)
+	b, e, srv, ids := permissionsEnv(t)
+	fj := e.Jira
 	if err := fj.AddRestrictedComment("DEMO-2", "alice", "devs only", fakejira.Visibility{Type: "role", Value: "Developers"}); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +56,7 @@ func TestWidgetShowsOnlyWhatJiraShows(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.user+" "+tc.key, func(t *testing.T) {
 			t.Parallel()
-			d, err := b.Widget(t.Context(), bridge.Identity{User: tc.user, Workspace: "ws"}, srv.BaseURL+"/browse/"+tc.key)
+			d, err := b.Widget(t.Context(), ids[tc.user], srv.BaseURL+"/browse/"+tc.key)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +80,7 @@ func TestWidgetShowsOnlyWhatJiraShows(t *testing.T) {
 // issues nor DEMO-4, by key, key prefix, text or browse URL; alice's does.
 func TestTypeaheadNeverOffersHiddenIssues(t *testing.T) {
 	t.Parallel()
-	b, _, srv := permissionsEnv(t)
+	b, _, srv, ids := permissionsEnv(t)
 	tests := []struct {
 		user, query string
 		want        []string
@@ -149,7 +101,7 @@ func TestTypeaheadNeverOffersHiddenIssues(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.user+" "+tc.query, func(t *testing.T) {
 			t.Parallel()
-			items, err := b.Typeahead(t.Context(), bridge.Identity{User: tc.user, Workspace: "ws"}, "", tc.query)
+			items, err := b.Typeahead(t.Context(), ids[tc.user], "", tc.query)
 			if err != nil {
 				t.Fatalf("Typeahead: %v", err)
 			}
@@ -170,8 +122,8 @@ func TestTypeaheadNeverOffersHiddenIssues(t *testing.T) {
 // its assignee picker follow Jira: OPS does not exist for bob.
 func TestPickersNeverOfferHiddenProjects(t *testing.T) {
 	t.Parallel()
-	b, _, srv := permissionsEnv(t)
-	bob, alice := bridge.Identity{User: "bob", Workspace: "ws"}, bridge.Identity{User: "alice", Workspace: "ws"}
+	b, _, srv, ids := permissionsEnv(t)
+	bob, alice := ids["bob"], ids["alice"]
 	items, err := b.ProjectTypeahead(t.Context(), bob, srv.ID, "")
 	if err != nil {
 		t.Fatal(err)

@@ -86,6 +86,7 @@ type Env struct {
 	// alice.
 	Link       store.Link
 	deliveries chan []byte
+	clients    *Clients
 }
 
 // Options vary the bench.
@@ -151,6 +152,7 @@ func New(t *testing.T, o Options) *Env {
 	clients := &Clients{jiraBase: e.JiraURL, asanaBase: ats.URL, server: e.Server,
 		jiraTok: map[string]string{e.Alice: e.JiraToken}, asanaTok: map[string]string{e.Alice: atok}}
 
+	e.clients = clients
 	var bst store.Store = st
 	if o.WrapStore != nil {
 		bst = o.WrapStore(st)
@@ -178,6 +180,25 @@ func New(t *testing.T, o Options) *Env {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// Connect connects another seeded user (bob, admin) on both sides, as
+// alice is, and returns the user's Asana gid.
+func (e *Env) Connect(t *testing.T, login string) string {
+	t.Helper()
+	jtok, err := e.Jira.CreatePAT(login, "asanajira")
+	if err != nil {
+		t.Fatal(err)
+	}
+	atok, _, err := e.Asana.IssueAccessToken(login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := e.Seed.Users[login]
+	e.clients.mu.Lock()
+	defer e.clients.mu.Unlock()
+	e.clients.jiraTok[gid], e.clients.asanaTok[gid] = jtok, atok
+	return gid
 }
 
 // Admin is a Jira client acting as Jira's administrator.
