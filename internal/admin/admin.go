@@ -235,6 +235,7 @@ func (c *Console) routes() {
 	m.Handle("POST /admin/servers/{id}/webhook", c.admin(c.webhookManual))
 	m.Handle("POST /admin/servers/{id}/oauth2", c.admin(c.setupOAuth2))
 	m.Handle("POST /admin/servers/{id}/methods", c.admin(c.setMethods))
+	m.Handle("POST /admin/servers/{id}/ca-bundle", c.admin(c.setCABundle))
 	m.Handle("POST /admin/servers/{id}/delete", c.admin(c.deleteServer))
 	m.Handle("GET /admin/links", c.admin(c.linksPage))
 	m.Handle("GET /admin/users", c.admin(c.usersPage))
@@ -294,7 +295,7 @@ func (c *Console) admin(fn adminFunc) http.Handler {
 		}
 		if !safe {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-			if err := r.ParseForm(); err != nil {
+			if err := parseForm(r); err != nil {
 				c.fail(w, r, s, httpx.Wrap(http.StatusBadRequest, "the form could not be read", err))
 				return
 			}

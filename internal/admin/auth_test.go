@@ -42,6 +42,7 @@ func TestEveryRouteNeedsAnAdminSession(t *testing.T) {
 		{"POST", "/admin/servers/" + srv.ID + "/webhook"},
 		{"POST", "/admin/servers/" + srv.ID + "/oauth2"},
 		{"POST", "/admin/servers/" + srv.ID + "/methods"},
+		{"POST", "/admin/servers/" + srv.ID + "/ca-bundle"},
 		{"POST", "/admin/servers/" + srv.ID + "/delete"},
 		{"POST", "/admin/jobs/1/retry"},
 		{"POST", "/admin/admins"},

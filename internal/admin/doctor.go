@@ -21,6 +21,9 @@ type DoctorRequest struct {
 	// the doctor sign a request-token call.
 	ConsumerKey   string
 	PrivateKeyPEM []byte
+	// CABundlePEM is the server's CA bundle, trusted besides the system's
+	// CAs for Jira's TLS certificate.
+	CABundlePEM []byte
 }
 
 // DoctorReport is the doctor's verdict, in the console's own terms.
@@ -44,6 +47,7 @@ func runDoctor(ctx context.Context, req DoctorRequest) DoctorReport {
 		ConnectTo:     req.ConnectTo,
 		ConsumerKey:   req.ConsumerKey,
 		PrivateKeyPEM: req.PrivateKeyPEM,
+		CABundlePEM:   req.CABundlePEM,
 	})
 	out := DoctorReport{Version: rep.Version, OK: rep.OK}
 	for _, ch := range rep.Checks {

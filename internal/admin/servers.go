@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/asanajira/asanajira/internal/credentials"
 	"github.com/asanajira/asanajira/internal/httpx"
 	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/secrets"
@@ -49,7 +50,7 @@ func (c *Console) newServerPage(w http.ResponseWriter, r *http.Request, s *sessi
 }
 
 type newServerData struct {
-	BaseURL, Name, ConnectAddress, Error string
+	BaseURL, Name, ConnectAddress, CABundle, Error string
 }
 
 func (c *Console) createServer(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -58,6 +59,14 @@ func (c *Console) createServer(w http.ResponseWriter, r *http.Request, s *sessio
 		BaseURL:        strings.TrimSpace(r.PostFormValue("base_url")),
 		Name:           strings.TrimSpace(r.PostFormValue("name")),
 		ConnectAddress: strings.TrimSpace(r.PostFormValue("connect_address")),
+	}
+	raw, pasted, bundleErr := formCABundle(r)
+	bundle := ""
+	if bundleErr == nil {
+		bundle, bundleErr = normalizeCABundle(raw)
+	}
+	if !errors.Is(bundleErr, errPrivateKeyInBundle) { // a key is never shown again
+		in.CABundle = pasted
 	}
 	invalid := func(msg string) error {
 		in.Error = msg
@@ -73,7 +82,10 @@ func (c *Console) createServer(w http.ResponseWriter, r *http.Request, s *sessio
 			return invalid("The connect address must be host:port, like 10.0.0.5:8080.")
 		}
 	}
-	srv, err := c.recordServer(ctx, base, in.Name, in.ConnectAddress)
+	if bundleErr != nil {
+		return invalid(bundleErr.Error())
+	}
+	srv, err := c.recordServer(ctx, base, in.Name, in.ConnectAddress, bundle)
 	if errors.Is(err, errCloud) {
 		return invalid("This is Jira Cloud; asanajira connects Jira Server and Data Center only.")
 	}
@@ -83,7 +95,11 @@ func (c *Console) createServer(w http.ResponseWriter, r *http.Request, s *sessio
 	if err != nil {
 		return err
 	}
-	if err := c.audit(ctx, s, "server.create", srv.ID, fmt.Sprintf("%s at %s, Jira %s, consumer key %s", srv.Name, srv.BaseURL, orUnknown(srv.Version), srv.ConsumerKey)); err != nil {
+	detail := fmt.Sprintf("%s at %s, Jira %s, consumer key %s", srv.Name, srv.BaseURL, orUnknown(srv.Version), srv.ConsumerKey)
+	if n := len(bundleCerts(srv.CABundlePEM)); n > 0 {
+		detail += fmt.Sprintf(", CA bundle of %d certificate(s)", n)
+	}
+	if err := c.audit(ctx, s, "server.create", srv.ID, detail); err != nil {
 		return err
 	}
 	return c.redirect(w, r, "/admin/servers/"+srv.ID, "Jira server recorded with a new key pair. Choose how to create the application link.")
@@ -94,11 +110,12 @@ var errCloud = errors.New("admin: this is Jira Cloud; asanajira connects Jira Se
 // recordServer stores a new Jira server with its detected version, default
 // auth methods, a fresh key pair and webhook secret. An unreachable Jira is
 // still recorded; the doctor explains why.
-func (c *Console) recordServer(ctx context.Context, base *url.URL, name, connectAddress string) (store.JiraServer, error) {
+func (c *Console) recordServer(ctx context.Context, base *url.URL, name, connectAddress, caBundle string) (store.JiraServer, error) {
 	srv := store.JiraServer{
 		Name:           name,
 		BaseURL:        strings.TrimRight(base.String(), "/"),
 		ConnectAddress: connectAddress,
+		CABundlePEM:    caBundle,
 		Status:         statusNeedsSetup,
 		CheckedAt:      c.now(),
 	}
@@ -130,8 +147,11 @@ func (c *Console) recordServer(ctx context.Context, base *url.URL, name, connect
 // Jira administrator's personal access token or user name and password.
 type AutomaticSetup struct {
 	BaseURL, Name, ConnectAddress string
-	AdminToken                    string
-	AdminUser, AdminPassword      string
+	// CABundlePEM holds the CA certificate(s) (PEM) of a Jira behind a
+	// private CA; it replaces the stored bundle of a known server.
+	CABundlePEM              string
+	AdminToken               string
+	AdminUser, AdminPassword string
 	// Actor is who the audit log names ("demo", an admin's gid).
 	Actor string
 }
@@ -147,13 +167,23 @@ func (c *Console) ConnectJira(ctx context.Context, in AutomaticSetup) (store.Jir
 	if err != nil {
 		return store.JiraServer{}, fmt.Errorf("admin: connect Jira: %w", err)
 	}
+	bundle, err := normalizeCABundle(in.CABundlePEM)
+	if err != nil {
+		return store.JiraServer{}, fmt.Errorf("admin: connect Jira: %w", err)
+	}
 	srv, found, err := c.serverByBaseURL(ctx, strings.TrimRight(base.String(), "/"))
 	if err != nil {
 		return srv, err
 	}
-	if !found {
-		if srv, err = c.recordServer(ctx, base, in.Name, in.ConnectAddress); err != nil {
+	switch {
+	case !found:
+		if srv, err = c.recordServer(ctx, base, in.Name, in.ConnectAddress, bundle); err != nil {
 			return srv, err
+		}
+	case bundle != "" && bundle != srv.CABundlePEM:
+		srv.CABundlePEM = bundle
+		if err := c.d.Store.UpdateJiraServer(ctx, &srv); err != nil {
+			return srv, fmt.Errorf("admin: connect Jira: %w", err)
 		}
 	}
 	var wrap func(http.RoundTripper) http.RoundTripper
@@ -210,12 +240,12 @@ func orUnknown(v string) string {
 
 // transport returns the network transport for one Jira server: the
 // configured client's when tests or the app supplied one, else a transport
-// that honours the server's connect address.
+// that honours the server's connect address and CA bundle.
 func (c *Console) transport(srv *store.JiraServer) (http.RoundTripper, error) {
 	if c.hc.Transport != nil {
 		return c.hc.Transport, nil
 	}
-	t, err := jira.NewTransport(srv.BaseURL, jira.TransportOptions{ConnectAddress: srv.ConnectAddress})
+	t, err := jira.NewTransport(srv.BaseURL, credentials.ServerTransportOptions(*srv))
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
@@ -267,7 +297,9 @@ type serverData struct {
 	WebhookSecret string
 	SecretInURL   bool
 	Methods       []methodOption
-	Error         string
+	// CACerts list the server's CA bundle; none means the system's CAs only.
+	CACerts []caCert
+	Error   string
 }
 
 type methodOption struct {
@@ -302,7 +334,7 @@ func (c *Console) renderServer(w http.ResponseWriter, r *http.Request, s *sessio
 	d.Error = errMsg
 	ctx, cancel := context.WithTimeout(r.Context(), 45*time.Second)
 	defer cancel()
-	req := DoctorRequest{JiraURL: srv.BaseURL, ConnectTo: srv.ConnectAddress}
+	req := DoctorRequest{JiraURL: srv.BaseURL, ConnectTo: srv.ConnectAddress, CABundlePEM: []byte(srv.CABundlePEM)}
 	if srv.AppLinkID != "" {
 		req.ConsumerKey, req.PrivateKeyPEM = srv.ConsumerKey, []byte(srv.PrivateKeyPEM.Reveal())
 	}
@@ -321,6 +353,7 @@ func (c *Console) serverView(srv store.JiraServer) serverData {
 	d.WebhookURL, d.SecretInURL = c.webhookURL(srv, true)
 	d.WebhookSecret = srv.WebhookSecret.Reveal()
 	d.Methods = c.methodOptions(d, srv)
+	d.CACerts = bundleCerts(srv.CABundlePEM)
 	return d
 }
 

@@ -23,19 +23,25 @@ const successScript = `window.opener.postMessage("success", "https://app.asana.c
 func TestConnectEndToEnd(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		version string
-		method  store.AuthMethod
+		name      string
+		version   string
+		method    store.AuthMethod
+		privateCA bool
 	}{
-		{"oauth1 7.13.5", "7.13.5", store.AuthOAuth1},
-		{"oauth1 9.12.0", "9.12.0", store.AuthOAuth1},
-		{"oauth2 9.12.0", "9.12.0", store.AuthOAuth2},
-		{"pat 9.12.0", "9.12.0", store.AuthPAT},
+		{"oauth1 7.13.5", "7.13.5", store.AuthOAuth1, false},
+		{"oauth1 9.12.0", "9.12.0", store.AuthOAuth1, false},
+		{"oauth2 9.12.0", "9.12.0", store.AuthOAuth2, false},
+		{"pat 9.12.0", "9.12.0", store.AuthPAT, false},
+		// Jira behind a private CA whose certificate is the server's CA
+		// bundle: every token call of the popup trusts it.
+		{"oauth1 9.12.0 private CA", "9.12.0", store.AuthOAuth1, true},
+		{"oauth2 9.12.0 private CA", "9.12.0", store.AuthOAuth2, true},
+		{"pat 9.12.0 private CA", "9.12.0", store.AuthPAT, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, serverSpec{version: tt.version, methods: []store.AuthMethod{tt.method}})
+			e := newEnv(t, serverSpec{version: tt.version, methods: []store.AuthMethod{tt.method}, privateCA: tt.privateCA})
 			js := e.jiras[0]
 			b := e.browser(t)
 

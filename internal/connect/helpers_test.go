@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/store/sqlite"
 	"github.com/asanajira/asanajira/internal/store/storetest"
+	"github.com/asanajira/asanajira/internal/tlstest"
 )
 
 var testKey = sync.OnceValue(func() *rsa.PrivateKey {
@@ -82,6 +84,9 @@ type env struct {
 	ws       string
 	alice    string
 	jiras    []*jiraServer
+	// roots are the CAs the user's browser trusts: the private CAs of Jira
+	// servers behind one, as a company's managed browsers do.
+	roots *x509.CertPool
 }
 
 type jiraServer struct {
@@ -94,7 +99,7 @@ type jiraServer struct {
 // methods each allows, all connected to the seeded Asana workspace.
 func newEnv(t *testing.T, servers ...serverSpec) *env {
 	t.Helper()
-	e := &env{clock: &clock{t: time.Now()}, logs: &syncBuffer{}}
+	e := &env{clock: &clock{t: time.Now()}, logs: &syncBuffer{}, roots: x509.NewCertPool()}
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "asanajira.db"), storetest.NewSealer(t), e.clock.now)
 	if err != nil {
 		t.Fatal(err)
@@ -141,6 +146,9 @@ func newEnv(t *testing.T, servers ...serverSpec) *env {
 type serverSpec struct {
 	version string
 	methods []store.AuthMethod
+	// privateCA serves Jira over TLS with a certificate from its own CA,
+	// recorded as the server's CA bundle.
+	privateCA bool
 }
 
 func (e *env) addJira(t *testing.T, spec serverSpec, isDefault bool) *jiraServer {
@@ -149,8 +157,17 @@ func (e *env) addJira(t *testing.T, spec serverSpec, isDefault bool) *jiraServer
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(fj)
-	t.Cleanup(func() { ts.Close(); fj.Close() })
+	t.Cleanup(fj.Close)
+	var ts *httptest.Server
+	var caBundle string
+	if spec.privateCA {
+		ca := tlstest.NewCA(t, "Jira "+spec.version+" private CA")
+		ts, caBundle = ca.NewServer(t, fj), string(ca.PEM)
+		e.roots.AddCert(ca.Cert)
+	} else {
+		ts = httptest.NewServer(fj)
+		t.Cleanup(ts.Close)
+	}
 	js := &jiraServer{fj: fj, base: ts.URL + fj.ContextPath()}
 	consumer := "asanajira-" + strings.ReplaceAll(spec.version, ".", "")
 	if _, err := fj.RegisterConsumer(consumer, "asanajira", &testKey().PublicKey); err != nil {
@@ -162,7 +179,7 @@ func (e *env) addJira(t *testing.T, spec serverSpec, isDefault bool) *jiraServer
 	}
 	js.rec = store.JiraServer{Name: "Jira " + spec.version, BaseURL: js.base, ConsumerKey: consumer,
 		PrivateKeyPEM: store.Secret(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-		Version:       spec.version, AuthMethods: spec.methods}
+		Version:       spec.version, AuthMethods: spec.methods, CABundlePEM: caBundle}
 	if oc, err := fj.RegisterOAuth2Client("asanajira", []string{e.bridge + JiraOAuth2CallbackPath}, []string{"WRITE"}); err == nil {
 		js.rec.OAuth2ClientID, js.rec.OAuth2ClientSecret = oc.ClientID, store.Secret(oc.ClientSecret)
 	}
@@ -189,6 +206,7 @@ func (e *env) browser(t *testing.T) *browser {
 		t.Fatal(err)
 	}
 	return &browser{t: t, e: e, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.roots, MinVersion: tls.VersionTLS12}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 

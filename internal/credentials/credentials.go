@@ -130,8 +130,10 @@ type credKey struct {
 	server string // "" for the Asana credential
 }
 
+// transportKey names a transport by everything it is built from, so an
+// edited server (a new connect address, a new CA bundle) gets a new one.
 type transportKey struct {
-	id, baseURL, connectAddress string
+	id, baseURL, connectAddress, caBundle string
 }
 
 // refreshLeeway is how long before its expiry an access token is refreshed,
@@ -215,16 +217,18 @@ func (p *Provider) withCredentialLock(ctx context.Context, k credKey, fn func(q 
 }
 
 // baseTransport returns the shared network transport of a Jira server
-// (its connect address), so clients handed out per request share one
-// connection pool.
+// (its connect address and CA bundle), so clients handed out per request
+// share one connection pool. Every connection asanajira makes to a stored
+// server goes through it: user calls, token exchanges and refreshes, and
+// attachment uploads.
 func (p *Provider) baseTransport(srv store.JiraServer) (*http.Transport, error) {
-	k := transportKey{id: srv.ID, baseURL: srv.BaseURL, connectAddress: srv.ConnectAddress}
+	k := transportKey{id: srv.ID, baseURL: srv.BaseURL, connectAddress: srv.ConnectAddress, caBundle: srv.CABundlePEM}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if t := p.transports[k]; t != nil {
 		return t, nil
 	}
-	t, err := jira.NewTransport(srv.BaseURL, jira.TransportOptions{ConnectAddress: srv.ConnectAddress})
+	t, err := jira.NewTransport(srv.BaseURL, ServerTransportOptions(srv))
 	if err != nil {
 		return nil, fmt.Errorf("credentials: jira server %s: %w", srv.ID, err)
 	}
@@ -232,9 +236,16 @@ func (p *Provider) baseTransport(srv store.JiraServer) (*http.Transport, error) 
 	return t, nil
 }
 
+// ServerTransportOptions are the network settings stored for a Jira
+// server: its connect address and CA bundle. Every transport built for a
+// stored server starts from them.
+func ServerTransportOptions(srv store.JiraServer) jira.TransportOptions {
+	return jira.TransportOptions{ConnectAddress: srv.ConnectAddress, CABundlePEM: []byte(srv.CABundlePEM)}
+}
+
 // JiraHTTPClient returns an unauthenticated client for a Jira server's
-// network settings (connect address), for the OAuth dances, whose token
-// calls authenticate themselves. It never follows redirects.
+// network settings (connect address, CA bundle), for the OAuth dances,
+// whose token calls authenticate themselves. It never follows redirects.
 func (p *Provider) JiraHTTPClient(srv store.JiraServer) (*http.Client, error) {
 	t, err := p.baseTransport(srv)
 	if err != nil {

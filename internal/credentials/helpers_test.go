@@ -176,12 +176,25 @@ func (e *jiraEnv) oauth2Token(t *testing.T, user string) *oauth2.Token {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier := oauth2.GenerateVerifier()
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	code, verifier := consent(t, browser, cfg, user)
+	tok, err := cfg.Exchange(jira.OAuth2Context(t.Context(), nil, testRedirect), code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// consent is user allowing asanajira on Jira's OAuth 2.0 page (the
+// emulator's login form) in browser, which must not follow redirects; it
+// returns the code and the PKCE verifier to exchange it with.
+func consent(t *testing.T, browser *http.Client, cfg *oauth2.Config, user string) (code, verifier string) {
+	t.Helper()
+	verifier = oauth2.GenerateVerifier()
 	form := url.Values{"client_id": {cfg.ClientID}, "redirect_uri": {testRedirect}, "response_type": {"code"}, "scope": {"WRITE"},
 		"state": {"s"}, "code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"},
 		"os_username": {user}, "os_password": {user}, "approve": {"Allow"}}
-	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := hc.PostForm(e.base+"/rest/oauth2/latest/authorize", form)
+	resp, err := browser.PostForm(cfg.Endpoint.AuthURL, form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,9 +203,5 @@ func (e *jiraEnv) oauth2Token(t *testing.T, user string) *oauth2.Token {
 	if err != nil || loc.Query().Get("code") == "" {
 		t.Fatalf("authorize: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	tok, err := cfg.Exchange(jira.OAuth2Context(t.Context(), nil, testRedirect), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return loc.Query().Get("code"), verifier
 }

@@ -352,7 +352,8 @@ func (r *runner) tlsFailure(host, desc string, leaf *x509.Certificate, err error
 				"The CA bundle does not hold the certificate that signed Jira's certificate. Export the issuing CA (and any intermediate) as PEM and give that file as the CA bundle; for a self-signed certificate, give the certificate itself.")
 		}
 		return fail(desc+"\nnot signed by a CA this host trusts (a private CA or a self-signed certificate)",
-			"Give asanajira the CA certificate that signed Jira's certificate, in PEM form, as the CA bundle (--ca-bundle FILE, ASANAJIRA_CA_BUNDLE); for a self-signed certificate, the certificate itself. "+
+			"Give asanajira the CA certificate that signed Jira's certificate, in PEM form (for a self-signed certificate, the certificate itself): "+
+				"in the admin console, paste it as this server's CA bundle; for asanajira doctor, --ca-bundle FILE (ASANAJIRA_CA_BUNDLE). "+
 				"Alternatively install the CA in this host's trust store.")
 	case errors.As(err, &he):
 		return fail(desc+"\nnot valid for the host name "+host,

@@ -162,6 +162,9 @@ func strconvQuote(s string) string { return strconv.Quote(s) }
 func (e *Error) Hint() string {
 	switch e.Kind {
 	case KindNetwork:
+		if h := tlsHint(e.Err); h != "" {
+			return h
+		}
 		return "check that asanajira can reach Jira at this address (DNS, firewall, proxy, TLS certificate) and that Jira is running"
 	case KindOAuth:
 		return oauthHint(e.OAuthProblem)

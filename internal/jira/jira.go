@@ -256,8 +256,10 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			err = &Error{Method: req.Method, URL: sanitizeURL(req.URL), Kind: KindNetwork, Err: stripURLError(err)}
-			if attempt < attempts && replayable && isIdempotent(req) {
+			netErr := stripURLError(err)
+			err = &Error{Method: req.Method, URL: sanitizeURL(req.URL), Kind: KindNetwork, Err: netErr}
+			// A refused TLS certificate is refused again: no retry.
+			if attempt < attempts && replayable && isIdempotent(req) && tlsHint(netErr) == "" {
 				if serr := c.sleep(ctx, c.backoff(attempt)); serr != nil {
 					return nil, serr
 				}

@@ -35,7 +35,7 @@ func list[T any](ctx context.Context, q queries, op, query string, scan func(sca
 
 const jiraServerColumns = `id, name, base_url, connect_address, consumer_key, private_key, public_key_pem,
 	version, auth_methods, oauth2_client_id, oauth2_client_secret, webhook_secret, webhook_url,
-	applink_id, status, checked_at, created_at, updated_at`
+	applink_id, status, checked_at, created_at, updated_at, ca_bundle_pem`
 
 func (q queries) scanJiraServer(row scanner) (JiraServer, error) {
 	var (
@@ -47,7 +47,7 @@ func (q queries) scanJiraServer(row scanner) (JiraServer, error) {
 	)
 	if err := row.Scan(&j.ID, &j.Name, &j.BaseURL, &j.ConnectAddress, &j.ConsumerKey, &privateKey,
 		&j.PublicKeyPEM, &j.Version, &methods, &j.OAuth2ClientID, &clientSecret, &webhookSecret,
-		&j.WebhookURL, &j.AppLinkID, &j.Status, &checked, &created, &updated); err != nil {
+		&j.WebhookURL, &j.AppLinkID, &j.Status, &checked, &created, &updated, &j.CABundlePEM); err != nil {
 		return JiraServer{}, err
 	}
 	j.AuthMethods = splitMethods(methods)
@@ -72,10 +72,10 @@ func (q queries) CreateJiraServer(ctx context.Context, j *JiraServer) error {
 	}
 	now := q.now()
 	_, err = q.q.ExecContext(ctx, `INSERT INTO jira_servers (`+jiraServerColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		j.ID, j.Name, j.BaseURL, j.ConnectAddress, j.ConsumerKey, sealed[0], j.PublicKeyPEM, j.Version,
 		joinMethods(j.AuthMethods), j.OAuth2ClientID, sealed[1], sealed[2], j.WebhookURL, j.AppLinkID,
-		j.Status, nullTime(j.CheckedAt), now, now)
+		j.Status, nullTime(j.CheckedAt), now, now, j.CABundlePEM)
 	if err != nil {
 		return q.wrap("create jira server "+j.BaseURL, err)
 	}
@@ -107,10 +107,10 @@ func (q queries) UpdateJiraServer(ctx context.Context, j *JiraServer) error {
 	res, err := q.q.ExecContext(ctx, `UPDATE jira_servers SET name = $2, base_url = $3, connect_address = $4,
 		consumer_key = $5, private_key = $6, public_key_pem = $7, version = $8, auth_methods = $9,
 		oauth2_client_id = $10, oauth2_client_secret = $11, webhook_secret = $12, webhook_url = $13,
-		applink_id = $14, status = $15, checked_at = $16, updated_at = $17 WHERE id = $1`,
+		applink_id = $14, status = $15, checked_at = $16, updated_at = $17, ca_bundle_pem = $18 WHERE id = $1`,
 		j.ID, j.Name, j.BaseURL, j.ConnectAddress, j.ConsumerKey, sealed[0], j.PublicKeyPEM, j.Version,
 		joinMethods(j.AuthMethods), j.OAuth2ClientID, sealed[1], sealed[2], j.WebhookURL, j.AppLinkID,
-		j.Status, nullTime(j.CheckedAt), now)
+		j.Status, nullTime(j.CheckedAt), now, j.CABundlePEM)
 	if err := q.mustAffect("update jira server "+j.ID, res, err); err != nil {
 		return err
 	}

@@ -53,9 +53,13 @@ type JiraServer struct {
 	// ConnectAddress, when set, is the host:port asanajira dials instead of
 	// the base URL's host (split-horizon DNS, a proxy in front of Jira).
 	ConnectAddress string
-	ConsumerKey    string
-	PrivateKeyPEM  Secret
-	PublicKeyPEM   string
+	// CABundlePEM holds the CA certificates (PEM) trusted for Jira's TLS
+	// certificate besides the system roots, for a Jira behind a private CA;
+	// "" trusts the system roots only. Every connection to the server uses it.
+	CABundlePEM   string
+	ConsumerKey   string
+	PrivateKeyPEM Secret
+	PublicKeyPEM  string
 	// Version is what serverInfo reported at the last check, e.g. "9.12.0".
 	Version string
 	// AuthMethods are the user auth methods the admin allowed on this server.

@@ -98,6 +98,7 @@ func Run(t *testing.T, newStore NewStore) {
 		"ConflictInsideTx":      testConflictInsideTransaction,
 		"SideEffects":           testSideEffects,
 		"SideEffectOneHolder":   testSideEffectOneHolder,
+		"JiraServerCABundle":    testJiraServerCABundle,
 	}
 	maps.Copy(tests, securityTests)
 	for name, fn := range tests {
