@@ -90,7 +90,7 @@ func startCopy(t *testing.T, database string, shutdownTimeout, uploadDelay time.
 	c.w.cfg.ShutdownTimeout = shutdownTimeout
 	c.db = c.w.db()
 	var task string
-	task, c.files = c.w.taskWithFiles(map[string]int64{"report.bin": 8 << 20})
+	task, c.files = c.w.taskWithFiles(file{name: "report.bin", size: 8 << 20})
 	c.key = c.w.createIssue()
 	c.w.slowUploads(c.key, uploadDelay)
 	c.stop = c.w.serveInProcess(c.w.d.BridgeListener)

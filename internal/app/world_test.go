@@ -122,9 +122,9 @@ type file struct {
 	crc  uint32
 }
 
-// taskWithFiles creates a task in the routed project, as alice, with
-// generated Asana-hosted files of the given sizes named after them.
-func (w *world) taskWithFiles(files map[string]int64) (string, []file) {
+// taskWithFiles creates a task in the routed project, as alice, holding
+// generated Asana-hosted files of these names and sizes, in this order.
+func (w *world) taskWithFiles(specs ...file) (string, []file) {
 	w.t.Helper()
 	body, _ := json.Marshal(map[string]any{"data": map[string]any{"name": "Files to copy", "workspace": w.seed.Workspace, "projects": []string{w.seed.Project}}})
 	var out struct {
@@ -134,16 +134,17 @@ func (w *world) taskWithFiles(files map[string]int64) (string, []file) {
 	}
 	w.do(http.MethodPost, w.d.AsanaURL+"/api/1.0/tasks", "Bearer "+w.seed.Tokens["alice"], body, http.StatusCreated, &out)
 	var fs []file
-	for name, size := range files {
-		seed := uint64(len(fs) + 7)
-		if _, err := w.d.Asana.AddGeneratedAttachment(fakeasana.GeneratedAttachment{Task: out.Data.GID, Name: name, Size: size, Seed: seed}); err != nil {
+	for i, f := range specs {
+		seed := uint64(i + 7)
+		if _, err := w.d.Asana.AddGeneratedAttachment(fakeasana.GeneratedAttachment{Task: out.Data.GID, Name: f.name, Size: f.size, Seed: seed}); err != nil {
 			w.t.Fatal(err)
 		}
 		sum := crc32.New(crc32.MakeTable(crc32.Castagnoli))
-		if _, err := io.Copy(sum, fakeasana.GeneratedContent(seed, size)); err != nil {
+		if _, err := io.Copy(sum, fakeasana.GeneratedContent(seed, f.size)); err != nil {
 			w.t.Fatal(err)
 		}
-		fs = append(fs, file{name: name, size: size, crc: sum.Sum32()})
+		f.crc = sum.Sum32()
+		fs = append(fs, f)
 	}
 	return out.Data.GID, fs
 }
