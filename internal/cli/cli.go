@@ -74,17 +74,23 @@ func Main(ctx context.Context, args []string, env Env) int {
 		case errors.Is(err, errHelp):
 			return 0
 		case errors.Is(err, errUsage):
-			fmt.Fprintf(env.Stderr, "asanajira %s: %v\n", c.name, strings.TrimSuffix(err.Error(), ": "+errUsage.Error()))
+			fmt.Fprintf(env.Stderr, "asanajira %s: %s\n", c.name, message(c.name, strings.TrimSuffix(err.Error(), ": "+errUsage.Error())))
 			fmt.Fprintf(env.Stderr, "Run 'asanajira %s --help' for usage.\n", c.name)
 			return 2
 		default:
-			fmt.Fprintf(env.Stderr, "asanajira %s: %v\n", c.name, err)
+			fmt.Fprintf(env.Stderr, "asanajira %s: %s\n", c.name, message(c.name, err.Error()))
 			return 1
 		}
 	}
 	fmt.Fprintf(env.Stderr, "asanajira: unknown command %q\n\n", args[0])
 	printTopUsage(env.Stderr)
 	return 2
+}
+
+// message is an error's text without a leading "<command>: ", which the
+// packages a command runs put on their errors and Main prints already.
+func message(command, text string) string {
+	return strings.TrimPrefix(text, command+": ")
 }
 
 func printTopUsage(w io.Writer) {
@@ -146,9 +152,20 @@ func EnvName(flagName string) string {
 
 // parseFlags parses args, then fills every flag not given on the command line
 // from its ASANAJIRA_* variable. Positional arguments are returned.
+//
+// A flag the command does not have is reported once, by Main, with a
+// pointer to --help: the flag package's own report (the error, then the
+// whole usage) is silenced, and the usage is printed only for --help.
 func parseFlags(fs *flag.FlagSet, args []string, env Env) ([]string, error) {
-	if err := fs.Parse(args); err != nil {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(env.Stderr)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage()
 			return nil, errHelp
 		}
 		return nil, fmt.Errorf("%w: %w", err, errUsage)

@@ -137,6 +137,24 @@ func TestPrintConfigIsRedacted(t *testing.T) {
 	}
 }
 
+// Without --database-url, --print-config shows the SQLite file serve opens.
+func TestPrintConfigShowsTheEffectiveDatabase(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := run(t, nil, "serve", "--print-config")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var settings []struct{ Name, Value string }
+	if err := json.Unmarshal([]byte(stdout), &settings); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if s.Name == "database-url" && s.Value != "./asanajira.db" {
+			t.Errorf("database-url = %q, want ./asanajira.db", s.Value)
+		}
+	}
+}
+
 func TestKeysGenerateWritesPrivateKeyFile(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "applink.pem")

@@ -12,6 +12,7 @@ import (
 	"github.com/asanajira/asanajira/internal/app"
 	"github.com/asanajira/asanajira/internal/demo"
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
+	"github.com/asanajira/asanajira/internal/httpx"
 )
 
 const demoDescription = `
@@ -41,7 +42,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	data := fs.String("data", "", "folder for the bridge's database, key and demo.json (default: a new temporary folder)")
 	metricsListen := fs.String("metrics-listen", "", "address serving the bridge's Prometheus metrics at /metrics, e.g. 127.0.0.1:9464\n(default: not served)")
 	noBrowser := fs.Bool("no-browser", false, "do not open the task pane in a browser")
-	verbose := fs.Bool("verbose", false, "log every request")
+	verbose := fs.Bool("verbose", false, "log every request to the bridge and debug detail (default: only failed requests)")
 	rest, err := parseFlags(fs, args, env)
 	if err != nil {
 		return err
@@ -65,7 +66,11 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	var handler slog.Handler = slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level})
+	if !*verbose {
+		handler = quietAccessLog{handler}
+	}
+	log := slog.New(handler)
 
 	metrics, err := listenMetrics(ctx, *metricsListen)
 	if err != nil {
@@ -121,4 +126,33 @@ func openBrowser(ctx context.Context, url string, log *slog.Logger) {
 			return
 		}
 	}
+}
+
+// quietAccessLog keeps the demo's terminal readable: the access log line of
+// a request that succeeded is left out (--verbose shows them); failed
+// requests and everything else are logged.
+type quietAccessLog struct{ slog.Handler }
+
+func (q quietAccessLog) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == httpx.AccessLogMessage && r.Level <= slog.LevelInfo {
+		failed := false
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "status" && a.Value.Kind() == slog.KindInt64 && a.Value.Int64() >= 400 {
+				failed = true
+			}
+			return !failed
+		})
+		if !failed {
+			return nil
+		}
+	}
+	return q.Handler.Handle(ctx, r)
+}
+
+func (q quietAccessLog) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return quietAccessLog{q.Handler.WithAttrs(attrs)}
+}
+
+func (q quietAccessLog) WithGroup(name string) slog.Handler {
+	return quietAccessLog{q.Handler.WithGroup(name)}
 }

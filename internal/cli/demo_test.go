@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/asanajira/asanajira/internal/httpx"
 )
 
 // TestDemoStartsWiredAndStops runs `asanajira demo` on free ports: the three
@@ -123,6 +127,9 @@ func TestDemoBusyPort(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "cannot listen on "+ln.Addr().String()) || !strings.Contains(stderr, "--jira-listen") {
 		t.Fatalf("busy port: exit %d, %s", code, stderr)
 	}
+	if !strings.HasPrefix(stderr, "asanajira demo: cannot listen") || strings.Contains(stderr, "demo: demo:") {
+		t.Errorf("the message repeats its prefix: %s", stderr)
+	}
 }
 
 // Without --metrics-listen the banner says how to see the metrics.
@@ -144,5 +151,57 @@ func TestServeBusyMetricsPort(t *testing.T) {
 		"--metrics-listen", ln.Addr().String())
 	if code != 1 || !strings.Contains(stderr, "cannot listen on "+ln.Addr().String()) || !strings.Contains(stderr, "--metrics-listen") {
 		t.Fatalf("busy metrics port: exit %d, %s", code, stderr)
+	}
+}
+
+// Without --verbose the demo's log leaves out the access log line of each
+// request that succeeded, and keeps failed requests and everything else.
+func TestDemoQuietAccessLog(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		log  func(l *slog.Logger)
+		want bool
+	}{
+		{"success", func(l *slog.Logger) { l.Info(httpx.AccessLogMessage, "path", "/asana/widget", "status", 200) }, false},
+		{"redirect", func(l *slog.Logger) { l.Info(httpx.AccessLogMessage, "path", "/connect/auth", "status", 303) }, false},
+		{"not found", func(l *slog.Logger) { l.Info(httpx.AccessLogMessage, "path", "/nope", "status", 404) }, true},
+		{"server error", func(l *slog.Logger) { l.Info(httpx.AccessLogMessage, "path", "/asana/form", "status", 500) }, true},
+		{"other line", func(l *slog.Logger) { l.Info("wrote demo.json", "path", "/tmp/x") }, true},
+		{"with attrs", func(l *slog.Logger) {
+			l.With("component", "bridge").Info(httpx.AccessLogMessage, "status", 200)
+		}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var b bytes.Buffer
+			tc.log(slog.New(quietAccessLog{slog.NewTextHandler(&b, nil)}))
+			if got := b.Len() > 0; got != tc.want {
+				t.Errorf("logged %v, want %v: %q", got, tc.want, b.String())
+			}
+		})
+	}
+}
+
+// A flag the command does not have is reported once, with a one-line
+// pointer to --help instead of the whole usage.
+func TestMisspeltFlagIsReportedOnce(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := run(t, nil, "demo", "--no-brwoser")
+	if code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if stdout != "" {
+		t.Errorf("stdout shows the usage:\n%s", stdout)
+	}
+	want := "asanajira demo: flag provided but not defined: -no-brwoser\nRun 'asanajira demo --help' for usage.\n"
+	if stderr != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, want)
+	}
+	// --help still prints the usage, on stdout.
+	code, stdout, _ = run(t, nil, "demo", "--help")
+	if code != 0 || !strings.Contains(stdout, "--verbose") {
+		t.Errorf("demo --help: exit %d\n%s", code, stdout)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/asanajira/asanajira/internal/app"
 	"github.com/asanajira/asanajira/internal/config"
@@ -73,6 +74,10 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	if printConfig {
+		if kind, path, err := cfg.Database(); err == nil && kind == config.SQLite && strings.TrimSpace(cfg.DatabaseURL) == "" {
+			// Show the file serve opens, not the empty setting.
+			cfg.DatabaseURL = "./" + path
+		}
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(cfg.Redacted())

@@ -96,6 +96,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// AccessLogMessage is the message of the access log line Middleware writes
+// for each request (attributes method, path, route, status, bytes, duration).
+const AccessLogMessage = "http request"
+
 // Middleware wraps a mux with request ids, panic recovery, a default body
 // size limit, metrics and one access log line per request. The log has the
 // path but never the query string, where OAuth tokens and codes travel.
@@ -144,7 +148,7 @@ func Middleware(log *slog.Logger, m *Metrics, maxBody int64, next http.Handler) 
 			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 				level = slog.LevelDebug
 			}
-			log.LogAttrs(r.Context(), level, "http request", slog.String("request_id", id), slog.String("method", r.Method),
+			log.LogAttrs(r.Context(), level, AccessLogMessage, slog.String("request_id", id), slog.String("method", r.Method),
 				slog.String("path", r.URL.Path), slog.String("route", route), slog.Int("status", status),
 				slog.Int64("bytes", sw.bytes), slog.Duration("duration", elapsed))
 		}()
