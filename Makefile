@@ -8,11 +8,13 @@ DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%
 VERSION_PKG := github.com/asanajira/asanajira/internal/version
 LDFLAGS := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT) -X $(VERSION_PKG).Date=$(DATE)
 GORELEASER ?= $(GO) run github.com/goreleaser/goreleaser/v2@v2.15.1
+# go install puts cyclonedx-gomod (the SBOM generator GoReleaser runs) here.
+export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
 .PHONY: help build version test test-ci lint demo update-golden release-check release-snapshot
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
 
 build: ## build ./bin/asanajira (pure Go, no cgo), stamped with the version
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/asanajira ./cmd/asanajira
@@ -41,4 +43,5 @@ release-check: ## validate .goreleaser.yaml
 	$(GORELEASER) check
 
 release-snapshot: ## build every release artefact into dist/ (binaries, archives, SHA256SUMS, SBOM, deb, rpm, OCI image)
+	@command -v cyclonedx-gomod >/dev/null || { echo "needs cyclonedx-gomod: go install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0" >&2; exit 1; }
 	ASANAJIRA_VERSION=$(VERSION) $(GORELEASER) release --snapshot --clean

@@ -1,0 +1,490 @@
+// Package upgrade tests upgrades between asanajira releases on a real
+// PostgreSQL: the previous release's schema and data (testdata), the
+// previous release's binary built from its commit, and this tree's binary
+// running side by side on one database, as in a rolling upgrade.
+package upgrade
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/secrets"
+	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/store/postgres"
+	"github.com/asanajira/asanajira/internal/store/postgres/pgtest"
+	"github.com/google/go-cmp/cmp"
+)
+
+// The previous release, as testdata/README.md describes.
+const (
+	previousCommit  = "ae713bdfcb901d30bbc6e484e4ae8d76e5b8111a" // asanajira 0.2.0
+	previousDump    = "testdata/postgres-0.2.0.sql"
+	previousSchema  = "asanajira_020"
+	fixtureKey      = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	newVersionStamp = "0.0.0-upgrade-test"
+)
+
+// TestPostgresRollingUpgradeFromPreviousRelease: a 0.2.0 replica serves the
+// previous release's database; a replica of this tree starts beside it and
+// migrates; both serve and write at once; then every record of the
+// previous release is still there, readable by the new code.
+func TestPostgresRollingUpgradeFromPreviousRelease(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URL(t)
+	schema := mustParse(t, dbURL).Query().Get("search_path")
+	db := loadDump(t, dbURL, schema)
+	before := snapshot(t, db, schema)
+	if len(before["jira_servers"]) != 2 || len(before["river_job"]) != 2 {
+		t.Fatalf("the fixture did not load: %d servers, %d jobs", len(before["jira_servers"]), len(before["river_job"]))
+	}
+
+	oldBin := buildPrevious(t)
+	newBin := buildCurrent(t)
+	env := []string{"ASANAJIRA_DATABASE_URL=" + dbURL, "ASANAJIRA_SECRET_KEY=" + fixtureKey,
+		"ASANAJIRA_LISTEN=127.0.0.1:0", "ASANAJIRA_LOG_FORMAT=json", "ASANAJIRA_SHUTDOWN_TIMEOUT=10s"}
+
+	oldReplica := startServe(t, oldBin, "0.2.0 replica", env)
+	oldURL := oldReplica.WaitReady()
+	newReplica := startServe(t, newBin, "new replica", env)
+	newURL := newReplica.WaitReady() // it migrated the database while the old one served
+
+	recorded := schemaVersions(t, db)
+	if recorded[1] != "" {
+		t.Errorf("migration 1 should keep its unknown applier, got %q", recorded[1])
+	}
+	if len(recorded) < 2 {
+		t.Logf("this tree adds no migration after 0.2.0: only the schema_migrations column changed")
+	}
+	for v, by := range recorded {
+		if v > 1 && by != newVersionStamp {
+			t.Errorf("migration %d recorded as applied by %q, want %q", v, by, newVersionStamp)
+		}
+	}
+
+	// Side by side on the migrated database: both answer, and both take
+	// Jira webhooks, which write a dedup key and a job in one transaction.
+	for _, base := range []string{oldURL, newURL} {
+		if code := get(t, base+"/readyz"); code != http.StatusOK {
+			t.Errorf("%s/readyz: %d", base, code)
+		}
+	}
+	postWebhook(t, oldURL+"/jira/webhook/jira-old?secret=webhook-secret-old", nil, `{"timestamp":1764158400000,"webhookEvent":"jira:issue_updated","issue":{"id":"20001","key":"OPS-7","fields":{}}}`)
+	body := `{"timestamp":1764158401000,"webhookEvent":"jira:issue_updated","issue":{"id":"10001","key":"DEMO-1","fields":{}}}`
+	mac := hmac.New(sha256.New, []byte("webhook-secret-dc"))
+	mac.Write([]byte(body))
+	postWebhook(t, newURL+"/jira/webhook/jira-dc", map[string]string{"X-Hub-Signature": "sha256=" + hex.EncodeToString(mac.Sum(nil))}, body)
+
+	oldReplica.Stop()
+	newReplica.Stop()
+
+	after := snapshot(t, db, schema)
+	for table, rows := range before {
+		if table == "river_leader" || table == "river_queue" {
+			continue // the running replicas' leadership and queue bookkeeping
+		}
+		for key, row := range rows {
+			got, ok := after[table][key]
+			if !ok {
+				t.Errorf("%s: row %s of the previous release is gone", table, key)
+				continue
+			}
+			if diff := cmp.Diff(row, pick(got, row)); diff != "" {
+				t.Errorf("%s row %s changed (-before +after):\n%s", table, key, diff)
+			}
+		}
+	}
+	if n := len(after["river_job"]) - len(before["river_job"]); n != 2 {
+		t.Errorf("%d jobs were queued by the two webhooks, want 2", n)
+	}
+	checkThroughTheNewStore(t, dbURL)
+}
+
+// checkThroughTheNewStore reads the previous release's records with this
+// tree's store: sealed values open with the key, routing still routes.
+func checkThroughTheNewStore(t *testing.T, dbURL string) {
+	t.Helper()
+	kr, err := secrets.ParseKeys(fixtureKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := postgres.Open(t.Context(), dbURL, kr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	srv, err := st.GetJiraServer(ctx, "jira-dc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(srv.PrivateKeyPEM.Reveal(), "fixture-private-key") || srv.OAuth2ClientSecret.Reveal() != "oauth2-client-secret" ||
+		srv.WebhookSecret.Reveal() != "webhook-secret-dc" || srv.ConnectAddress != "10.0.0.5:8080" || srv.Version != "9.12.0" {
+		t.Errorf("jira-dc after the upgrade: %+v", srv)
+	}
+	alice, err := st.GetAsanaUser(ctx, "9001")
+	if err != nil || alice.AccessToken.Reveal() != "asana-access-alice" || alice.RefreshToken.Reveal() != "asana-refresh-alice" {
+		t.Errorf("alice: %+v, %v", alice, err)
+	}
+	bob, err := st.GetJiraCredential(ctx, "9002", "jira-dc")
+	if err != nil || bob.Method != store.AuthOAuth2 || bob.RefreshToken.Reveal() != "oauth2-refresh-bob" || bob.JiraDisplayName != "Bob B." {
+		t.Errorf("bob's OAuth 2.0 credential: %+v, %v", bob, err)
+	}
+	revoked, err := st.GetJiraCredential(ctx, "9001", "jira-old")
+	if err != nil || !revoked.ReconnectNeeded || revoked.ReconnectReason != "token revoked in Jira" || revoked.AccessToken.Reveal() != "pat-alice-old" {
+		t.Errorf("alice's PAT: %+v, %v", revoked, err)
+	}
+	for _, tc := range []struct{ workspace, project, want string }{
+		{"1201", "3001", "jira-old"}, // routed project
+		{"1201", "9999", "jira-dc"},  // the workspace's default
+		{"1202", "9999", "jira-old"},
+	} {
+		got, err := st.RouteProject(ctx, tc.workspace, tc.project)
+		if err != nil || got.ID != tc.want {
+			t.Errorf("RouteProject(%s, %s) = %s, %v; want %s", tc.workspace, tc.project, got.ID, err, tc.want)
+		}
+	}
+	links, err := st.ListLinksByTask(ctx, "5003")
+	if err != nil || len(links) != 1 || links[0].IssueKey != "OPS-7" || links[0].CreatedBy != "9001" {
+		t.Errorf("links of task 5003: %+v, %v", links, err)
+	}
+	done, err := st.GetIdempotencyKey(ctx, "create_issue", "task:5001")
+	if err != nil || string(done.Result) != `{"key":"DEMO-1"}` {
+		t.Errorf("completed idempotency key: %+v, %v", done, err)
+	}
+}
+
+func mustParse(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// loadDump replaces pgtest's empty schema with the previous release's
+// dump, renamed to it, and returns a pool on the database.
+func loadDump(t *testing.T, dbURL, schema string) *sql.DB {
+	t.Helper()
+	dump, err := os.ReadFile(previousDump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The dump sets search_path to '' for its session: load it on a pool
+	// of its own.
+	loader, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loader.Close()
+	if _, err := loader.ExecContext(t.Context(), `DROP SCHEMA `+schema); err != nil {
+		t.Fatal(err)
+	}
+	// pg_dump 15.14 and later frame the dump with psql's \restrict and
+	// \unrestrict meta-commands, which only psql understands.
+	var script strings.Builder
+	for _, line := range strings.SplitAfter(string(dump), "\n") {
+		if !strings.HasPrefix(line, `\`) {
+			script.WriteString(line)
+		}
+	}
+	if _, err := loader.ExecContext(t.Context(), strings.ReplaceAll(script.String(), previousSchema, schema)); err != nil {
+		t.Fatalf("loading %s: %v", previousDump, err)
+	}
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// snapshot reads every row of every table in schema as a map from the
+// row's primary key (or whole row) to its columns.
+func snapshot(t *testing.T, db *sql.DB, schema string) map[string]map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]map[string]any{}
+	for _, table := range queryStrings(t, db, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY 1`, schema) {
+		out[table] = map[string]map[string]any{}
+		keyCols := primaryKey(t, db, schema, table)
+		for _, raw := range queryStrings(t, db, fmt.Sprintf(`SELECT row_to_json(t)::text FROM %s.%s t`, schema, table)) {
+			var row map[string]any
+			if err := json.Unmarshal([]byte(raw), &row); err != nil {
+				t.Fatal(err)
+			}
+			key := raw
+			if len(keyCols) > 0 {
+				var parts []string
+				for _, c := range keyCols {
+					parts = append(parts, fmt.Sprint(row[c]))
+				}
+				key = strings.Join(parts, "|")
+			}
+			out[table][key] = row
+		}
+	}
+	return out
+}
+
+// queryStrings returns the single text column of query's rows.
+func queryStrings(t *testing.T, db *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func primaryKey(t *testing.T, db *sql.DB, schema, table string) []string {
+	t.Helper()
+	return queryStrings(t, db, `SELECT a.attname::text FROM pg_index i
+		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+		WHERE i.indrelid = ($1 || '.' || $2)::regclass AND i.indisprimary ORDER BY a.attnum`, schema, table)
+}
+
+// pick keeps the columns of row that like has: the previous release's
+// columns of a row that may have gained new ones.
+func pick(row, like map[string]any) map[string]any {
+	out := map[string]any{}
+	for k := range like {
+		if v, ok := row[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func schemaVersions(t *testing.T, db *sql.DB) map[int]string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), `SELECT version, app_version FROM schema_migrations`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[int]string{}
+	for rows.Next() {
+		var (
+			v  int
+			by string
+		)
+		if err := rows.Scan(&v, &by); err != nil {
+			t.Fatal(err)
+		}
+		got[v] = by
+	}
+	return got
+}
+
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(filepath.Dir(wd)) // e2e/upgrade
+}
+
+// buildPrevious builds the previous release's binary from its commit in
+// this repository's history.
+func buildPrevious(t *testing.T) string {
+	t.Helper()
+	root := moduleRoot(t)
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatalf("git is needed to build the previous release: %v", err)
+	}
+	if out, err := exec.CommandContext(t.Context(), "git", "-C", root, "cat-file", "-e", previousCommit+"^{commit}").CombinedOutput(); err != nil {
+		t.Fatalf("commit %s (the previous release) is not in this clone's history; fetch it (git fetch --unshallow): %v\n%s", previousCommit, err, out)
+	}
+	src := t.TempDir()
+	archive := exec.CommandContext(t.Context(), "git", "-C", root, "archive", "--format=tar", previousCommit)
+	var tarball bytes.Buffer
+	archive.Stdout = &tarball
+	if err := archive.Run(); err != nil {
+		t.Fatal(err)
+	}
+	untar := exec.CommandContext(t.Context(), "tar", "-x", "-C", src)
+	untar.Stdin = &tarball
+	if out, err := untar.CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	return build(t, src, nil)
+}
+
+func buildCurrent(t *testing.T) string {
+	t.Helper()
+	return build(t, moduleRoot(t), []string{"-ldflags", "-X github.com/asanajira/asanajira/internal/version.Version=" + newVersionStamp})
+}
+
+func build(t *testing.T, dir string, flags []string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "asanajira")
+	args := append(append([]string{"build", "-o", bin}, flags...), "./cmd/asanajira")
+	cmd := exec.CommandContext(t.Context(), "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build in %s: %v\n%s", dir, err, out)
+	}
+	return bin
+}
+
+func get(t *testing.T, u string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+func postWebhook(t *testing.T, u string, headers map[string]string, body string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(b), `"queued"`) {
+		t.Errorf("POST %s: %d %s, want 202 queued", u, resp.StatusCode, b)
+	}
+}
+
+// serveProcess is one `asanajira serve` with JSON logs on stderr.
+type serveProcess struct {
+	t       *testing.T
+	name    string
+	cmd     *exec.Cmd
+	serving chan string
+	exited  chan struct{}
+	err     error
+
+	mu   sync.Mutex
+	logs []string
+}
+
+func startServe(t *testing.T, bin, name string, env []string) *serveProcess {
+	t.Helper()
+	cmd := exec.Command(bin, "serve") //nolint:gosec // G204: a binary this test built
+	cmd.Env = append(os.Environ(), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &serveProcess{t: t, name: name, cmd: cmd, serving: make(chan string, 1), exited: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.logs = append(p.logs, sc.Text())
+			p.mu.Unlock()
+			var m struct {
+				Msg    string `json:"msg"`
+				Listen string `json:"listen"`
+			}
+			if json.Unmarshal(sc.Bytes(), &m) == nil && m.Msg == "asanajira is serving" {
+				p.serving <- m.Listen
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = cmd.Process.Kill() // the test failed before stopping it
+			<-p.exited
+		}
+	})
+	return p
+}
+
+func (p *serveProcess) Logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.logs, "\n")
+}
+
+// WaitReady returns the base URL once the process serves; the bound only
+// turns a broken start into a failure instead of a hang.
+func (p *serveProcess) WaitReady() string {
+	p.t.Helper()
+	select {
+	case addr := <-p.serving:
+		return "http://" + addr
+	case <-p.exited:
+		p.t.Fatalf("%s exited before serving: %v\n%s", p.name, p.err, p.Logs())
+	case <-time.After(3 * time.Minute):
+		p.t.Fatalf("%s did not start serving\n%s", p.name, p.Logs())
+	}
+	return ""
+}
+
+// Stop sends SIGTERM and expects a clean exit.
+func (p *serveProcess) Stop() {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		p.t.Fatalf("%s: %v", p.name, err)
+	}
+	select {
+	case <-p.exited:
+		var ee *exec.ExitError
+		if errors.As(p.err, &ee) || p.err != nil {
+			p.t.Fatalf("%s exited with %v after SIGTERM, want 0\n%s", p.name, p.err, p.Logs())
+		}
+	case <-time.After(2 * time.Minute):
+		p.t.Fatalf("%s did not exit after SIGTERM\n%s", p.name, p.Logs())
+	}
+}
