@@ -5,14 +5,12 @@
 package upgrade
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,12 +19,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/asanajira/asanajira/internal/secrets"
+	"github.com/asanajira/asanajira/internal/servetest"
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/store/postgres"
 	"github.com/asanajira/asanajira/internal/store/postgres/pgtest"
@@ -61,9 +57,9 @@ func TestPostgresRollingUpgradeFromPreviousRelease(t *testing.T) {
 	env := []string{"ASANAJIRA_DATABASE_URL=" + dbURL, "ASANAJIRA_SECRET_KEY=" + fixtureKey,
 		"ASANAJIRA_LISTEN=127.0.0.1:0", "ASANAJIRA_LOG_FORMAT=json", "ASANAJIRA_SHUTDOWN_TIMEOUT=10s"}
 
-	oldReplica := startServe(t, oldBin, "0.2.0 replica", env)
+	oldReplica := servetest.Start(t, oldBin, "0.2.0 replica", env)
 	oldURL := oldReplica.WaitReady()
-	newReplica := startServe(t, newBin, "new replica", env)
+	newReplica := servetest.Start(t, newBin, "new replica", env)
 	newURL := newReplica.WaitReady() // it migrated the database while the old one served
 
 	recorded := schemaVersions(t, db)
@@ -393,98 +389,5 @@ func postWebhook(t *testing.T, u string, headers map[string]string, body string)
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(b), `"queued"`) {
 		t.Errorf("POST %s: %d %s, want 202 queued", u, resp.StatusCode, b)
-	}
-}
-
-// serveProcess is one `asanajira serve` with JSON logs on stderr.
-type serveProcess struct {
-	t       *testing.T
-	name    string
-	cmd     *exec.Cmd
-	serving chan string
-	exited  chan struct{}
-	err     error
-
-	mu   sync.Mutex
-	logs []string
-}
-
-func startServe(t *testing.T, bin, name string, env []string) *serveProcess {
-	t.Helper()
-	cmd := exec.Command(bin, "serve") //nolint:gosec // G204: a binary this test built
-	cmd.Env = append(os.Environ(), env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &serveProcess{t: t, name: name, cmd: cmd, serving: make(chan string, 1), exited: make(chan struct{})}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.logs = append(p.logs, sc.Text())
-			p.mu.Unlock()
-			var m struct {
-				Msg    string `json:"msg"`
-				Listen string `json:"listen"`
-			}
-			if json.Unmarshal(sc.Bytes(), &m) == nil && m.Msg == "asanajira is serving" {
-				p.serving <- m.Listen
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			_ = cmd.Process.Kill() // the test failed before stopping it
-			<-p.exited
-		}
-	})
-	return p
-}
-
-func (p *serveProcess) Logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.logs, "\n")
-}
-
-// WaitReady returns the base URL once the process serves; the bound only
-// turns a broken start into a failure instead of a hang.
-func (p *serveProcess) WaitReady() string {
-	p.t.Helper()
-	select {
-	case addr := <-p.serving:
-		return "http://" + addr
-	case <-p.exited:
-		p.t.Fatalf("%s exited before serving: %v\n%s", p.name, p.err, p.Logs())
-	case <-time.After(3 * time.Minute):
-		p.t.Fatalf("%s did not start serving\n%s", p.name, p.Logs())
-	}
-	return ""
-}
-
-// Stop sends SIGTERM and expects a clean exit.
-func (p *serveProcess) Stop() {
-	p.t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		p.t.Fatalf("%s: %v", p.name, err)
-	}
-	select {
-	case <-p.exited:
-		var ee *exec.ExitError
-		if errors.As(p.err, &ee) || p.err != nil {
-			p.t.Fatalf("%s exited with %v after SIGTERM, want 0\n%s", p.name, p.err, p.Logs())
-		}
-	case <-time.After(2 * time.Minute):
-		p.t.Fatalf("%s did not exit after SIGTERM\n%s", p.name, p.Logs())
 	}
 }
