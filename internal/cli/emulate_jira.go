@@ -22,22 +22,34 @@ Seeded users (username/password):
   bob/bob       user
 
 Seeded data: projects DEMO and OPS (Epic, Story, Task, Sub-task, Bug; a
-To Do / In Progress / Done workflow; OPS requires the Severity select
-customfield_10200 on Task and Bug), Epic Name customfield_10101, Epic Link
-customfield_10100, Story Points customfield_10102, and a few issues
-(DEMO-1..4, OPS-1..2).
+To Do / In Progress / Done / Closed workflow whose transitions fire
+issue_resolved, issue_closed, issue_reopened or issue_generic; OPS requires
+the Severity select customfield_10200 on Task and Bug), Epic Name
+customfield_10101, Epic Link customfield_10100, Story Points
+customfield_10102, and a few issues (DEMO-1..4, OPS-1..2).
+
+Permissions as Jira has them: groups (jira-administrators,
+jira-software-users), project roles (Users, Developers, Administrators), a
+permission scheme and issue security levels. bob may not browse OPS, and
+DEMO-4 is Confidential (admin and alice only); hidden issues answer 403 on
+every resource and never appear in searches or the web UI. Comments may be
+restricted to a group or a project role.
 
 Served under the context path (default /jira):
   /rest/api/2/...                 REST v2 (serverInfo, myself, project, issue,
-                                  createmeta, search, comments, transitions,
-                                  attachments, remote links, users, fields)
+                                  createmeta, editmeta, search, comments,
+                                  transitions, attachments, remote links,
+                                  issue and comment properties, users,
+                                  mypermissions, fields)
   /plugins/servlet/oauth/...      OAuth 1.0a request-token, authorize, access-token
   /rest/applinks/3.0/...          application links and their OAuth consumers
   /rest/pat/latest/tokens         personal access tokens (8.14+)
   /rest/oauth2/latest/...         OAuth 2.0 provider (8.22+)
   /rest/webhooks/1.0/webhook      webhooks (/rest/jira-webhook/1.0/webhooks on 10.x)
   /secure/Dashboard.jspa, /browse/KEY, /login.jsp   web UI
-  /_emulator/faults               GET/PUT/DELETE injected faults (JSON)
+  /_emulator/faults               GET/PUT/DELETE injected faults (JSON; unknown
+                                  keys are refused; {"drop_webhooks":true}
+                                  silently sends no webhook)
   /_emulator/oauth/approve        POST oauth_token, username: approve a request token
   /_emulator/oauth2/clients       POST: register an OAuth 2.0 client
 `

@@ -22,8 +22,7 @@ type fingerprintProperty struct {
 // creates it: as the entity property PropertyKey, which people never see
 // and Jira keeps with the comment, and as the comment's last line
 // (Marker), which survives where the property does not (a Jira, an app or a
-// proxy that drops it; the Jira emulator keeps no properties yet). Find
-// accepts either.
+// proxy that drops it). Find accepts either.
 type JiraComment struct {
 	Client *jira.Client
 	Issue  string // key or id

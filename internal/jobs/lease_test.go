@@ -12,11 +12,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// testLease is short so that tests see several renewals quickly, and long
-// enough that a loaded machine (the race detector, parallel packages)
-// renews within it.
-const testLease = 3 * time.Second
-
 // blockingStore holds the cleanup job's only call until the test releases
 // it or the job's context ends, so a job runs as long as a test needs.
 type blockingStore struct {
@@ -91,12 +86,13 @@ func getJob(t *testing.T, q *jobs.Queue, id int64) *rivertype.JobRow {
 // cancels the work nor hands the job to another worker.
 func TestLeaseIsRenewedWhileAJobRuns(t *testing.T) {
 	t.Parallel()
+	const lease = time.Second
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			bd := b.open(t)
 			bs := newBlockingStore(bd.st)
-			q := bd.queue(t, bs, jobs.Options{Lease: testLease})
+			q := bd.queue(t, bs, jobs.Options{Lease: lease})
 			start(t, q)
 			receive(t, "the cleanup job to start", bs.started)
 			began := time.Now()
@@ -111,7 +107,7 @@ func TestLeaseIsRenewedWhileAJobRuns(t *testing.T) {
 				if j.AttemptedAt.After(last) {
 					renewals, last = renewals+1, *j.AttemptedAt
 				}
-				return renewals >= 3 && time.Since(began) > 2*testLease
+				return renewals >= 3 && time.Since(began) > 2*lease
 			})
 			select {
 			case cause := <-bs.ended:
@@ -172,7 +168,7 @@ func TestJobStopsWhenItsLeaseIsLost(t *testing.T) {
 			t.Parallel()
 			bd := b.open(t)
 			bs := newBlockingStore(bd.st)
-			q := bd.queue(t, bs, jobs.Options{Lease: testLease})
+			q := bd.queue(t, bs, jobs.Options{Lease: time.Second})
 			start(t, q)
 			receive(t, "the cleanup job to start", bs.started)
 			job := runningCleanup(t, q)

@@ -12,12 +12,14 @@ import (
 type commentInput struct {
 	Body       *string          `json:"body"`
 	Visibility *visibilityInput `json:"visibility"`
+	Properties []propertyInput  `json:"properties"`
 }
 
 // newComment is a validated comment waiting to be added.
 type newComment struct {
-	body string
-	vis  *visibility
+	body  string
+	vis   *visibility
+	props props
 }
 
 // validateComment checks a comment request by author on is and returns the
@@ -33,7 +35,21 @@ func (s *Server) validateComment(author *user, is *issue, in commentInput) (newC
 	if msg != "" {
 		return newComment{}, map[string]string{"commentLevel": msg}
 	}
-	return newComment{body: *in.Body, vis: vis}, nil
+	ps, msg := propsFrom(in.Properties)
+	if msg != "" {
+		return newComment{}, map[string]string{"properties": msg}
+	}
+	return newComment{body: *in.Body, vis: vis, props: ps}, nil
+}
+
+// commentOut renders a comment for a REST answer, with its entity
+// properties when the request asks for expand=properties.
+func (s *Server) commentOut(r *http.Request, is *issue, c *comment, u *user) map[string]any {
+	m := s.commentJSON(s.baseURL(r), is, c, u)
+	if slices.Contains(splitList(r.URL.Query().Get("expand")), "properties") {
+		m["properties"] = c.properties.list()
+	}
+	return m
 }
 
 func (s *Server) listComments(w http.ResponseWriter, r *http.Request, u *user) {
@@ -45,7 +61,7 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	all := []any{}
 	for _, c := range s.visibleComments(u, is) {
-		all = append(all, s.commentJSON(s.baseURL(r), is, c, u))
+		all = append(all, s.commentOut(r, is, c, u))
 	}
 	start, max := intParam(r, "startAt", 0), intParam(r, "maxResults", 5000)
 	pg := page(all, start, max)
@@ -56,12 +72,19 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, u *user) {
 // it: the standalone comment_created and jira:issue_updated/issue_commented.
 // Callers hold s.mu.
 func (s *Server) addCommentLocked(base string, is *issue, author string, nc newComment) []event {
+	c := s.storeCommentLocked(is, author, nc)
+	return s.commentEventsLocked(base, is, c, author, "comment_created", "issue_commented")
+}
+
+// storeCommentLocked adds a comment without events. Callers hold s.mu.
+func (s *Server) storeCommentLocked(is *issue, author string, nc newComment) *comment {
 	s.nextCommentID++
 	now := s.now()
-	c := &comment{id: itoa(s.nextCommentID), author: author, updateAuthor: author, body: nc.body, visibility: nc.vis, created: now, updated: now}
+	c := &comment{id: itoa(s.nextCommentID), author: author, updateAuthor: author, body: nc.body, visibility: nc.vis,
+		properties: nc.props, created: now, updated: now}
 	is.comments = append(is.comments, c)
 	is.updated = now
-	return s.commentEventsLocked(base, is, c, author, "comment_created", "issue_commented")
+	return c
 }
 
 func (s *Server) addComment(w http.ResponseWriter, r *http.Request, u *user) {
@@ -82,7 +105,7 @@ func (s *Server) addComment(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	base := s.baseURL(r)
 	evs := s.addCommentLocked(base, is, u.name, nc)
-	out := s.commentJSON(base, is, is.comments[len(is.comments)-1], u)
+	out := s.commentOut(r, is, is.comments[len(is.comments)-1], u)
 	s.mu.Unlock()
 	s.dispatch(evs)
 	writeJSON(w, http.StatusCreated, out)
@@ -110,15 +133,21 @@ func (s *Server) ownComment(w http.ResponseWriter, r *http.Request, u *user, ver
 	if c == nil {
 		return nil, nil
 	}
-	own, all := permEditOwnComments, permEditAllComments
-	if verb == "delete" {
-		own, all = permDelOwnComments, permDelAllComments
-	}
-	if (c.author != u.name || !s.hasPerm(u, own, is.project, is)) && !s.hasPerm(u, all, is.project, is) {
+	if !s.mayChangeComment(u, is, c, verb) {
 		s.writeErrors(w, http.StatusForbidden, []string{"You do not have the permission to " + verb + " this comment."}, nil)
 		return nil, nil
 	}
 	return is, c
+}
+
+// mayChangeComment: the author needs Edit (Delete) Own Comments, anyone
+// else Edit (Delete) All Comments. verb is "edit" or "delete".
+func (s *Server) mayChangeComment(u *user, is *issue, c *comment, verb string) bool {
+	own, all := permEditOwnComments, permEditAllComments
+	if verb == "delete" {
+		own, all = permDelOwnComments, permDelAllComments
+	}
+	return c.author == u.name && s.hasPerm(u, own, is.project, is) || s.hasPerm(u, all, is.project, is)
 }
 
 func (s *Server) getComment(w http.ResponseWriter, r *http.Request, u *user) {
@@ -128,7 +157,7 @@ func (s *Server) getComment(w http.ResponseWriter, r *http.Request, u *user) {
 	if c == nil {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.commentJSON(s.baseURL(r), is, c, u))
+	writeJSON(w, http.StatusOK, s.commentOut(r, is, c, u))
 }
 
 // updateComment is PUT …/comment/{id}. A body without "visibility" keeps
@@ -161,7 +190,7 @@ func (s *Server) updateComment(w http.ResponseWriter, r *http.Request, u *user) 
 	base := s.baseURL(r)
 	c.body, c.updateAuthor, c.updated = body, u.name, s.now()
 	evs := s.commentEventsLocked(base, is, c, u.name, "comment_updated", "issue_comment_edited")
-	out := s.commentJSON(base, is, c, u)
+	out := s.commentOut(r, is, c, u)
 	s.mu.Unlock()
 	s.dispatch(evs)
 	writeJSON(w, http.StatusOK, out)

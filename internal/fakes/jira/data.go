@@ -32,6 +32,12 @@ type status struct {
 	category    int // statusCategory id
 }
 
+// transition is one workflow transition.
+type transition struct {
+	id, name, to string
+	event        string // issue event type fired; "" for the generic one
+}
+
 type issueType struct {
 	id          string
 	name        string
@@ -71,14 +77,26 @@ type project struct {
 	nextNum     int
 	// required lists custom fields that are required, per issue type id.
 	required map[string][]string
-	// screen lists the fields on the create screen, per issue type id.
-	screen map[string][]string
+	// screen lists the fields on the create screen, per issue type id;
+	// editScreen those on the edit screen.
+	screen     map[string][]string
+	editScreen map[string][]string
 	// roles are the members of each project role, by role name.
 	roles map[string]*roleActors
+	// assigneeType is the default assignee: UNASSIGNED or PROJECT_LEAD.
+	assigneeType string
 	// permissions is the project's permission scheme; security its issue
 	// security scheme (nil for none).
 	permissions *permissionScheme
 	security    *securityScheme
+}
+
+// defaultAssignee is who "Automatic" assigns an issue to ("" for nobody).
+func (p *project) defaultAssignee() string {
+	if p.assigneeType == "PROJECT_LEAD" {
+		return p.lead
+	}
+	return ""
 }
 
 // customField describes one custom field (its id is customfield_<n>).
@@ -102,6 +120,7 @@ type comment struct {
 	updateAuthor string
 	body         string
 	visibility   *visibility // nil: everyone who sees the issue
+	properties   props
 	created      time.Time
 	updated      time.Time
 }
@@ -148,6 +167,7 @@ type issue struct {
 	typeID      string
 	summary     string
 	description *string
+	environment *string
 	statusID    string
 	resolution  string // resolution id, "" when unresolved
 	resolved    time.Time
@@ -168,6 +188,7 @@ type issue struct {
 	attachments []*attachment
 	links       []*remoteLink
 	histories   []history
+	properties  props
 }
 
 // Status categories as Jira ships them.
@@ -178,19 +199,24 @@ var statusCategories = []statusCategory{
 	{3, "done", "green", "Done"},
 }
 
-// The To Do / In Progress / Done workflow every seeded project uses.
+// The workflow every seeded project uses: To Do, In Progress and two done
+// statuses, Done and Closed.
 var (
 	statuses = []status{
 		{"10000", "To Do", "Work that has not been started.", "/images/icons/statuses/open.png", 2},
 		{"3", "In Progress", "This issue is being actively worked on at the moment by the assignee.", "/images/icons/statuses/inprogress.png", 4},
 		{"10001", "Done", "Work that is complete.", "/images/icons/statuses/closed.png", 3},
+		{"6", "Closed", "The issue is considered finished, the resolution is correct. Issues which are closed can be reopened.", "/images/icons/statuses/closed.png", 3},
 	}
-	// transitions: id, name, target status. Jira offers every transition
-	// whose target differs from the current status ("global" transitions).
-	transitions = []struct{ id, name, to string }{
-		{"11", "To Do", "10000"},
-		{"21", "In Progress", "3"},
-		{"31", "Done", "10001"},
+	// transitions are global: Jira offers every one whose target differs
+	// from the current status. event is the issue event the transition's
+	// post function fires; moving out of a done status fires
+	// issue_reopened, and the rest the generic event.
+	transitions = []transition{
+		{"11", "To Do", "10000", ""},
+		{"21", "In Progress", "3", ""},
+		{"31", "Done", "10001", "issue_resolved"},
+		{"41", "Close", "6", "issue_closed"},
 	}
 	issueTypes = []issueType{
 		{"10000", "Epic", "Created by Jira Software - do not edit or delete. Issue type for a big user story that needs to be broken down.", 10307, false},
@@ -261,6 +287,19 @@ func screenFor(typeID string, extra ...string) []string {
 	return append(s, extra...)
 }
 
+// editScreenFor is the edit screen of an issue type: the create screen
+// without project, issue type and parent (fixed once created), plus the
+// environment and a comment.
+func editScreenFor(typeID string, extra ...string) []string {
+	var s []string
+	for _, f := range screenFor(typeID, extra...) {
+		if f != "project" && f != "issuetype" && f != "parent" {
+			s = append(s, f)
+		}
+	}
+	return append(s, "environment", "comment")
+}
+
 func seedUsers(gdpr bool) []*user {
 	us := []*user{
 		{name: "admin", password: "admin", displayName: "Administrator", email: "admin@example.com", admin: true, timeZone: "Etc/UTC"},
@@ -287,7 +326,7 @@ func seedProjects() []*project {
 		components:  []component{{"10000", "Backend", "Servers and APIs"}, {"10001", "Frontend", "Web UI"}},
 		versions:    []version{{"10000", "1.0", true}, {"10001", "2.0", false}},
 		required:    map[string][]string{"10000": {FieldEpicName}},
-		screen:      map[string][]string{},
+		screen:      map[string][]string{}, editScreen: map[string][]string{},
 	}
 	ops := &project{
 		id: "10001", key: "OPS", name: "Operations", lead: "alice",
@@ -296,13 +335,14 @@ func seedProjects() []*project {
 		components:  []component{{"10002", "Infrastructure", "Hosts and networks"}, {"10003", "On-call", "Pager rotation"}},
 		versions:    []version{{"10002", "2024.1", false}},
 		required:    map[string][]string{"10000": {FieldEpicName}, "10002": {FieldSeverity}, "10004": {FieldSeverity}},
-		screen:      map[string][]string{},
+		screen:      map[string][]string{}, editScreen: map[string][]string{},
 	}
 	for _, id := range all {
-		demo.screen[id] = screenFor(id, "security")
-		ops.screen[id] = screenFor(id, FieldSeverity)
+		demo.screen[id], demo.editScreen[id] = screenFor(id, "security"), editScreenFor(id, "security")
+		ops.screen[id], ops.editScreen[id] = screenFor(id, FieldSeverity), editScreenFor(id, FieldSeverity)
 	}
 	demo.roles, ops.roles = seedRoles(demo.key), seedRoles(ops.key)
+	demo.assigneeType, ops.assigneeType = "UNASSIGNED", "UNASSIGNED"
 	scheme := defaultPermissionScheme()
 	demo.permissions, ops.permissions = scheme, scheme
 	demo.security = demoSecurityScheme()

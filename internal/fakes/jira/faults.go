@@ -37,6 +37,10 @@ type Faults struct {
 	// PathPrefix limits the other faults to request paths that start with
 	// it (the full path, context path included); empty means all paths.
 	PathPrefix string `json:"path_prefix"`
+	// DropWebhooks silently sends no webhook delivery, as when Jira cannot
+	// reach the receiver (Jira Server/DC does not retry). PathPrefix does
+	// not limit it.
+	DropWebhooks bool `json:"drop_webhooks"`
 }
 
 func (f Faults) validate() error {
@@ -217,7 +221,7 @@ func (s *Server) emulatorRoutes() {
 	})
 	s.mux.HandleFunc("PUT "+s.cp+"/_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f Faults
-		if err := decodeBody(r, &f); err != nil {
+		if err := decodeStrict(r, &f); err != nil {
 			s.writeErrors(w, http.StatusBadRequest, []string{err.Error()}, nil)
 			return
 		}

@@ -87,7 +87,16 @@ func TestFaultsAPI(t *testing.T) {
 	if r := call(t, "PUT", b+"/_emulator/faults", []byte(`{"error_status":404}`)); r.status != 400 {
 		t.Errorf("invalid status: %d", r.status)
 	}
-	want := Faults{LatencyMS: 5, ErrorRate: 0.5, ErrorStatus: 502, RetryAfterSeconds: 3, ClockSkewSeconds: -30, PathPrefix: "/jira/rest"}
+	// A misspelt or unknown key is refused, not ignored.
+	for _, body := range []string{`{"drop_webhook":true}`, `{"latency":5}`, `{"throttle":true} {}`} {
+		if r := call(t, "PUT", b+"/_emulator/faults", []byte(body)); r.status != 400 || !strings.Contains(string(r.body), "invalid body") {
+			t.Errorf("PUT %s: %d %s", body, r.status, r.body)
+		}
+	}
+	if got := s.CurrentFaults(); got != (Faults{}) {
+		t.Errorf("refused bodies changed the faults: %+v", got)
+	}
+	want := Faults{LatencyMS: 5, ErrorRate: 0.5, ErrorStatus: 502, RetryAfterSeconds: 3, ClockSkewSeconds: -30, PathPrefix: "/jira/rest", DropWebhooks: true}
 	if err := s.SetFaults(want); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +109,7 @@ func TestFaultsAPI(t *testing.T) {
 		t.Errorf("GET faults (-want +got):\n%s", diff)
 	}
 	m := r.json(t)
-	for _, k := range []string{"latency_ms", "error_rate", "error_status", "throttle", "retry_after_seconds", "reset", "sso_html", "clock_skew_seconds", "path_prefix"} {
+	for _, k := range []string{"latency_ms", "error_rate", "error_status", "throttle", "retry_after_seconds", "reset", "sso_html", "clock_skew_seconds", "path_prefix", "drop_webhooks"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("faults JSON lacks %q", k)
 		}

@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -23,7 +24,10 @@ type Issue struct {
 	Parent         string
 	DueDate        string
 	// Security is the name of the issue's security level, "" for none.
-	Security string
+	Security    string
+	Environment string
+	// Properties are the issue's entity properties (JSON values by key).
+	Properties map[string]json.RawMessage
 	// Custom holds custom field values by id: strings, float64 numbers and,
 	// for select lists, the option value.
 	Custom      map[string]any
@@ -44,6 +48,8 @@ type Comment struct {
 	// Visibility is the comment's restriction; nil when everyone who can
 	// see the issue can read it.
 	Visibility *Visibility
+	// Properties are the comment's entity properties.
+	Properties map[string]json.RawMessage
 }
 
 // Attachment is a snapshot of an attachment, content included.
@@ -90,6 +96,8 @@ func (s *Server) snapshot(is *issue) Issue {
 	if lvl := s.securityLevelOf(is); lvl != nil {
 		out.Security = lvl.name
 	}
+	out.Environment = derefOr(is.environment, "")
+	out.Properties = is.properties.clone()
 	for k, v := range is.custom {
 		if o, ok := v.(fieldOption); ok {
 			v = o.value
@@ -97,7 +105,7 @@ func (s *Server) snapshot(is *issue) Issue {
 		out.Custom[k] = v
 	}
 	for _, c := range is.comments {
-		sc := Comment{ID: c.id, Author: c.author, Body: c.body, Created: c.created, Updated: c.updated}
+		sc := Comment{ID: c.id, Author: c.author, Body: c.body, Created: c.created, Updated: c.updated, Properties: c.properties.clone()}
 		if c.visibility != nil {
 			sc.Visibility = &Visibility{Type: c.visibility.typ, Value: c.visibility.value}
 		}

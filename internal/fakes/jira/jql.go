@@ -304,8 +304,9 @@ func nonEmpty(v string) []string {
 
 var relDate = regexp.MustCompile(`^([-+]?)(\d+)([mhdw])$`)
 
-// parseJQLDate reads a JQL date operand relative to now.
-func parseJQLDate(v string, now time.Time) (time.Time, error) {
+// parseJQLDate reads a JQL date operand: relative to now, or an absolute
+// date read in loc, the calling user's time zone, as Jira reads it.
+func parseJQLDate(v string, now time.Time, loc *time.Location) (time.Time, error) {
 	if m := relDate.FindStringSubmatch(strings.ToLower(v)); m != nil {
 		n, _ := strconv.Atoi(m[2])
 		unit := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[3]]
@@ -316,7 +317,7 @@ func parseJQLDate(v string, now time.Time) (time.Time, error) {
 		return now.Add(d), nil
 	}
 	for _, layout := range []string{"2006-01-02 15:04", "2006/01/02 15:04", "2006-01-02", "2006/01/02"} {
-		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
 			return t, nil
 		}
 	}
@@ -392,7 +393,7 @@ func (p *jqlParser) clause() (pred, error) {
 		if err != nil {
 			return nil, err
 		}
-		at, err := parseJQLDate(v[0], p.s.now())
+		at, err := parseJQLDate(v[0], p.s.now(), zoneOf(p.me))
 		if err != nil {
 			return nil, err
 		}
@@ -455,6 +456,17 @@ func (p *jqlParser) clause() (pred, error) {
 		})
 		return hit == want
 	}, nil
+}
+
+// zoneOf is u's time zone (its profile's timeZone); Jira's own (UTC here)
+// for nobody.
+func zoneOf(u *user) *time.Location {
+	if u != nil {
+		if loc, err := time.LoadLocation(u.timeZone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
 }
 
 func unknownField(f string) error {

@@ -418,6 +418,15 @@ func (s *Server) screenFields(u *user, p *project, is *issue, fields []string) [
 	return out
 }
 
+// editScreen is the edit screen of is as u sees it: nothing without Edit
+// Issues.
+func (s *Server) editScreen(u *user, is *issue) []string {
+	if !s.hasPerm(u, permEdit, is.project, is) {
+		return nil
+	}
+	return s.screenFields(u, is.project, is, is.project.editScreen[is.typeID])
+}
+
 // createScreen is the create screen of an issue type of p as u sees it.
 func (s *Server) createScreen(u *user, p *project, typeID string) []string {
 	return s.screenFields(u, p, nil, p.screen[typeID])
@@ -495,5 +504,21 @@ func (s *Server) SetProjectRole(projectKey, role string, users, groups []string)
 		}
 	}
 	p.roles[r.name] = &roleActors{users: slices.Clone(users), groups: slices.Clone(groups)}
+	return nil
+}
+
+// SetDefaultAssignee makes the project lead (lead) or nobody the default
+// assignee of a project: what "-1" and a create without assignee pick.
+func (s *Server) SetDefaultAssignee(projectKey string, lead bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.projectByKey(projectKey)
+	if p == nil {
+		return fmt.Errorf("jira emulator: default assignee of %s: no such project", projectKey)
+	}
+	p.assigneeType = "UNASSIGNED"
+	if lead {
+		p.assigneeType = "PROJECT_LEAD"
+	}
 	return nil
 }

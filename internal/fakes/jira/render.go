@@ -134,11 +134,7 @@ func (s *Server) issueFields(base string, is *issue, viewer *user) map[string]an
 		"votes":   map[string]any{"self": base + "/rest/api/2/issue/" + is.key + "/votes", "votes": 0, "hasVoted": false},
 		"worklog": map[string]any{"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []any{}},
 	}
-	if is.description != nil {
-		f["description"] = *is.description
-	} else {
-		f["description"] = nil
-	}
+	f["description"], f["environment"] = derefOrNil(is.description), derefOrNil(is.environment)
 	if is.dueDate != "" {
 		f["duedate"] = is.dueDate
 	}
@@ -303,6 +299,8 @@ func (s *Server) issueJSON(base string, is *issue, viewer *user, fields []string
 			out["schema"] = sch
 		case "transitions":
 			out["transitions"] = s.transitionsJSON(base, is, viewer, false)
+		case "editmeta":
+			out["editmeta"] = s.editmetaJSON(base, is, viewer)
 		case "changelog":
 			hs := []any{}
 			for _, h := range is.histories {
@@ -384,4 +382,22 @@ func (s *Server) fieldSchema(id string) map[string]any {
 		m["items"] = t[1]
 	}
 	return m
+}
+
+// editmetaJSON is the edit metadata of is for viewer: the fields of its
+// edit screen viewer may set, with their operations.
+func (s *Server) editmetaJSON(base string, is *issue, viewer *user) map[string]any {
+	fields := map[string]any{}
+	for _, id := range s.editScreen(viewer, is) {
+		if id == "comment" {
+			fields[id] = map[string]any{"required": false, "schema": s.fieldSchema(id), "name": systemFieldNames[id], "key": id,
+				"operations": []string{"add"}}
+			continue
+		}
+		m := s.fieldMeta(base, is.project, is.typeID, id, false)
+		delete(m, "hasDefaultValue")
+		delete(m, "defaultValue")
+		fields[id] = m
+	}
+	return map[string]any{"fields": fields}
 }

@@ -52,6 +52,7 @@ func (s *Server) restRoutes() {
 	r("PUT "+api+"/issue/{key}", loggedIn, nil, s.editIssue)
 	r("DELETE "+api+"/issue/{key}", loggedIn, nil, s.deleteIssue)
 	r("PUT "+api+"/issue/{key}/assignee", loggedIn, nil, s.assignIssue)
+	r("GET "+api+"/issue/{key}/editmeta", loggedIn, nil, s.editmeta)
 	r("GET "+api+"/issue/{key}/transitions", loggedIn, nil, s.getTransitions)
 	r("POST "+api+"/issue/{key}/transitions", loggedIn, nil, s.doTransition)
 	r("GET "+api+"/issue/{key}/comment", loggedIn, nil, s.listComments)
@@ -70,6 +71,7 @@ func (s *Server) restRoutes() {
 	r("PUT "+api+"/issue/{key}/remotelink/{id}", loggedIn, nil, s.putRemoteLink)
 	r("DELETE "+api+"/issue/{key}/remotelink/{id}", loggedIn, nil, s.deleteRemoteLink)
 	r("GET "+api+"/mypermissions", loggedIn, nil, s.myPermissions)
+	s.propertyRoutes(r)
 	r("GET "+api+"/search", loggedIn, nil, s.search)
 	r("POST "+api+"/search", loggedIn, nil, s.search)
 	s.route("GET /secure/attachment/{id}/{name}", loggedIn, nil, s.downloadAttachment)
@@ -249,7 +251,7 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, u *user) {
 	m["expand"] = "description,lead,url,projectKeys"
 	m["description"] = p.description
 	m["lead"] = s.userRef(base, p.lead)
-	m["assigneeType"] = "UNASSIGNED"
+	m["assigneeType"] = p.assigneeType
 	roles := map[string]any{}
 	for _, role := range projectRoles {
 		roles[role.name] = fmt.Sprintf("%s/rest/api/2/project/%s/role/%d", base, p.id, role.id)
@@ -587,12 +589,26 @@ func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, u *user) {
 	for _, f := range q["fields"] {
 		fields = append(fields, splitList(f)...)
 	}
-	writeJSON(w, http.StatusOK, s.issueJSON(s.baseURL(r), is, u, fields, "*all", splitList(q.Get("expand"))))
+	out := s.issueJSON(s.baseURL(r), is, u, fields, "*all", splitList(q.Get("expand")))
+	if spec := splitList(q.Get("properties")); len(spec) > 0 {
+		out["properties"] = is.properties.selected(spec)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// editmeta is GET /issue/{key}/editmeta: empty fields without Edit Issues.
+func (s *Server) editmeta(w http.ResponseWriter, r *http.Request, u *user) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if is := s.issueFor(w, r.PathValue("key"), u, ""); is != nil {
+		writeJSON(w, http.StatusOK, s.editmetaJSON(s.baseURL(r), is, u))
+	}
 }
 
 type issueInput struct {
-	Fields map[string]json.RawMessage              `json:"fields"`
-	Update map[string][]map[string]json.RawMessage `json:"update"`
+	Fields     map[string]json.RawMessage              `json:"fields"`
+	Update     map[string][]map[string]json.RawMessage `json:"update"`
+	Properties []propertyInput                         `json:"properties"`
 }
 
 // ref is {"id":…} / {"key":…} / {"name":…} / {"value":…}.
@@ -636,14 +652,18 @@ func (s *Server) setField(actor *user, is *issue, id string, raw json.RawMessage
 		old := is.summary
 		is.summary = v
 		return "", &historyItem{field: "summary", fieldtype: "jira", fieldID: "summary", fromString: old, toString: v}
-	case "description":
+	case "description", "environment":
 		var v *string
 		if json.Unmarshal(raw, &v) != nil {
-			return "Description must be a string.", nil
+			return systemFieldNames[id] + " must be a string.", nil
 		}
-		old := is.description
-		is.description = v
-		return "", &historyItem{field: "description", fieldtype: "jira", fieldID: "description", fromString: derefOrNil(old), toString: derefOrNil(v)}
+		ptr := &is.description
+		if id == "environment" {
+			ptr = &is.environment
+		}
+		old := *ptr
+		*ptr = v
+		return "", &historyItem{field: id, fieldtype: "jira", fieldID: id, fromString: derefOrNil(old), toString: derefOrNil(v)}
 	case "priority":
 		var rf ref
 		if json.Unmarshal(raw, &rf) != nil {
@@ -664,15 +684,21 @@ func (s *Server) setField(actor *user, is *issue, id string, raw json.RawMessage
 		is.priorityID = p.id
 		return "", &historyItem{field: "priority", fieldtype: "jira", fieldID: "priority", from: old.id, fromString: old.name, to: p.id, toString: p.name}
 	case "assignee", "reporter":
+		// null and {"name": null} leave the issue unassigned; "-1" picks
+		// the project's default assignee.
 		var name string
 		if !isNull {
-			var rf ref
-			if json.Unmarshal(raw, &rf) != nil || rf.Name == nil {
+			var obj map[string]json.RawMessage
+			var nameRaw json.RawMessage
+			ok := json.Unmarshal(raw, &obj) == nil
+			if ok {
+				nameRaw, ok = obj["name"]
+			}
+			if !ok || string(nameRaw) != "null" && json.Unmarshal(nameRaw, &name) != nil {
 				return "expected Object containing a 'name' property", nil
 			}
-			name = *rf.Name
-			if name == "-1" {
-				name = ""
+			if name == "-1" && id == "assignee" {
+				name = is.project.defaultAssignee()
 			}
 			if name != "" && s.userByName(name) == nil {
 				return fmt.Sprintf("User '%s' does not exist.", name), nil
@@ -693,7 +719,9 @@ func (s *Server) setField(actor *user, is *issue, id string, raw json.RawMessage
 		}
 		old := *ptr
 		*ptr = name
-		return "", &historyItem{field: id, fieldtype: "jira", fieldID: id, from: nilIfEmpty(old), fromString: s.displayOrNil(old), to: nilIfEmpty(name), toString: s.displayOrNil(name)}
+		// Changelogs name people by user key (JIRAUSERnnnnn from 8.3), with
+		// the display name in fromString/toString.
+		return "", &historyItem{field: id, fieldtype: "jira", fieldID: id, from: s.keyOrNil(old), fromString: s.displayOrNil(old), to: s.keyOrNil(name), toString: s.displayOrNil(name)}
 	case "labels":
 		var v []string
 		if !isNull && json.Unmarshal(raw, &v) != nil {
@@ -877,6 +905,13 @@ func nilIfEmpty(v string) any {
 	return v
 }
 
+func (s *Server) keyOrNil(name string) any {
+	if u := s.userByName(name); u != nil {
+		return u.key
+	}
+	return nil
+}
+
 func (s *Server) displayOrNil(name string) any {
 	if u := s.userByName(name); u != nil {
 		return u.displayName
@@ -892,32 +927,23 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	s.mu.Lock()
 	base := s.baseURL(r)
+	ps, msg := propsFrom(in.Properties)
+	if msg != "" {
+		s.mu.Unlock()
+		s.writeErrors(w, http.StatusBadRequest, []string{msg}, nil)
+		return
+	}
 	is, msgs, errs := s.newIssueLocked(u, in.Fields)
 	if is == nil {
 		s.mu.Unlock()
 		s.writeErrors(w, http.StatusBadRequest, msgs, errs)
 		return
 	}
-	ev := s.issueEventLocked(base, "jira:issue_created", "issue_created", is, u.name, s.creationItems(is), nil)
+	is.properties = ps
+	ev := s.issueEventLocked(base, "jira:issue_created", "issue_created", is, u.name, nil)
 	s.mu.Unlock()
 	s.dispatch([]event{ev})
 	writeJSON(w, http.StatusCreated, map[string]string{"id": is.id, "key": is.key, "self": base + "/rest/api/2/issue/" + is.id})
-}
-
-// creationItems is the changelog Jira attaches to issue_created.
-func (s *Server) creationItems(is *issue) []historyItem {
-	st := lookupStatus(is.statusID)
-	p, _ := lookupPriority(is.priorityID)
-	items := []historyItem{
-		{field: "priority", fieldtype: "jira", fieldID: "priority", to: p.id, toString: p.name},
-		{field: "reporter", fieldtype: "jira", fieldID: "reporter", to: is.reporter, toString: s.displayOrNil(is.reporter)},
-		{field: "Status", fieldtype: "jira", fieldID: "status", to: st.id, toString: st.name},
-		{field: "summary", fieldtype: "jira", fieldID: "summary", toString: is.summary},
-	}
-	if is.description != nil {
-		items = append([]historyItem{{field: "description", fieldtype: "jira", fieldID: "description", toString: *is.description}}, items...)
-	}
-	return items
 }
 
 // newIssueLocked validates fields and creates the issue as u, or returns
@@ -983,6 +1009,9 @@ func (s *Server) newIssueLocked(u *user, fields map[string]json.RawMessage) (*is
 	if _, ok := fields["summary"]; !ok {
 		errs["summary"] = "You must specify a summary of the issue."
 	}
+	if _, ok := fields["assignee"]; !ok {
+		is.assignee = p.defaultAssignee() // Jira's "Automatic"
+	}
 	for _, req := range p.required[t.id] {
 		if _, ok := is.custom[req]; !ok && errs[req] == "" {
 			errs[req] = s.field(req).name + " is required."
@@ -1019,9 +1048,10 @@ func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	errs := map[string]string{}
 	var items []historyItem
-	screen := s.screenFields(u, is.project, is, is.project.screen[is.typeID])
+	var comments []newComment
+	screen := s.editScreen(u, is)
 	apply := func(id string, raw json.RawMessage) {
-		if !slices.Contains(screen, id) || id == "project" || id == "issuetype" {
+		if !slices.Contains(screen, id) || id == "comment" {
 			errs[id] = notOnScreen(id)
 			return
 		}
@@ -1053,6 +1083,19 @@ func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, u *user) {
 					}
 					b, _ := json.Marshal(ls)
 					apply(id, b)
+				case id == "comment" && verb == "add" && slices.Contains(screen, id):
+					var ci commentInput
+					if err := json.Unmarshal(raw, &ci); err != nil {
+						errs[id] = "Invalid comment: " + err.Error()
+						continue
+					}
+					nc, cerrs := s.validateComment(u, is, ci)
+					for k, v := range cerrs {
+						errs[k] = v
+					}
+					if cerrs == nil {
+						comments = append(comments, nc)
+					}
 				default:
 					errs[id] = fmt.Sprintf("Operation '%s' is not supported for field '%s' by this emulator.", verb, id)
 				}
@@ -1069,10 +1112,23 @@ func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, u *user) {
 		typeName = "issue_assigned"
 	}
 	ev, ok := s.commitEditLocked(base, is, &clone, u.name, typeName, items)
-	s.mu.Unlock()
+	var evs []event
 	if ok {
-		s.dispatch([]event{ev})
+		evs = append(evs, ev)
 	}
+	for _, nc := range comments {
+		if !ok {
+			// A comment alone is an issue_commented update.
+			evs = append(evs, s.addCommentLocked(base, is, u.name, nc)...)
+			continue
+		}
+		// With field changes, the update's event carries the comment.
+		c := s.storeCommentLocked(is, u.name, nc)
+		evs[0].body["comment"] = s.commentJSON(base, is, c, nil)
+		evs = append(evs, s.commentEventsLocked(base, is, c, u.name, "comment_created", "issue_commented")[0])
+	}
+	s.mu.Unlock()
+	s.dispatch(evs)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -1089,7 +1145,7 @@ func (s *Server) commitEditLocked(base string, is, edited *issue, actor, typeNam
 	s.nextHistoryID++
 	h := history{id: itoa(s.nextHistoryID), author: actor, created: is.updated, items: items}
 	is.histories = append(is.histories, h)
-	ev := s.issueEventLocked(base, "jira:issue_updated", typeName, is, actor, items, nil)
+	ev := s.issueEventLocked(base, "jira:issue_updated", typeName, is, actor, nil)
 	ev.body["changelog"] = map[string]any{"id": h.id, "items": changelogItems(items)}
 	return ev, true
 }
@@ -1100,7 +1156,7 @@ func (s *Server) deleteIssue(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	base := s.baseURL(r)
-	ev := s.issueEventLocked(base, "jira:issue_deleted", "", is, u.name, nil, nil)
+	ev := s.issueEventLocked(base, "jira:issue_deleted", "", is, u.name, nil)
 	s.issues = slices.DeleteFunc(s.issues, func(x *issue) bool { return x == is || x.parent == is.key })
 	s.mu.Unlock()
 	s.dispatch([]event{ev})
@@ -1209,7 +1265,7 @@ func (s *Server) doTransition(w http.ResponseWriter, r *http.Request, u *user) {
 // transitionLocked moves is through transition id (or name) as actor.
 // Callers hold s.mu.
 func (s *Server) transitionLocked(base string, is *issue, idOrName, actor, resolutionID string, comments []newComment) ([]event, error) {
-	t, ok := findBy(transitions, func(t struct{ id, name, to string }) bool {
+	t, ok := findBy(transitions, func(t transition) bool {
 		return (t.id == idOrName || strings.EqualFold(t.name, idOrName)) && t.to != is.statusID
 	})
 	// Without Transition Issues no transition is valid for the user.
@@ -1221,18 +1277,28 @@ func (s *Server) transitionLocked(base string, is *issue, idOrName, actor, resol
 	oldRes, _ := lookupResolution(is.resolution)
 	clone := *is
 	clone.statusID = to.id
-	if to.category == 3 {
+	switch {
+	case to.category == 3 && from.category == 3 && resolutionID == "":
+		// From one done status to another: the resolution stays.
+	case to.category == 3:
 		if resolutionID == "" {
 			resolutionID = "10000"
 		}
 		newRes, _ := lookupResolution(resolutionID)
 		clone.resolution, clone.resolved = newRes.id, s.now()
 		items = append(items, historyItem{field: "resolution", fieldtype: "jira", fieldID: "resolution", from: nilIfEmpty(oldRes.id), fromString: nilIfEmpty(oldRes.name), to: newRes.id, toString: newRes.name})
-	} else if is.resolution != "" {
+	case is.resolution != "":
 		clone.resolution, clone.resolved = "", time.Time{}
 		items = append(items, historyItem{field: "resolution", fieldtype: "jira", fieldID: "resolution", from: oldRes.id, fromString: oldRes.name})
 	}
-	ev, _ := s.commitEditLocked(base, is, &clone, actor, "issue_generic", items)
+	typeName := t.event
+	switch {
+	case from.category == 3 && to.category != 3:
+		typeName = "issue_reopened"
+	case typeName == "":
+		typeName = "issue_generic"
+	}
+	ev, _ := s.commitEditLocked(base, is, &clone, actor, typeName, items)
 	evs := []event{ev}
 	for _, nc := range comments {
 		evs = append(evs, s.addCommentLocked(base, is, actor, nc)...)

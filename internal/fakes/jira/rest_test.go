@@ -163,7 +163,7 @@ func TestIssueReadEditTransition(t *testing.T) {
 		t.Errorf("fields filter (-want +got):\n%s", diff)
 	}
 	st := fields["status"].(map[string]any)
-	if st["statusCategory"].(map[string]any)["key"] != "indeterminate" || m["renderedFields"] == nil || m["names"] == nil || len(m["transitions"].([]any)) != 2 {
+	if st["statusCategory"].(map[string]any)["key"] != "indeterminate" || m["renderedFields"] == nil || m["names"] == nil || len(m["transitions"].([]any)) != 3 {
 		t.Errorf("issue: %s", r.body)
 	}
 	if _, err := time.Parse(jiraTime, call(t, "GET", b+"/rest/api/2/issue/DEMO-2", nil, basic("bob")...).json(t)["fields"].(map[string]any)["created"].(string)); err != nil {
@@ -175,7 +175,7 @@ func TestIssueReadEditTransition(t *testing.T) {
 	tr := call(t, "GET", b+"/rest/api/2/issue/DEMO-2/transitions?expand=transitions.fields", nil, basic("bob")...).json(t)
 	var doneID string
 	for _, x := range tr["transitions"].([]any) {
-		if x.(map[string]any)["to"].(map[string]any)["statusCategory"].(map[string]any)["key"] == "done" {
+		if x.(map[string]any)["to"].(map[string]any)["statusCategory"].(map[string]any)["key"] == "done" && x.(map[string]any)["name"] == "Done" {
 			doneID = x.(map[string]any)["id"].(string)
 		}
 	}

@@ -489,6 +489,20 @@ func decodeBody(r *http.Request, v any) error {
 	return nil
 }
 
+// decodeStrict reads a JSON body of at most 1 MiB and refuses unknown
+// keys, so a misspelt setting is an error rather than silently ignored.
+func decodeStrict(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("invalid body: %w", err)
+	}
+	if dec.More() {
+		return errors.New("invalid body: more than one JSON value")
+	}
+	return nil
+}
+
 // jiraTime is Jira's datetime layout (offset without a colon).
 const jiraTime = "2006-01-02T15:04:05.000-0700"
 

@@ -69,6 +69,7 @@ func (p profile) hasGDPRKeys() bool        { return p.atLeast(8, 3) }
 func (p profile) asyncWebhooks() bool      { return p.atLeast(10, 0) }
 func (p profile) newWebhookREST() bool     { return p.atLeast(10, 0) }
 func (p profile) hasHealthChecks() bool    { return !p.atLeast(10, 0) }
+func (p profile) signsWebhooks() bool      { return p.atLeast(10, 0) }
 
 func (p profile) versionNumbers() []int { return []int{p.nums[0], p.nums[1], p.nums[2]} }
 

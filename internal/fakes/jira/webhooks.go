@@ -44,8 +44,10 @@ func changelogItems(items []historyItem) []any {
 	return out
 }
 
-// issueEventLocked builds a jira:issue_* event. Callers hold s.mu.
-func (s *Server) issueEventLocked(base, name, typeName string, is *issue, actor string, items []historyItem, c *comment) event {
+// issueEventLocked builds a jira:issue_* event (with the comment c, when
+// set). A Server jira:issue_created carries no changelog; updates add
+// theirs. Callers hold s.mu.
+func (s *Server) issueEventLocked(base, name, typeName string, is *issue, actor string, c *comment) event {
 	snapshot := *is
 	body := map[string]any{
 		"timestamp": s.now().UnixMilli(), "webhookEvent": name, "user": s.userRef(base, actor),
@@ -53,10 +55,6 @@ func (s *Server) issueEventLocked(base, name, typeName string, is *issue, actor 
 	}
 	if typeName != "" {
 		body["issue_event_type_name"] = typeName
-	}
-	if name == "jira:issue_created" {
-		s.nextHistoryID++
-		body["changelog"] = map[string]any{"id": itoa(s.nextHistoryID), "items": changelogItems(items)}
 	}
 	if c != nil {
 		body["comment"] = s.commentJSON(base, is, c, nil)
@@ -79,7 +77,7 @@ func (s *Server) commentEventsLocked(base string, is *issue, c *comment, actor, 
 	}
 	return []event{
 		{name: standalone, body: body, issue: &snapshot},
-		s.issueEventLocked(base, "jira:issue_updated", typeName, is, actor, nil, withComment),
+		s.issueEventLocked(base, "jira:issue_updated", typeName, is, actor, withComment),
 	}
 }
 
@@ -92,6 +90,11 @@ func (s *Server) dispatch(evs []event) {
 	}
 	var ds []delivery
 	s.mu.Lock()
+	if s.faults.DropWebhooks {
+		s.mu.Unlock()
+		s.log.Debug("jira emulator: webhook deliveries dropped (fault)", "events", len(evs))
+		return
+	}
 	for _, ev := range evs {
 		if ev.body == nil {
 			continue
@@ -141,7 +144,8 @@ func (s *Server) deliver(h webhook, body []byte) {
 	}
 	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 	req.Header.Set("User-Agent", "Atlassian HttpClient 3.0.4 / Jira-"+s.prof.version+" ("+itoa(s.prof.buildNumber)+") / Default")
-	if h.secret != "" {
+	// Only Jira 10 signs deliveries; before, a secret lives in the URL.
+	if h.secret != "" && s.prof.signsWebhooks() {
 		m := hmac.New(sha256.New, []byte(h.secret))
 		m.Write(body)
 		req.Header.Set("X-Hub-Signature", "sha256="+hex.EncodeToString(m.Sum(nil)))
@@ -172,8 +176,10 @@ func (s *Server) webhookRoutes() {
 	s.route("DELETE /rest/jira-webhook/1.0/webhooks/{id}", adminOnly, profile.newWebhookREST, s.deleteWebhook)
 }
 
-// webhookInput accepts both registration shapes: 9.x ("filters",
-// "excludeBody", "enabled") and 10.x ("configuration", "active").
+// webhookInput is either registration shape: 9.x ("filters",
+// "excludeBody", "enabled") or 10.x ("configuration", "active", "secret").
+// Each release reads its own keys and ignores the other's, as Jira 10
+// ignores a 9.x-style "filters".
 type webhookInput struct {
 	Name          string            `json:"name"`
 	URL           string            `json:"url"`
@@ -213,8 +219,8 @@ func (s *Server) applyWebhookInput(h *webhook, in webhookInput, actor string) ma
 		errs["url"] = "URL must be an absolute http(s) URL."
 	}
 	jql := in.Filters["issue-related-events-section"]
-	if v, ok := in.Configuration["FILTERS"]; ok {
-		jql = v
+	if s.prof.newWebhookREST() {
+		jql = in.Configuration["FILTERS"]
 	}
 	if jql != "" {
 		if _, _, err := s.parseJQL(jql, nil); err != nil {
@@ -224,14 +230,20 @@ func (s *Server) applyWebhookInput(h *webhook, in webhookInput, actor string) ma
 	if len(errs) > 0 {
 		return errs
 	}
-	h.name, h.url, h.events, h.jql, h.secret = in.Name, in.URL, in.Events, jql, in.Secret
-	h.excludeBody = in.ExcludeBody != nil && *in.ExcludeBody || in.Configuration["EXCLUDE_BODY"] == "true"
+	h.name, h.url, h.events, h.jql = in.Name, in.URL, in.Events, jql
 	h.enabled = true
-	if in.Enabled != nil {
-		h.enabled = *in.Enabled
-	}
-	if in.Active != nil {
-		h.enabled = *in.Active
+	if s.prof.newWebhookREST() {
+		h.secret = in.Secret
+		h.excludeBody = in.Configuration["EXCLUDE_BODY"] == "true"
+		if in.Active != nil {
+			h.enabled = *in.Active
+		}
+	} else {
+		h.secret = ""
+		h.excludeBody = in.ExcludeBody != nil && *in.ExcludeBody
+		if in.Enabled != nil {
+			h.enabled = *in.Enabled
+		}
 	}
 	h.updatedBy, h.updated = actor, s.now()
 	return nil
