@@ -108,16 +108,20 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*request
 			msg = string(env.Data)
 		}
 	}
+	// A missing or wrong signature is a 400, as in Asana's example app: a
+	// 401 would make Asana open the authentication popup, and a wrong client
+	// secret would send every user round that loop. 401 is kept for users
+	// who must authorize.
 	sig := strings.ToLower(strings.TrimSpace(r.Header.Get(SignatureHeader)))
 	if sig == "" {
-		return nil, httpx.Errorf(http.StatusUnauthorized, "missing request signature")
+		return nil, httpx.Errorf(http.StatusBadRequest, "missing request signature")
 	}
 	if !hmac.Equal([]byte(Sign(h.d.ClientSecret, msg)), []byte(sig)) {
 		// Lengths and a prefix of the query help diagnose a proxy that
 		// re-encoded the request; the secret and signature stay out.
 		h.d.Log.LogAttrs(r.Context(), slog.LevelDebug, "app components signature mismatch",
 			slog.Int("message_bytes", len(msg)), slog.String("path", r.URL.Path))
-		return nil, httpx.Errorf(http.StatusUnauthorized, "invalid request signature")
+		return nil, httpx.Errorf(http.StatusBadRequest, "invalid request signature")
 	}
 	if r.Method == http.MethodGet {
 		p := req.params

@@ -3,6 +3,7 @@ package appcomponents
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/httpx"
@@ -34,7 +35,7 @@ func (h *Handler) widget(w http.ResponseWriter, r *http.Request, req *request) e
 	if err != nil {
 		return fail(err)
 	}
-	httpx.WriteJSON(w, http.StatusOK, renderWidget(d))
+	httpx.WriteJSON(w, http.StatusOK, renderWidget(d, h.d.Now()))
 	return nil
 }
 
@@ -46,13 +47,13 @@ func (h *Handler) formMetadata(w http.ResponseWriter, r *http.Request, req *requ
 	if err != nil {
 		return fail(err)
 	}
-	httpx.WriteJSON(w, http.StatusOK, h.renderForm(r, f, "/asana/form/change", "/asana/form/submit", "/asana/form/typeahead"))
+	httpx.WriteJSON(w, http.StatusOK, h.renderCreateForm(r, f))
 	return nil
 }
 
 func (h *Handler) formChange(w http.ResponseWriter, r *http.Request, req *request) error {
 	if req.Task == "" {
-		return httpx.Errorf(http.StatusBadRequest, "task is required")
+		return h.formFailure(w, r, nil, invalid("The request names no task."), h.renderCreateForm)
 	}
 	values := req.Values
 	if values == nil {
@@ -60,36 +61,65 @@ func (h *Handler) formChange(w http.ResponseWriter, r *http.Request, req *reques
 	}
 	f, err := h.d.Bridge.BuildForm(r.Context(), req.identity(), req.Task, values)
 	if err != nil {
-		return fail(err)
+		return h.formFailure(w, r, nil, err, h.renderCreateForm)
 	}
-	httpx.WriteJSON(w, http.StatusOK, h.renderForm(r, f, "/asana/form/change", "/asana/form/submit", "/asana/form/typeahead"))
+	httpx.WriteJSON(w, http.StatusOK, h.renderCreateForm(r, f))
 	return nil
 }
 
 func (h *Handler) formSubmit(w http.ResponseWriter, r *http.Request, req *request) error {
 	if req.Task == "" {
-		return httpx.Errorf(http.StatusBadRequest, "task is required")
+		return h.formFailure(w, r, nil, invalid("The request names no task."), h.renderCreateForm)
 	}
 	values := req.Values
 	if values == nil {
 		values = bridge.Values{}
 	}
 	c, f, err := h.d.Bridge.CreateIssue(r.Context(), req.identity(), req.Task, values, h.afterLink)
-	var fe *bridge.FieldErrors
-	switch {
-	case errors.As(err, &fe) && f != nil:
-		// Asana shows the form again with each error under its field.
-		httpx.WriteJSON(w, http.StatusBadRequest, h.renderForm(r, f, "/asana/form/change", "/asana/form/submit", "/asana/form/typeahead"))
-		return nil
-	case err != nil && f != nil && (errors.Is(err, bridge.ErrJiraUnavailable) || errors.Is(err, bridge.ErrJiraRateLimited) || errors.Is(err, bridge.ErrInvalid)):
-		(&bridge.FieldErrors{Message: bridge.UserMessage(err)}).Apply(f)
-		h.d.Log.WarnContext(r.Context(), "issue not created", "error", err)
-		httpx.WriteJSON(w, http.StatusBadRequest, h.renderForm(r, f, "/asana/form/change", "/asana/form/submit", "/asana/form/typeahead"))
-		return nil
-	case err != nil:
-		return fail(err)
+	if err != nil {
+		return h.formFailure(w, r, f, err, h.renderCreateForm)
 	}
 	httpx.WriteJSON(w, http.StatusOK, attachedResponse{ResourceName: c.ResourceName(), ResourceURL: c.URL})
+	return nil
+}
+
+func (h *Handler) renderCreateForm(r *http.Request, f *bridge.Form) formResponse {
+	return h.renderForm(r, f, "/asana/form/change", "/asana/form/submit", "/asana/form/typeahead")
+}
+
+// invalid is a bad request, told to the user.
+func invalid(msg string) error { return &bridge.Error{Kind: bridge.ErrInvalid, Msg: msg} }
+
+// formFailure answers a failed on_change or on_submit as Asana's contract
+// has it: a user who must authorize gets 401 (Asana opens the
+// authentication popup); every other problem the user can act on is a 400
+// carrying a form, with each field's error under its field and the rest
+// on the form: the form itself when there is one, else bridge.ErrorForm,
+// whose "Try again" asks for it anew. Faults of asanajira stay 500s.
+func (h *Handler) formFailure(w http.ResponseWriter, r *http.Request, f *bridge.Form, err error,
+	render func(*http.Request, *bridge.Form) formResponse) error {
+	var fe *bridge.FieldErrors
+	var be *bridge.Error
+	switch {
+	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrReconnectNeeded):
+		return fail(err)
+	case errors.As(err, &fe):
+	case errors.As(err, &be):
+		h.d.Log.WarnContext(r.Context(), "form not accepted", "path", r.URL.Path, "error", err)
+		fe = &bridge.FieldErrors{Message: be.Msg}
+	default:
+		return fail(err)
+	}
+	if f == nil {
+		msg := fe.Message
+		for _, x := range fe.Fields {
+			msg += " " + x.Field + ": " + x.Message
+		}
+		f = bridge.ErrorForm("Create a Jira issue", strings.TrimSpace(msg))
+	} else {
+		fe.Apply(f)
+	}
+	httpx.WriteJSON(w, http.StatusBadRequest, render(r, f))
 	return nil
 }
 
@@ -120,16 +150,26 @@ func (h *Handler) lookupTypeahead(w http.ResponseWriter, r *http.Request, req *r
 	if err != nil {
 		return fail(err)
 	}
-	writeItems(w, items)
+	out := typeaheadList(items)
+	if q := strings.TrimSpace(req.Query); q != "" && len(items) == 0 {
+		// Asana shows the header above the (empty) list: say so, and how
+		// to find the issue instead.
+		out.Header = "No Jira issue matches “" + truncValue(q, 40) + "”. Check the key, or paste the issue's link."
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func writeItems(w http.ResponseWriter, items []bridge.Item) {
+	httpx.WriteJSON(w, http.StatusOK, typeaheadList(items))
+}
+
+func typeaheadList(items []bridge.Item) typeaheadResponse {
 	out := typeaheadResponse{Items: []typeaheadItem{}}
 	for _, it := range items[:min(len(items), bridge.MaxTypeaheadItems)] {
 		out.Items = append(out.Items, typeaheadItem{Title: it.Title, Subtitle: it.Subtitle, Value: it.Value})
 	}
-	httpx.WriteJSON(w, http.StatusOK, out)
+	return out
 }
 
 func (h *Handler) attach(w http.ResponseWriter, r *http.Request, req *request) error {
@@ -170,7 +210,7 @@ func (h *Handler) ruleChange(w http.ResponseWriter, r *http.Request, req *reques
 	}
 	f, err := h.d.Bridge.BuildRuleForm(r.Context(), req.identity(), req.rule(), values)
 	if err != nil {
-		return fail(err)
+		return h.formFailure(w, r, nil, err, h.renderRuleForm)
 	}
 	httpx.WriteJSON(w, http.StatusOK, h.renderRuleForm(r, f))
 	return nil
@@ -182,7 +222,7 @@ func (h *Handler) ruleSubmit(w http.ResponseWriter, r *http.Request, req *reques
 		values = bridge.Values{}
 	}
 	if _, err := h.d.Bridge.SaveRule(r.Context(), req.identity(), req.rule(), values); err != nil {
-		return fail(err)
+		return h.formFailure(w, r, nil, err, h.renderRuleForm)
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{})
 	return nil
@@ -202,6 +242,11 @@ func (h *Handler) ruleRun(w http.ResponseWriter, r *http.Request, req *request) 
 		return httpx.Wrap(http.StatusInternalServerError, bridge.UserMessage(err), err)
 	case err != nil:
 		return fail(err)
+	}
+	if c.Existing {
+		// The task already had the issue: nothing was created.
+		httpx.WriteJSON(w, http.StatusOK, ranActionResponse{ActionResult: "ok"})
+		return nil
 	}
 	httpx.WriteJSON(w, http.StatusOK, ranActionResponse{ActionResult: "resources_created",
 		ResourcesCreated: []attachedResponse{{ResourceName: c.ResourceName(), ResourceURL: c.URL}}})

@@ -1,6 +1,7 @@
 package appcomponents
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"time"
@@ -49,7 +50,8 @@ type typeaheadItem struct {
 }
 
 type typeaheadResponse struct {
-	Items []typeaheadItem `json:"items"`
+	Header string          `json:"header,omitempty"`
+	Items  []typeaheadItem `json:"items"`
 }
 
 type attachedResponse struct {
@@ -108,7 +110,13 @@ func (h *Handler) renderForm(r *http.Request, f *bridge.Form, changePath, submit
 	for _, ff := range f.Fields {
 		out := formField{ID: ff.ID, Name: ff.Name, IsRequired: ff.Required, IsWatched: ff.Watched, Error: ff.Error, Placeholder: ff.Placeholder}
 		switch ff.Kind {
-		case bridge.KindText, bridge.KindNumber, bridge.KindLabels, bridge.KindFinishLink:
+		case bridge.KindFinishLink:
+			// Rich text, so the link's text may be short and its URL whole.
+			out.Type = "rich_text"
+			if l, ok := ff.Value.(bridge.Link); ok {
+				out.Value = "<BODY><a href=\"" + html.EscapeString(l.URL) + "\">" + html.EscapeString(l.Text) + "</a></BODY>"
+			}
+		case bridge.KindText, bridge.KindNumber, bridge.KindLabels:
 			out.Type = "single_line_text"
 			out.Value = nonEmpty(truncValue(str(ff.Value), bridge.MaxTextValue))
 		case bridge.KindTextarea:
@@ -127,10 +135,8 @@ func (h *Handler) renderForm(r *http.Request, f *bridge.Form, changePath, submit
 			}
 		case bridge.KindDate:
 			out.Type = "date"
-			if s := str(ff.Value); len(s) >= 10 {
-				if _, err := time.Parse(time.DateOnly, s[:10]); err == nil {
-					out.Value = s[:10]
-				}
+			if d, ok := bridge.CalendarDate(str(ff.Value)); ok {
+				out.Value = d
 			}
 		case bridge.KindDateTime:
 			out.Type = "datetime"
@@ -191,7 +197,8 @@ func options(in []bridge.Option) []option {
 // Jira colours them (To Do grey-blue, In Progress yellow, Done green).
 var statusColors = map[string]string{"new": "cool-gray", "indeterminate": "blue", "done": "green"}
 
-func renderWidget(d *bridge.WidgetData) widgetResponse {
+// renderWidget draws the issue; now tells whether its due date has passed.
+func renderWidget(d *bridge.WidgetData, now time.Time) widgetResponse {
 	if d.NoAccess {
 		return widgetResponse{Template: "summary_with_details_v0", Metadata: widgetMetadata{
 			Title:  d.Key,
@@ -218,8 +225,15 @@ func renderWidget(d *bridge.WidgetData) widgetResponse {
 	case d.Resolution != "":
 		add(widgetField{Type: "text_with_icon", Name: "Resolution", Text: d.Resolution})
 	case d.DueDate != "":
+		// The date itself, as Jira shows it (a datetime would be drawn as
+		// "273 days ago"), and a red pill once it has passed.
 		if t, err := time.Parse(time.DateOnly, d.DueDate); err == nil {
-			add(widgetField{Type: "datetime_with_icon", Name: "Due date", Datetime: t.UTC().Format(time.RFC3339)})
+			text := t.Format("Jan 2, 2006")
+			if d.DueDate < now.Format(time.DateOnly) {
+				add(widgetField{Type: "pill", Name: "Due date", Text: text + " · overdue", Color: "red"})
+			} else {
+				add(widgetField{Type: "text_with_icon", Name: "Due date", Text: text})
+			}
 		}
 	}
 	if d.Updated.IsZero() {

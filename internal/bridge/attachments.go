@@ -350,14 +350,16 @@ func copyComment(rep *CopyReport) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "asanajira brought this task's files to Jira issue %s.", rep.IssueKey)
+	// One sentence a line, each ended, so they read apart wherever the
+	// line breaks are lost.
 	if len(copied) > 0 {
-		b.WriteString("\nCopied: " + strings.Join(copied, ", "))
+		b.WriteString("\nCopied: " + strings.Join(copied, ", ") + ".")
 	}
 	if len(linked) > 0 {
-		b.WriteString("\nLinked: " + strings.Join(linked, ", "))
+		b.WriteString("\nLinked: " + strings.Join(linked, ", ") + ".")
 	}
 	if len(skipped) > 0 {
-		b.WriteString("\nSkipped: " + strings.Join(skipped, "; "))
+		b.WriteString("\nSkipped: " + strings.Join(skipped, "; ") + ".")
 	}
 	return b.String()
 }

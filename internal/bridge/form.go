@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/asanajira/asanajira/internal/asana"
 	"github.com/asanajira/asanajira/internal/jira"
@@ -164,11 +165,14 @@ func (s *Service) buildForm(ctx context.Context, id Identity, taskGID string, va
 	if err != nil {
 		return nil, err
 	}
-	task, err := ac.GetTask(ctx, taskGID, []string{"name", "notes", "completed", "due_on", "projects.name", "permalink_url"})
+	task, err := ac.GetTask(ctx, taskGID, []string{"name", "notes", "completed", "due_on", "projects.name", "permalink_url",
+		"custom_fields.name", "custom_fields.display_value"})
 	if err != nil {
 		return nil, asanaError(err, "read the task")
 	}
-	first := values == nil
+	// A form without a project is a first load: prefilled from the task.
+	// (ErrorForm's "try again" asks again that way.)
+	first := values.String(FieldProject) == "" && values.String(FieldIssueType) == ""
 	if values == nil {
 		values = Values{}
 	}
@@ -261,11 +265,17 @@ func (s *Service) buildForm(ctx context.Context, id Identity, taskGID string, va
 	}
 	f.meta = meta
 	if first {
-		values["summary"] = trunc(task.Name, MaxTextValue)
-		values["description"] = trunc(WikiFromAsana(task.Notes), MaxTextareaValue)
-		if task.DueOn != "" {
-			values["duedate"] = task.DueOn
+		// What the person typed already (a "try again" after an error)
+		// wins over the task's values.
+		prefill := func(id, v string) {
+			if _, set := values[id]; !set && v != "" {
+				values[id] = v
+			}
 		}
+		prefill("summary", trunc(task.Name, MaxTextValue))
+		prefill("description", trunc(WikiFromAsana(task.Notes), MaxTextareaValue))
+		prefill("duedate", task.DueOn)
+		prefill("priority", priorityFromTask(task, meta))
 	}
 	s.addMetaFields(f, chosen, values)
 	return f, nil
@@ -311,13 +321,23 @@ func (s *Service) addMetaFields(f *Form, p *jira.Project, values Values) {
 			add(m, false)
 		}
 	}
-	room := MaxFormFields - len(f.Fields) - len(required)
-	if room < 0 {
-		// More required fields than Asana renders: the rest must be set in Jira.
-		required = required[:MaxFormFields-len(f.Fields)-2]
-		required = append(required, s.finishInJira(f, p, "More required fields than fit here")...)
-		room = 0
+	// Required fields the form cannot enter were shown as notes (and
+	// disabled submission); one link to Jira's own create screen follows
+	// them. More required fields than Asana renders are cut with a note.
+	finish := !f.CanSubmit
+	limit := MaxFormFields - len(f.Fields)
+	if finish {
+		limit--
 	}
+	if len(required) > limit {
+		f.CanSubmit, finish = false, true
+		required = append(required[:MaxFormFields-len(f.Fields)-2],
+			FormField{ID: "unsupported_more", Name: "More required fields than fit here", Kind: KindUnsupported})
+	}
+	if finish {
+		required = append(required, s.finishInJira(f, p))
+	}
+	room := max(MaxFormFields-len(f.Fields)-len(required), 0)
 	f.Fields = append(f.Fields, required...)
 	f.Fields = append(f.Fields, optional[:min(room, len(optional))]...)
 }
@@ -326,7 +346,7 @@ func (s *Service) addMetaFields(f *Form, p *jira.Project, values Values) {
 // select, none when an optional field cannot be entered here).
 func (s *Service) fieldFor(f *Form, p *jira.Project, m jira.CreateField, values Values) []FormField {
 	required := m.Required && !m.HasDefaultValue
-	ff := FormField{ID: m.ID, Name: trunc(m.Name, MaxNameLen), Required: required, Value: values[m.ID]}
+	ff := FormField{ID: m.ID, Name: trunc(SentenceCase(m.Name), MaxNameLen), Required: required, Value: values[m.ID]}
 	custom := m.Schema.Custom
 	switch {
 	case m.ID == "summary":
@@ -392,7 +412,7 @@ func (s *Service) cascade(f *Form, p *jira.Project, m jira.CreateField, required
 	if len(parents) == 0 || len(parents) > MaxDropdownItems {
 		return s.unsupported(f, p, m, required)
 	}
-	parent := FormField{ID: m.ID, Name: trunc(m.Name, MaxNameLen), Kind: KindSelect, Required: required, Watched: true, Options: parents}
+	parent := FormField{ID: m.ID, Name: trunc(SentenceCase(m.Name), MaxNameLen), Kind: KindSelect, Required: required, Watched: true, Options: parents}
 	pv := valueString(values[m.ID])
 	var kids []Option
 	for _, av := range m.AllowedValues {
@@ -403,7 +423,7 @@ func (s *Service) cascade(f *Form, p *jira.Project, m jira.CreateField, required
 	}
 	out := []FormField{parent}
 	if len(kids) > 0 {
-		child := FormField{ID: m.ID + childSuffix, Name: trunc(m.Name+" (detail)", MaxNameLen), Kind: KindSelect, Options: kids[:min(len(kids), MaxDropdownItems)]}
+		child := FormField{ID: m.ID + childSuffix, Name: trunc(SentenceCase(m.Name)+" (detail)", MaxNameLen), Kind: KindSelect, Options: kids[:min(len(kids), MaxDropdownItems)]}
 		if cv := valueString(values[child.ID]); slices.ContainsFunc(child.Options, func(o Option) bool { return o.ID == cv }) {
 			child.Value = cv
 		}
@@ -412,26 +432,99 @@ func (s *Service) cascade(f *Form, p *jira.Project, m jira.CreateField, required
 	return out
 }
 
-// unsupported shows a required field the form cannot enter, never dropping
-// it silently, and disables submission; an optional one is left out.
-func (s *Service) unsupported(f *Form, p *jira.Project, m jira.CreateField, required bool) []FormField {
+// unsupported shows a required field the form cannot enter as a note,
+// never dropping it silently, and disables submission; an optional one is
+// left out. The note's id is the field's own, so several stay distinct.
+func (s *Service) unsupported(f *Form, _ *jira.Project, m jira.CreateField, required bool) []FormField {
 	if !required {
 		return nil
 	}
-	return s.finishInJira(f, p, "“"+m.Name+"” must be set in Jira")
+	f.CanSubmit = false
+	name := trunc(SentenceCase(m.Name), MaxNameLen-len("“” must be set in Jira"))
+	return []FormField{{ID: "unsupported_" + m.ID, Name: "“" + name + "” must be set in Jira", Kind: KindUnsupported}}
 }
 
-func (s *Service) finishInJira(f *Form, p *jira.Project, why string) []FormField {
-	f.CanSubmit = false
+// Finish links are rich text: a link whose text may be shortened, never
+// its URL. MaxRichTextValue is Asana's limit on the whole value.
+const (
+	MaxRichTextValue = 3000
+	maxJiraSummary   = 255 // Jira's own limit on a summary
+)
+
+// finishInJira is the link to Jira's create screen for this project and
+// issue type, prefilled with the task's name.
+func (s *Service) finishInJira(f *Form, p *jira.Project) FormField {
 	q := url.Values{"pid": {p.ID}, "issuetype": {f.IssueType}}
-	if f.task != nil {
-		q.Set("summary", f.task.Name)
+	text := "Open Jira's create screen"
+	if f.task != nil && f.task.Name != "" {
+		q.Set("summary", trunc(f.task.Name, maxJiraSummary))
+		text = "Create “" + trunc(f.task.Name, 60) + "” in Jira"
 	}
 	link := strings.TrimRight(f.srv.BaseURL, "/") + "/secure/CreateIssueDetails!init.jspa?" + q.Encode()
-	return []FormField{
-		{ID: "unsupported_" + strconv.Itoa(len(f.Fields)), Name: trunc(why, MaxNameLen), Kind: KindUnsupported},
-		{ID: "finish_in_jira", Name: "Create it in Jira with this link", Kind: KindFinishLink, Value: trunc(link, MaxTextValue)},
+	return FormField{ID: "finish_in_jira", Name: "Finish in Jira", Kind: KindFinishLink, Value: Link{URL: link, Text: text}}
+}
+
+// Link is the value of a KindFinishLink field: a URL, never shortened, and
+// the text shown for it.
+type Link struct {
+	URL  string
+	Text string
+}
+
+// SentenceCase writes a Jira field name the way Asana's publishing
+// checklist asks labels to be written: "Fix Version/s" becomes "Fix
+// version/s", "Epic Name" "Epic name". The first word and words that are
+// not plain capitalised words (acronyms such as "QA", names such as
+// "iOS") stay as Jira has them.
+func SentenceCase(name string) string {
+	words := strings.Split(name, " ")
+	for i, w := range words {
+		if i == 0 || !titleWord(w) {
+			continue
+		}
+		words[i] = strings.ToLower(w[:1]) + w[1:]
 	}
+	return strings.Join(words, " ")
+}
+
+// titleWord is a word with one capital letter, at its start: "Version/s",
+// "Name"; not "QA", "iOS", "X".
+func titleWord(w string) bool {
+	r := []rune(w)
+	if len(r) < 2 || r[0] < 'A' || r[0] > 'Z' {
+		return false
+	}
+	for _, c := range r[1:] {
+		if unicode.IsUpper(c) {
+			return false
+		}
+	}
+	return unicode.IsLower(r[1])
+}
+
+// priorityFromTask maps the task's "Priority" custom field to the Jira
+// priority of the same name, when the create screen offers one.
+func priorityFromTask(task *asana.Task, meta []jira.CreateField) string {
+	want := ""
+	for _, cf := range task.CustomFields {
+		if strings.EqualFold(strings.TrimSpace(cf.Name), "Priority") && cf.DisplayValue != nil {
+			want = strings.TrimSpace(*cf.DisplayValue)
+		}
+	}
+	if want == "" {
+		return ""
+	}
+	for _, m := range meta {
+		if m.ID != "priority" {
+			continue
+		}
+		for _, av := range m.AllowedValues {
+			if !av.Disabled && strings.EqualFold(av.Label(), want) {
+				return av.ID
+			}
+		}
+	}
+	return ""
 }
 
 func options(avs []jira.AllowedValue) []Option {
@@ -452,6 +545,20 @@ func trunc(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// FieldRetry is the checkbox of ErrorForm.
+const FieldRetry = "try_again"
+
+// ErrorForm is the form shown when the real one cannot be built (Jira did
+// not answer in time, the request was refused): the message on a "Try
+// again" checkbox whose change asks for the form again, prefilled from the
+// task. It cannot be submitted.
+func ErrorForm(title, message string) *Form {
+	return &Form{Title: title, Fields: []FormField{
+		{ID: FieldRetry, Name: "The form could not be loaded", Kind: KindMultiSelect, Watched: true,
+			Options: []Option{{ID: "yes", Label: "Try again"}}, Error: message},
+	}}
 }
 
 // FieldError is a problem with one field's value.
@@ -528,7 +635,7 @@ func (f *Form) issueInput(values Values) (jira.IssueInput, *FieldErrors) {
 		}
 		if v == nil {
 			if m.Required && !m.HasDefaultValue {
-				fe.Fields = append(fe.Fields, FieldError{Field: m.ID, Message: m.Name + " is required."})
+				fe.Fields = append(fe.Fields, FieldError{Field: m.ID, Message: SentenceCase(m.Name) + " is required."})
 			}
 			continue
 		}
@@ -590,13 +697,11 @@ func jiraValue(m jira.CreateField, values Values) (any, error) {
 		}
 		return n, nil
 	case m.Schema.Type == "date":
-		if len(str) >= 10 {
-			str = str[:10]
-		}
-		if _, err := time.Parse(jira.DateLayout, str); err != nil {
+		d, ok := CalendarDate(str)
+		if !ok {
 			return nil, errors.New("enter a date")
 		}
-		return str, nil
+		return d, nil
 	case m.Schema.Type == "datetime":
 		t, err := time.Parse(time.RFC3339, str)
 		if err != nil {
@@ -609,6 +714,30 @@ func jiraValue(m jira.CreateField, values Values) (any, error) {
 		return map[string]any{"id": str}, nil
 	}
 	return str, nil
+}
+
+// CalendarDate is the day a person picked in a date field, as YYYY-MM-DD.
+// Asana sends a date field as YYYY-MM-DD or as an ISO 8601 timestamp of
+// the picked day's midnight. With an offset, the day is read in that
+// offset. In UTC, a midnight east of Greenwich lies on the day before
+// (11:00 for UTC+13 to 23:00 for UTC+1) and one west of it on the same day
+// (01:00 for UTC-1 to 10:00 for Hawaii), so 11:00 and later is the next
+// day: right for every zone from UTC-10 to UTC+13. Taking the first ten
+// characters of the UTC timestamp would move every date picked east of UTC
+// a day back.
+func CalendarDate(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.Format(time.DateOnly), true
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return "", false
+	}
+	if _, off := t.Zone(); off != 0 {
+		return t.Format(time.DateOnly), true
+	}
+	return t.Add(13 * time.Hour).Truncate(24 * time.Hour).Format(time.DateOnly), true
 }
 
 // projects, issueTypes and createFields read Jira's create metadata through

@@ -254,12 +254,26 @@ type RunRequest struct {
 	IdempotencyKey string
 }
 
+// hasAttachment reports whether the task has an attachment of url.
+func hasAttachment(ctx context.Context, ac *asana.Client, task, url string) (bool, error) {
+	for a, err := range ac.Attachments(ctx, task) {
+		if err != nil {
+			return false, err
+		}
+		if a.ViewURL != nil && *a.ViewURL == url {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // RunRule runs the "Create Jira issue" rule action on a task: it creates the
 // issue as the rule's owner, who must be the run's user (once per
 // idempotency key, and once per task), links it, and attaches it to the
 // task connected to the app so the widget shows. It returns ErrGone when
 // the configuration is unknown and ErrNotRuleOwner when the run is signed
-// as another user.
+// as another user. Created.Existing is true when the task already had the
+// issue, so the run created nothing.
 func (s *Service) RunRule(ctx context.Context, req RunRequest, after LinkHook) (*Created, error) {
 	if req.IdempotencyKey == "" || req.Action == "" {
 		return nil, newError(ErrInvalid, nil, "The run has no action id or idempotency key.")
@@ -272,7 +286,8 @@ func (s *Service) RunRule(ctx context.Context, req RunRequest, after LinkHook) (
 	if k, err := s.st.GetIdempotencyKey(ctx, runScope, runKey); err == nil && len(k.Result) > 0 {
 		var c Created
 		if json.Unmarshal(k.Result, &c) == nil && c.IssueKey != "" {
-			c.Existing = true
+			// The same run again: the first run's answer, Existing as it
+			// was then (the run created the issue, or found it).
 			return &c, nil
 		}
 	}
@@ -309,8 +324,18 @@ func (s *Service) RunRule(ctx context.Context, req RunRequest, after LinkHook) (
 		}
 		return nil, err
 	}
-	if _, err := ac.CreateExternalAttachment(ctx, asana.ExternalAttachment{Parent: task.GID, URL: c.URL, Name: c.ResourceName(), ConnectToApp: true}); err != nil {
-		return nil, asanaError(err, "attach the issue to the task")
+	// A task that already had the issue keeps its one attachment; an
+	// earlier attempt that died before attaching is completed here.
+	attached := false
+	if c.Existing {
+		if attached, err = hasAttachment(ctx, ac, task.GID, c.URL); err != nil {
+			return nil, asanaError(err, "read the task's attachments")
+		}
+	}
+	if !attached {
+		if _, err := ac.CreateExternalAttachment(ctx, asana.ExternalAttachment{Parent: task.GID, URL: c.URL, Name: c.ResourceName(), ConnectToApp: true}); err != nil {
+			return nil, asanaError(err, "attach the issue to the task")
+		}
 	}
 	b, _ := json.Marshal(c)
 	if err := s.st.ClaimIdempotencyKey(ctx, store.IdempotencyKey{Scope: runScope, Key: runKey, Result: b, ExpiresAt: s.now().Add(ruleRunTTL)}); err != nil && !errors.Is(err, store.ErrConflict) {

@@ -47,9 +47,11 @@ func validateAppResponse(kind AppCallKind, status int, body []byte) error {
 			v.ranAction(doc)
 		}
 	case http.StatusBadRequest:
-		m, _ := doc.(map[string]any)
-		switch {
-		case (kind == CallFormChange || kind == CallFormSubmit || kind == CallActionChange || kind == CallActionSubmit) && m["template"] != nil:
+		switch kind {
+		case CallFormChange, CallFormSubmit, CallActionChange, CallActionSubmit:
+			// The spec's 400 of a form's on_change and on_submit is a
+			// FormMetadataResponse: Asana shows the form again with the
+			// errors on it, and has nothing to show for {error}.
 			v.form(doc)
 		default:
 			v.errorBody(doc)
