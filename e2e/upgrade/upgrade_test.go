@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/asanajira/asanajira/internal/secrets"
@@ -52,8 +53,7 @@ func TestPostgresRollingUpgradeFromPreviousRelease(t *testing.T) {
 		t.Fatalf("the fixture did not load: %d servers, %d jobs", len(before["jira_servers"]), len(before["river_job"]))
 	}
 
-	oldBin := buildPrevious(t)
-	newBin := buildCurrent(t)
+	oldBin, newBin := binaries(t)
 	env := []string{"ASANAJIRA_DATABASE_URL=" + dbURL, "ASANAJIRA_SECRET_KEY=" + fixtureKey,
 		"ASANAJIRA_LISTEN=127.0.0.1:0", "ASANAJIRA_LOG_FORMAT=json", "ASANAJIRA_SHUTDOWN_TIMEOUT=10s"}
 
@@ -107,8 +107,14 @@ func TestPostgresRollingUpgradeFromPreviousRelease(t *testing.T) {
 			}
 		}
 	}
-	if n := len(after["river_job"]) - len(before["river_job"]); n != 2 {
-		t.Errorf("%d jobs were queued by the two webhooks, want 2", n)
+	queued := 0
+	for key, job := range after["river_job"] {
+		if _, old := before["river_job"][key]; !old && job["kind"] == "apply_jira_event" {
+			queued++
+		}
+	}
+	if queued != 2 {
+		t.Errorf("%d Jira events were queued by the two webhooks, want 2", queued)
 	}
 	checkThroughTheNewStore(t, dbURL)
 }
@@ -312,48 +318,79 @@ func moduleRoot(t *testing.T) string {
 	return filepath.Dir(filepath.Dir(wd)) // e2e/upgrade
 }
 
-// buildPrevious builds the previous release's binary from its commit in
-// this repository's history.
-func buildPrevious(t *testing.T) string {
+// The two binaries, built once for the tests of this package.
+var builds struct {
+	once              sync.Once
+	dir               string
+	previous, current string
+	err               error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builds.dir != "" {
+		_ = os.RemoveAll(builds.dir) // a temporary folder; nothing to report
+	}
+	os.Exit(code)
+}
+
+// binaries returns the previous release's binary, built from its commit in
+// this repository's history, and this tree's, stamped newVersionStamp.
+func binaries(t *testing.T) (previous, current string) {
 	t.Helper()
-	root := moduleRoot(t)
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Fatalf("git is needed to build the previous release: %v", err)
+	builds.once.Do(func() {
+		builds.dir, builds.err = os.MkdirTemp("", "asanajira-upgrade-")
+		if builds.err != nil {
+			return
+		}
+		root := moduleRoot(t)
+		src := filepath.Join(builds.dir, "previous-src")
+		if builds.err = extractCommit(root, previousCommit, src); builds.err != nil {
+			return
+		}
+		builds.previous = filepath.Join(builds.dir, "asanajira-previous")
+		if builds.err = build(src, builds.previous); builds.err != nil {
+			return
+		}
+		builds.current = filepath.Join(builds.dir, "asanajira-current")
+		builds.err = build(root, builds.current, "-ldflags", "-X github.com/asanajira/asanajira/internal/version.Version="+newVersionStamp)
+	})
+	if builds.err != nil {
+		t.Fatal(builds.err)
 	}
-	if out, err := exec.CommandContext(t.Context(), "git", "-C", root, "cat-file", "-e", previousCommit+"^{commit}").CombinedOutput(); err != nil {
-		t.Fatalf("commit %s (the previous release) is not in this clone's history; fetch it (git fetch --unshallow): %v\n%s", previousCommit, err, out)
+	return builds.previous, builds.current
+}
+
+// extractCommit writes the tree of commit into dir.
+func extractCommit(root, commit, dir string) error {
+	if out, err := exec.Command("git", "-C", root, "cat-file", "-e", commit+"^{commit}").CombinedOutput(); err != nil {
+		return fmt.Errorf("commit %s (the previous release) is not in this clone's history (git fetch --unshallow?): %w\n%s", commit, err, out)
 	}
-	src := t.TempDir()
-	archive := exec.CommandContext(t.Context(), "git", "-C", root, "archive", "--format=tar", previousCommit)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	archive := exec.Command("git", "-C", root, "archive", "--format=tar", commit)
 	var tarball bytes.Buffer
 	archive.Stdout = &tarball
 	if err := archive.Run(); err != nil {
-		t.Fatal(err)
+		return fmt.Errorf("git archive %s: %w", commit, err)
 	}
-	untar := exec.CommandContext(t.Context(), "tar", "-x", "-C", src)
+	untar := exec.Command("tar", "-x", "-C", dir)
 	untar.Stdin = &tarball
 	if out, err := untar.CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v\n%s", err, out)
+		return fmt.Errorf("tar: %w\n%s", err, out)
 	}
-	return build(t, src, nil)
+	return nil
 }
 
-func buildCurrent(t *testing.T) string {
-	t.Helper()
-	return build(t, moduleRoot(t), []string{"-ldflags", "-X github.com/asanajira/asanajira/internal/version.Version=" + newVersionStamp})
-}
-
-func build(t *testing.T, dir string, flags []string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "asanajira")
-	args := append(append([]string{"build", "-o", bin}, flags...), "./cmd/asanajira")
-	cmd := exec.CommandContext(t.Context(), "go", args...)
+func build(dir, bin string, flags ...string) error {
+	cmd := exec.Command("go", append(append([]string{"build", "-o", bin}, flags...), "./cmd/asanajira")...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build in %s: %v\n%s", dir, err, out)
+		return fmt.Errorf("go build in %s: %w\n%s", dir, err, out)
 	}
-	return bin
+	return nil
 }
 
 func get(t *testing.T, u string) int {
