@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/asanajira/asanajira/internal/servetest"
 )
 
 // tool finds a command a test needs, on PATH or in Go's bin folder (where
@@ -199,6 +201,16 @@ func TestReleaseSnapshot(t *testing.T) {
 		if !strings.HasPrefix(got, wantVersionLine) {
 			t.Errorf("installed binary says %q, want %q…", got, wantVersionLine)
 		}
+		// The packaged binary serves, and its health check sees it.
+		bin := filepath.Join(root, "usr/bin/asanajira")
+		srv := servetest.Start(t, bin, "packaged serve", []string{"ASANAJIRA_DATABASE_URL=" + filepath.Join(t.TempDir(), "asanajira.db"),
+			"ASANAJIRA_LISTEN=127.0.0.1:0", "ASANAJIRA_LOG_FORMAT=json"})
+		base := srv.WaitReady()
+		if out := run(t, "", nil, bin, "healthcheck", "--url", base+"/healthz"); !strings.Contains(out, "200 OK") {
+			t.Errorf("healthcheck: %s", out)
+		}
+		srv.Stop()
+
 		unit := filepath.Join(root, "usr/lib/systemd/system/asanajira.service")
 		checkUnit(t, unit)
 		verifyUnit(t, systemdAnalyze, unit, filepath.Join(root, "usr/bin/asanajira"))
