@@ -78,8 +78,8 @@ func (h *Handler) asanaCallback(w http.ResponseWriter, r *http.Request) error {
 	if q.Get("error") != "" {
 		// The user pressed Deny (or Asana refused): Asana's window must
 		// hear "error" whatever became of the state.
-		return h.message(w, http.StatusOK, pageData{Title: "Not connected", PostMessage: "error",
-			Message: "asanajira was not allowed to use your Asana account, so it cannot show or create Jira issues for you. You can close this window; add the app again when you want to connect."})
+		return h.message(w, http.StatusOK, pageData{Title: "Not connected", PostMessage: "error", CloseAfterMS: deniedDelay,
+			Message: "You did not allow asanajira to use your Asana account, so it cannot show or create Jira issues for you. Nothing was changed. To try again, choose Connect in Asana."})
 	}
 	if stateErr != nil {
 		return stateErr

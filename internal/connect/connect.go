@@ -117,8 +117,10 @@ type Deps struct {
 	AsanaURL          string
 	AsanaClientID     string
 	AsanaClientSecret string
-	// AppOrigin is the postMessage target, Asana's window ("" means
-	// https://app.asana.com; the emulator's origin in the demo).
+	// AppOrigin is the origin of Asana's window, the postMessage target
+	// ("" means https://app.asana.com; the emulator's origin in the demo).
+	// Several may be given separated by commas: the message is posted to
+	// each, and the browser delivers it to the opener's own.
 	AppOrigin string
 	// HTTPClient calls Asana; nil means a client with a 30-second timeout.
 	HTTPClient *http.Client
@@ -132,6 +134,7 @@ type Handler struct {
 	public     *url.URL
 	secure     bool
 	sessionKey []byte
+	origins    []string
 	pages      map[string]*template.Template
 	mux        *http.ServeMux
 }
@@ -171,6 +174,11 @@ func newHandler(d Deps) (*Handler, error) {
 		return nil, fmt.Errorf("connect: public URL %q must be like https://asanajira.example.com", d.PublicURL)
 	}
 	h := &Handler{d: d, public: pub, secure: pub.Scheme == "https", sessionKey: sessionKey(d.AsanaClientSecret)}
+	for _, o := range strings.Split(d.AppOrigin, ",") {
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+			h.origins = append(h.origins, o)
+		}
+	}
 	if h.pages, err = parsePages(web.Templates()); err != nil {
 		return nil, err
 	}
@@ -220,10 +228,15 @@ type pageData struct {
 	Hint     string
 	Link     string
 	LinkText string
-	// PostMessage, when set, is sent to window.opener at AppOrigin.
-	PostMessage string
-	AppOrigin   string
-	Nonce       string
+	// PostMessage, when set, is sent to window.opener at each of
+	// AppOrigins after CloseAfterMS, and the window closes.
+	PostMessage  string
+	AppOrigins   []string
+	CloseAfterMS int
+	Nonce        string
+	// Accounts are the Jira accounts the user connected, shown so that a
+	// browser logged in to Jira as someone else is noticed.
+	Accounts []account
 	// Page-specific data.
 	Data any
 }
@@ -257,7 +270,7 @@ func (h *Handler) page(fn func(w http.ResponseWriter, r *http.Request) error) ht
 // under a Content-Security-Policy that allows nothing else.
 func (h *Handler) render(w http.ResponseWriter, status int, name string, d pageData) {
 	d.Nonce = randomString(16)
-	d.AppOrigin = h.d.AppOrigin
+	d.AppOrigins = h.origins
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'nonce-"+d.Nonce+"'; base-uri 'none'; frame-ancestors 'none'")
 	w.WriteHeader(status)
@@ -269,7 +282,7 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, d pageD
 func parsePages(fsys fs.FS) (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, name := range []string{"message", "servers", "methods", "pat"} {
-		t, err := template.New(name).ParseFS(fsys, "layout.html", "connect/"+name+".html")
+		t, err := template.New(name).ParseFS(fsys, "layout.html", "connect/frame.html", "connect/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("connect: parse template %s: %w", name, err)
 		}
@@ -431,9 +444,59 @@ func randomString(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// done is the last page: it tells Asana's window the user is connected and
-// closes the popup.
-func (h *Handler) done(w http.ResponseWriter, _ *http.Request) error {
-	return h.message(w, http.StatusOK, pageData{Title: "Connected", PostMessage: "success",
-		Message: "asanajira is connected. This window closes by itself; if it does not, close it and go back to Asana."})
+// account is one connected Jira account, as the final page shows it.
+type account struct {
+	ServerID, ServerName, ServerURL string
+	Username, DisplayName, Initial  string
+}
+
+// doneDelay leaves the final page on screen long enough to read which
+// Jira account was connected before the popup closes.
+const doneDelay = 2500
+
+// done is the last page: it names the Jira accounts the user connected,
+// tells Asana's window the user is connected and closes the popup.
+func (h *Handler) done(w http.ResponseWriter, r *http.Request) error {
+	d := pageData{Title: "Connected", PostMessage: "success", CloseAfterMS: doneDelay,
+		Message: "asanajira is connected. This window closes by itself in a moment; if it does not, close it and go back to Asana."}
+	if s, err := h.session(r); err == nil {
+		accounts, err := h.accounts(r.Context(), s)
+		if err != nil {
+			return err
+		}
+		d.Accounts = accounts
+	}
+	return h.message(w, http.StatusOK, d)
+}
+
+// accounts lists the Jira accounts the user has connected on the servers
+// of their workspaces.
+func (h *Handler) accounts(ctx context.Context, s session) ([]account, error) {
+	servers, _, err := h.candidates(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	var out []account
+	for _, srv := range servers {
+		c, err := h.d.Store.GetJiraCredential(ctx, s.User, srv.ID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && c.ReconnectNeeded {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("connect: get jira credential: %w", err)
+		}
+		out = append(out, account{ServerID: srv.ID, ServerName: srv.Name, ServerURL: srv.BaseURL,
+			Username: c.JiraUsername, DisplayName: c.JiraDisplayName, Initial: initial(c.JiraDisplayName, c.JiraUsername)})
+	}
+	return out, nil
+}
+
+// initial is the first letter of a name, upper case, for an avatar.
+func initial(names ...string) string {
+	for _, n := range names {
+		for _, r := range strings.TrimSpace(n) {
+			return strings.ToUpper(string(r))
+		}
+	}
+	return "?"
 }

@@ -277,7 +277,10 @@ func TestJiraDenied(t *testing.T) {
 			e := newEnv(t, serverSpec{version: "9.12.0", methods: []store.AuthMethod{tt.method}})
 			b := e.browser(t)
 			p := b.get(tt.deny(b, e.jiras[0], b.signIn()))
-			if p.status != http.StatusOK || !strings.Contains(p.body, "did not allow") || strings.Contains(p.body, "postMessage") {
+			// The page says so, and Asana's window hears "error" (it tells
+			// the person too, and offers to connect again).
+			if p.status != http.StatusOK || !strings.Contains(p.body, "did not allow") || !strings.Contains(p.body, `window.opener.postMessage("error", "https://app.asana.com")`) ||
+				strings.Contains(p.body, `"success"`) {
 				t.Errorf("deny page: %d %s", p.status, p.body)
 			}
 			if _, err := e.st.GetJiraCredential(t.Context(), e.alice, e.jiras[0].rec.ID); !errors.Is(err, store.ErrNotFound) {
@@ -377,10 +380,13 @@ func TestSeveralServers(t *testing.T) {
 		t.Errorf("PAT on 7.13.5: %d", m.status)
 	}
 	p = b.follow(b.get(b.jiraOAuth1Allow(e.jiras[1], b.get("/connect/jira/"+e.jiras[1].rec.ID+"/oauth1"), "bob")))
-	if p.status != http.StatusOK || !strings.Contains(p.body, "Connected as bob") || strings.Contains(p.body, "postMessage") {
+	if p.status != http.StatusOK || !strings.Contains(p.body, "Connected as Jira user bob — Bob Brown") || strings.Contains(p.body, "postMessage") {
 		t.Fatalf("back to the list: %d %s", p.status, p.body)
 	}
-	if p := b.get("/connect/done"); !strings.Contains(p.body, successScript) {
+	// The last page names the account connected on each server, then
+	// tells Asana's window.
+	if p := b.get("/connect/done"); !strings.Contains(p.body, successScript) ||
+		!strings.Contains(p.body, "Connected as Jira user bob — Bob Brown</div>\n<div class=\"muted\">on Jira 7.13.5") {
 		t.Errorf("finish: %s", p.body)
 	}
 	// A server of another workspace is out of reach.

@@ -69,6 +69,7 @@ type serverRow struct {
 	Reconnect bool
 	Reason    string
 	JiraUser  string
+	JiraName  string
 	Suggested bool
 }
 
@@ -138,7 +139,7 @@ func (h *Handler) servers(w http.ResponseWriter, r *http.Request) error {
 		case c.ReconnectNeeded:
 			row.Reconnect, row.Reason, row.JiraUser = true, c.ReconnectReason, c.JiraUsername
 		default:
-			row.Connected, row.JiraUser = true, c.JiraUsername
+			row.Connected, row.JiraUser, row.JiraName = true, c.JiraUsername, c.JiraDisplayName
 		}
 		rows = append(rows, row)
 	}
@@ -227,7 +228,7 @@ func (h *Handler) methods(w http.ResponseWriter, r *http.Request) error {
 	case 1:
 		return redirect(w, r, "/connect/jira/"+srv.ID+"/"+string(ms[0]))
 	}
-	h.render(w, http.StatusOK, "methods", pageData{Title: "Connect " + srv.Name, Data: map[string]any{"Server": srv, "Methods": ms}})
+	h.render(w, http.StatusOK, "methods", pageData{Title: "Connect " + srv.Name, Data: map[string]any{"Server": srv, "Methods": ms, "Primary": string(ms[0])}})
 	return nil
 }
 
@@ -319,10 +320,16 @@ func (h *Handler) jiraServerOf(ctx context.Context, id string) (store.JiraServer
 	return srv, nil
 }
 
-// denied is the page for a user who pressed Deny in Jira.
+// deniedDelay leaves a refusal on screen a moment before the popup tells
+// Asana's window "error" and closes; Asana's window then says what happened
+// and offers to connect again.
+const deniedDelay = 2500
+
+// denied is the page for a user who pressed Deny in Jira: Asana's window
+// hears "error", as after a Deny on Asana's own consent page.
 func (h *Handler) denied(w http.ResponseWriter, srv store.JiraServer) error {
-	return h.message(w, http.StatusOK, pageData{Title: "Jira not connected",
-		Message:  "You did not allow asanajira to use your Jira account on " + srv.Name + ". Without it asanajira cannot show or create Jira issues for you.",
+	return h.message(w, http.StatusOK, pageData{Title: "Jira not connected", PostMessage: "error", CloseAfterMS: deniedDelay,
+		Message:  "You did not allow asanajira to use your Jira account on " + srv.Name + ". Without it asanajira cannot show or create Jira issues for you. Nothing was changed.",
 		Link:     "/connect/jira/" + srv.ID,
 		LinkText: "Try again"})
 }
@@ -470,7 +477,7 @@ func (h *Handler) oauth2Callback(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) patPage(w http.ResponseWriter, status int, s session, srv store.JiraServer, problem string) error {
 	base := strings.TrimRight(srv.BaseURL, "/")
 	h.render(w, status, "pat", pageData{Title: "Connect " + srv.Name + " with a personal access token", Data: map[string]any{
-		"Server": srv, "CSRF": h.csrfToken(s), "Error": problem,
+		"Server": srv, "CSRF": h.csrfToken(s), "Error": problem, "OtherMethods": len(methods(srv)) > 1,
 		"ProfileURL": base + "/secure/ViewProfile.jspa?selectedTab=com.atlassian.pats.pats-plugin:jira-user-personal-access-tokens",
 	}})
 	return nil
