@@ -105,12 +105,27 @@ func TestEmulatorAdminSetup(t *testing.T) {
 			fj, base := emulator(t, v, "")
 			admin, _ := New(base, NewHTTPClient(&BasicAuthTransport{Username: "admin", Password: "admin"}, 30*time.Second), fastRetries())
 			ctx := t.Context()
-			wh, err := admin.CreateWebhook(ctx, Webhook{Name: "asanajira", URL: "http://127.0.0.1:1/hooks/jira?secret=x", Events: []string{EventIssueUpdated}, Enabled: true})
+			filters := map[string]string{"issue-related-events-section": "project = DEMO"}
+			wh, err := admin.CreateWebhook(ctx, Webhook{Name: "asanajira", URL: "http://127.0.0.1:1/hooks/jira?secret=x", Events: []string{EventIssueUpdated},
+				Filters: filters, Enabled: true, Secret: "hmac-secret"})
 			if err != nil || wh.ID() == "" {
 				t.Fatalf("CreateWebhook = %+v, %v", wh, err)
 			}
-			if ws, err := admin.Webhooks(ctx); err != nil || len(ws) != 1 {
-				t.Errorf("Webhooks = %+v, %v", ws, err)
+			// Each release reads its own body: the filter must arrive on both,
+			// the secret only where Jira signs deliveries (10.x).
+			wantSecret := ""
+			if v == "10.3.0" {
+				wantSecret = "hmac-secret"
+			}
+			if got := fj.Webhooks(); len(got) != 1 || got[0].JQL != "project = DEMO" || got[0].Secret != wantSecret || !got[0].Enabled {
+				t.Errorf("registered = %+v, want the filter, enabled, secret %q", got, wantSecret)
+			}
+			ws, err := admin.Webhooks(ctx)
+			if err != nil || len(ws) != 1 {
+				t.Fatalf("Webhooks = %+v, %v", ws, err)
+			}
+			if ws[0].ID() != wh.ID() || ws[0].Filters["issue-related-events-section"] != "project = DEMO" || !ws[0].Enabled {
+				t.Errorf("listed = %+v, created %+v", ws[0], wh)
 			}
 			if err := admin.DeleteWebhook(ctx, wh.ID()); err != nil {
 				t.Error(err)

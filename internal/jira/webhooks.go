@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -45,19 +46,75 @@ const (
 	webhookPath10 = "rest/jira-webhook/1.0/webhooks"
 )
 
-// CreateWebhook registers a webhook (administrator only).
+// webhook10 is the wire shape of rest/jira-webhook/1.0/webhooks (Jira 10):
+// the JQL filter and "exclude body" live in configuration, "enabled" is
+// "active", and the secret signs deliveries (X-Hub-Signature). Jira 10
+// ignores the older keys, so a 9.x-shaped body would register a webhook
+// without its filter or secret.
+type webhook10 struct {
+	ID            json.Number       `json:"id,omitempty"`
+	Self          string            `json:"self,omitempty"`
+	Name          string            `json:"name"`
+	URL           string            `json:"url"`
+	Events        []string          `json:"events"`
+	Active        bool              `json:"active"`
+	Secret        string            `json:"secret,omitempty"`
+	Configuration map[string]string `json:"configuration,omitempty"`
+	UpdatedDate   int64             `json:"updatedDate,omitempty"`
+}
+
+// filterSection is the key of the issue-event JQL filter in a 9.x body.
+const filterSection = "issue-related-events-section"
+
+func toWebhook10(w Webhook) webhook10 {
+	conf := map[string]string{"EXCLUDE_BODY": strconv.FormatBool(w.ExcludeBody)}
+	if jql := w.Filters[filterSection]; jql != "" {
+		conf["FILTERS"] = jql
+	}
+	return webhook10{Name: w.Name, URL: w.URL, Events: w.Events, Active: w.Enabled, Secret: w.Secret, Configuration: conf}
+}
+
+func (w webhook10) webhook() Webhook {
+	out := Webhook{Self: w.Self, Name: w.Name, URL: w.URL, Events: w.Events, Enabled: w.Active,
+		ExcludeBody: w.Configuration["EXCLUDE_BODY"] == "true", LastUpdated: w.UpdatedDate}
+	if out.Self == "" && w.ID != "" {
+		out.Self = webhookPath10 + "/" + w.ID.String()
+	}
+	if jql := w.Configuration["FILTERS"]; jql != "" {
+		out.Filters = map[string]string{filterSection: jql}
+	}
+	return out
+}
+
+// webhook9 is the wire shape of rest/webhooks/1.0/webhook (7.x to 9.x),
+// which knows no secret: those releases carry it in the webhook's URL.
+type webhook9 Webhook
+
+func toWebhook9(w Webhook) webhook9 {
+	w.Secret = ""
+	return webhook9(w)
+}
+
+// CreateWebhook registers a webhook (administrator only), in the shape the
+// release's webhook API reads: Secret is sent only to Jira 10.
 //
 // https://developer.atlassian.com/server/jira/platform/webhooks/
 func (c *Client) CreateWebhook(ctx context.Context, w Webhook) (*Webhook, error) {
-	var out Webhook
-	_, err := c.send(ctx, http.MethodPost, webhookPath, w, &out, false)
+	var out webhook9
+	_, err := c.send(ctx, http.MethodPost, webhookPath, toWebhook9(w), &out, false)
 	if errors.Is(err, ErrNotFound) {
-		_, err = c.send(ctx, http.MethodPost, webhookPath10, w, &out, false)
+		var out10 webhook10
+		if _, err := c.send(ctx, http.MethodPost, webhookPath10, toWebhook10(w), &out10, false); err != nil {
+			return nil, err
+		}
+		created := out10.webhook()
+		return &created, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	created := Webhook(out)
+	return &created, nil
 }
 
 // Webhooks lists the registered webhooks (administrator only).
@@ -65,7 +122,15 @@ func (c *Client) Webhooks(ctx context.Context) ([]Webhook, error) {
 	var out []Webhook
 	err := c.get(ctx, webhookPath, nil, &out)
 	if errors.Is(err, ErrNotFound) {
-		err = c.get(ctx, webhookPath10, nil, &out)
+		var out10 []webhook10
+		if err := c.get(ctx, webhookPath10, nil, &out10); err != nil {
+			return nil, err
+		}
+		out = make([]Webhook, 0, len(out10))
+		for _, w := range out10 {
+			out = append(out, w.webhook())
+		}
+		return out, nil
 	}
 	if err != nil {
 		return nil, err
