@@ -78,9 +78,36 @@ var linkHosts = map[string]string{"dropbox": "Dropbox", "gdrive": "Google Drive"
 // files with remote links, skips files over Jira's upload limit, and posts
 // one comment on the task saying what was copied, linked and skipped. Each
 // attachment is handled once even when the job runs again. A returned
-// error is worth retrying unless it matches ErrNotConnected or
-// ErrReconnectNeeded.
+// error is worth retrying unless it matches ErrNotConnected,
+// ErrReconnectNeeded or ErrNoAccess; the last is told on the task once, as
+// the user who linked the task may not add to the issue in Jira.
 func (s *Service) CopyAttachments(ctx context.Context, args CopyAttachmentsArgs) (*CopyReport, error) {
+	rep, err := s.copyAttachments(ctx, args)
+	if errors.Is(err, ErrNoAccess) {
+		if terr := s.tellCopyRefused(ctx, args, err); terr != nil {
+			return nil, terr
+		}
+	}
+	return rep, err
+}
+
+// tellCopyRefused posts, once per task and issue, why the task's files did
+// not reach the issue.
+func (s *Service) tellCopyRefused(ctx context.Context, args CopyAttachmentsArgs, cause error) error {
+	ac, err := s.asanaFor(ctx, args.AsanaUser)
+	if err != nil {
+		return err
+	}
+	text := fmt.Sprintf("asanajira could not copy this task's files to Jira issue %s. %s Ask a Jira administrator for access, then attach the files in Jira.",
+		args.IssueKey, UserMessage(cause))
+	e := effects.Effect{Scope: commentScope + "_refused", Key: args.JiraServerID + ":" + args.IssueKey + ":" + args.TaskGID, Target: "asana:task:" + args.TaskGID}
+	if _, err := s.effects.Apply(ctx, e, effects.AsanaStory{Client: ac, Task: args.TaskGID, Text: text}); err != nil {
+		return asanaError(err, "comment on the task")
+	}
+	return nil
+}
+
+func (s *Service) copyAttachments(ctx context.Context, args CopyAttachmentsArgs) (*CopyReport, error) {
 	jc, srv, err := s.jiraFor(ctx, args.AsanaUser, args.JiraServerID)
 	if err != nil {
 		return nil, err

@@ -215,3 +215,28 @@ func TestCopyAttachmentsSnoozesOnAsanaRateLimit(t *testing.T) {
 		t.Fatalf("%d report comments, want 1", n)
 	}
 }
+
+// A copy for a user whom Jira no longer lets see the issue is cancelled,
+// not retried, and the task says why once.
+func TestCopyAttachmentsCancelledWhenJiraRefusesTheIssue(t *testing.T) {
+	t.Parallel()
+	e := bridgetest.New(t, bridgetest.Options{})
+	// alice leaves DEMO's roles: she may no longer browse it.
+	for _, role := range []string{"Users", "Developers"} {
+		if err := e.Jira.SetProjectRole("DEMO", role, []string{"bob"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	driver, tx := riverTx(t)
+	w := rivertest.NewWorker(t, driver, &river.Config{}, &jobs.CopyAttachmentsWorker{Copier: e.Bridge})
+	res, err := w.Work(t.Context(), t, tx, bridge.CopyArgsFor(e.Link), nil)
+	if err != nil || res.EventKind != river.EventKindJobCancelled {
+		t.Fatalf("Work = %+v, %v; want the job cancelled", res, err)
+	}
+	if n := e.Stories("could not copy this task's files to Jira issue " + e.Link.IssueKey); n != 1 {
+		t.Fatalf("%d stories say why the copy stopped, want 1: %+v", n, e.Asana.Stories(e.Link.TaskGID))
+	}
+	if is, _ := e.Jira.Issue(e.Link.IssueKey); len(is.Attachments) != 0 {
+		t.Errorf("files reached %s: %+v", e.Link.IssueKey, is.Attachments)
+	}
+}

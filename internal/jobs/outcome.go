@@ -20,9 +20,10 @@ const (
 
 // outcome tells river what to do with a job whose rule returned err, the
 // same way for every job that calls Jira and Asana for a user:
-//   - the user must connect (again): cancel, since retrying cannot help (a
-//     credential Jira or Asana refused is flagged for reconnection by the
-//     rule and the credentials, and the widget asks the user);
+//   - the user must connect (again), or Jira refuses them the issue: cancel,
+//     since retrying cannot help (a credential Jira or Asana refused is
+//     flagged for reconnection by the rule and the credentials, and the
+//     widget asks the user; a refused copy is told on the task);
 //   - Jira or Asana rate limiting with a Retry-After: snooze that long;
 //   - another attempt is making the same write (effects.ErrBusy): snooze
 //     until its lease ends;
@@ -36,7 +37,7 @@ func outcome(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrReconnectNeeded):
+	case errors.Is(err, bridge.ErrNotConnected), errors.Is(err, bridge.ErrReconnectNeeded), errors.Is(err, bridge.ErrNoAccess):
 		return river.JobCancel(err)
 	case errors.Is(err, jira.ErrRateLimited) && errors.As(err, &je) && je.RetryAfter > 0:
 		return river.JobSnooze(je.RetryAfter)
