@@ -88,6 +88,7 @@ type Queries interface {
 	RuleConfigQueries
 	AdminQueries
 	SignedRequestQueries
+	SyncQueries
 }
 
 // Tx is a transaction over the store. SQL exposes the underlying *sql.Tx so

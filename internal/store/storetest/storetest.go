@@ -101,6 +101,7 @@ func Run(t *testing.T, newStore NewStore) {
 		"JiraServerCABundle":    testJiraServerCABundle,
 	}
 	maps.Copy(tests, securityTests)
+	maps.Copy(tests, syncTests)
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
