@@ -95,6 +95,7 @@ type Task struct {
 	Notes        string             `json:"notes,omitempty"`
 	HTMLNotes    string             `json:"html_notes,omitempty"`
 	Completed    bool               `json:"completed"`
+	CompletedAt  string             `json:"completed_at,omitempty"`
 	DueOn        string             `json:"due_on,omitempty"`
 	Assignee     *User              `json:"assignee,omitempty"`
 	PermalinkURL string             `json:"permalink_url,omitempty"`
