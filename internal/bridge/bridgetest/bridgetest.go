@@ -42,6 +42,26 @@ type Clients struct {
 	jiraTok, asanaTok   map[string]string // Asana user gid -> token
 }
 
+// NewClients returns Clients for the emulators at jiraBase (with its
+// context path) and asanaBase, on the Jira server record server.
+func NewClients(jiraBase, asanaBase string, server store.JiraServer) *Clients {
+	return &Clients{jiraBase: jiraBase, asanaBase: asanaBase, server: server, jiraTok: map[string]string{}, asanaTok: map[string]string{}}
+}
+
+// SetTokens gives the Asana user gid its Jira token (none when "") and its
+// Asana token (none when "").
+func (c *Clients) SetTokens(gid, jiraToken, asanaToken string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for m, tok := range map[*map[string]string]string{&c.jiraTok: jiraToken, &c.asanaTok: asanaToken} {
+		if tok == "" {
+			delete(*m, gid)
+		} else {
+			(*m)[gid] = tok
+		}
+	}
+}
+
 // Jira implements bridge.Clients.
 func (c *Clients) Jira(_ context.Context, user, serverID string) (*jira.Client, store.JiraServer, error) {
 	c.mu.Lock()
@@ -149,8 +169,8 @@ func New(t *testing.T, o Options) *Env {
 		Method: store.AuthPAT, AccessToken: store.Secret(e.JiraToken), JiraUsername: "alice"}); err != nil {
 		t.Fatal(err)
 	}
-	clients := &Clients{jiraBase: e.JiraURL, asanaBase: ats.URL, server: e.Server,
-		jiraTok: map[string]string{e.Alice: e.JiraToken}, asanaTok: map[string]string{e.Alice: atok}}
+	clients := NewClients(e.JiraURL, ats.URL, e.Server)
+	clients.SetTokens(e.Alice, e.JiraToken, atok)
 
 	e.clients = clients
 	var bst store.Store = st
@@ -195,9 +215,7 @@ func (e *Env) Connect(t *testing.T, login string) string {
 		t.Fatal(err)
 	}
 	gid := e.Seed.Users[login]
-	e.clients.mu.Lock()
-	defer e.clients.mu.Unlock()
-	e.clients.jiraTok[gid], e.clients.asanaTok[gid] = jtok, atok
+	e.clients.SetTokens(gid, jtok, atok)
 	return gid
 }
 

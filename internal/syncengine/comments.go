@@ -1,0 +1,472 @@
+package syncengine
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/asana"
+	"github.com/asanajira/asanajira/internal/effects"
+	"github.com/asanajira/asanajira/internal/jira"
+	"github.com/asanajira/asanajira/internal/store"
+)
+
+// Scopes of the engine's comment writes in the effects ledger.
+const (
+	scopeStory       = "sync-story"        // a Jira comment mirrored as a story
+	scopeJiraComment = "sync-jira-comment" // a story mirrored as a Jira comment
+)
+
+// newItem is a comment on one side not mapped yet, to be mirrored.
+type newItem struct {
+	at    time.Time
+	jira  *jira.Comment
+	story *asana.Story
+}
+
+// syncComments mirrors new comments both ways, then follows edits and
+// deletions of mapped ones.
+func (r *run) syncComments(ctx context.Context) error {
+	// Only mappings that existed when both sides were read are followed;
+	// those made in this run have nothing to follow yet.
+	existing := len(r.maps)
+	byJira, byStory := map[string]*store.SyncComment{}, map[string]*store.SyncComment{}
+	for i := range r.maps {
+		m := &r.maps[i]
+		if m.JiraCommentID != "" {
+			byJira[m.JiraCommentID] = m
+		}
+		if m.AsanaStoryGID != "" {
+			byStory[m.AsanaStoryGID] = m
+		}
+	}
+	jiraNow := map[string]*jira.Comment{}
+	storyNow := map[string]*asana.Story{}
+	var fresh []newItem
+	for i := range r.comments {
+		c := &r.comments[i]
+		if c.Visibility != nil {
+			continue // restricted: never mirrored, and as good as gone for a mapped one
+		}
+		jiraNow[c.ID] = c
+		if byJira[c.ID] != nil {
+			continue
+		}
+		if ownJiraComment(c) {
+			continue // asanajira wrote it; its story's turn maps it
+		}
+		if c.Created.Before(r.cutoff) {
+			if err := r.mapBaseline(ctx, store.SyncComment{JiraCommentID: c.ID}); err != nil {
+				return err
+			}
+			continue
+		}
+		if strings.TrimSpace(c.Body) != "" {
+			fresh = append(fresh, newItem{at: c.Created.Time, jira: c})
+		}
+	}
+	for i := range r.stories {
+		s := &r.stories[i]
+		if s.ResourceSubtype != "comment_added" {
+			continue // system stories are never comments
+		}
+		storyNow[s.GID] = s
+		if byStory[s.GID] != nil || effects.HasMarker(s.Text) {
+			continue // mapped, or asanajira's own (a mirror, a status note)
+		}
+		at := parseAsanaTime(s.CreatedAt)
+		if at.Before(r.cutoff) {
+			if err := r.mapBaseline(ctx, store.SyncComment{AsanaStoryGID: s.GID}); err != nil {
+				return err
+			}
+			continue
+		}
+		if strings.TrimSpace(s.Text) != "" {
+			fresh = append(fresh, newItem{at: at, story: s})
+		}
+	}
+	// Oldest first on both sides together, so mirrors keep the order.
+	slices.SortStableFunc(fresh, func(a, b newItem) int { return a.at.Compare(b.at) })
+	for _, it := range fresh {
+		if !r.budget() {
+			return nil
+		}
+		var err error
+		if it.jira != nil {
+			err = r.mirrorToAsana(ctx, it.jira)
+		} else {
+			err = r.mirrorToJira(ctx, it.story)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for i := range r.maps[:existing] {
+		m := &r.maps[i]
+		if m.State != store.SyncCommentSynced {
+			continue
+		}
+		if !r.budget() {
+			return nil
+		}
+		if err := r.follow(ctx, m, jiraNow[m.JiraCommentID], storyNow[m.AsanaStoryGID]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) mapBaseline(ctx context.Context, m store.SyncComment) error {
+	m.LinkID, m.Origin, m.State = r.link.ID, store.OriginBaseline, store.SyncCommentIgnored
+	if err := r.e.st.InsertSyncComment(ctx, &m); err != nil && !errors.Is(err, store.ErrConflict) {
+		return wrap("map a comment that existed before sync", err)
+	}
+	r.maps = append(r.maps, m)
+	return nil
+}
+
+// mirrorToAsana posts a Jira comment on the task: as the Asana user
+// connected as its author, else as the owner with "<Name> in Jira:".
+func (r *run) mirrorToAsana(ctx context.Context, c *jira.Comment) error {
+	author := jiraUserName(c.Author)
+	ac, writer, asAuthor := r.asanaAs(ctx, userName(c.Author))
+	prefix := ""
+	if !asAuthor {
+		prefix = author + " in Jira:"
+	}
+	text := withPrefix(prefix, strings.TrimSpace(c.Body))
+	e := effects.Effect{Scope: scopeStory, Key: fmt.Sprintf("%d:jira-comment:%s", r.link.ID, c.ID), Target: "asana:task:" + r.link.TaskGID}
+	story, err := r.apply(ctx, e, crashing{effects.AsanaStory{Client: ac, Task: r.link.TaskGID, Text: text}, "asana"}, writer,
+		"post Jira comment "+c.ID+" on the task")
+	if err != nil {
+		return err
+	}
+	return r.mapped(ctx, store.SyncComment{JiraCommentID: c.ID, AsanaStoryGID: story, Origin: store.OriginJira,
+		JiraHash: digest(c.Body), AsanaHash: digest(text), Author: userName(c.Author), WrittenBy: writer, Prefix: prefix},
+		JiraToAsana, author, fmt.Sprintf("Jira comment %s → story %s", c.ID, story))
+}
+
+// mirrorToJira adds a story to the issue as a comment: as the story's
+// author when connected to Jira, else as the owner with "<Name> in Asana:".
+func (r *run) mirrorToJira(ctx context.Context, s *asana.Story) error {
+	authorGID, author := "", "Someone"
+	if s.CreatedBy != nil {
+		authorGID, author = s.CreatedBy.GID, cmp.Or(s.CreatedBy.Name, "Asana user "+s.CreatedBy.GID)
+	}
+	jc, writer, asAuthor := r.jiraAs(ctx, authorGID)
+	prefix := ""
+	if !asAuthor {
+		prefix = author + " in Asana:"
+	}
+	body := withPrefix(prefix, content(s.Text, ""))
+	e := effects.Effect{Scope: scopeJiraComment, Key: fmt.Sprintf("%d:story:%s", r.link.ID, s.GID), Target: "jira:" + r.link.IssueKey}
+	comment, err := r.apply(ctx, e, crashing{effects.JiraComment{Client: jc, Issue: r.link.IssueID, Body: body}, "jira"}, writer,
+		"add story "+s.GID+" to "+r.link.IssueKey+" as a comment")
+	if err != nil {
+		return err
+	}
+	return r.mapped(ctx, store.SyncComment{JiraCommentID: comment, AsanaStoryGID: s.GID, Origin: store.OriginAsana,
+		JiraHash: digest(body), AsanaHash: digest(s.Text), Author: authorGID, WrittenBy: writer, Prefix: prefix},
+		AsanaToJira, author, fmt.Sprintf("story %s → Jira comment %s", s.GID, comment))
+}
+
+// apply makes a mirroring write exactly once (internal/effects) as writer,
+// under a renewed lease, and returns its result (the new item's id).
+func (r *run) apply(ctx context.Context, e effects.Effect, w crashing, writer, action string) (string, error) {
+	if err := r.renew(ctx); err != nil {
+		return "", err
+	}
+	out, err := r.e.ledger.Apply(ctx, e, w)
+	if err != nil {
+		return "", r.writeError(ctx, err, writer, action)
+	}
+	crashAt("after-" + w.side + "-record")
+	return out.Result, nil
+}
+
+// mapped stores the mapping of a new mirror and tells it.
+func (r *run) mapped(ctx context.Context, m store.SyncComment, dir, actor, detail string) error {
+	m.LinkID, m.State = r.link.ID, store.SyncCommentSynced
+	if err := r.e.st.InsertSyncComment(ctx, &m); err != nil {
+		return wrap("map a mirrored comment", err)
+	}
+	r.maps = append(r.maps, m)
+	r.wroteOne(dir, KindComment)
+	r.history(ctx, dir, "comment.created", actor, detail)
+	return nil
+}
+
+// follow brings an edit or a deletion of a mapped comment to the other side.
+func (r *run) follow(ctx context.Context, m *store.SyncComment, jc *jira.Comment, s *asana.Story) error {
+	switch {
+	case jc == nil && s == nil:
+		return r.markDeleted(ctx, m, "", "both sides were deleted")
+	case jc == nil:
+		if m.Origin != store.OriginJira {
+			return r.markDeleted(ctx, m, AsanaToJira, "the Jira comment mirroring story "+m.AsanaStoryGID+" was deleted; the story stays")
+		}
+		return r.deleteStory(ctx, m)
+	case s == nil:
+		if m.Origin != store.OriginAsana {
+			return r.markDeleted(ctx, m, JiraToAsana, "the story mirroring Jira comment "+m.JiraCommentID+" was deleted; the comment stays")
+		}
+		return r.deleteJiraComment(ctx, m)
+	}
+	jHash, aHash := digest(jc.Body), digest(s.Text)
+	jChanged, aChanged := jHash != m.JiraHash, aHash != m.AsanaHash
+	if !jChanged && !aChanged {
+		return nil
+	}
+	jText, aText := content(jc.Body, r.prefixOn(m, store.OriginAsana)), content(s.Text, r.prefixOn(m, store.OriginJira))
+	if collapse(jText) == collapse(aText) {
+		// Both say the same (edited alike, or a mirror's whitespace moved).
+		m.JiraHash, m.AsanaHash = jHash, aHash
+		return wrap("update the comment map", r.e.st.UpdateSyncComment(ctx, *m))
+	}
+	jiraWins := jChanged
+	if jChanged && aChanged {
+		// Edited on both sides since the last run: the later edit wins.
+		jiraWins = jc.Updated.After(r.asanaEditTime(m.AsanaStoryGID))
+	}
+	if jiraWins {
+		return r.editStory(ctx, m, s, jText, jHash)
+	}
+	return r.editJiraComment(ctx, m, aText, aHash)
+}
+
+// prefixOn is the attribution prefix of m's item on the side that is the
+// mirror when m's origin is origin ("" otherwise).
+func (r *run) prefixOn(m *store.SyncComment, origin string) string {
+	if m.Origin == origin {
+		return m.Prefix
+	}
+	return ""
+}
+
+// asanaEditTime is when a story was last edited, as far as the engine
+// knows: the newest recorded change about it, else now.
+func (r *run) asanaEditTime(gid string) time.Time {
+	var at time.Time
+	for _, c := range r.pending {
+		if c.Side != SideAsana || c.Object != gid {
+			continue
+		}
+		t := c.ObservedAt
+		if t.IsZero() {
+			t = c.ReceivedAt
+		}
+		if t.After(at) {
+			at = t
+		}
+	}
+	if at.IsZero() {
+		return r.started
+	}
+	return at
+}
+
+// editStory writes a Jira comment's new text to its story, as the story's
+// author (the mirror's writer, or the original's author).
+func (r *run) editStory(ctx context.Context, m *store.SyncComment, s *asana.Story, text, jHash string) error {
+	writer := m.WrittenBy
+	newText := text
+	if m.Origin == store.OriginJira {
+		newText = withPrefix(m.Prefix, text)
+		if marker := markerLine(s.Text); marker != "" {
+			newText += "\n\n" + marker // the mirror keeps its fingerprint
+		}
+	} else {
+		writer = m.Author
+	}
+	ac, err := r.e.clients.Asana(ctx, writer)
+	if err != nil {
+		// Nobody may write it: the edit stays on Jira's side.
+		m.JiraHash = jHash
+		r.history(ctx, JiraToAsana, "comment.edit-kept", "", fmt.Sprintf("Jira comment %s was edited; story %s can only be edited by %s, who has not connected Asana", m.JiraCommentID, m.AsanaStoryGID, r.userName(ctx, writer)))
+		return wrap("update the comment map", r.e.st.UpdateSyncComment(ctx, *m))
+	}
+	if err := r.renew(ctx); err != nil {
+		return err
+	}
+	if _, err := ac.UpdateStory(ctx, m.AsanaStoryGID, newText, ""); err != nil {
+		if errors.Is(err, asana.ErrNotFound) {
+			return r.markDeleted(ctx, m, JiraToAsana, "story "+m.AsanaStoryGID+" is gone")
+		}
+		return r.writeError(ctx, err, writer, "edit story "+m.AsanaStoryGID)
+	}
+	m.JiraHash, m.AsanaHash = jHash, digest(newText)
+	if err := r.e.st.UpdateSyncComment(ctx, *m); err != nil {
+		return wrap("update the comment map", err)
+	}
+	r.wroteOne(JiraToAsana, KindComment)
+	r.history(ctx, JiraToAsana, "comment.updated", r.userName(ctx, writer), fmt.Sprintf("Jira comment %s → story %s", m.JiraCommentID, m.AsanaStoryGID))
+	return nil
+}
+
+// editJiraComment writes a story's new text to its Jira comment, as the
+// comment's author (the mirror's writer, or the Asana user connected as the
+// original's author).
+func (r *run) editJiraComment(ctx context.Context, m *store.SyncComment, text, aHash string) error {
+	writer, newBody := m.WrittenBy, text
+	if m.Origin == store.OriginAsana {
+		newBody = withPrefix(m.Prefix, text)
+	} else {
+		writer = r.asanaUserFor(ctx, m.Author)
+	}
+	var jc *jira.Client
+	if writer != "" {
+		if c, _, ok := r.jiraAs(ctx, writer); ok {
+			jc = c // only the author may edit: no fallback to the owner
+		}
+	}
+	if jc == nil {
+		m.AsanaHash = aHash
+		r.history(ctx, AsanaToJira, "comment.edit-kept", "", fmt.Sprintf("story %s was edited; Jira comment %s can only be edited by its author, who has not connected Jira", m.AsanaStoryGID, m.JiraCommentID))
+		return wrap("update the comment map", r.e.st.UpdateSyncComment(ctx, *m))
+	}
+	if err := r.renew(ctx); err != nil {
+		return err
+	}
+	if _, err := jc.UpdateComment(ctx, r.link.IssueID, m.JiraCommentID, newBody); err != nil {
+		if errors.Is(err, jira.ErrNotFound) {
+			return r.markDeleted(ctx, m, AsanaToJira, "Jira comment "+m.JiraCommentID+" is gone")
+		}
+		return r.writeError(ctx, err, writer, "edit Jira comment "+m.JiraCommentID)
+	}
+	m.JiraHash, m.AsanaHash = digest(newBody), aHash
+	if err := r.e.st.UpdateSyncComment(ctx, *m); err != nil {
+		return wrap("update the comment map", err)
+	}
+	r.wroteOne(AsanaToJira, KindComment)
+	r.history(ctx, AsanaToJira, "comment.updated", r.userName(ctx, writer), fmt.Sprintf("story %s → Jira comment %s", m.AsanaStoryGID, m.JiraCommentID))
+	return nil
+}
+
+// deleteStory deletes the story mirroring a deleted (or now restricted)
+// Jira comment.
+func (r *run) deleteStory(ctx context.Context, m *store.SyncComment) error {
+	ac, err := r.e.clients.Asana(ctx, m.WrittenBy)
+	if err != nil {
+		return r.markDeleted(ctx, m, JiraToAsana, fmt.Sprintf("Jira comment %s is gone; its story %s stays: only %s may delete it and has not connected Asana", m.JiraCommentID, m.AsanaStoryGID, r.userName(ctx, m.WrittenBy)))
+	}
+	if err := r.renew(ctx); err != nil {
+		return err
+	}
+	if err := ac.DeleteStory(ctx, m.AsanaStoryGID); err != nil && !errors.Is(err, asana.ErrNotFound) {
+		return r.writeError(ctx, err, m.WrittenBy, "delete story "+m.AsanaStoryGID)
+	}
+	r.wroteOne(JiraToAsana, KindComment)
+	return r.markDeleted(ctx, m, JiraToAsana, fmt.Sprintf("Jira comment %s was deleted → story %s deleted", m.JiraCommentID, m.AsanaStoryGID))
+}
+
+// deleteJiraComment deletes the Jira comment mirroring a deleted story.
+func (r *run) deleteJiraComment(ctx context.Context, m *store.SyncComment) error {
+	jc, _, ok := r.jiraAs(ctx, m.WrittenBy)
+	if !ok {
+		return r.markDeleted(ctx, m, AsanaToJira, fmt.Sprintf("story %s is gone; Jira comment %s stays: only %s may delete it and has not connected Jira", m.AsanaStoryGID, m.JiraCommentID, r.userName(ctx, m.WrittenBy)))
+	}
+	if err := r.renew(ctx); err != nil {
+		return err
+	}
+	if err := jc.DeleteComment(ctx, r.link.IssueID, m.JiraCommentID); err != nil && !errors.Is(err, jira.ErrNotFound) {
+		return r.writeError(ctx, err, m.WrittenBy, "delete Jira comment "+m.JiraCommentID)
+	}
+	r.wroteOne(AsanaToJira, KindComment)
+	return r.markDeleted(ctx, m, AsanaToJira, fmt.Sprintf("story %s was deleted → Jira comment %s deleted", m.AsanaStoryGID, m.JiraCommentID))
+}
+
+func (r *run) markDeleted(ctx context.Context, m *store.SyncComment, dir, detail string) error {
+	m.State = store.SyncCommentDeleted
+	if err := r.e.st.UpdateSyncComment(ctx, *m); err != nil {
+		return wrap("update the comment map", err)
+	}
+	r.history(ctx, dir, "comment.deleted", "", detail)
+	return nil
+}
+
+// writeError classifies a failed write made as Asana user writer.
+func (r *run) writeError(ctx context.Context, err error, writer, action string) error {
+	var je *jira.Error
+	var ae *asana.Error
+	switch {
+	case errors.As(err, &je):
+		return r.jiraError(ctx, err, writer, action)
+	case errors.As(err, &ae):
+		return r.asanaError(ctx, err, writer, action)
+	}
+	return fmt.Errorf("syncengine: %s: %w", action, err)
+}
+
+// Text helpers.
+
+// digest is a short hash of a comment's text as people read it: the
+// fingerprint line dropped and whitespace collapsed, so a mirror whose
+// whitespace the other side normalised still matches.
+func digest(text string) string {
+	sum := sha256.Sum256([]byte(collapse(stripMarker(text))))
+	return hex.EncodeToString(sum[:12])
+}
+
+func collapse(text string) string { return strings.Join(strings.Fields(text), " ") }
+
+// content is the text of a comment without its fingerprint line and, for a
+// mirror, without its attribution prefix.
+func content(text, prefix string) string {
+	t := strings.TrimSpace(stripMarker(text))
+	if prefix != "" && strings.HasPrefix(t, prefix) {
+		t = strings.TrimSpace(strings.TrimPrefix(t, prefix))
+	}
+	return t
+}
+
+func withPrefix(prefix, text string) string {
+	if prefix == "" {
+		return text
+	}
+	return prefix + "\n\n" + text
+}
+
+var markerPrefix = effects.Marker("")
+
+func stripMarker(text string) string {
+	if !strings.Contains(text, markerPrefix) {
+		return text
+	}
+	lines := strings.Split(text, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if !strings.HasPrefix(strings.TrimSpace(l), markerPrefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func markerLine(text string) string {
+	for l := range strings.SplitSeq(text, "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, markerPrefix) {
+			return l
+		}
+	}
+	return ""
+}
+
+func userName(u *jira.User) string {
+	if u == nil {
+		return ""
+	}
+	return u.Name
+}
+
+func jiraUserName(u *jira.User) string {
+	if u == nil {
+		return "Someone"
+	}
+	return cmp.Or(u.DisplayName, u.Name, "Someone")
+}

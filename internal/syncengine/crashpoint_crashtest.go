@@ -1,0 +1,32 @@
+//go:build crashtest && unix
+
+package syncengine
+
+import (
+	"os"
+	"syscall"
+)
+
+// CrashEnv names the step at which a crashtest build of asanajira kills
+// itself with SIGKILL, as a power cut or the OOM killer would: nothing after
+// it runs, no deferred call, no shutdown. Steps:
+//
+//	before-asana-write, after-asana-write, after-asana-record   (a story)
+//	before-jira-write, after-jira-write, after-jira-record      (a Jira comment)
+//	before-jira-transition, after-jira-transition               (the status)
+//	before-asana-complete, after-asana-complete                 (the task's completion)
+//	before-finish                                               (state saved, changes not yet marked)
+//
+// This file is compiled only with -tags crashtest, so no released binary
+// can be made to crash by its environment; the crash-point test builds its
+// own binary with the tag.
+const CrashEnv = "ASANAJIRA_TEST_CRASH_AT"
+
+var crashStep = os.Getenv(CrashEnv)
+
+func crashAt(step string) {
+	if crashStep != "" && step == crashStep {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // SIGKILL is not delivered synchronously; never go on
+	}
+}

@@ -1,0 +1,526 @@
+package syncengine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/asana"
+	"github.com/asanajira/asanajira/internal/bridge"
+	"github.com/asanajira/asanajira/internal/jira"
+	"github.com/asanajira/asanajira/internal/store"
+)
+
+// Result tells what a run did.
+type Result struct {
+	// Writes counts the writes to Jira and Asana.
+	Writes int
+	// Again: the run stopped with more to write (its budget), or changes
+	// were recorded while it ran; run the link again.
+	Again bool
+}
+
+// maxPending bounds the changes one run marks; more are left for the next.
+const maxPending = 500
+
+// SyncLink brings one link's two sides together (see the package doc) and
+// marks the changes recorded for it with their outcome. It returns a
+// *LeaseHeldError when another run holds the link. Errors worth retrying
+// (Jira or Asana unavailable or rate limiting, the database) are returned
+// and leave the changes pending; errors people must act on are shown on the
+// link, the changes they concern are marked "error", and nil is returned.
+func (e *Engine) SyncLink(ctx context.Context, linkID int64) (Result, error) {
+	link, err := e.st.GetLink(ctx, linkID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Result{}, nil // unlinked since; its changes went with it
+	}
+	if err != nil {
+		return Result{}, wrap("sync link", err)
+	}
+	set, err := e.st.GetSyncSettings(ctx, link.WorkspaceGID, link.JiraServerID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Result{}, wrap("sync link", err)
+	}
+	owner := newOwner()
+	state, err := e.st.AcquireSyncLease(ctx, linkID, owner, e.lease)
+	if errors.Is(err, store.ErrConflict) {
+		return Result{}, &LeaseHeldError{LinkID: linkID, Until: state.LeaseUntil}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return Result{}, nil // unlinked meanwhile
+	}
+	if err != nil {
+		return Result{}, wrap("sync link", err)
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := e.st.ReleaseSyncLease(rctx, linkID, owner); err != nil {
+			e.log.DebugContext(ctx, "could not release a link's sync lease; it lapses on its own", slog.Int64("link", linkID), slog.Any("error", err))
+		}
+	}()
+	pending, err := e.st.PendingSyncChanges(ctx, linkID, maxPending)
+	if err != nil {
+		return Result{}, wrap("sync link", err)
+	}
+	r := &run{e: e, link: link, set: set, owner: owner, state: state, pending: pending, started: e.now(),
+		wrote: map[string]bool{}, errs: map[string]*SyncError{}}
+	if !set.Enabled {
+		return Result{}, r.finish(ctx) // switched off since they were recorded: each is a noop
+	}
+	runErr := r.sync(ctx)
+	if runErr != nil && !isSyncError(runErr) {
+		// Keep what was written (mappings are stored as they are made, the
+		// completion state here) and retry the rest.
+		if err := r.saveState(ctx, false); err != nil {
+			e.log.WarnContext(ctx, "could not save a link's sync state after a failed run", slog.Int64("link", linkID), slog.Any("error", err))
+		}
+		return Result{Writes: r.writes}, runErr
+	}
+	if err := r.saveState(ctx, true); err != nil {
+		return Result{Writes: r.writes}, err
+	}
+	crashAt("before-finish")
+	if err := r.finish(ctx); err != nil {
+		return Result{Writes: r.writes}, err
+	}
+	if r.writes > 0 && e.inval != nil {
+		e.inval.InvalidateIssue(link.JiraServerID, link.IssueKey)
+	}
+	res := Result{Writes: r.writes, Again: r.more}
+	if !res.Again {
+		// Changes recorded while this run read and wrote have enqueued no
+		// job of their own if they found this one running: run again.
+		more, err := e.st.PendingSyncChanges(ctx, linkID, 1)
+		if err != nil {
+			return res, wrap("sync link", err)
+		}
+		res.Again = len(more) > 0
+	}
+	return res, nil
+}
+
+// run is one SyncLink.
+type run struct {
+	e       *Engine
+	link    store.Link
+	set     store.SyncSettings
+	owner   string // the lease owner
+	state   store.SyncLinkState
+	pending []store.SyncChange
+	started time.Time
+	// cutoff: comments created before it existed before sync and are never
+	// mirrored.
+	cutoff time.Time
+
+	srv      store.JiraServer
+	jc       *jira.Client  // the link owner's
+	ac       *asana.Client // the link owner's
+	issue    *jira.Issue
+	comments []jira.Comment
+	task     *asana.Task
+	stories  []asana.Story
+	maps     []store.SyncComment
+	creds    []store.JiraCredential // the server's, read once per run
+
+	// wrote records direction+"/"+kind for each kind of write made.
+	wrote  map[string]bool
+	writes int
+	more   bool
+	// errs are the errors people must act on, by kind.
+	errs map[string]*SyncError
+	// echo[side] says a completion change on that side can only be the
+	// engine's own write coming back.
+	echo map[string]bool
+}
+
+func newOwner() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // crypto/rand.Read does not fail
+	return hex.EncodeToString(b)
+}
+
+func isSyncError(err error) bool {
+	var se *SyncError
+	return errors.As(err, &se)
+}
+
+// fail records a sync error for kind ("" for all kinds).
+func (r *run) fail(kind string, err error) {
+	var se *SyncError
+	if !errors.As(err, &se) {
+		se = &SyncError{Msg: err.Error()}
+	}
+	r.errs[kind] = se
+}
+
+func (r *run) sync(ctx context.Context) error {
+	r.cutoff = r.link.CreatedAt
+	if r.set.EnabledAt.After(r.cutoff) {
+		r.cutoff = r.set.EnabledAt
+	}
+	// Jira keeps milliseconds and Asana seconds: a comment written in the
+	// second sync began counts as written after it.
+	r.cutoff = r.cutoff.Truncate(time.Second)
+	if err := r.read(ctx); err != nil {
+		if isSyncError(err) {
+			r.fail("", err)
+		}
+		return err
+	}
+	if r.state.BaselineAt.IsZero() {
+		r.state.BaselineAt = r.started
+	}
+	if r.set.Comments {
+		if err := r.syncComments(ctx); err != nil {
+			if !isSyncError(err) {
+				return err
+			}
+			r.fail(KindComment, err)
+		}
+	}
+	if r.set.Completion {
+		if err := r.syncCompletion(ctx); err != nil {
+			if !isSyncError(err) {
+				return err
+			}
+			r.fail(KindCompletion, err)
+		}
+	}
+	return nil
+}
+
+// read fetches both sides as the link's owner.
+func (r *run) read(ctx context.Context) error {
+	owner := r.link.CreatedBy
+	jc, srv, err := r.e.clients.Jira(ctx, owner, r.link.JiraServerID)
+	if err != nil {
+		return r.credentialError(ctx, err, owner, "Jira")
+	}
+	r.jc, r.srv = jc, srv
+	ac, err := r.e.clients.Asana(ctx, owner)
+	if err != nil {
+		return r.credentialError(ctx, err, owner, "Asana")
+	}
+	r.ac = ac
+	r.issue, err = jc.GetIssue(ctx, r.link.IssueID, &jira.GetIssueOptions{
+		Fields: []string{"summary", "status", "updated", "project"}, Expand: []string{"changelog"}})
+	if err != nil {
+		return r.jiraError(ctx, err, owner, "read "+r.link.IssueKey)
+	}
+	if r.set.Comments {
+		for c, err := range jc.CommentsIter(ctx, r.link.IssueID) {
+			if err != nil {
+				return r.jiraError(ctx, err, owner, "read the comments of "+r.link.IssueKey)
+			}
+			r.comments = append(r.comments, c)
+		}
+	}
+	r.task, err = ac.GetTask(ctx, r.link.TaskGID, []string{"name", "completed", "completed_at", "modified_at"})
+	if err != nil {
+		return r.asanaError(ctx, err, owner, "read the task")
+	}
+	for s, err := range ac.Stories(ctx, r.link.TaskGID) {
+		if err != nil {
+			return r.asanaError(ctx, err, owner, "read the task's stories")
+		}
+		r.stories = append(r.stories, s)
+	}
+	r.maps, err = r.e.st.ListSyncComments(ctx, r.link.ID)
+	return wrap("read the comment map", err)
+}
+
+// credentialError turns a missing or refused credential into a sync error
+// naming who must connect.
+func (r *run) credentialError(ctx context.Context, err error, user, service string) error {
+	if errors.Is(err, bridge.ErrNotConnected) || errors.Is(err, bridge.ErrReconnectNeeded) {
+		return &SyncError{Msg: fmt.Sprintf("%s must connect their %s account to asanajira again for this link to sync", r.userName(ctx, user), service), Err: err}
+	}
+	return wrap("credentials", err)
+}
+
+// jiraError classifies a failed Jira call made as user: a refused
+// credential (marked for reconnection) and a missing permission are sync
+// errors; the rest is returned to be retried.
+func (r *run) jiraError(ctx context.Context, err error, user, action string) error {
+	switch {
+	case errors.Is(err, jira.ErrUnauthorized):
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if merr := r.e.st.MarkJiraCredentialReconnect(mctx, user, r.link.JiraServerID, "Jira refused the credential during sync"); merr != nil && !errors.Is(merr, store.ErrNotFound) {
+			r.e.log.WarnContext(ctx, "could not flag a Jira credential for reconnection", slog.Any("error", merr))
+		}
+		return &SyncError{Msg: fmt.Sprintf("Jira refused %s's authorization; they must connect their Jira account again", r.userName(ctx, user)), Err: err}
+	case errors.Is(err, jira.ErrNotFound), errors.Is(err, jira.ErrForbidden):
+		return &SyncError{Msg: fmt.Sprintf("%s's Jira account cannot %s", r.userName(ctx, user), action), Err: err}
+	}
+	return fmt.Errorf("syncengine: %s: %w", action, err)
+}
+
+func (r *run) asanaError(ctx context.Context, err error, user, action string) error {
+	switch {
+	case errors.Is(err, asana.ErrUnauthorized):
+		return &SyncError{Msg: fmt.Sprintf("Asana refused %s's authorization; they must connect their Asana account again", r.userName(ctx, user)), Err: err}
+	case errors.Is(err, asana.ErrNotFound), errors.Is(err, asana.ErrForbidden):
+		return &SyncError{Msg: fmt.Sprintf("%s's Asana account cannot %s", r.userName(ctx, user), action), Err: err}
+	}
+	return fmt.Errorf("syncengine: %s: %w", action, err)
+}
+
+// userName names an Asana user for people.
+func (r *run) userName(ctx context.Context, gid string) string {
+	if u, err := r.e.st.GetAsanaUser(ctx, gid); err == nil && u.Name != "" {
+		return u.Name
+	}
+	return "Asana user " + gid
+}
+
+// renew extends the lease before a write; a run whose lease went to
+// another run stops.
+func (r *run) renew(ctx context.Context) error {
+	if _, err := r.e.st.AcquireSyncLease(ctx, r.link.ID, r.owner, r.e.lease); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return errLeaseLost
+		}
+		return wrap("renew the lease", err)
+	}
+	return nil
+}
+
+// budget reports whether another write may be made in this run.
+func (r *run) budget() bool {
+	if r.writes >= r.e.maxWrites {
+		r.more = true
+		return false
+	}
+	return true
+}
+
+func (r *run) wroteOne(dir, kind string) {
+	r.writes++
+	r.wrote[dir+"/"+kind] = true
+}
+
+func (r *run) history(ctx context.Context, dir, what, actor, detail string) {
+	if err := r.e.st.AppendSyncHistory(ctx, store.SyncHistory{LinkID: r.link.ID, At: r.e.now(), Direction: dir,
+		What: what, Actor: actor, Detail: detail}); err != nil {
+		r.e.log.WarnContext(ctx, "could not append to a link's sync history", slog.Int64("link", r.link.ID), slog.Any("error", err))
+	}
+}
+
+// saveState records the run's view of the link; done says the run ended
+// (its errors replace the link's visible error).
+func (r *run) saveState(ctx context.Context, done bool) error {
+	if done {
+		now := r.e.now()
+		r.state.LastSyncedAt = now
+		var msgs []string
+		for _, k := range []string{"", KindComment, KindCompletion} {
+			if se := r.errs[k]; se != nil {
+				msgs = append(msgs, se.Msg)
+			}
+		}
+		msg := strings.Join(msgs, "; ")
+		if msg != r.state.LastError || (msg != "" && r.state.LastErrorAt.IsZero()) {
+			r.state.LastErrorAt = now
+		}
+		if msg == "" {
+			r.state.LastErrorAt = time.Time{}
+		} else if msg != r.state.LastError {
+			r.history(ctx, "", "error", "", msg)
+		}
+		r.state.LastError = msg
+	}
+	err := r.e.st.SaveSyncLinkState(ctx, r.state, r.owner)
+	if errors.Is(err, store.ErrConflict) {
+		return errLeaseLost
+	}
+	return wrap("save the link's state", err)
+}
+
+// finish marks every change the run saw with its outcome, and counts them.
+func (r *run) finish(ctx context.Context) error {
+	catch := map[string]bool{}
+	for _, dir := range []string{JiraToAsana, AsanaToJira} {
+		catch[dir] = r.wroteDir(dir)
+	}
+	for _, c := range r.pending {
+		dir := direction(c.Side)
+		outcome, errText := r.outcome(c)
+		if err := r.e.st.FinishSyncChange(ctx, c.ID, outcome, errText); err != nil {
+			return wrap("finish change", err)
+		}
+		r.e.metrics.events.WithLabelValues(dir, c.Kind, outcome).Inc()
+		if outcome == OutcomeApplied {
+			from := c.ObservedAt
+			if from.IsZero() {
+				from = c.ReceivedAt
+			}
+			r.e.metrics.propagation.WithLabelValues(dir).Observe(r.e.now().Sub(from).Seconds())
+		}
+		if c.Source != "reconcile" && c.Side == SideJira {
+			catch[JiraToAsana] = false // a webhook told of it too
+		}
+		if c.Side == SideAsana {
+			catch[AsanaToJira] = false // reconciliation covers Jira only
+		}
+	}
+	if catch[JiraToAsana] && r.hasSource("reconcile") {
+		r.e.metrics.catches.Inc()
+	}
+	return nil
+}
+
+func (r *run) hasSource(src string) bool {
+	for _, c := range r.pending {
+		if c.Source == src {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *run) wroteDir(dir string) bool {
+	for k := range r.wrote {
+		if strings.HasPrefix(k, dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// outcome tells what became of change c in this run.
+func (r *run) outcome(c store.SyncChange) (string, string) {
+	if !r.set.Enabled {
+		return OutcomeNoop, ""
+	}
+	dir := direction(c.Side)
+	if se := r.errs[""]; se != nil {
+		return OutcomeError, se.Msg
+	}
+	kinds := []string{c.Kind}
+	if c.Kind != KindComment && c.Kind != KindCompletion {
+		// The intake could not tell what changed: the change is applied by
+		// writes that no change of a known kind accounts for.
+		kinds = []string{KindComment, KindCompletion}
+		for _, k := range kinds {
+			if r.wrote[dir+"/"+k] && !r.told(c.Side, k) {
+				return OutcomeApplied, ""
+			}
+		}
+	} else if r.wrote[dir+"/"+c.Kind] {
+		return OutcomeApplied, ""
+	}
+	for _, k := range kinds {
+		if se := r.errs[k]; se != nil {
+			return OutcomeError, se.Msg
+		}
+	}
+	switch c.Kind {
+	case KindComment:
+		if r.ownObject(c) {
+			return OutcomeEcho, ""
+		}
+	case KindCompletion:
+		if r.echo[c.Side] {
+			return OutcomeEcho, ""
+		}
+	}
+	return OutcomeNoop, ""
+}
+
+// told reports whether a change of the given side and kind is among the
+// run's changes.
+func (r *run) told(side, kind string) bool {
+	for _, c := range r.pending {
+		if c.Side == side && c.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// ownObject reports whether a comment change is about a mirror the engine
+// wrote on the change's side.
+func (r *run) ownObject(c store.SyncChange) bool {
+	if c.Object == "" {
+		return false
+	}
+	for _, m := range r.maps {
+		switch {
+		case c.Side == SideJira && m.JiraCommentID == c.Object:
+			return m.Origin == store.OriginAsana
+		case c.Side == SideAsana && m.AsanaStoryGID == c.Object:
+			return m.Origin == store.OriginJira
+		}
+	}
+	if c.Side == SideJira {
+		for i := range r.comments {
+			if r.comments[i].ID == c.Object {
+				return ownJiraComment(&r.comments[i])
+			}
+		}
+	}
+	return false
+}
+
+// asanaUserFor returns the Asana user connected as the Jira user name on
+// the link's server ("" when none).
+func (r *run) asanaUserFor(ctx context.Context, jiraName string) string {
+	if jiraName == "" {
+		return ""
+	}
+	if r.creds == nil {
+		cs, err := r.e.st.ListJiraCredentials(ctx, r.link.JiraServerID)
+		if err != nil {
+			r.e.log.WarnContext(ctx, "cannot read the Jira credentials to attribute a sync write", slog.Any("error", err))
+			return ""
+		}
+		r.creds = append(cs, store.JiraCredential{}) // non-nil: read
+	}
+	for _, c := range r.creds {
+		if c.AsanaUserGID != "" && !c.ReconnectNeeded && strings.EqualFold(c.JiraUsername, jiraName) {
+			return c.AsanaUserGID
+		}
+	}
+	return ""
+}
+
+// asanaAs returns a client acting as the Asana user connected as Jira user
+// jiraName, or the owner's (with ok false) when there is none.
+func (r *run) asanaAs(ctx context.Context, jiraName string) (c *asana.Client, gid string, ok bool) {
+	if g := r.asanaUserFor(ctx, jiraName); g != "" {
+		if c, err := r.e.clients.Asana(ctx, g); err == nil {
+			return c, g, true
+		}
+	}
+	return r.ac, r.link.CreatedBy, false
+}
+
+// jiraAs returns a client acting as Asana user gid in Jira, or the owner's
+// (with ok false) when gid has not connected Jira.
+func (r *run) jiraAs(ctx context.Context, gid string) (c *jira.Client, actor string, ok bool) {
+	if gid != "" {
+		if gid == r.link.CreatedBy {
+			return r.jc, gid, true
+		}
+		if c, _, err := r.e.clients.Jira(ctx, gid, r.link.JiraServerID); err == nil {
+			return c, gid, true
+		}
+	}
+	return r.jc, r.link.CreatedBy, false
+}
+
+// parseAsanaTime reads Asana's timestamps (RFC 3339).
+func parseAsanaTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}

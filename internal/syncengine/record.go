@@ -1,0 +1,210 @@
+package syncengine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/jira"
+	"github.com/asanajira/asanajira/internal/store"
+)
+
+// Sides of a link.
+const (
+	SideJira  = store.SideJira
+	SideAsana = store.SideAsana
+)
+
+// Kinds of change. A sync run compares everything the settings sync
+// whatever the kind; the kind decides how the change's outcome is told.
+const (
+	// KindComment: a comment or comment story was added, edited or deleted
+	// (Object: the Jira comment id or the story gid).
+	KindComment = "comment"
+	// KindCompletion: the task was completed or reopened, or the issue
+	// moved to another status.
+	KindCompletion = "completion"
+	// KindIssue and KindTask: something else changed, or the intake cannot
+	// tell what (a reconciliation hit).
+	KindIssue = "issue"
+	KindTask  = "task"
+	// KindResync: compare everything (an Asana 412, a person asking).
+	KindResync = "resync"
+)
+
+// Change is one change an intake observed on a linked task or issue.
+type Change struct {
+	LinkID int64
+	// Side is where it happened: SideJira or SideAsana.
+	Side string
+	// Source names the intake: "webhook", "reconcile", "events",
+	// "asana_webhook", "resync", "manual".
+	Source string
+	// DedupKey identifies the change within (link, side): every delivery of
+	// one change carries the same key, different changes different keys
+	// (e.g. a webhook's changelog id, an Asana event's resource, action and
+	// time).
+	DedupKey string
+	Kind     string
+	// Object is the comment id or story gid the change is about, if any.
+	Object string
+	// Actor is who made it (Jira user name, Asana user gid), if known.
+	Actor  string
+	Detail string
+	// ObservedAt is when it happened on its side (zero: unknown); the
+	// propagation latency is measured from it.
+	ObservedAt time.Time
+}
+
+// Enqueuer enqueues a sync_link job for a link in the transaction tx
+// (internal/jobs implements it). Jobs of one link are unique among those
+// waiting, so a burst of changes makes one run.
+type Enqueuer interface {
+	EnqueueSyncLink(ctx context.Context, tx *sql.Tx, linkID int64) error
+}
+
+// Record stores c once and enqueues a sync run of its link, in one
+// transaction. It reports whether c was new; a change already recorded, of
+// a link that no longer exists or whose connection does not sync, is not.
+func (e *Engine) Record(ctx context.Context, c Change) (bool, error) {
+	var recorded bool
+	err := e.st.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		recorded, err = e.RecordTx(ctx, tx, c)
+		return err
+	})
+	return recorded, err
+}
+
+// RecordTx is Record inside the caller's transaction: the change and its job
+// exist only if tx commits.
+func (e *Engine) RecordTx(ctx context.Context, tx store.Tx, c Change) (bool, error) {
+	if e.enq == nil {
+		return false, errors.New("syncengine: record: no enqueuer is configured")
+	}
+	link, err := tx.GetLink(ctx, c.LinkID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("syncengine: record: %w", err)
+	}
+	if on, err := syncing(ctx, tx, link); err != nil || !on {
+		return false, err
+	}
+	sc := store.SyncChange{LinkID: c.LinkID, Side: c.Side, Source: c.Source, DedupKey: c.DedupKey, Kind: c.Kind,
+		Object: c.Object, Actor: c.Actor, Detail: c.Detail, ObservedAt: c.ObservedAt}
+	ok, err := tx.RecordSyncChange(ctx, &sc)
+	if err != nil || !ok {
+		return false, wrap("record", err)
+	}
+	if err := e.enq.EnqueueSyncLink(ctx, tx.SQL(), c.LinkID); err != nil {
+		return false, fmt.Errorf("syncengine: record: %w", err)
+	}
+	e.metrics.received.WithLabelValues(direction(c.Side), c.Kind).Inc()
+	return true, nil
+}
+
+// syncing reports whether the link's connection has sync enabled.
+func syncing(ctx context.Context, q store.Queries, link store.Link) (bool, error) {
+	s, err := q.GetSyncSettings(ctx, link.WorkspaceGID, link.JiraServerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("syncengine: sync settings: %w", err)
+	}
+	return s.Enabled, nil
+}
+
+// RecordJiraEvent records the change a Jira webhook delivery tells of, for
+// the link of its issue on the server (nothing for an unlinked issue, or a
+// connection that does not sync). The delivery is only a hint: the run
+// reads Jira again.
+func (e *Engine) RecordJiraEvent(ctx context.Context, jiraServerID string, payload []byte) (bool, error) {
+	ev, err := jira.ParseWebhook(payload)
+	if err != nil {
+		return false, fmt.Errorf("syncengine: record Jira event: %w", err)
+	}
+	if ev.Issue == nil || ev.Issue.ID == "" || ev.WebhookEvent == jira.EventIssueDeleted {
+		// Standalone comment_* events on Server carry no issue (their
+		// jira:issue_updated twin does); a deleted issue ends its link.
+		return false, nil
+	}
+	link, err := e.st.GetLinkByIssue(ctx, jiraServerID, ev.Issue.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("syncengine: record Jira event: %w", err)
+	}
+	return e.Record(ctx, JiraEventChange(link.ID, ev))
+}
+
+// JiraEventChange is the change a webhook delivery tells of. Jira Server
+// sends a comment twice (comment_created and jira:issue_updated with
+// issue_commented); both get the same dedup key.
+func JiraEventChange(linkID int64, ev *jira.WebhookEvent) Change {
+	c := Change{LinkID: linkID, Side: SideJira, Source: "webhook", Kind: KindIssue, Detail: ev.WebhookEvent}
+	if t := ev.EventType(); t != "" {
+		c.Detail = t
+	}
+	if ev.Timestamp > 0 {
+		c.ObservedAt = ev.Time()
+	}
+	if ev.User != nil {
+		c.Actor = ev.User.Name
+	}
+	switch {
+	case ev.Comment != nil && ev.Comment.ID != "":
+		c.Kind, c.Object = KindComment, ev.Comment.ID
+		stamp := ev.Comment.Updated.Time
+		if stamp.IsZero() {
+			stamp = ev.Comment.Created.Time
+		}
+		c.DedupKey = "comment:" + ev.Comment.ID + ":" + strconv.FormatInt(stamp.UnixMilli(), 10)
+		if strings.Contains(ev.EventType(), "deleted") || strings.Contains(ev.WebhookEvent, "deleted") {
+			c.DedupKey = "comment-deleted:" + ev.Comment.ID
+		}
+	case ev.Changelog != nil && ev.Changelog.ID != "":
+		c.DedupKey = "changelog:" + ev.Changelog.ID
+		for _, it := range ev.Changelog.Items {
+			if strings.EqualFold(it.Field, "status") || it.FieldID == "status" {
+				c.Kind = KindCompletion
+			}
+		}
+	default:
+		c.DedupKey = fmt.Sprintf("event:%s:%d", ev.WebhookEvent, ev.Timestamp)
+	}
+	if strings.HasPrefix(ev.EventType(), "issue_comment") && c.Kind == KindIssue {
+		// issue_comment_deleted carries no comment object.
+		c.Kind = KindComment
+	}
+	return c
+}
+
+// RequestSync records a change asking for a full comparison of a link (a
+// person pressing "sync now", an Asana 412 resync for each link of the
+// project), with key naming the request so it is recorded once.
+func (e *Engine) RequestSync(ctx context.Context, linkID int64, source, key, by string) (bool, error) {
+	return e.Record(ctx, Change{LinkID: linkID, Side: SideAsana, Source: source, DedupKey: "resync:" + key,
+		Kind: KindResync, Actor: by, ObservedAt: e.now()})
+}
+
+func direction(side string) string {
+	if side == SideJira {
+		return JiraToAsana
+	}
+	return AsanaToJira
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("syncengine: %s: %w", op, err)
+}

@@ -1,0 +1,410 @@
+// Package synctest is the bench the tests of the sync engine and of the
+// packages that run it (jobs) share: the Jira and Asana emulators, a real
+// store on SQLite or PostgreSQL with a workspace connected to the Jira
+// server and two-way sync enabled, alice (the link's owner) and bob
+// connected on both sides (admin on neither), a task linked to DEMO-1 by
+// alice, the engine, and a real job queue on the same database. Jira's
+// webhook deliveries are recorded as the apply_jira_event job records them,
+// unless the test drops them.
+package synctest
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/asana"
+	"github.com/asanajira/asanajira/internal/bridge/bridgetest"
+	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
+	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
+	"github.com/asanajira/asanajira/internal/jira"
+	"github.com/asanajira/asanajira/internal/jobs"
+	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/store/postgres"
+	"github.com/asanajira/asanajira/internal/store/postgres/pgtest"
+	"github.com/asanajira/asanajira/internal/store/sqlite"
+	"github.com/asanajira/asanajira/internal/store/storetest"
+	"github.com/asanajira/asanajira/internal/syncengine"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Databases are the databases the bench runs on.
+var Databases = []string{"sqlite", "postgres"}
+
+// Env is the bench.
+type Env struct {
+	DB       string
+	Jira     *fakejira.Server
+	Asana    *fakeasana.Server
+	JiraURL  string
+	AsanaURL string
+	Store    store.Store
+	Engine   *syncengine.Engine
+	Queue    *jobs.Queue
+	Metrics  *prometheus.Registry
+	Server   store.JiraServer
+	Seed     fakeasana.SeedIDs
+	// Users maps a login (admin, alice, bob) to its Asana gid.
+	Users map[string]string
+	// Link ties the second seeded task to DEMO-1, made by alice.
+	Link    store.Link
+	clients *bridgetest.Clients
+	// DropWebhooks makes the bench's webhook receiver drop every Jira
+	// delivery, as when Jira cannot reach the bridge.
+	DropWebhooks atomic.Bool
+	// Delivered counts the deliveries recorded.
+	Delivered atomic.Int64
+	riverDB   *sql.DB
+	url       string
+}
+
+// Options vary the bench.
+type Options struct {
+	// DB is "sqlite" (default) or "postgres".
+	DB string
+	// Run starts the job queue with the sync jobs, so recorded changes are
+	// applied by sync_link jobs; without it tests call SyncLink themselves.
+	Run bool
+	// ReconcileInterval is the queue's reconciliation period (with Run).
+	ReconcileInterval time.Duration
+	// JiraVersion is the emulated Jira (default 9.12.0).
+	JiraVersion string
+}
+
+// New starts the bench; everything stops with the test.
+func New(t *testing.T, o Options) *Env {
+	t.Helper()
+	ctx := t.Context()
+	if o.DB == "" {
+		o.DB = "sqlite"
+	}
+	if o.JiraVersion == "" {
+		o.JiraVersion = "9.12.0"
+	}
+	e := &Env{DB: o.DB, Users: map[string]string{}}
+	fj, err := fakejira.New(fakejira.Options{Version: o.JiraVersion, OnUnknownRoute: func(method, path string) {
+		t.Errorf("Jira emulator: no route for %s %s", method, path)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jts := httptest.NewServer(fj)
+	t.Cleanup(func() { jts.Close(); fj.Close() })
+	e.Jira, e.JiraURL = fj, jts.URL+"/jira"
+	if err := fj.SetPublicBaseURL(e.JiraURL); err != nil {
+		t.Fatal(err)
+	}
+	fa, err := fakeasana.New(fakeasana.Options{OnUnknownRoute: func(method, path string) {
+		t.Errorf("Asana emulator: no route for %s %s", method, path)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ats := httptest.NewServer(fa)
+	t.Cleanup(func() { ats.Close(); fa.Close() })
+	if err := fa.SetPublicBaseURL(ats.URL); err != nil {
+		t.Fatal(err)
+	}
+	e.Asana, e.AsanaURL, e.Seed = fa, ats.URL, fa.Seed()
+	maps.Copy(e.Users, e.Seed.Users)
+
+	e.openStore(t)
+	st := e.Store
+	e.Server = store.JiraServer{Name: "Jira", BaseURL: e.JiraURL, Version: o.JiraVersion}
+	must(t, st.CreateJiraServer(ctx, &e.Server))
+	must(t, st.PutWorkspace(ctx, store.Workspace{GID: e.Seed.Workspace, Name: "Acme"}))
+	must(t, st.PutConnection(ctx, store.Connection{WorkspaceGID: e.Seed.Workspace, JiraServerID: e.Server.ID, IsDefault: true}))
+	e.clients = bridgetest.NewClients(e.JiraURL, ats.URL, e.Server)
+	e.Connect(t, "alice")
+	e.Connect(t, "bob")
+
+	e.Metrics = prometheus.NewRegistry()
+	e.Engine, err = syncengine.New(syncengine.Config{Store: st, Clients: e.clients, Enqueuer: e, Log: slog.New(slog.DiscardHandler),
+		Metrics: e.Metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.buildQueue(t, o)
+
+	issue, ok := fj.Issue("DEMO-1")
+	if !ok {
+		t.Fatal("the Jira emulator has no DEMO-1")
+	}
+	e.Link = store.Link{WorkspaceGID: e.Seed.Workspace, TaskGID: e.Seed.Tasks[1].GID, JiraServerID: e.Server.ID,
+		IssueID: issue.ID, IssueKey: "DEMO-1", CreatedBy: e.Users["alice"]}
+	must(t, st.CreateLink(ctx, &e.Link))
+	must(t, e.Engine.PutSettings(ctx, store.SyncSettings{WorkspaceGID: e.Seed.Workspace, JiraServerID: e.Server.ID,
+		Enabled: true, Comments: true, Completion: true}, "test"))
+
+	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if e.DropWebhooks.Load() {
+			return
+		}
+		if _, err := e.Engine.RecordJiraEvent(context.WithoutCancel(r.Context()), e.Server.ID, b); err != nil {
+			t.Errorf("record a Jira delivery: %v", err)
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		e.Delivered.Add(1)
+	}))
+	t.Cleanup(rec.Close)
+	if _, err := e.JiraAs(t, "admin").CreateWebhook(ctx, jira.Webhook{Name: "sync", URL: rec.URL, Enabled: true,
+		Events: []string{"jira:issue_updated", "jira:issue_deleted", "comment_created", "comment_updated", "comment_deleted"}}); err != nil {
+		t.Fatal(err)
+	}
+	if o.Run {
+		if err := e.Queue.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = e.Queue.Stop(sctx) // the test is over
+		})
+	}
+	return e
+}
+
+func (e *Env) openStore(t *testing.T) {
+	t.Helper()
+	var err error
+	switch e.DB {
+	case "sqlite":
+		path := filepath.Join(t.TempDir(), "asanajira.db")
+		e.Store, err = sqlite.Open(t.Context(), path, storetest.NewSealer(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.riverDB, err = sqlite.OpenDB(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.riverDB.SetMaxOpenConns(1)
+		t.Cleanup(func() { _ = e.riverDB.Close() })
+	case "postgres":
+		e.url = pgtest.URL(t)
+		e.Store, err = postgres.Open(t.Context(), e.url, storetest.NewSealer(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.riverDB = e.Store.DB()
+	default:
+		t.Fatalf("synctest: unknown database %q", e.DB)
+	}
+	t.Cleanup(func() { _ = e.Store.Close() })
+}
+
+func (e *Env) buildQueue(t *testing.T, o Options) {
+	t.Helper()
+	driver, listener, err := jobs.Driver(t.Context(), e.DB, e.riverDB, e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jobs.Migrate(t.Context(), driver); err != nil {
+		t.Fatal(err)
+	}
+	e.Queue, err = jobs.New(driver, e.riverDB, listener, e.Store, slog.New(slog.DiscardHandler), jobs.Options{
+		CleanupInterval: time.Hour, Sync: e.Engine, ReconcileInterval: o.ReconcileInterval})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// EnqueueSyncLink implements syncengine.Enqueuer with the bench's queue
+// (built after the engine).
+func (e *Env) EnqueueSyncLink(ctx context.Context, tx *sql.Tx, linkID int64) error {
+	return e.Queue.EnqueueSyncLink(ctx, tx, linkID)
+}
+
+// Connect connects a seeded user on both sides: tokens for the clients and
+// the stored credentials (the Jira one names the Jira user, which is how
+// the engine attributes writes). It returns the user's Asana gid.
+func (e *Env) Connect(t *testing.T, login string) string {
+	t.Helper()
+	ctx := t.Context()
+	jtok, err := e.Jira.CreatePAT(login, "asanajira")
+	if err != nil {
+		t.Fatal(err)
+	}
+	atok, _, err := e.Asana.IssueAccessToken(login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := e.Users[login]
+	must(t, e.Store.PutAsanaUser(ctx, store.AsanaUser{GID: gid, Name: displayName(login), AccessToken: store.Secret(atok)}))
+	must(t, e.Store.PutJiraCredential(ctx, store.JiraCredential{AsanaUserGID: gid, JiraServerID: e.Server.ID,
+		Method: store.AuthPAT, AccessToken: store.Secret(jtok), JiraUsername: login}))
+	e.clients.SetTokens(gid, jtok, atok)
+	return gid
+}
+
+// DisconnectJira forgets a user's Jira connection (tokens and credential).
+func (e *Env) DisconnectJira(t *testing.T, login string) {
+	t.Helper()
+	gid := e.Users[login]
+	must(t, e.Store.DeleteJiraCredential(t.Context(), gid, e.Server.ID))
+	atok, _, err := e.Asana.IssueAccessToken(login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clients.SetTokens(gid, "", atok)
+}
+
+func displayName(login string) string {
+	return map[string]string{"alice": "Alice Anders", "bob": "Bob Brown", "admin": "Admin"}[login]
+}
+
+// JiraAs is a Jira client acting as a Jira user (password = login).
+func (e *Env) JiraAs(t *testing.T, login string) *jira.Client {
+	t.Helper()
+	c, err := jira.New(e.JiraURL, jira.NewHTTPClient(&jira.BasicAuthTransport{Username: login, Password: login}, 10*time.Second),
+		jira.WithRetryPolicy(jira.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// AsanaAs is an Asana client acting as a seeded user (pat-<login>).
+func (e *Env) AsanaAs(t *testing.T, login string) *asana.Client {
+	t.Helper()
+	c, err := asana.New(e.AsanaURL+"/api/1.0", &http.Client{Transport: &asana.BearerTransport{Token: "pat-" + login}, Timeout: 10 * time.Second},
+		asana.WithRetryPolicy(asana.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Sync runs the link's sync until it has nothing more to do and returns
+// the writes made.
+func (e *Env) Sync(t *testing.T) int {
+	t.Helper()
+	writes := 0
+	for range 20 {
+		res, err := e.Engine.SyncLink(t.Context(), e.Link.ID)
+		if err != nil {
+			t.Fatalf("SyncLink: %v", err)
+		}
+		writes += res.Writes
+		if !res.Again {
+			return writes
+		}
+	}
+	t.Fatal("SyncLink still had more to do after 20 runs")
+	return writes
+}
+
+// RecordAsana records an Asana change for the link, as the Asana intake
+// does (kind comment with the story gid, or completion).
+func (e *Env) RecordAsana(t *testing.T, kind, object, key string) {
+	t.Helper()
+	if _, err := e.Engine.Record(t.Context(), syncengine.Change{LinkID: e.Link.ID, Side: syncengine.SideAsana, Source: "events",
+		DedupKey: key, Kind: kind, Object: object, ObservedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Comments are the task's comment stories (system stories left out).
+func (e *Env) Comments() []fakeasana.Story {
+	var out []fakeasana.Story
+	for _, s := range e.Asana.Stories(e.Link.TaskGID) {
+		if s.Type == "comment" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// StoriesWith counts the task's comment stories containing text.
+func (e *Env) StoriesWith(text string) int {
+	n := 0
+	for _, s := range e.Comments() {
+		if strings.Contains(s.Text, text) {
+			n++
+		}
+	}
+	return n
+}
+
+// Issue is DEMO-1 as the Jira emulator holds it.
+func (e *Env) Issue(t *testing.T) fakejira.Issue {
+	t.Helper()
+	is, ok := e.Jira.Issue(e.Link.IssueKey)
+	if !ok {
+		t.Fatalf("no %s", e.Link.IssueKey)
+	}
+	return is
+}
+
+// JiraCommentsWith returns the issue's comments containing text.
+func (e *Env) JiraCommentsWith(t *testing.T, text string) []fakejira.Comment {
+	t.Helper()
+	var out []fakejira.Comment
+	for _, c := range e.Issue(t).Comments {
+		if strings.Contains(c.Body, text) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Changes are the link's recorded changes, newest first.
+func (e *Env) Changes(t *testing.T) []store.SyncChange {
+	t.Helper()
+	cs, err := e.Store.ListSyncChanges(t.Context(), store.SyncChangeFilter{LinkID: e.Link.ID, Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// State is the link's sync state.
+func (e *Env) State(t *testing.T) store.SyncLinkState {
+	t.Helper()
+	s, err := e.Store.GetSyncLinkState(t.Context(), e.Link.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Eventually waits up to d for cond, polling.
+func Eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BreakJiraToken gives a user's Jira client a token Jira refuses (401), as
+// after an administrator revoked it.
+func (e *Env) BreakJiraToken(t *testing.T, login string) {
+	t.Helper()
+	atok, _, err := e.Asana.IssueAccessToken(login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clients.SetTokens(e.Users[login], "revoked-token", atok)
+}
