@@ -30,6 +30,7 @@ import (
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/store/postgres"
 	"github.com/asanajira/asanajira/internal/store/sqlite"
+	"github.com/asanajira/asanajira/internal/syncengine"
 	"github.com/asanajira/asanajira/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -48,6 +49,7 @@ type App struct {
 	keyring  *secrets.Keyring
 	creds    *credentials.Provider
 	bridge   *bridge.Service
+	sync     *syncengine.Engine
 	console  *admin.Console
 	registry *prometheus.Registry
 	mux      *http.ServeMux
@@ -71,6 +73,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		func() error { return a.openDatabase(ctx, kind, target) },
 		a.buildCredentials,
 		a.buildBridge,
+		a.buildSync,
 		func() error { return a.buildQueue(ctx, kind, target) },
 		a.buildConsole,
 	} {
@@ -160,7 +163,8 @@ func (a *App) buildQueue(ctx context.Context, kind, target string) error {
 		}
 		return err
 	}
-	a.queue, err = jobs.New(driver, riverDB, listener, st, a.log, jobs.Options{Attachments: a.bridge, JiraEvents: a.bridge})
+	a.queue, err = jobs.New(driver, riverDB, listener, st, a.log, jobs.Options{Attachments: a.bridge, JiraEvents: a.bridge,
+		Sync: a.sync, ReconcileInterval: a.cfg.ReconcileInterval})
 	if err != nil && listener != nil {
 		listener.Close()
 	}
@@ -206,6 +210,27 @@ func (a *App) buildBridge() error {
 		PublicURL: a.cfg.EffectivePublicURL(), DownloadHosts: hosts,
 	})
 	return nil
+}
+
+// buildSync builds the sync engine; it enqueues through the queue built
+// after it (the queue runs the engine's jobs).
+func (a *App) buildSync() error {
+	e, err := syncengine.New(syncengine.Config{
+		Store: a.store, Clients: bridgeClients{a.creds, a.store}, Enqueuer: syncEnqueuer{a},
+		Invalidator: a.bridge, Log: a.log, Metrics: a.registry,
+	})
+	if err != nil {
+		return err
+	}
+	a.sync = e
+	return nil
+}
+
+// syncEnqueuer hands the sync engine's jobs to the app's queue.
+type syncEnqueuer struct{ a *App }
+
+func (s syncEnqueuer) EnqueueSyncLink(ctx context.Context, tx *sql.Tx, linkID int64) error {
+	return s.a.queue.EnqueueSyncLink(ctx, tx, linkID)
 }
 
 func (a *App) buildConsole() error {
@@ -277,6 +302,9 @@ func (a *App) Console() *admin.Console { return a.console }
 
 // Credentials turns stored credentials into API clients.
 func (a *App) Credentials() *credentials.Provider { return a.creds }
+
+// Sync is the two-way sync engine.
+func (a *App) Sync() *syncengine.Engine { return a.sync }
 
 // Store is the app's database.
 func (a *App) Store() store.Store { return a.store }

@@ -106,7 +106,7 @@ func TestHelpListsEveryFlagWithItsEnvTwin(t *testing.T) {
 	}
 	for _, flag := range []string{"listen", "public-url", "database-url", "database-url-file", "secret-key", "secret-key-file",
 		"asana-client-id", "asana-client-secret", "asana-client-secret-file", "asana-url", "app-origin", "admins",
-		"log-level", "log-format", "shutdown-timeout", "print-config", "public", "asana-download-hosts"} {
+		"log-level", "log-format", "shutdown-timeout", "print-config", "public", "asana-download-hosts", "reconcile-interval"} {
 		if !strings.Contains(stdout, "--"+flag+" ") && !strings.Contains(stdout, "--"+flag+"  ") {
 			t.Errorf("serve --help lacks --%s", flag)
 		}

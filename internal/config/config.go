@@ -56,6 +56,9 @@ type Config struct {
 	LogLevel        string
 	LogFormat       string
 	ShutdownTimeout time.Duration
+	// ReconcileInterval is how often the sync engine searches each Jira
+	// server for changes its webhook did not bring.
+	ReconcileInterval time.Duration
 }
 
 // Default returns the settings used when nothing is set.
@@ -67,6 +70,8 @@ func Default() Config {
 		LogLevel:        "info",
 		LogFormat:       "json",
 		ShutdownTimeout: 30 * time.Second,
+
+		ReconcileInterval: 5 * time.Minute,
 	}
 }
 
@@ -108,6 +113,8 @@ func (c *Config) Flags(fs *flag.FlagSet) *FileFlags {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or text")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests and jobs may take to finish on SIGTERM")
+	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.ReconcileInterval,
+		"how often two-way sync searches each Jira server for changes whose webhook never arrived (at least 1s)")
 	return ff
 }
 
@@ -250,6 +257,9 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout (ASANAJIRA_SHUTDOWN_TIMEOUT) must be positive, e.g. 30s"))
 	}
+	if c.ReconcileInterval < time.Second {
+		errs = append(errs, errors.New("--reconcile-interval (ASANAJIRA_RECONCILE_INTERVAL) must be at least 1s, e.g. 5m"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -273,6 +283,7 @@ func (c Config) Redacted() []Setting {
 		{"log-level", c.LogLevel},
 		{"log-format", c.LogFormat},
 		{"shutdown-timeout", c.ShutdownTimeout.String()},
+		{"reconcile-interval", c.ReconcileInterval.String()},
 	}
 }
 

@@ -63,6 +63,7 @@ func TestValidateNamesSettingAndFix(t *testing.T) {
 		"log level":         {[]string{"--log-level", "loud"}, []string{"--log-level", "debug, info, warn or error"}},
 		"log format":        {[]string{"--log-format", "xml"}, []string{"--log-format", "json or text"}},
 		"shutdown":          {[]string{"--shutdown-timeout", "0s"}, []string{"--shutdown-timeout", "positive"}},
+		"reconcile":         {[]string{"--reconcile-interval", "500ms"}, []string{"--reconcile-interval (ASANAJIRA_RECONCILE_INTERVAL)", "at least 1s"}},
 		"two problems":      {[]string{"--listen", "x", "--log-level", "y"}, []string{"--listen", "--log-level"}},
 		"metrics listen":    {[]string{"--metrics-listen", "9464"}, []string{"--metrics-listen (ASANAJIRA_METRICS_LISTEN)", "host:port"}},
 		"metrics on listen": {[]string{"--listen", ":8080", "--metrics-listen", ":8080"}, []string{"--metrics-listen", "own address"}},

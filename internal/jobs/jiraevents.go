@@ -29,6 +29,9 @@ type JiraEventApplier interface {
 type ApplyJiraEventWorker struct {
 	river.WorkerDefaults[ApplyJiraEventArgs]
 	Applier JiraEventApplier
+	// Sync, when set, records the change the event tells of for the sync
+	// engine (only links whose connection syncs record anything).
+	Sync Syncer
 }
 
 // errNoApplier cancels events that arrive while no applier is configured,
@@ -42,6 +45,11 @@ var errNoApplier = errors.New("jobs: no Jira event applier is configured")
 func (w *ApplyJiraEventWorker) Work(ctx context.Context, job *river.Job[ApplyJiraEventArgs]) error {
 	if w.Applier == nil {
 		return river.JobCancel(errNoApplier)
+	}
+	if w.Sync != nil {
+		if _, err := w.Sync.RecordJiraEvent(ctx, job.Args.JiraServerID, job.Args.Payload); err != nil {
+			return err
+		}
 	}
 	return outcome(w.Applier.ApplyJiraEvent(ctx, job.Args.JiraServerID, job.Args.Payload))
 }

@@ -50,6 +50,11 @@ type Options struct {
 	// Lease is how long a running job may go without its process renewing
 	// it before river runs it again (default DefaultLease). Tests shorten it.
 	Lease time.Duration
+	// Sync is the sync engine (sync_link, reconcile_jira, and a sync change
+	// recorded for each Jira event); nil leaves sync off.
+	Sync Syncer
+	// ReconcileInterval is how often Jira is reconciled (default 5m).
+	ReconcileInterval time.Duration
 }
 
 // Driver returns the river driver for the store's database. On PostgreSQL it
@@ -109,7 +114,8 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	if opts.Attachments != nil {
 		addLeased(workers, river.Worker[CopyAttachmentsArgs](&CopyAttachmentsWorker{Copier: opts.Attachments, Log: log}), keeper)
 	}
-	addLeased(workers, river.Worker[ApplyJiraEventArgs](&ApplyJiraEventWorker{Applier: opts.JiraEvents}), keeper)
+	addLeased(workers, river.Worker[ApplyJiraEventArgs](&ApplyJiraEventWorker{Applier: opts.JiraEvents, Sync: opts.Sync}), keeper)
+	syncJobs := addSyncWorkers(workers, keeper, log, opts)
 
 	client, err := river.NewClient(driver, &river.Config{
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
@@ -125,11 +131,11 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 		RescueStuckJobsAfter: opts.Lease,
 		JobStuckThreshold:    longestBound,
 		Workers:              workers,
-		PeriodicJobs: []*river.PeriodicJob{
+		PeriodicJobs: append([]*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(opts.CleanupInterval), func() (river.JobArgs, *river.InsertOpts) {
 				return CleanupArgs{}, nil
 			}, &river.PeriodicJobOpts{RunOnStart: true}),
-		},
+		}, syncJobs...),
 		ErrorHandler: errorLogger{log},
 		Logger:       riverLogger(log),
 	})
