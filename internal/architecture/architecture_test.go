@@ -104,6 +104,19 @@ func TestDependencyRules(t *testing.T) {
 				!slices.Contains([]string{"internal/store", "internal/asana", "internal/jira"}, imp) {
 				t.Errorf("%s imports %s: internal/effects may import only store, asana and jira", p.path, imp)
 			}
+			// The sync engine sits beside bridge: it may use bridge's rules,
+			// the exactly-once writer, the clients and the store, never HTTP
+			// serving, the queue (it enqueues through an interface) or
+			// credentials (it gets clients through bridge.Clients).
+			// (Its test bench, synctest, wires the emulators, databases and
+			// queue around it.)
+			if under(p.path, "internal/syncengine") && p.path != "internal/syncengine/synctest" && !under(imp, "internal/syncengine") &&
+				!slices.Contains([]string{"internal/bridge", "internal/effects", "internal/store", "internal/jira", "internal/asana"}, imp) {
+				t.Errorf("%s imports %s: internal/syncengine may import only bridge, effects, store, jira and asana", p.path, imp)
+			}
+			if under(p.path, "internal/bridge") && under(imp, "internal/syncengine") {
+				t.Errorf("%s imports %s: the sync engine builds on bridge, not the other way", p.path, imp)
+			}
 			// The business rules stay free of HTTP serving and the queue.
 			if under(p.path, "internal/bridge") && (under(imp, "internal/httpx") || under(imp, "internal/jobs")) {
 				t.Errorf("%s imports %s: bridge holds rules, not HTTP serving or queue code", p.path, imp)
