@@ -220,7 +220,11 @@ func renderWidget(d *bridge.WidgetData, now time.Time) widgetResponse {
 	add(widgetField{Type: "pill", Name: "Status", Text: orDash(d.Status), Color: color})
 	add(widgetField{Type: "text_with_icon", Name: "Assignee", Text: orText(d.Assignee, "Unassigned")})
 	add(widgetField{Type: "text_with_icon", Name: "Priority", Text: orDash(d.Priority)})
-	add(widgetField{Type: "text_with_icon", Name: "Issue type", Text: orDash(d.IssueType)})
+	if d.Syncing {
+		add(syncField(d)) // the issue type is in the subtitle already
+	} else {
+		add(widgetField{Type: "text_with_icon", Name: "Issue type", Text: orDash(d.IssueType)})
+	}
 	switch {
 	case d.Resolution != "":
 		add(widgetField{Type: "text_with_icon", Name: "Resolution", Text: d.Resolution})
@@ -236,14 +240,29 @@ func renderWidget(d *bridge.WidgetData, now time.Time) widgetResponse {
 			}
 		}
 	}
-	if d.Updated.IsZero() {
+	switch {
+	case d.Syncing && d.SyncError != "":
+		md.Footer = widgetFooter{FooterType: "custom_text", Text: "Sync error: " + d.SyncError}
+	case d.Updated.IsZero():
 		md.Footer = widgetFooter{FooterType: "custom_text", Text: "Jira issue " + d.Key}
-	} else {
+	default:
 		md.Footer = widgetFooter{FooterType: "updated", LastUpdatedAt: d.Updated.UTC().Format(time.RFC3339)}
 	}
 	n := d.Comments
 	md.NumComments = &n
 	return widgetResponse{Template: "summary_with_details_v0", Metadata: md}
+}
+
+// syncField is the widget's line on two-way sync: when the link last
+// synced, or that it has an error (told in full in the footer).
+func syncField(d *bridge.WidgetData) widgetField {
+	switch {
+	case d.SyncError != "":
+		return widgetField{Type: "text_with_icon", Name: "Sync", Text: "Error (see below)"}
+	case d.SyncedAt.IsZero():
+		return widgetField{Type: "text_with_icon", Name: "Sync", Text: "Waiting for the first sync"}
+	}
+	return widgetField{Type: "datetime_with_icon", Name: "Last synced", Datetime: d.SyncedAt.UTC().Format(time.RFC3339)}
 }
 
 func orDash(s string) string { return orText(s, "—") }

@@ -101,6 +101,9 @@ func (s *Service) ApplyJiraEvent(ctx context.Context, jiraServerID string, paylo
 		// change, not what the delivery claimed.
 		story = statusStory(link.IssueKey, issue.Fields.Status.Name, mover(issue, ev.Changelog.ID))
 	case isCommentEvent(ev):
+		if synced, err := s.commentsSynced(ctx, link); err != nil || synced {
+			return err // two-way sync mirrors the comment itself
+		}
 		story, err = s.commentStory(ctx, jc, srv, link, ev.Comment.ID)
 		if err != nil {
 			return err

@@ -31,6 +31,11 @@ type WidgetData struct {
 	// NoAccess is set when the viewing user's Jira account cannot see the
 	// issue; only Key is filled then.
 	NoAccess bool
+	// Syncing says the issue's link syncs both ways; SyncedAt is when it
+	// last synced, SyncError its sync error ("" when none).
+	Syncing   bool
+	SyncedAt  time.Time
+	SyncError string
 }
 
 var widgetFields = []string{"summary", "status", "assignee", "priority", "issuetype", "duedate", "resolution", "updated", "comment"}
@@ -94,6 +99,7 @@ func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (
 	if c := is.Fields.Comment; c != nil {
 		d.Comments = c.Total
 	}
+	s.syncStatus(ctx, srv.ID, is.ID, d)
 	s.widgets.put(cacheKey, d)
 	return d, nil
 }
