@@ -4,8 +4,8 @@
 // server and two-way sync enabled, alice (the link's owner) and bob
 // connected on both sides (admin on neither), a task linked to DEMO-1 by
 // alice, the engine, and a real job queue on the same database. Jira's
-// webhook deliveries are recorded as the apply_jira_event job records them,
-// unless the test drops them.
+// webhook deliveries are recorded as the apply_jira_event job records them
+// (the emulator's drop_webhooks fault stops them).
 package synctest
 
 import (
@@ -58,9 +58,6 @@ type Env struct {
 	// Link ties the second seeded task to DEMO-1, made by alice.
 	Link    store.Link
 	clients *bridgetest.Clients
-	// DropWebhooks makes the bench's webhook receiver drop every Jira
-	// delivery, as when Jira cannot reach the bridge.
-	DropWebhooks atomic.Bool
 	// Delivered counts the deliveries recorded.
 	Delivered atomic.Int64
 	riverDB   *sql.DB
@@ -147,9 +144,6 @@ func New(t *testing.T, o Options) *Env {
 
 	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		if e.DropWebhooks.Load() {
-			return
-		}
 		if _, err := e.Engine.RecordJiraEvent(context.WithoutCancel(r.Context()), e.Server.ID, b); err != nil {
 			t.Errorf("record a Jira delivery: %v", err)
 			w.WriteHeader(http.StatusInternalServerError)
