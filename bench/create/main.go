@@ -1,30 +1,37 @@
 // Command create measures creating a Jira issue from an Asana task through
-// the App Components form submit (signed by the Asana emulator, as Asana
-// does) against a direct create on the Jira emulator, in the same run. The
-// direct creates run first, so the copy jobs each submit queues do not
-// load them. It prints one line:
+// the App Components form submit (signed as Asana signs it) against the same
+// external calls made directly, in the same run. Before measuring, it
+// records which requests one create makes to Jira and Asana (the emulators'
+// request logs, with the job queue held so that only the request's own
+// calls are seen); the baseline replays that sequence as alice with the
+// same credentials, for a fresh task each time. Creates and replays
+// alternate one by one, so both meet the same emulator state and the same
+// background work. It prints one line:
 //
-//	bench=create concurrency=1 n=… rps=… p50_ms=… p99_ms=… direct_rps=… direct_p50_ms=… direct_p99_ms=… ratio=…
+//	bench=create db=sqlite concurrency=1 n=… calls=… jira_calls=… asana_calls=… rps=… p50_ms=… p99_ms=… same_calls_p50_ms=… same_calls_p99_ms=… ratio=… first_fifth_p50_ms=… last_fifth_p50_ms=… drift=… same_calls_drift=… backlog_at_end=… drain_ms=…
 //
-// ratio is p50_ms / direct_p50_ms: how many times longer a create takes
-// through the bridge.
+// ratio is p50_ms / same_calls_p50_ms: what a create costs through the
+// bridge over the calls it must make. drift is the last fifth's p50 over
+// the first fifth's (same_calls_drift the same for the baseline: how much
+// of the drift is the emulators'). backlog_at_end is the jobs still queued
+// when the last create answered, drain_ms how long they took to finish.
 package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/pprof"
+	"regexp"
 	"strconv"
-	"strings"
+	"time"
 
 	"github.com/asanajira/asanajira/bench/internal/harness"
-	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
+	"github.com/asanajira/asanajira/internal/store"
 )
 
 func main() {
@@ -36,91 +43,139 @@ func main() {
 	}
 }
 
+type config struct {
+	harness.Flags
+	n, concurrency, users int
+}
+
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("create", flag.ContinueOnError)
-	n := fs.Int("n", 300, "issues created each way")
-	concurrency := fs.Int("concurrency", 1, "concurrent creates")
-	verbose := fs.Bool("v", false, "show the bridge's warnings and errors on stderr")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	var c config
+	c.Register(fs)
+	fs.IntVar(&c.n, "n", 1000, "issues created each way (through the bridge, and by the same calls made directly)")
+	fs.IntVar(&c.concurrency, "concurrency", 1, "concurrent creates")
+	fs.IntVar(&c.users, "users", 16, "users the creates are spread over, round-robin (each user's Asana quota, 1,400 calls a minute, binds below 16 at this pace)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	dir, cleanup, err := harness.TempDir()
+	small, err := measure(ctx, c, nil)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	opts := harness.Options{DataDir: dir}
-	if *verbose {
-		opts.BridgeLog = os.Stderr
-	}
+	_, err = fmt.Fprintln(out, small.line)
+	return err
+}
+
+type figures struct {
+	line         string
+	ratio, drift float64
+}
+
+// measure runs one world: on the demo's data, or filled to sizes.
+func measure(ctx context.Context, c config, prepare func(context.Context, *harness.World, store.Store) error) (figures, error) {
+	opts := c.Options()
+	opts.Record, opts.HoldJobs, opts.Users = true, true, c.users
+	opts.Prepare = prepare
 	w, err := harness.Start(ctx, opts)
 	if err != nil {
-		return err
+		return figures{}, err
 	}
 	defer w.Close()
-	client := harness.Client(*concurrency)
+	client := harness.Client(c.concurrency)
+	direct := w.DirectClient(c.concurrency)
 
-	// One fresh task per submit: creation is idempotent per task.
-	tasks := make([]string, *n)
+	// One fresh task per create: creation is idempotent per task. Two
+	// more for the calibration.
+	tasks := make([]string, 2*c.n+2)
 	for i := range tasks {
 		if tasks[i], err = w.CreateTask(ctx, client, "Benchmark task "+strconv.Itoa(i)); err != nil {
-			return err
+			return figures{}, err
 		}
 	}
-	direct := func(ctx context.Context, i int) error {
-		req, err := w.JiraRequest(ctx, http.MethodPost, "/rest/api/2/issue", map[string]any{"fields": map[string]any{
-			"project": map[string]any{"key": "DEMO"}, "issuetype": map[string]any{"id": "10002"}, "summary": "Direct " + strconv.Itoa(i)}})
-		if err != nil {
-			return err
-		}
-		var is struct {
-			Key string `json:"key"`
-		}
-		if err := harness.DoJSON(client, req, http.StatusCreated, &is); err != nil {
-			return err
-		}
-		if is.Key == "" {
-			return fmt.Errorf("direct create: no key")
-		}
-		return nil
+	calls, calTask, err := calibrate(ctx, w, client, tasks[0], tasks[1])
+	if err != nil {
+		return figures{}, err
 	}
+	tasks = tasks[2:]
+	jiraCalls := 0
+	for _, call := range calls {
+		if call.Emulator == "jira" {
+			jiraCalls++
+		}
+	}
+	c.Logf("one create makes %d external calls: %s", len(calls), harness.Summary(calls, generalise))
+	if err := w.StartJobs(ctx); err != nil {
+		return figures{}, err
+	}
+
 	submit := func(ctx context.Context, i int) error {
-		r, err := w.Demo.Asana.CallApp(ctx, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: w.Demo.BridgeURL + "/asana/form/submit",
-			User: w.Alice, Task: tasks[i], Values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "Benchmark task " + strconv.Itoa(i)}})
-		if err != nil {
-			return fmt.Errorf("form submit: %w", err)
-		}
-		var got struct {
-			ResourceURL string `json:"resource_url"`
-		}
-		if r.Status != http.StatusOK || json.Unmarshal(r.Body, &got) != nil || !strings.Contains(got.ResourceURL, "/browse/DEMO-") {
-			return fmt.Errorf("form submit: HTTP %d: %.300s", r.Status, r.Body)
-		}
-		return nil
+		_, err := w.SubmitCreate(ctx, client, w.Users[i%len(w.Users)], tasks[i], "Benchmark task "+strconv.Itoa(i))
+		return err
 	}
-	jira, err := harness.Load(ctx, *concurrency, 0, *n, direct)
+	same := func(ctx context.Context, i int) error {
+		return w.Replay(ctx, direct, calls, map[string]string{calTask: tasks[c.n+i]})
+	}
+	prof, err := c.StartProfiles()
 	if err != nil {
-		return fmt.Errorf("direct to Jira: %w", err)
+		return figures{}, err
 	}
-	bridge, err := harness.Load(ctx, *concurrency, 0, *n, submit)
+	defer prof.Stop() //nolint:errcheck // stopped below; this covers the error paths
+	bridge, baseline, err := harness.Pairs(ctx, c.concurrency, c.n, submit, same)
 	if err != nil {
-		return fmt.Errorf("through the bridge: %w", err)
+		return figures{}, err
 	}
-	_, err = fmt.Fprintln(out, harness.Line("bench", "create", "concurrency", *concurrency, "n", bridge.N,
+	backlog, err := w.Backlog(ctx)
+	if err != nil {
+		return figures{}, err
+	}
+	drain, err := w.Drain(ctx, 5*time.Minute)
+	if err != nil {
+		return figures{}, err
+	}
+	if err := prof.Stop(); err != nil {
+		return figures{}, err
+	}
+	f := figures{ratio: float64(bridge.P50) / float64(baseline.P50), drift: float64(bridge.Fifth(4)) / float64(bridge.Fifth(0))}
+	data := "demo"
+	if prepare != nil {
+		data = "scale"
+	}
+	f.line = harness.Line("bench", "create", "db", w.Database, "data", data, "users", len(w.Users), "concurrency", c.concurrency, "n", bridge.N,
+		"calls", len(calls), "jira_calls", jiraCalls, "asana_calls", len(calls)-jiraCalls,
 		"rps", bridge.RPS(), "p50_ms", bridge.P50, "p99_ms", bridge.P99,
-		"direct_rps", jira.RPS(), "direct_p50_ms", jira.P50, "direct_p99_ms", jira.P99,
-		"ratio", float64(bridge.P50)/float64(jira.P50)))
-	return err
+		"same_calls_p50_ms", baseline.P50, "same_calls_p99_ms", baseline.P99, "ratio", f.ratio,
+		"first_fifth_p50_ms", bridge.Fifth(0), "last_fifth_p50_ms", bridge.Fifth(4), "drift", f.drift,
+		"same_calls_drift", float64(baseline.Fifth(4))/float64(baseline.Fifth(0)),
+		"backlog_at_end", backlog, "drain_ms", drain)
+	return f, nil
+}
+
+// calibrate creates one issue to warm the bridge's caches (create metadata)
+// and then records the external calls a second create makes, with the job
+// queue still held, so only the request's own calls are seen. It returns
+// them and the task they name.
+func calibrate(ctx context.Context, w *harness.World, client *http.Client, warm, task string) ([]harness.Call, string, error) {
+	if _, err := w.SubmitCreate(ctx, client, w.Alice, warm, "Calibration warm-up"); err != nil {
+		return nil, "", err
+	}
+	w.Recorder.Start()
+	_, err := w.SubmitCreate(ctx, client, w.Alice, task, "Calibration")
+	calls := w.Recorder.Stop()
+	if err != nil {
+		return nil, "", err
+	}
+	if len(calls) == 0 {
+		return nil, "", errors.New("the emulators saw no call of the create")
+	}
+	return calls, task, nil
+}
+
+var (
+	digits   = regexp.MustCompile(`/\d{6,}`)
+	issueKey = regexp.MustCompile(`/[A-Z][A-Z0-9]+-\d+`)
+)
+
+// generalise hides gids and keys in a path: /tasks/{gid}, /issue/{key}.
+func generalise(p string) string {
+	return issueKey.ReplaceAllString(digits.ReplaceAllString(p, "/{gid}"), "/{key}")
 }

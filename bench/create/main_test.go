@@ -1,19 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"strings"
 	"testing"
+
+	"github.com/asanajira/asanajira/bench/internal/harness"
 )
 
-// TestSmoke runs the benchmark in a very short mode, so CI proves it still
-// works; the figures themselves are not checked.
+// TestSmoke runs the benchmark in a very short mode on both databases, so
+// CI proves it still works; the figures themselves are not checked.
 func TestSmoke(t *testing.T) {
-	var out bytes.Buffer
-	if err := run(t.Context(), []string{"-n", "5"}, &out); err != nil {
-		t.Fatal(err)
-	}
-	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "bench=create ") {
-		t.Errorf("want one summary line, got %q", out.String())
-	}
+	harness.Smoke(t, "bench=create ", run, []string{"-n", "5", "-users", "2"})
 }

@@ -1,16 +1,25 @@
-// Command widget measures the App Components widget request at a fixed
-// number of concurrent clients: served from the bridge's cache, or with a
-// Jira round trip on every request, and, in the same run, the same issue
-// read straight from the Jira emulator. It prints one line:
+// Command widget measures the App Components widget request: served from
+// the bridge's cache, or with a Jira round trip on every request, against
+// the same external calls made directly, in the same run. Before measuring
+// it records which requests one widget with a Jira round trip makes (the
+// emulators' request logs: one GET issue); the baseline replays them as
+// alice with the same credentials (-auth pat or oauth1, every request then
+// signed as the bridge signs it).
 //
-//	bench=widget mode=cached concurrency=32 n=… rps=… p50_ms=… p99_ms=… direct_n=… direct_rps=… direct_p50_ms=… direct_p99_ms=… overhead_ratio=…
+// Two figures, each in alternating rounds so that machine noise falls on
+// both sides alike:
+//   - throughput at -concurrency clients: overhead_ratio = same_calls_rps /
+//     rps, how many times more requests per second the calls alone get;
+//   - one request at a time: seq_ratio = seq_p50_ms / seq_same_calls_p50_ms.
 //
-// overhead_ratio is direct_rps / rps: how many times more requests per
-// second Jira answers directly than through the bridge.
+// It prints one line:
+//
+//	bench=widget mode=jira auth=pat db=sqlite data=demo concurrency=32 calls=1 n=… rps=… p50_ms=… p99_ms=… same_calls_rps=… same_calls_p50_ms=… same_calls_p99_ms=… overhead_ratio=… seq_p50_ms=… seq_same_calls_p50_ms=… seq_ratio=…
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,13 +27,12 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/asanajira/asanajira/bench/internal/harness"
-	"github.com/asanajira/asanajira/internal/appcomponents"
+	"github.com/asanajira/asanajira/internal/store"
 )
 
 func main() {
@@ -36,113 +44,139 @@ func main() {
 	}
 }
 
+type config struct {
+	harness.Flags
+	mode, auth       string
+	concurrency      int
+	duration, warmup time.Duration
+	rounds, seqN     int
+}
+
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("widget", flag.ContinueOnError)
-	mode := fs.String("mode", "cached", "cached: every request a cache hit; jira: every request a cache miss, so a Jira round trip")
-	concurrency := fs.Int("concurrency", 32, "concurrent clients")
-	duration := fs.Duration("duration", 10*time.Second, "length of each measured phase (bridge, then direct)")
-	warmup := fs.Duration("warmup", time.Second, "unmeasured load before each phase")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	var c config
+	c.Register(fs)
+	fs.StringVar(&c.mode, "mode", "cached", "cached: every request a cache hit; jira: every request a cache miss, so a Jira round trip")
+	fs.StringVar(&c.auth, "auth", "pat", "how alice is connected to Jira: pat, or oauth1 (every Jira request signed, RSA-SHA1)")
+	fs.IntVar(&c.concurrency, "concurrency", 32, "concurrent clients for the throughput figure")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time of each side's throughput phase, over all rounds")
+	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured load before the throughput phases")
+	fs.IntVar(&c.rounds, "rounds", 3, "alternating rounds the throughput phases are split into")
+	fs.IntVar(&c.seqN, "seq-n", 1000, "requests each way for the one-at-a-time figure (0 skips it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	if c.mode != "cached" && c.mode != "jira" {
+		return fmt.Errorf("unknown -mode %q: cached or jira", c.mode)
 	}
-	if *mode != "cached" && *mode != "jira" {
-		return fmt.Errorf("unknown -mode %q: cached or jira", *mode)
-	}
-	dir, cleanup, err := harness.TempDir()
+	small, err := measure(ctx, c, nil)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	w, err := harness.Start(ctx, harness.Options{DataDir: dir})
+	_, err = fmt.Fprintln(out, small.line)
+	return err
+}
+
+type figures struct {
+	line          string
+	overhead, seq float64
+}
+
+func measure(ctx context.Context, c config, prepare func(context.Context, *harness.World, store.Store) error) (figures, error) {
+	opts := c.Options()
+	opts.Record, opts.JiraAuth, opts.Prepare = true, c.auth, prepare
+	w, err := harness.Start(ctx, opts)
 	if err != nil {
-		return err
+		return figures{}, err
 	}
 	defer w.Close()
-	client := harness.Client(*concurrency)
-	secret := w.Demo.Config.AsanaClientSecret
+	client := harness.Client(c.concurrency)
+	direct := w.DirectClient(c.concurrency)
 	issueURL := w.Demo.JiraURL + "/browse/DEMO-2"
 
 	widget := func(ctx context.Context, seq int) error {
 		resource := issueURL
-		if *mode == "jira" {
+		if c.mode == "jira" {
 			// The widget cache is keyed by the URL as Asana sends it; a
 			// focusedCommentId, as in URLs copied from Jira, makes every
 			// request a miss while naming the same issue.
 			resource += "?focusedCommentId=" + strconv.Itoa(seq)
 		}
-		q := url.Values{"workspace": {w.Seed.Workspace}, "task": {w.Seed.Tasks[0].GID}, "user": {w.Alice},
-			"resource_url": {resource}, "expires_at": {time.Now().Add(time.Minute).UTC().Format(time.RFC3339)}}
-		raw := q.Encode()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.Demo.BridgeURL+"/asana/widget?"+raw, nil)
+		status, body, err := w.AppGet(ctx, client, w.Alice, "/asana/widget", url.Values{"task": {w.Seed.Tasks[0].GID}, "resource_url": {resource}})
 		if err != nil {
 			return fmt.Errorf("widget: %w", err)
 		}
-		// Asana signs the raw query string with the app's client secret.
-		req.Header.Set(appcomponents.SignatureHeader, appcomponents.Sign(secret, raw))
-		return expectOK(client, req, "DEMO-2")
-	}
-	fields := "summary,status,assignee,priority,issuetype,duedate,resolution,updated,comment"
-	direct := func(ctx context.Context, _ int) error {
-		req, err := w.JiraRequest(ctx, http.MethodGet, "/rest/api/2/issue/DEMO-2?fields="+fields, nil)
-		if err != nil {
-			return err
+		if status != http.StatusOK || !strings.Contains(string(body), "DEMO-2") {
+			return fmt.Errorf("widget: HTTP %d: %.300s", status, body)
 		}
-		return expectOK(client, req, "DEMO-2")
+		return nil
 	}
+	// What one widget with a Jira round trip calls (a miss, whatever the
+	// mode: the baseline is the Jira read a cache hit saves).
+	w.Recorder.Start()
+	err = widget(ctx, -1)
+	if c.mode == "cached" {
+		err = errors.Join(err, widgetMiss(ctx, w, client, issueURL))
+	}
+	calls := w.Recorder.Stop()
+	if err != nil {
+		return figures{}, err
+	}
+	if len(calls) == 0 {
+		return figures{}, errors.New("the emulators saw no call of the widget")
+	}
+	if c.mode == "cached" {
+		calls = calls[len(calls)-1:] // the miss's; the first request may have been a miss too
+	}
+	c.Logf("one widget with a Jira round trip makes %d external calls: %s", len(calls), harness.Summary(calls, func(p string) string { return p }))
+	same := func(ctx context.Context, _ int) error { return w.Replay(ctx, direct, calls, nil) }
 
-	bridge, err := phase(ctx, *concurrency, *warmup, *duration, widget)
+	prof, err := c.StartProfiles()
 	if err != nil {
-		return fmt.Errorf("through the bridge: %w", err)
+		return figures{}, err
 	}
-	jira, err := phase(ctx, *concurrency, *warmup, *duration, direct)
+	defer prof.Stop() //nolint:errcheck // stopped below; this covers the error paths
+	if c.warmup > 0 {
+		if _, err := harness.Load(ctx, c.concurrency, c.warmup, 0, widget); err != nil {
+			return figures{}, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	bridge, baseline, err := harness.Rounds(ctx, c.concurrency, c.rounds, c.duration, widget, same)
 	if err != nil {
-		return fmt.Errorf("direct to Jira: %w", err)
+		return figures{}, err
 	}
-	_, err = fmt.Fprintln(out, harness.Line("bench", "widget", "mode", *mode, "concurrency", *concurrency,
+	f := figures{overhead: baseline.RPS() / bridge.RPS()}
+	var seqB, seqS harness.Result
+	if c.seqN > 0 {
+		offset := 1 << 30 // sequence numbers stay unique across the phases
+		seqB, seqS, err = harness.Pairs(ctx, 1, c.seqN, func(ctx context.Context, i int) error { return widget(ctx, offset+i) }, same)
+		if err != nil {
+			return figures{}, err
+		}
+		f.seq = float64(seqB.P50) / float64(seqS.P50)
+	}
+	if err := prof.Stop(); err != nil {
+		return figures{}, err
+	}
+	data := "demo"
+	if prepare != nil {
+		data = "scale"
+	}
+	f.line = harness.Line("bench", "widget", "mode", c.mode, "auth", c.auth, "db", w.Database, "data", data,
+		"concurrency", c.concurrency, "calls", len(calls),
 		"n", bridge.N, "rps", bridge.RPS(), "p50_ms", bridge.P50, "p99_ms", bridge.P99,
-		"direct_n", jira.N, "direct_rps", jira.RPS(), "direct_p50_ms", jira.P50, "direct_p99_ms", jira.P99,
-		"overhead_ratio", jira.RPS()/bridge.RPS()))
+		"same_calls_rps", baseline.RPS(), "same_calls_p50_ms", baseline.P50, "same_calls_p99_ms", baseline.P99,
+		"overhead_ratio", f.overhead,
+		"seq_p50_ms", seqB.P50, "seq_same_calls_p50_ms", seqS.P50, "seq_ratio", f.seq)
+	return f, nil
+}
+
+// widgetMiss makes one widget request that misses the cache.
+func widgetMiss(ctx context.Context, w *harness.World, client *http.Client, issueURL string) error {
+	status, body, err := w.AppGet(ctx, client, w.Alice, "/asana/widget", url.Values{"task": {w.Seed.Tasks[0].GID},
+		"resource_url": {issueURL + "?focusedCommentId=calibration"}})
+	if err == nil && status != http.StatusOK {
+		err = fmt.Errorf("widget: HTTP %d: %.300s", status, body)
+	}
 	return err
-}
-
-// phase warms up, then measures.
-func phase(ctx context.Context, n int, warmup, d time.Duration, fn func(context.Context, int) error) (harness.Result, error) {
-	seq := 0
-	if warmup > 0 {
-		r, err := harness.Load(ctx, n, warmup, 0, fn)
-		if err != nil {
-			return r, err
-		}
-		seq = r.N + n // sequence numbers stay unique across both loads
-	}
-	return harness.Load(ctx, n, d, 0, func(ctx context.Context, i int) error { return fn(ctx, seq+i) })
-}
-
-// expectOK sends req and checks a 200 answer that names the issue.
-func expectOK(client *http.Client, req *http.Request, want string) error {
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
-		return fmt.Errorf("%s: HTTP %d: %.300s", req.URL.Path, resp.StatusCode, body)
-	}
-	return nil
 }

@@ -1,19 +1,16 @@
 package main
 
 import (
-	"bytes"
-	"strings"
 	"testing"
+
+	"github.com/asanajira/asanajira/bench/internal/harness"
 )
 
-// TestSmoke runs the benchmark in a very short mode, so CI proves it still
-// works; the figures themselves are not checked.
+// TestSmoke runs the benchmark in a very short mode on both databases, so
+// CI proves it still works; the figures themselves are not checked.
 func TestSmoke(t *testing.T) {
-	var out bytes.Buffer
-	if err := run(t.Context(), []string{"-mode", "jira", "-duration", "200ms", "-warmup", "0", "-concurrency", "4"}, &out); err != nil {
-		t.Fatal(err)
-	}
-	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "bench=widget ") {
-		t.Errorf("want one summary line, got %q", out.String())
-	}
+	short := []string{"-duration", "200ms", "-warmup", "0", "-concurrency", "4", "-rounds", "2", "-seq-n", "10"}
+	harness.Smoke(t, "bench=widget ", run,
+		append([]string{"-mode", "jira"}, short...),
+		append([]string{"-mode", "cached", "-auth", "oauth1"}, short...))
 }

@@ -37,6 +37,18 @@ type Options struct {
 	// has no route for; tests fail on it. Nil leaves the emulators' default:
 	// an error line in Log naming the method and path.
 	OnUnknownRoute func(emulator, method, path string)
+	// Wrap, when set, wraps each emulator's handler ("jira" or "asana")
+	// before it is served: the benchmarks record the requests the bridge
+	// makes this way.
+	Wrap func(emulator string, h http.Handler) http.Handler
+}
+
+// wrap applies Options.Wrap to one emulator's handler.
+func (o Options) wrap(emulator string, h http.Handler) http.Handler {
+	if o.Wrap == nil {
+		return h
+	}
+	return o.Wrap(emulator, h)
 }
 
 // unknownRoute is one emulator's OnUnknownRoute: nil (the emulator's
@@ -132,8 +144,8 @@ func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	if err := d.Asana.SetPublicBaseURL(d.AsanaURL); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	d.serve(jiraLn, d.Jira)
-	d.serve(asanaLn, d.Asana)
+	d.serve(jiraLn, opts.wrap("jira", d.Jira))
+	d.serve(asanaLn, opts.wrap("asana", d.Asana))
 	opts.Log.Info("Jira emulator started", slog.String("url", d.JiraURL), slog.String("version", d.Jira.Version()))
 	opts.Log.Info("Asana emulator started", slog.String("url", d.AsanaURL))
 

@@ -51,6 +51,9 @@ func ServeArgs(cfg config.Config) []string {
 	if cfg.Public {
 		args = append(args, "--public")
 	}
+	if cfg.SecretKey != "" {
+		args = append(args, "--secret-key", cfg.SecretKey) // a throw-away key of a benchmark's PostgreSQL schema
+	}
 	return args
 }
 
