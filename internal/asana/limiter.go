@@ -23,6 +23,11 @@ type LimiterOptions struct {
 // reads and one for writes, a token bucket for the per-minute quota, and a
 // pause for everyone after a 429's Retry-After. Share one Limiter among all
 // Clients of the same token (WithLimiter).
+//
+// Interactive requests come first: a call whose context is marked
+// Background (a job) takes from the bucket only while more than half the
+// burst is left, so background work, however much is queued, never makes a
+// user's request wait for quota; it waits itself instead.
 type Limiter struct {
 	reads  chan struct{}
 	writes chan struct{}
@@ -30,6 +35,7 @@ type Limiter struct {
 	mu          sync.Mutex
 	tokens      float64
 	burst       float64
+	reserve     float64 // tokens background calls leave to interactive ones
 	perSecond   float64
 	last        time.Time
 	pausedUntil time.Time
@@ -55,6 +61,7 @@ func NewLimiter(o LimiterOptions) *Limiter {
 		writes:    make(chan struct{}, o.Writes),
 		tokens:    float64(o.Burst),
 		burst:     float64(o.Burst),
+		reserve:   float64(o.Burst / 2),
 		perSecond: float64(o.PerMinute) / 60,
 		now:       time.Now,
 	}
@@ -77,8 +84,27 @@ func (l *Limiter) acquire(ctx context.Context, write bool) (release func(), err 
 	}
 }
 
-// take removes one token from the bucket, waiting as needed.
+type backgroundKey struct{}
+
+// Background marks ctx as background work: its Asana calls yield the
+// token's quota to interactive requests (see Limiter).
+func Background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
+// IsBackground reports whether ctx was marked by Background.
+func IsBackground(ctx context.Context) bool {
+	b, _ := ctx.Value(backgroundKey{}).(bool)
+	return b
+}
+
+// take removes one token from the bucket, waiting as needed. A background
+// call needs the interactive reserve left over besides its own token.
 func (l *Limiter) take(ctx context.Context) error {
+	need := 1.0
+	if IsBackground(ctx) {
+		need += l.reserve
+	}
 	for {
 		l.mu.Lock()
 		now := l.now()
@@ -90,12 +116,12 @@ func (l *Limiter) take(ctx context.Context) error {
 		switch {
 		case now.Before(l.pausedUntil):
 			wait = l.pausedUntil.Sub(now)
-		case l.tokens >= 1:
+		case l.tokens >= need:
 			l.tokens--
 			l.mu.Unlock()
 			return nil
 		default:
-			wait = time.Duration((1 - l.tokens) / l.perSecond * float64(time.Second))
+			wait = time.Duration((need - l.tokens) / l.perSecond * float64(time.Second))
 		}
 		l.mu.Unlock()
 		if err := sleepCtx(ctx, max(wait, time.Millisecond)); err != nil {

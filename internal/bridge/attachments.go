@@ -123,13 +123,8 @@ func (s *Service) copyAttachments(ctx context.Context, args CopyAttachmentsArgs)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: copy attachments: %w", err)
 	}
-	task, err := ac.GetTask(ctx, args.TaskGID, []string{"name", "completed", "permalink_url"})
-	if err != nil {
-		return nil, asanaError(err, "read the task")
-	}
-	// Repairs a remote link the create request could not add in time.
-	if err := s.upsertRemoteLink(ctx, jc, l.IssueKey, task); err != nil {
-		return nil, s.jiraError(ctx, args.AsanaUser, srv, err, "link "+l.IssueKey+" to the task")
+	if err := s.repairRemoteLink(ctx, ac, jc, srv, args, l.IssueKey); err != nil {
+		return nil, err
 	}
 	settings, err := jc.AttachmentMeta(ctx)
 	if err != nil {
@@ -248,6 +243,24 @@ func (s *Service) isOwnIssueLink(_ context.Context, a *asana.Attachment, srv sto
 	}
 	_, ok := s.keyFromInput(srv, *a.ViewURL)
 	return ok && strings.Contains(*a.ViewURL, "/browse/")
+}
+
+// repairRemoteLink adds the remote link to the task when the create
+// request could not add it in time. It asks Jira first, so the usual case
+// costs no call on the user's Asana quota, which the requests need more.
+func (s *Service) repairRemoteLink(ctx context.Context, ac *asana.Client, jc *jira.Client, srv store.JiraServer, args CopyAttachmentsArgs, issueKey string) error {
+	links, err := jc.RemoteLinks(ctx, issueKey, GlobalID(args.TaskGID))
+	if err == nil && len(links) > 0 {
+		return nil
+	}
+	task, err := ac.GetTask(ctx, args.TaskGID, []string{"name", "completed", "permalink_url"})
+	if err != nil {
+		return asanaError(err, "read the task")
+	}
+	if err := s.upsertRemoteLink(ctx, jc, issueKey, task); err != nil {
+		return s.jiraError(ctx, args.AsanaUser, srv, err, "link "+issueKey+" to the task")
+	}
+	return nil
 }
 
 // copyOne handles one attachment. Outcomes that retrying cannot change

@@ -9,6 +9,7 @@ import (
 	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/bridge/bridgetest"
 	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
+	"github.com/google/go-cmp/cmp"
 )
 
 // Asana answering 503 to the "files copied" comment loses nothing: the copy
@@ -47,5 +48,60 @@ func TestCopyCommentSurvivesAsana503(t *testing.T) {
 	is, _ := e.Jira.Issue("DEMO-1")
 	if len(is.Attachments) == 0 {
 		t.Fatal("no files were copied")
+	}
+}
+
+// The copy job repairs a missing remote link to the task, and reads the
+// task from Asana only then: when the create request added the link, the
+// job spends none of the user's Asana quota on it.
+func TestCopyRepairsRemoteLinkOnlyWhenMissing(t *testing.T) {
+	t.Parallel()
+	e := bridgetest.New(t, bridgetest.Options{})
+	ctx := t.Context()
+	args := bridge.CopyArgsFor(e.Link)
+	gid := bridge.GlobalID(e.Link.TaskGID)
+	remoteLinks := func() []string {
+		is, _ := e.Jira.Issue("DEMO-1")
+		var out []string
+		for _, rl := range is.RemoteLinks {
+			if rl.GlobalID == gid { // not the cloud files' links
+				out = append(out, rl.GlobalID+" "+rl.Title)
+			}
+		}
+		return out
+	}
+	if _, err := e.Bridge.CopyAttachments(ctx, args); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{gid + " " + e.Seed.Tasks[0].Name}
+	if diff := cmp.Diff(want, remoteLinks()); diff != "" {
+		t.Fatalf("remote links after the first copy (-want +got):\n%s", diff)
+	}
+
+	// With the link there, reading the task would fail: the job must not.
+	taskPath := fakeasana.Faults{ErrorRate: 1, ErrorStatus: 500, PathPrefix: "/api/1.0/tasks/" + e.Link.TaskGID}
+	if err := e.Asana.SetFaults(taskPath); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Bridge.CopyAttachments(ctx, args); err != nil {
+		t.Fatalf("copy with the remote link in place read the task: %v", err)
+	}
+
+	// Without it, the job reads the task to add it again.
+	if err := e.Admin(t).DeleteRemoteLink(ctx, "DEMO-1", gid); err != nil {
+		t.Fatal(err)
+	}
+	var ae *asana.Error
+	if _, err := e.Bridge.CopyAttachments(ctx, args); !errors.As(err, &ae) || ae.StatusCode != 500 {
+		t.Fatalf("copy without the remote link while the task cannot be read = %v, want Asana's 500", err)
+	}
+	if err := e.Asana.SetFaults(fakeasana.Faults{Reset: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Bridge.CopyAttachments(ctx, args); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, remoteLinks()); diff != "" {
+		t.Errorf("remote links after the repair (-want +got):\n%s", diff)
 	}
 }

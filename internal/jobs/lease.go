@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/asanajira/asanajira/internal/asana"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 )
@@ -153,6 +154,8 @@ func (w leased[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	if lease, ok := ctx.Value(leaseKey{}).(context.Context); ok {
 		ctx = lease // river's per-attempt deadline is the lease, not the bound
 	}
+	// Jobs yield each user's Asana quota to that user's own requests.
+	ctx = asana.Background(ctx)
 	bound := w.Worker.Timeout(job)
 	if bound == 0 {
 		bound = defaultBound

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asanajira/asanajira/internal/asana"
 	"github.com/asanajira/asanajira/internal/jobs"
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/riverqueue/river"
@@ -182,5 +183,30 @@ func TestJobStopsWhenItsLeaseIsLost(t *testing.T) {
 				t.Fatalf("the job's context ended with %v, want the lease lost", cause)
 			}
 		})
+	}
+}
+
+// backgroundStore reports whether the cleanup job's context is marked as
+// background work.
+type backgroundStore struct {
+	store.Store
+	seen chan bool
+}
+
+func (s *backgroundStore) DeleteExpired(ctx context.Context, _ time.Time) (int64, error) {
+	s.seen <- asana.IsBackground(ctx)
+	return 0, nil
+}
+
+// Every job runs as background work, so its Asana calls yield the user's
+// quota to the user's own requests.
+func TestJobsRunAsBackground(t *testing.T) {
+	t.Parallel()
+	bd := backends()[0].open(t)
+	bs := &backgroundStore{Store: bd.st, seen: make(chan bool, 10)}
+	q := bd.queue(t, bs, jobs.Options{})
+	start(t, q)
+	if !receive(t, "the cleanup job to run", bs.seen) {
+		t.Error("the job's context is not marked as background work")
 	}
 }
