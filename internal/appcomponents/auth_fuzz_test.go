@@ -133,16 +133,18 @@ func checkDecoded(t *testing.T, post bool, signed string, req *request) {
 	}
 	want := map[string]string{}
 	if post {
-		// The gate reads the first JSON value of the data string; what
-		// follows it is signed too, so it is ignored rather than refused.
-		var obj map[string]any
+		// The data string read with encoding/json's rules, as the gate
+		// reads it: the first JSON value counts (what follows is signed
+		// too, so it is ignored rather than refused), key names match
+		// whatever their case, and the last of duplicate keys wins.
+		var obj struct {
+			User, Workspace, Task string
+			IdempotencyKey        string `json:"idempotency_key"`
+		}
 		if err := json.NewDecoder(strings.NewReader(signed)).Decode(&obj); err != nil {
-			t.Fatalf("passed although the data is no JSON object (%v): %q", err, signed)
+			t.Fatalf("passed although the data is no JSON object with string ids (%v): %q", err, signed)
 		}
-		for _, k := range []string{"user", "workspace", "task", "idempotency_key"} {
-			s, _ := obj[k].(string)
-			want[k] = s
-		}
+		want = map[string]string{"user": obj.User, "workspace": obj.Workspace, "task": obj.Task, "idempotency_key": obj.IdempotencyKey}
 	} else {
 		q, err := url.ParseQuery(signed)
 		if err != nil {
