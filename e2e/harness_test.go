@@ -122,7 +122,7 @@ func startWorld(t *testing.T, jiraVersion string) *world {
 		_ = d.BridgeListener.Close()
 		t.Fatal(err)
 	}
-	srv, err := d.Provision(ctx, a.Console(), a.Store())
+	srv, err := d.Provision(ctx, a.Setup())
 	if err != nil {
 		_ = d.BridgeListener.Close()
 		a.Close()

@@ -3,9 +3,13 @@
 // the admins table; a one-time bootstrap link lets the first one in while
 // there is none), connecting Jira servers (doctor table, application link
 // created automatically, by hand or as an OAuth 2.0 incoming link, webhook
-// registration), the connections between Jira servers and Asana workspaces
-// with their project routing, and the links, users, failed jobs, audit log
-// and admins pages.
+// registration and repair), the connections between Jira servers and Asana
+// workspaces with their project routing, and the links, users, jobs, audit
+// log and admins pages.
+//
+// The console is a thin face over internal/setup, which carries out every
+// setup change and writes it to the audit log with the signed-in admin as
+// the actor. Each page is a type of its own holding the shared base.
 //
 // Pages are server-rendered HTML that works without JavaScript. Every page
 // and action needs an admin session; every form carries a CSRF token; every
@@ -29,14 +33,16 @@
 //	POST /admin/routes                 per-project override
 //	POST /admin/routes/delete
 //	GET  /admin/servers/new            enter a Jira base URL
-//	POST /admin/servers                create the server record, key pair and consumer key
+//	POST /admin/servers                doctor, then the server record, key pair and consumer key
 //	GET  /admin/servers/{id}           doctor table and the three setup methods
 //	POST /admin/servers/{id}/automatic application link + consumer + verify + webhook with admin credentials
 //	POST /admin/servers/{id}/verify    verify a link created by hand (signed request-token call)
 //	POST /admin/servers/{id}/webhook   record a webhook created by hand
+//	POST /admin/servers/{id}/webhook/repair  one sound webhook, with admin credentials
 //	POST /admin/servers/{id}/oauth2    OAuth 2.0 client id and secret
 //	POST /admin/servers/{id}/methods   user auth methods offered on the server
-//	POST /admin/servers/{id}/delete
+//	POST /admin/servers/{id}/ca-bundle the server's CA bundle (paste, upload or remove)
+//	POST /admin/servers/{id}/delete    remove; with admin credentials also what asanajira made in Jira
 //	GET  /admin/links?q=&server=&offset=
 //	GET  /admin/users
 //	GET  /admin/jobs                   running, stuck and failed jobs; POST /admin/jobs/{id}/retry
@@ -60,6 +66,7 @@ import (
 	"time"
 
 	"github.com/asanajira/asanajira/internal/httpx"
+	"github.com/asanajira/asanajira/internal/setup"
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/web"
 	"github.com/riverqueue/river/rivertype"
@@ -89,14 +96,14 @@ type Jobs interface {
 type Deps struct {
 	// Store is asanajira's database; required.
 	Store store.Store
+	// Setup carries out every setup change (servers, workspaces,
+	// connections, routes); required. Its public URL should be PublicURL.
+	Setup *setup.Service
 	// Sealer seals session cookies; required (pass the app's keyring).
 	Sealer Sealer
 	// Jobs lists running and failed jobs and retries failed ones; nil
 	// hides the jobs lists.
 	Jobs Jobs
-	// Doctor runs the Jira checks shown when a server is connected; nil
-	// means internal/doctor.
-	Doctor DoctorFunc
 	// Log receives one line per failed request; nil discards.
 	Log *slog.Logger
 	// PublicURL is asanajira's URL as browsers and Jira reach it; required.
@@ -109,31 +116,38 @@ type Deps struct {
 	AsanaClientSecret string
 	// Admins are Asana user gids or emails allowed into the console.
 	Admins []string
-	// HTTPClient makes the calls to Asana and Jira; nil means a client with
-	// a 30-second timeout. Jira calls reuse its Transport only when it is
-	// not nil, otherwise each server gets its own (connect address aware).
+	// HTTPClient makes the calls to Asana; nil means a client with a
+	// 30-second timeout.
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// SessionTTL is how long a sign-in lasts; 0 means 12 hours.
 	SessionTTL time.Duration
-	// JiraOAuth2RedirectURL is the redirect URL users' Jira OAuth 2.0
-	// authorizations return to, which the admin enters in Jira's incoming
-	// link; "" means PublicURL + /connect/oauth2/callback.
-	JiraOAuth2RedirectURL string
 }
 
-// Console is the admin console, an http.Handler for /admin/.
-type Console struct {
+// base is what every page of the console shares: its dependencies, the
+// templates, the session and flash cookies, and the rules of who is an
+// admin (admins.go).
+type base struct {
 	d     Deps
 	log   *slog.Logger
-	mux   *http.ServeMux
 	pages map[string]*template.Template
 	now   func() time.Time
 	hc    *http.Client
+	setup *setup.Service
 	// secure marks cookies Secure: set when PublicURL is https.
 	secure bool
 	public string
+}
+
+// Console is the admin console, an http.Handler for /admin/. Each page
+// (sign-in, connections, servers, links, users, jobs, audit, admins, API
+// tokens) is a type of its own that mounts its routes; the JSON admin API
+// lives under /admin/api/v1/.
+type Console struct {
+	*base
+	mux    *http.ServeMux
+	signin *signinPages
 }
 
 // New builds the console. It fails on missing required dependencies and on
@@ -142,6 +156,8 @@ func New(d Deps) (*Console, error) {
 	switch {
 	case d.Store == nil:
 		return nil, errors.New("admin: Deps.Store is required")
+	case d.Setup == nil:
+		return nil, errors.New("admin: Deps.Setup is required")
 	case d.Sealer == nil:
 		return nil, errors.New("admin: Deps.Sealer is required to seal session cookies")
 	case d.PublicURL == "":
@@ -151,29 +167,24 @@ func New(d Deps) (*Console, error) {
 	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 		return nil, fmt.Errorf("admin: public URL %q must be an http(s) URL", d.PublicURL)
 	}
-	c := &Console{d: d, log: d.Log, now: d.Now, hc: d.HTTPClient, secure: pu.Scheme == "https",
+	b := &base{d: d, log: d.Log, now: d.Now, hc: d.HTTPClient, setup: d.Setup, secure: pu.Scheme == "https",
 		public: strings.TrimRight(d.PublicURL, "/")}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
 	}
-	if c.now == nil {
-		c.now = time.Now
+	if b.now == nil {
+		b.now = time.Now
 	}
-	if c.hc == nil {
-		c.hc = &http.Client{Timeout: 30 * time.Second}
+	if b.hc == nil {
+		b.hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	if c.d.JiraOAuth2RedirectURL == "" {
-		c.d.JiraOAuth2RedirectURL = c.public + "/connect/oauth2/callback"
+	if b.d.SessionTTL <= 0 {
+		b.d.SessionTTL = 12 * time.Hour
 	}
-	if c.d.SessionTTL <= 0 {
-		c.d.SessionTTL = 12 * time.Hour
-	}
-	if c.d.Doctor == nil {
-		c.d.Doctor = runDoctor
-	}
-	if c.pages, err = parsePages(web.Templates()); err != nil {
+	if b.pages, err = parsePages(web.Templates()); err != nil {
 		return nil, err
 	}
+	c := &Console{base: b, mux: http.NewServeMux(), signin: &signinPages{b}}
 	c.routes()
 	return c, nil
 }
@@ -189,62 +200,48 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mux.ServeHTTP(w, r)
 }
 
+// BootstrapURL returns a one-time link that lets the first admin in (see
+// signinPages.bootstrapURL).
+func (c *Console) BootstrapURL(ctx context.Context) (link string, ok bool, err error) {
+	return c.signin.bootstrapURL(ctx)
+}
+
 // formTargets allows the sign-in redirect to Asana under the CSP.
-func (c *Console) formTargets() string {
+func (c *base) formTargets() string {
 	if u, err := url.Parse(c.asanaBase()); err == nil && u.Host != "" {
 		return u.Scheme + "://" + u.Host
 	}
 	return ""
 }
 
-func (c *Console) asanaBase() string {
+func (c *base) asanaBase() string {
 	if c.d.AsanaURL == "" {
 		return "https://app.asana.com"
 	}
 	return strings.TrimRight(c.d.AsanaURL, "/")
 }
 
-func (c *Console) routes() {
-	m := http.NewServeMux()
-	c.mux = m
-	// Reachable without a session.
-	m.Handle("GET /admin/signin", c.handle(c.signinPage))
-	m.Handle("GET /admin/signin/start", c.handle(c.signinStart))
-	m.Handle("GET /admin/auth/callback", c.handle(c.signinCallback))
-	m.Handle("GET /admin/bootstrap", c.handle(c.bootstrapPage))
-	m.Handle("POST /admin/bootstrap", c.handle(c.bootstrapUse))
+// mounter is a page that adds its routes to the console's mux.
+type mounter interface{ mount(m *http.ServeMux) }
 
-	// Everything else needs an admin session (and CSRF on POST).
+func (c *Console) routes() {
+	m := c.mux
+	for _, p := range []mounter{
+		c.signin, // reachable without a session
+		&connectionsPage{c.base},
+		&serverPages{base: c.base},
+		&linksPage{c.base},
+		&usersPage{c.base},
+		&jobsPage{c.base},
+		&auditPage{c.base},
+		&adminsPage{c.base},
+	} {
+		p.mount(m)
+	}
 	m.Handle("GET /admin/{$}", c.admin(func(w http.ResponseWriter, r *http.Request, _ *session) error {
 		http.Redirect(w, r, "/admin/connections", http.StatusSeeOther)
 		return nil
 	}))
-	m.Handle("POST /admin/signout", c.admin(c.signout))
-	m.Handle("GET /admin/connections", c.admin(c.connectionsPage))
-	m.Handle("POST /admin/workspaces", c.admin(c.addWorkspace))
-	m.Handle("GET /admin/workspaces/asana", c.admin(c.asanaWorkspacesPage))
-	m.Handle("POST /admin/connections", c.admin(c.putConnection))
-	m.Handle("POST /admin/connections/delete", c.admin(c.deleteConnection))
-	m.Handle("POST /admin/routes", c.admin(c.putRoute))
-	m.Handle("POST /admin/routes/delete", c.admin(c.deleteRoute))
-	m.Handle("GET /admin/servers/new", c.admin(c.newServerPage))
-	m.Handle("POST /admin/servers", c.admin(c.createServer))
-	m.Handle("GET /admin/servers/{id}", c.admin(c.serverPage))
-	m.Handle("POST /admin/servers/{id}/automatic", c.admin(c.setupAutomatic))
-	m.Handle("POST /admin/servers/{id}/verify", c.admin(c.verifyManual))
-	m.Handle("POST /admin/servers/{id}/webhook", c.admin(c.webhookManual))
-	m.Handle("POST /admin/servers/{id}/oauth2", c.admin(c.setupOAuth2))
-	m.Handle("POST /admin/servers/{id}/methods", c.admin(c.setMethods))
-	m.Handle("POST /admin/servers/{id}/ca-bundle", c.admin(c.setCABundle))
-	m.Handle("POST /admin/servers/{id}/delete", c.admin(c.deleteServer))
-	m.Handle("GET /admin/links", c.admin(c.linksPage))
-	m.Handle("GET /admin/users", c.admin(c.usersPage))
-	m.Handle("GET /admin/jobs", c.admin(c.jobsPage))
-	m.Handle("POST /admin/jobs/{id}/retry", c.admin(c.retryJob))
-	m.Handle("GET /admin/audit", c.admin(c.auditPage))
-	m.Handle("GET /admin/admins", c.admin(c.adminsPage))
-	m.Handle("POST /admin/admins", c.admin(c.addAdmin))
-	m.Handle("POST /admin/admins/delete", c.admin(c.removeAdmin))
 	// Any other /admin path: behind the session too, so probing reveals nothing.
 	m.Handle("/admin/", c.admin(func(http.ResponseWriter, *http.Request, *session) error {
 		return httpx.Errorf(http.StatusNotFound, "no such admin page")
@@ -260,7 +257,7 @@ type adminFunc func(w http.ResponseWriter, r *http.Request, s *session) error
 
 // handle adapts fn: a returned error becomes an HTML error page and one log
 // line, here, the one place console errors are logged.
-func (c *Console) handle(fn handlerFunc) http.Handler {
+func (c *base) handle(fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := fn(w, r); err != nil {
 			c.fail(w, r, nil, err)
@@ -271,7 +268,7 @@ func (c *Console) handle(fn handlerFunc) http.Handler {
 // admin wraps fn with the session check and, for anything but GET and
 // HEAD, the CSRF check: without a session a GET goes to the sign-in page
 // and any other method is refused.
-func (c *Console) admin(fn adminFunc) http.Handler {
+func (c *base) admin(fn adminFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := c.readSession(r)
 		safe := r.Method == http.MethodGet || r.Method == http.MethodHead
@@ -311,13 +308,16 @@ func (c *Console) admin(fn adminFunc) http.Handler {
 }
 
 // fail renders err as an error page and logs it once.
-func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
+func (c *base) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	status, msg := http.StatusInternalServerError, "internal error; the server log has the details (request id "+httpx.RequestID(r.Context())+")"
 	var he *httpx.Error
+	var se *setup.Error
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &he):
 		status, msg = he.Status, he.Msg
+	case errors.As(err, &se) && se.Code != 0:
+		status, msg = setupStatus(se.Code), se.Message
 	case errors.As(err, &mbe):
 		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("the form is larger than %d bytes", mbe.Limit)
 	}
@@ -328,6 +328,22 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 	c.log.LogAttrs(r.Context(), level, "admin request failed", slog.String("request_id", httpx.RequestID(r.Context())),
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status), slog.Any("error", err))
 	c.render(w, r, status, "error", s, "Error", errorData{Status: status, Message: msg})
+}
+
+// setupStatus is the HTTP status of a setup error, in the console and the
+// API alike.
+func setupStatus(c setup.Code) int {
+	switch c {
+	case setup.Invalid:
+		return http.StatusUnprocessableEntity
+	case setup.NotFound:
+		return http.StatusNotFound
+	case setup.Conflict:
+		return http.StatusConflict
+	case setup.JiraFailed:
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
 }
 
 type errorData struct {
@@ -346,7 +362,7 @@ type page struct {
 }
 
 // render executes the named page inside the shared layout.
-func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, s *session, title string, data any) {
+func (c *base) render(w http.ResponseWriter, r *http.Request, status int, name string, s *session, title string, data any) {
 	t, ok := c.pages[name]
 	if !ok {
 		http.Error(w, "admin: no template "+name, http.StatusInternalServerError)
@@ -420,12 +436,14 @@ func randomToken(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// audit writes one audit entry. A change whose audit entry cannot be written
-// is reported as failed, so the log never silently misses a change.
-func (c *Console) audit(ctx context.Context, s *session, action, target, detail string) error {
+// audit writes one audit entry about the console's own changes (sign-ins,
+// admins, job retries); setup changes are audited by the setup service. A
+// change whose audit entry cannot be written is reported as failed, so the
+// log never silently misses a change.
+func (c *base) audit(ctx context.Context, s *session, action, target, detail string) error {
 	actor := "bootstrap"
 	if s != nil {
-		actor = s.actor()
+		actor = string(s.actor())
 	}
 	if err := c.d.Store.AppendAudit(ctx, store.AuditEntry{At: c.now(), Actor: actor, Action: action, Target: target, Detail: detail}); err != nil {
 		return fmt.Errorf("admin: audit %s: %w", action, err)
@@ -434,11 +452,11 @@ func (c *Console) audit(ctx context.Context, s *session, action, target, detail 
 }
 
 // setFlash leaves a one-line message for the next page the browser opens.
-func (c *Console) setFlash(w http.ResponseWriter, msg string) {
+func (c *base) setFlash(w http.ResponseWriter, msg string) {
 	c.setCookie(w, flashCookie, url.QueryEscape(msg), "/admin", 60)
 }
 
-func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) string {
+func (c *base) takeFlash(w http.ResponseWriter, r *http.Request) string {
 	ck, err := r.Cookie(flashCookie)
 	if err != nil {
 		return ""
@@ -450,7 +468,7 @@ func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) string {
 
 // redirect answers a successful POST with a flash message and a redirect
 // (post/redirect/get), so reloading does not repeat the change.
-func (c *Console) redirect(w http.ResponseWriter, r *http.Request, to, flash string) error {
+func (c *base) redirect(w http.ResponseWriter, r *http.Request, to, flash string) error {
 	if flash != "" {
 		c.setFlash(w, flash)
 	}

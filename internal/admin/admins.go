@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/asanajira/asanajira/internal/httpx"
+	"github.com/asanajira/asanajira/internal/setup"
 	"github.com/asanajira/asanajira/internal/store"
 )
 
@@ -31,7 +32,7 @@ const bootstrapGrantedBy = "bootstrap link"
 
 // configuredAdmin reports whether the Asana user is in Deps.Admins, by gid
 // or (case-insensitively) by email.
-func (c *Console) configuredAdmin(gid, email string) bool {
+func (c *base) configuredAdmin(gid, email string) bool {
 	return slices.ContainsFunc(c.d.Admins, func(a string) bool {
 		a = strings.TrimSpace(a)
 		return a != "" && (a == gid || (email != "" && strings.EqualFold(a, email)))
@@ -39,13 +40,13 @@ func (c *Console) configuredAdmin(gid, email string) bool {
 }
 
 // hasConfiguredAdmins reports whether Deps.Admins names anyone.
-func (c *Console) hasConfiguredAdmins() bool {
+func (c *base) hasConfiguredAdmins() bool {
 	return slices.ContainsFunc(c.d.Admins, func(a string) bool { return strings.TrimSpace(a) != "" })
 }
 
 // bootstrapOpen reports whether there is no admin yet, the only time a
 // bootstrap link may be made or used.
-func (c *Console) bootstrapOpen(ctx context.Context) (bool, error) {
+func (c *base) bootstrapOpen(ctx context.Context) (bool, error) {
 	if c.hasConfiguredAdmins() {
 		return false, nil
 	}
@@ -57,7 +58,7 @@ func (c *Console) bootstrapOpen(ctx context.Context) (bool, error) {
 }
 
 // tableAdmin reports whether gid is in the admins table.
-func (c *Console) tableAdmin(ctx context.Context, gid string) (bool, error) {
+func (c *base) tableAdmin(ctx context.Context, gid string) (bool, error) {
 	if gid == "" {
 		return false, nil
 	}
@@ -74,7 +75,7 @@ func (c *Console) tableAdmin(ctx context.Context, gid string) (bool, error) {
 // stillAdmin re-checks a session on every request against the
 // configuration and the admins table; a bootstrap session without Asana
 // sign-in lasts while there is no admin.
-func (c *Console) stillAdmin(ctx context.Context, s *session) (bool, error) {
+func (c *base) stillAdmin(ctx context.Context, s *session) (bool, error) {
 	if s.GID == "" {
 		if !s.Bootstrap {
 			return false, nil
@@ -91,7 +92,7 @@ func (c *Console) stillAdmin(ctx context.Context, s *session) (bool, error) {
 // Through a bootstrap link it first tries to make them the first admin,
 // which succeeds only while there is none. refusal says why not, for the
 // audit log.
-func (c *Console) admit(ctx context.Context, s *session, bootstrap bool) (ok bool, refusal string, err error) {
+func (c *base) admit(ctx context.Context, s *session, bootstrap bool) (ok bool, refusal string, err error) {
 	if c.configuredAdmin(s.GID, s.Email) {
 		return true, "", nil
 	}
@@ -121,6 +122,16 @@ func (c *Console) admit(ctx context.Context, s *session, bootstrap bool) (ok boo
 // Audit action of an admin's removal (a grant is actionGrant).
 const actionRevoke = "admin.revoke"
 
+// adminsPage lists who may use the console and lets an admin add and
+// remove table admins.
+type adminsPage struct{ *base }
+
+func (c *adminsPage) mount(m *http.ServeMux) {
+	m.Handle("GET /admin/admins", c.admin(c.page))
+	m.Handle("POST /admin/admins", c.admin(c.addAdmin))
+	m.Handle("POST /admin/admins/delete", c.admin(c.removeAdmin))
+}
+
 type adminsData struct {
 	// Configured are the --admins entries, which only the configuration
 	// changes.
@@ -131,9 +142,7 @@ type adminsData struct {
 	Self       string
 }
 
-// adminsPage lists who may use the console and lets an admin add and
-// remove table admins.
-func (c *Console) adminsPage(w http.ResponseWriter, r *http.Request, s *session) error {
+func (c *adminsPage) page(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	admins, err := c.d.Store.ListAdmins(ctx)
 	if err != nil {
@@ -159,13 +168,13 @@ func (c *Console) adminsPage(w http.ResponseWriter, r *http.Request, s *session)
 }
 
 // addAdmin makes an Asana user, by gid, an admin.
-func (c *Console) addAdmin(w http.ResponseWriter, r *http.Request, s *session) error {
+func (c *adminsPage) addAdmin(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	gid := strings.TrimSpace(r.PostFormValue("gid"))
-	if !gidPattern.MatchString(gid) {
+	if !setup.ValidGID(gid) {
 		return httpx.Errorf(http.StatusUnprocessableEntity, "an Asana user gid is a number, like 1201000000000012 (the Users page lists them)")
 	}
-	a := store.Admin{GID: gid, GrantedBy: s.actor(), GrantedAt: c.now()}
+	a := store.Admin{GID: gid, GrantedBy: string(s.actor()), GrantedAt: c.now()}
 	if u, err := c.d.Store.GetAsanaUser(ctx, gid); err == nil {
 		a.Name, a.Email = u.Name, u.Email
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -189,7 +198,7 @@ func (c *Console) addAdmin(w http.ResponseWriter, r *http.Request, s *session) e
 // removeAdmin removes a table admin; their session ends at their next
 // request. An admin cannot remove themselves, so the console never locks
 // out the person using it.
-func (c *Console) removeAdmin(w http.ResponseWriter, r *http.Request, s *session) error {
+func (c *adminsPage) removeAdmin(w http.ResponseWriter, r *http.Request, s *session) error {
 	gid := strings.TrimSpace(r.PostFormValue("gid"))
 	if gid == s.GID {
 		return httpx.Errorf(http.StatusUnprocessableEntity, "you cannot remove yourself; another admin can")

@@ -24,7 +24,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t)
-	e.deps.Doctor = nil // the real doctor, against the emulator
+	e.doctor = nil // the real doctor, against the emulator
 	e.restart()
 	ws := e.asana.Seed().Workspace
 

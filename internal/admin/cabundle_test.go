@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/asanajira/asanajira/internal/admin"
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/tlstest"
@@ -117,7 +116,7 @@ func TestPrivateCAJira(t *testing.T) {
 	t.Parallel()
 	jira, base, ca := newTLSJira(t, "9.12.0")
 	e := newEnv(t)
-	e.deps.Doctor = nil // the real doctor, over the network
+	e.doctor = nil // the real doctor, over the network
 	e.restart()
 	b := e.admin()
 
@@ -221,21 +220,6 @@ func TestPrivateCAJiraFromTheStart(t *testing.T) {
 		srv, err := e.store.GetJiraServer(t.Context(), m[1])
 		if err != nil || srv.Version != "10.3.0" || srv.Status != "needs setup" || srv.CABundlePEM != string(ca.PEM) {
 			t.Fatalf("server %+v, %v", srv, err)
-		}
-	})
-	t.Run("ConnectJira", func(t *testing.T) {
-		t.Parallel()
-		jira, base, ca := newTLSJira(t, "8.20.1")
-		e := newEnv(t)
-		srv, err := e.console.Load().ConnectJira(t.Context(), admin.AutomaticSetup{BaseURL: base, AdminUser: "admin", AdminPassword: "admin", Actor: "test", CABundlePEM: string(ca.PEM)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if srv.Status != "connected" || len(jira.ApplicationLinks()) != 1 || len(jira.Webhooks()) != 1 {
-			t.Fatalf("after ConnectJira: %+v; %d links, %d webhooks", srv, len(jira.ApplicationLinks()), len(jira.Webhooks()))
-		}
-		if _, err := e.console.Load().ConnectJira(t.Context(), admin.AutomaticSetup{BaseURL: base, AdminUser: "admin", AdminPassword: "admin", CABundlePEM: privateKeyPEM}); err == nil || !strings.Contains(err.Error(), "private key") {
-			t.Errorf("ConnectJira with a key as CA bundle: %v", err)
 		}
 	})
 }

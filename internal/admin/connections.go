@@ -1,27 +1,28 @@
 package admin
 
 import (
-	"cmp"
-	"context"
-	"errors"
-	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/asanajira/asanajira/internal/httpx"
+	"github.com/asanajira/asanajira/internal/setup"
 	"github.com/asanajira/asanajira/internal/store"
 )
 
-// linkCountCap bounds the links counted per server on the connections page.
-const linkCountCap = 500
+// connectionsPage shows servers × workspaces with their routing, and
+// changes workspaces, connections and routes through the setup service.
+type connectionsPage struct{ *base }
 
-var (
-	gidPattern        = regexp.MustCompile(`^[0-9]{1,32}$`)
-	projectKeyPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,49}$`)
-)
+func (c *connectionsPage) mount(m *http.ServeMux) {
+	m.Handle("GET /admin/connections", c.admin(c.page))
+	m.Handle("POST /admin/workspaces", c.admin(c.addWorkspace))
+	m.Handle("GET /admin/workspaces/asana", c.admin(c.asanaWorkspacesPage))
+	m.Handle("POST /admin/connections", c.admin(c.putConnection))
+	m.Handle("POST /admin/connections/delete", c.admin(c.deleteConnection))
+	m.Handle("POST /admin/routes", c.admin(c.putRoute))
+	m.Handle("POST /admin/routes/delete", c.admin(c.deleteRoute))
+}
 
 type serverRow struct {
 	Server        store.JiraServer
@@ -31,115 +32,34 @@ type serverRow struct {
 	Links         string
 }
 
-type connRow struct {
-	ServerID, ServerName string
-	IsDefault            bool
-}
-
-type routeRow struct {
-	Route      store.ProjectRoute
-	ServerName string
-}
-
-type workspaceRow struct {
-	Workspace   store.Workspace
-	Connections []connRow
-	Routes      []routeRow
-}
-
 type connectionsData struct {
 	Servers    []serverRow
-	Workspaces []workspaceRow
+	Workspaces []setup.WorkspaceSummary
 }
 
-func (c *Console) connectionsPage(w http.ResponseWriter, r *http.Request, s *session) error {
-	d, err := c.connections(r.Context())
+func (c *connectionsPage) page(w http.ResponseWriter, r *http.Request, s *session) error {
+	o, err := c.setup.Overview(r.Context())
 	if err != nil {
 		return err
+	}
+	d := connectionsData{Workspaces: o.Workspaces}
+	for _, sv := range o.Servers {
+		row := serverRow{Server: sv.Server, LinkStatus: sv.LinkState, WebhookStatus: sv.WebhookState, Users: sv.Users, Links: strconv.Itoa(sv.Links)}
+		if sv.LinksCapped {
+			row.Links += "+"
+		}
+		d.Servers = append(d.Servers, row)
 	}
 	c.render(w, r, http.StatusOK, "connections", s, "Connections", d)
 	return nil
 }
 
-// connections reads the whole page from the database.
-func (c *Console) connections(ctx context.Context) (connectionsData, error) {
-	var d connectionsData
-	servers, err := c.d.Store.ListJiraServers(ctx)
+func (c *connectionsPage) addWorkspace(w http.ResponseWriter, r *http.Request, s *session) error {
+	ws, _, err := c.setup.AddWorkspace(r.Context(), s.actor(), r.PostFormValue("gid"), r.PostFormValue("name"))
 	if err != nil {
-		return d, fmt.Errorf("admin: connections: %w", err)
-	}
-	names := map[string]string{}
-	for _, srv := range servers {
-		names[srv.ID] = srv.Name
-		creds, err := c.d.Store.ListJiraCredentials(ctx, srv.ID)
-		if err != nil {
-			return d, fmt.Errorf("admin: connections: %w", err)
-		}
-		links, err := c.d.Store.ListLinks(ctx, store.LinkFilter{JiraServerID: srv.ID, Limit: linkCountCap})
-		if err != nil {
-			return d, fmt.Errorf("admin: connections: %w", err)
-		}
-		row := serverRow{Server: srv, Users: len(creds), Links: strconv.Itoa(len(links)),
-			LinkStatus: "not created", WebhookStatus: "not registered"}
-		if len(links) == linkCountCap {
-			row.Links = strconv.Itoa(linkCountCap) + "+"
-		}
-		switch srv.AppLinkID {
-		case "":
-		case manualLinkID:
-			row.LinkStatus = "created by hand"
-		default:
-			row.LinkStatus = "created automatically"
-		}
-		if srv.WebhookURL != "" {
-			row.WebhookStatus = "registered"
-		}
-		d.Servers = append(d.Servers, row)
-	}
-	workspaces, err := c.d.Store.ListWorkspaces(ctx)
-	if err != nil {
-		return d, fmt.Errorf("admin: connections: %w", err)
-	}
-	conns, err := c.d.Store.ListConnections(ctx)
-	if err != nil {
-		return d, fmt.Errorf("admin: connections: %w", err)
-	}
-	for _, ws := range workspaces {
-		row := workspaceRow{Workspace: ws}
-		for _, cn := range conns {
-			if cn.WorkspaceGID == ws.GID {
-				row.Connections = append(row.Connections, connRow{ServerID: cn.JiraServerID, ServerName: names[cn.JiraServerID], IsDefault: cn.IsDefault})
-			}
-		}
-		// Server ids are random; show the connections in name order.
-		slices.SortFunc(row.Connections, func(a, b connRow) int { return cmp.Compare(a.ServerName, b.ServerName) })
-		routes, err := c.d.Store.ListProjectRoutes(ctx, ws.GID)
-		if err != nil {
-			return d, fmt.Errorf("admin: connections: %w", err)
-		}
-		for _, rt := range routes {
-			row.Routes = append(row.Routes, routeRow{Route: rt, ServerName: names[rt.JiraServerID]})
-		}
-		d.Workspaces = append(d.Workspaces, row)
-	}
-	return d, nil
-}
-
-func (c *Console) addWorkspace(w http.ResponseWriter, r *http.Request, s *session) error {
-	gid, name := strings.TrimSpace(r.PostFormValue("gid")), strings.TrimSpace(r.PostFormValue("name"))
-	if !gidPattern.MatchString(gid) {
-		return httpx.Errorf(http.StatusUnprocessableEntity, "an Asana workspace gid is a number, like 1201000000000001 (it is in the workspace's URLs)")
-	}
-	if name == "" {
-		name = "Workspace " + gid
-	}
-	if err := c.d.Store.PutWorkspace(r.Context(), store.Workspace{GID: gid, Name: name}); err != nil {
-		return fmt.Errorf("admin: add workspace: %w", err)
-	}
-	if err := c.audit(r.Context(), s, "workspace.add", gid, name); err != nil {
 		return err
 	}
-	return c.redirect(w, r, "/admin/connections", "Workspace "+name+" added. Connect it to a Jira server below.")
+	return c.redirect(w, r, "/admin/connections", "Workspace "+ws.Name+" added. Connect it to a Jira server below.")
 }
 
 type asanaWorkspace struct {
@@ -154,16 +74,16 @@ type asanaWorkspacesData struct {
 
 // asanaWorkspacesPage lists the workspaces the signed-in admin belongs to,
 // with the token from their sign-in.
-func (c *Console) asanaWorkspacesPage(w http.ResponseWriter, r *http.Request, s *session) error {
+func (c *connectionsPage) asanaWorkspacesPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	var d asanaWorkspacesData
 	if s.AsanaToken == "" {
 		d.Error = "This session was not started with Asana sign-in; add the workspace by its gid instead."
 		c.render(w, r, http.StatusOK, "workspaces_asana", s, "Your Asana workspaces", d)
 		return nil
 	}
-	known, err := c.d.Store.ListWorkspaces(r.Context())
+	known, err := c.setup.Workspaces(r.Context())
 	if err != nil {
-		return fmt.Errorf("admin: asana workspaces: %w", err)
+		return err
 	}
 	for ws, err := range c.asanaClient(s.AsanaToken).Workspaces(r.Context()) {
 		if err != nil {
@@ -178,100 +98,50 @@ func (c *Console) asanaWorkspacesPage(w http.ResponseWriter, r *http.Request, s 
 	return nil
 }
 
-// requireBoth checks that the workspace and the server a form names exist.
-func (c *Console) requireBoth(ctx context.Context, gid, serverID string) (store.Workspace, store.JiraServer, error) {
-	ws, err := c.d.Store.GetWorkspace(ctx, gid)
-	if errors.Is(err, store.ErrNotFound) {
-		return ws, store.JiraServer{}, httpx.Errorf(http.StatusUnprocessableEntity, "no workspace %q; add it first", gid)
-	}
-	if err != nil {
-		return ws, store.JiraServer{}, fmt.Errorf("admin: %w", err)
-	}
-	srv, err := c.loadServer(ctx, serverID)
-	return ws, srv, err
-}
-
-func (c *Console) putConnection(w http.ResponseWriter, r *http.Request, s *session) error {
+func (c *connectionsPage) putConnection(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
-	ws, srv, err := c.requireBoth(ctx, r.PostFormValue("workspace"), r.PostFormValue("server"))
+	gid, id, isDefault := r.PostFormValue("workspace"), r.PostFormValue("server"), r.PostFormValue("default") != ""
+	if _, err := c.setup.Connect(ctx, s.actor(), gid, id, isDefault); err != nil {
+		return err
+	}
+	ws, err := c.setup.Workspace(ctx, gid)
 	if err != nil {
 		return err
 	}
-	isDefault := r.PostFormValue("default") != ""
-	if err := c.d.Store.PutConnection(ctx, store.Connection{WorkspaceGID: ws.GID, JiraServerID: srv.ID, IsDefault: isDefault}); err != nil {
-		return fmt.Errorf("admin: connect: %w", err)
+	srv, err := c.setup.Server(ctx, id)
+	if err != nil {
+		return err
 	}
 	detail := ws.Name + " × " + srv.Name
 	if isDefault {
 		detail += " (default for the workspace's projects)"
 	}
-	if err := c.audit(ctx, s, "connection.put", ws.GID+"/"+srv.ID, detail); err != nil {
-		return err
-	}
 	return c.redirect(w, r, "/admin/connections", "Connected "+detail+".")
 }
 
-func (c *Console) deleteConnection(w http.ResponseWriter, r *http.Request, s *session) error {
-	ctx := r.Context()
-	gid, id := r.PostFormValue("workspace"), r.PostFormValue("server")
-	err := c.d.Store.DeleteConnection(ctx, gid, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return httpx.Errorf(http.StatusNotFound, "that connection does not exist (any more)")
-	}
-	if err != nil {
-		return fmt.Errorf("admin: disconnect: %w", err)
-	}
-	if err := c.audit(ctx, s, "connection.delete", gid+"/"+id, ""); err != nil {
+func (c *connectionsPage) deleteConnection(w http.ResponseWriter, r *http.Request, s *session) error {
+	if err := c.setup.Disconnect(r.Context(), s.actor(), r.PostFormValue("workspace"), r.PostFormValue("server")); err != nil {
 		return err
 	}
 	return c.redirect(w, r, "/admin/connections", "Connection removed.")
 }
 
-func (c *Console) putRoute(w http.ResponseWriter, r *http.Request, s *session) error {
+func (c *connectionsPage) putRoute(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
-	ws, srv, err := c.requireBoth(ctx, r.PostFormValue("workspace"), r.PostFormValue("server"))
+	rt := store.ProjectRoute{WorkspaceGID: r.PostFormValue("workspace"), ProjectGID: strings.TrimSpace(r.PostFormValue("project")),
+		JiraServerID: r.PostFormValue("server"), JiraProjectKey: strings.ToUpper(strings.TrimSpace(r.PostFormValue("jira_project")))}
+	if _, err := c.setup.SetRoute(ctx, s.actor(), rt); err != nil {
+		return err
+	}
+	srv, err := c.setup.Server(ctx, rt.JiraServerID)
 	if err != nil {
 		return err
 	}
-	project := strings.TrimSpace(r.PostFormValue("project"))
-	key := strings.ToUpper(strings.TrimSpace(r.PostFormValue("jira_project")))
-	if !gidPattern.MatchString(project) {
-		return httpx.Errorf(http.StatusUnprocessableEntity, "an Asana project gid is a number (it is in the project's URL)")
-	}
-	if key != "" && !projectKeyPattern.MatchString(key) {
-		return httpx.Errorf(http.StatusUnprocessableEntity, "a Jira project key is letters and digits starting with a letter, like OPS")
-	}
-	conns, err := c.d.Store.ListConnections(ctx)
-	if err != nil {
-		return fmt.Errorf("admin: route: %w", err)
-	}
-	if !slices.ContainsFunc(conns, func(cn store.Connection) bool { return cn.WorkspaceGID == ws.GID && cn.JiraServerID == srv.ID }) {
-		return httpx.Errorf(http.StatusUnprocessableEntity, "connect %s to %s before routing its projects there", ws.Name, srv.Name)
-	}
-	if err := c.d.Store.PutProjectRoute(ctx, store.ProjectRoute{WorkspaceGID: ws.GID, ProjectGID: project, JiraServerID: srv.ID, JiraProjectKey: key}); err != nil {
-		return fmt.Errorf("admin: route: %w", err)
-	}
-	detail := "project " + project + " → " + srv.Name
-	if key != "" {
-		detail += " (" + key + ")"
-	}
-	if err := c.audit(ctx, s, "route.put", ws.GID+"/"+project, detail); err != nil {
-		return err
-	}
-	return c.redirect(w, r, "/admin/connections", "Route saved: "+detail+".")
+	return c.redirect(w, r, "/admin/connections", "Route saved: "+setup.RouteDetail(rt.ProjectGID, srv.Name, rt.JiraProjectKey)+".")
 }
 
-func (c *Console) deleteRoute(w http.ResponseWriter, r *http.Request, s *session) error {
-	ctx := r.Context()
-	gid, project := r.PostFormValue("workspace"), r.PostFormValue("project")
-	err := c.d.Store.DeleteProjectRoute(ctx, gid, project)
-	if errors.Is(err, store.ErrNotFound) {
-		return httpx.Errorf(http.StatusNotFound, "that route does not exist (any more)")
-	}
-	if err != nil {
-		return fmt.Errorf("admin: delete route: %w", err)
-	}
-	if err := c.audit(ctx, s, "route.delete", gid+"/"+project, ""); err != nil {
+func (c *connectionsPage) deleteRoute(w http.ResponseWriter, r *http.Request, s *session) error {
+	if err := c.setup.RemoveRoute(r.Context(), s.actor(), r.PostFormValue("workspace"), r.PostFormValue("project")); err != nil {
 		return err
 	}
 	return c.redirect(w, r, "/admin/connections", "Route removed; the project follows the workspace default again.")

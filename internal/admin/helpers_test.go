@@ -22,6 +22,7 @@ import (
 	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
 	"github.com/asanajira/asanajira/internal/secrets"
+	"github.com/asanajira/asanajira/internal/setup"
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/store/sqlite"
 	"github.com/google/go-cmp/cmp"
@@ -41,6 +42,9 @@ type env struct {
 	hs      *httptest.Server
 	console atomic.Pointer[admin.Console]
 	deps    admin.Deps
+	// doctor is the setup service's doctor: fixedDoctor unless a test
+	// wants the real one (nil).
+	doctor setup.DoctorFunc
 }
 
 type option func(*admin.Deps)
@@ -93,8 +97,8 @@ func newEnv(t *testing.T, opts ...option) *env {
 		AsanaClientID:     "asanajira-demo",
 		AsanaClientSecret: "demo-secret",
 		Admins:            []string{e.asana.Seed().Users["admin"]},
-		Doctor:            fixedDoctor,
 	}
+	e.doctor = fixedDoctor
 	for _, o := range opts {
 		o(&e.deps)
 	}
@@ -112,10 +116,15 @@ func (e *env) openStore() store.Store {
 	return st
 }
 
-// restart builds a new console on the same database, as a process restart
-// does.
+// restart builds a new setup service and console on the same database, as
+// a process restart does.
 func (e *env) restart() {
 	e.t.Helper()
+	svc, err := setup.New(setup.Deps{Store: e.deps.Store, PublicURL: e.deps.PublicURL, Doctor: e.doctor, Now: e.deps.Now})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.deps.Setup = svc
 	c, err := admin.New(e.deps)
 	if err != nil {
 		e.t.Fatal(err)
@@ -124,8 +133,8 @@ func (e *env) restart() {
 }
 
 // fixedDoctor is a doctor that needs no network, for page tests.
-func fixedDoctor(_ context.Context, req admin.DoctorRequest) admin.DoctorReport {
-	return admin.DoctorReport{Version: "9.12.0", OK: true, Checks: []admin.DoctorCheck{
+func fixedDoctor(_ context.Context, req setup.DoctorRequest) setup.DoctorReport {
+	return setup.DoctorReport{Version: "9.12.0", OK: true, Checks: []setup.DoctorCheck{
 		{ID: "server_info", Title: "serverInfo answers", Status: "pass", Evidence: "Jira 9.12.0 at " + req.JiraURL},
 		{ID: "clock", Title: "Clocks agree", Status: "warn", Evidence: "Jira is 2 minutes ahead", Fix: "Synchronise both hosts with NTP."},
 	}}

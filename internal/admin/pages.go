@@ -13,6 +13,29 @@ import (
 
 const pageSize = 50
 
+// The list pages: each reads the database only.
+type (
+	// linksPage lists task ↔ issue links.
+	linksPage struct{ *base }
+	// usersPage lists who is connected to which Jira server.
+	usersPage struct{ *base }
+	// jobsPage lists running, stuck and failed jobs.
+	jobsPage struct{ *base }
+	// auditPage shows the audit log.
+	auditPage struct{ *base }
+)
+
+func (c *linksPage) mount(m *http.ServeMux) { m.Handle("GET /admin/links", c.admin(c.linksPage)) }
+
+func (c *usersPage) mount(m *http.ServeMux) { m.Handle("GET /admin/users", c.admin(c.usersPage)) }
+
+func (c *jobsPage) mount(m *http.ServeMux) {
+	m.Handle("GET /admin/jobs", c.admin(c.jobsPage))
+	m.Handle("POST /admin/jobs/{id}/retry", c.admin(c.retryJob))
+}
+
+func (c *auditPage) mount(m *http.ServeMux) { m.Handle("GET /admin/audit", c.admin(c.auditPage)) }
+
 type linkRow struct {
 	Link       store.Link
 	ServerName string
@@ -32,7 +55,7 @@ type linksData struct {
 
 // linksPage lists task ↔ issue links, searchable by task gid or issue key
 // prefix and filterable by server.
-func (c *Console) linksPage(w http.ResponseWriter, r *http.Request, s *session) error {
+func (c *linksPage) linksPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	d := linksData{Query: strings.TrimSpace(q.Get("q")), Server: q.Get("server")}
@@ -78,7 +101,7 @@ type usersData struct {
 
 // usersPage lists who is connected to which Jira server, by which method,
 // and who must reconnect.
-func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, s *session) error {
+func (c *usersPage) usersPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	users, err := c.d.Store.ListAsanaUsers(ctx)
 	if err != nil {
@@ -132,7 +155,7 @@ type jobsData struct {
 
 // jobsPage lists running jobs, marking those whose process stopped
 // renewing them, and failed jobs with their last error.
-func (c *Console) jobsPage(w http.ResponseWriter, r *http.Request, s *session) error {
+func (c *jobsPage) jobsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	d := jobsData{Available: c.d.Jobs != nil}
 	if c.d.Jobs != nil {
 		running, err := c.d.Jobs.RunningJobs(r.Context(), 100)
@@ -165,7 +188,7 @@ func (c *Console) jobsPage(w http.ResponseWriter, r *http.Request, s *session) e
 	return nil
 }
 
-func (c *Console) retryJob(w http.ResponseWriter, r *http.Request, s *session) error {
+func (c *jobsPage) retryJob(w http.ResponseWriter, r *http.Request, s *session) error {
 	if c.d.Jobs == nil {
 		return httpx.Errorf(http.StatusServiceUnavailable, "the job queue is not available to the console")
 	}
@@ -188,7 +211,7 @@ type auditData struct {
 }
 
 // auditPage shows the audit log, newest first, a page at a time.
-func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s *session) error {
+func (c *auditPage) auditPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
 	es, err := c.d.Store.ListAudit(r.Context(), store.AuditFilter{BeforeID: before, Limit: pageSize})
 	if err != nil {

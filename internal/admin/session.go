@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/asanajira/asanajira/internal/setup"
 )
 
 // Cookie names. The session cookie is scoped to /admin so no other part of
@@ -41,12 +43,8 @@ type session struct {
 	AsanaToken string `json:"t,omitempty"`
 }
 
-func (s *session) actor() string {
-	if s.GID == "" {
-		return s.Name
-	}
-	return s.Name + " (" + s.GID + ")"
-}
+// actor is the admin as the audit log names them.
+func (s *session) actor() setup.Actor { return setup.AdminActor(s.Name, s.GID) }
 
 // checkCSRF compares a submitted token with the session's in constant time.
 func (s *session) checkCSRF(token string) bool {
@@ -54,7 +52,7 @@ func (s *session) checkCSRF(token string) bool {
 }
 
 // startSession seals s into the session cookie.
-func (c *Console) startSession(w http.ResponseWriter, s session) error {
+func (c *base) startSession(w http.ResponseWriter, s session) error {
 	s.Purpose = sessionPurpose
 	s.CSRF = randomToken(32)
 	s.Expires = c.now().Add(c.d.SessionTTL).Unix()
@@ -71,7 +69,7 @@ func (c *Console) startSession(w http.ResponseWriter, s session) error {
 }
 
 // readSession returns the request's valid session, or nil.
-func (c *Console) readSession(r *http.Request) *session {
+func (c *base) readSession(r *http.Request) *session {
 	ck, err := r.Cookie(sessionCookie)
 	if err != nil || ck.Value == "" {
 		return nil
@@ -94,14 +92,14 @@ func (c *Console) readSession(r *http.Request) *session {
 	return &s
 }
 
-func (c *Console) clearSession(w http.ResponseWriter) {
+func (c *base) clearSession(w http.ResponseWriter) {
 	c.setCookie(w, sessionCookie, "", "/admin", -1)
 }
 
 // setCookie sets every console cookie: HttpOnly, SameSite=Lax (the Asana
 // sign-in returns by a cross-site redirect, which Strict would strip), and
 // Secure when asanajira is served over https.
-func (c *Console) setCookie(w http.ResponseWriter, name, value, path string, maxAge int) {
+func (c *base) setCookie(w http.ResponseWriter, name, value, path string, maxAge int) {
 	//nolint:gosec // G124: Secure follows the public URL's scheme; a browser drops Secure cookies from an http:// demo bridge.
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge,
 		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})

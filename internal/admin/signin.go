@@ -37,6 +37,19 @@ const (
 	bootstrapTTL   = 24 * time.Hour
 )
 
+// signinPages are the pages reachable without a session: sign-in with
+// Asana, its callback, the bootstrap link, and sign-out.
+type signinPages struct{ *base }
+
+func (c *signinPages) mount(m *http.ServeMux) {
+	m.Handle("GET /admin/signin", c.handle(c.signinPage))
+	m.Handle("GET /admin/signin/start", c.handle(c.signinStart))
+	m.Handle("GET /admin/auth/callback", c.handle(c.signinCallback))
+	m.Handle("GET /admin/bootstrap", c.handle(c.bootstrapPage))
+	m.Handle("POST /admin/bootstrap", c.handle(c.bootstrapUse))
+	m.Handle("POST /admin/signout", c.admin(c.signout))
+}
+
 // signinState travels through the Asana redirect in an auth state row.
 type signinState struct {
 	Verifier  string `json:"v"`
@@ -44,14 +57,14 @@ type signinState struct {
 	Bootstrap bool   `json:"b,omitempty"`
 }
 
-// BootstrapURL returns a one-time link that lets the first admin in, while
+// bootstrapURL returns a one-time link that lets the first admin in, while
 // there is no admin (see admins.go); ok is false once there is one. Each
 // call creates a new link valid for 24 hours and revokes the earlier ones:
 // the app prints it to the log at start. Opening it and pressing the button
 // signs in with Asana and makes that Asana user the first admin (audit
 // action admin.grant); without an Asana app configured it opens a
 // bootstrap session instead, valid while there is no admin.
-func (c *Console) BootstrapURL(ctx context.Context) (link string, ok bool, err error) {
+func (c *signinPages) bootstrapURL(ctx context.Context) (link string, ok bool, err error) {
 	open, err := c.bootstrapOpen(ctx)
 	if err != nil || !open {
 		return "", false, err
@@ -63,7 +76,7 @@ func (c *Console) BootstrapURL(ctx context.Context) (link string, ok bool, err e
 	return c.public + "/admin/bootstrap?token=" + token, true, nil
 }
 
-func (c *Console) oauthConfig() (*oauth2.Config, error) {
+func (c *signinPages) oauthConfig() (*oauth2.Config, error) {
 	if c.d.AsanaClientID == "" || c.d.AsanaClientSecret == "" {
 		return nil, httpx.Errorf(http.StatusServiceUnavailable,
 			"sign-in with Asana is not configured: set --asana-client-id and --asana-client-secret (ASANAJIRA_ASANA_CLIENT_ID, ASANAJIRA_ASANA_CLIENT_SECRET)")
@@ -77,7 +90,7 @@ func (c *Console) oauthConfig() (*oauth2.Config, error) {
 
 // redirectURL is the admin sign-in's OAuth redirect URL; it must be one of
 // the Asana app's registered redirect URLs.
-func (c *Console) redirectURL() string { return c.public + "/admin/auth/callback" }
+func (c *signinPages) redirectURL() string { return c.public + "/admin/auth/callback" }
 
 type signinData struct {
 	Next          string
@@ -86,7 +99,7 @@ type signinData struct {
 	BootstrapOpen bool
 }
 
-func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) error {
+func (c *signinPages) signinPage(w http.ResponseWriter, r *http.Request) error {
 	if s := c.readSession(r); s != nil {
 		admin, err := c.stillAdmin(r.Context(), s)
 		if err != nil {
@@ -102,13 +115,13 @@ func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (c *Console) signinStart(w http.ResponseWriter, r *http.Request) error {
+func (c *signinPages) signinStart(w http.ResponseWriter, r *http.Request) error {
 	return c.startAsanaSignin(w, r, safeNext(r.URL.Query().Get("next")), false)
 }
 
 // startAsanaSignin sends the browser to Asana's consent page with PKCE and a
 // state that is both stored (one use) and bound to this browser by a cookie.
-func (c *Console) startAsanaSignin(w http.ResponseWriter, r *http.Request, next string, bootstrap bool) error {
+func (c *signinPages) startAsanaSignin(w http.ResponseWriter, r *http.Request, next string, bootstrap bool) error {
 	cfg, err := c.oauthConfig()
 	if err != nil {
 		return err
@@ -125,7 +138,7 @@ func (c *Console) startAsanaSignin(w http.ResponseWriter, r *http.Request, next 
 	return nil
 }
 
-func (c *Console) signinCallback(w http.ResponseWriter, r *http.Request) error {
+func (c *signinPages) signinCallback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	c.setCookie(w, stateCookie, "", "/admin/auth", -1)
@@ -185,7 +198,7 @@ func (c *Console) signinCallback(w http.ResponseWriter, r *http.Request) error {
 }
 
 // asanaClient calls Asana's REST API with an access token.
-func (c *Console) asanaClient(token string) *asana.Client {
+func (c *base) asanaClient(token string) *asana.Client {
 	hc := &http.Client{Transport: &asana.BearerTransport{Token: token, Base: c.hc.Transport}, Timeout: c.hc.Timeout}
 	cl, _ := asana.New(c.asanaBase()+"/api/1.0", hc, asana.WithRetryPolicy(asana.RetryPolicy{MaxAttempts: 1})) // the base URL was checked by oauthConfig
 	return cl
@@ -198,13 +211,13 @@ type bootstrapData struct {
 
 // bootstrapPage shows a button rather than acting on GET, so a link
 // preview or prefetch cannot spend the one-time token.
-func (c *Console) bootstrapPage(w http.ResponseWriter, r *http.Request) error {
+func (c *signinPages) bootstrapPage(w http.ResponseWriter, r *http.Request) error {
 	c.render(w, r, http.StatusOK, "bootstrap", nil, "First sign-in", bootstrapData{
 		Token: r.URL.Query().Get("token"), Configured: c.d.AsanaClientID != ""})
 	return nil
 }
 
-func (c *Console) bootstrapUse(w http.ResponseWriter, r *http.Request) error {
+func (c *signinPages) bootstrapUse(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	token := r.PostFormValue("token")
 	if token == "" {
@@ -239,7 +252,7 @@ func (c *Console) bootstrapUse(w http.ResponseWriter, r *http.Request) error {
 		"Signed in with the bootstrap link. Configure the Asana app and list yourself in ASANAJIRA_ADMINS to sign in with Asana.")
 }
 
-func (c *Console) signout(w http.ResponseWriter, r *http.Request, _ *session) error {
+func (c *signinPages) signout(w http.ResponseWriter, r *http.Request, _ *session) error {
 	c.clearSession(w)
 	http.Redirect(w, r, "/admin/signin", http.StatusSeeOther)
 	return nil

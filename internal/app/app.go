@@ -27,6 +27,7 @@ import (
 	"github.com/asanajira/asanajira/internal/jirawebhook"
 	"github.com/asanajira/asanajira/internal/jobs"
 	"github.com/asanajira/asanajira/internal/secrets"
+	"github.com/asanajira/asanajira/internal/setup"
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/store/postgres"
 	"github.com/asanajira/asanajira/internal/store/sqlite"
@@ -50,6 +51,7 @@ type App struct {
 	creds    *credentials.Provider
 	bridge   *bridge.Service
 	sync     *syncengine.Engine
+	setup    *setup.Service
 	console  *admin.Console
 	registry *prometheus.Registry
 	mux      *http.ServeMux
@@ -75,6 +77,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.buildBridge,
 		a.buildSync,
 		func() error { return a.buildQueue(ctx, kind, target) },
+		a.buildSetup,
 		a.buildConsole,
 	} {
 		if err := step(); err != nil {
@@ -233,13 +236,18 @@ func (s syncEnqueuer) EnqueueSyncLink(ctx context.Context, tx *sql.Tx, linkID in
 	return s.a.queue.EnqueueSyncLink(ctx, tx, linkID)
 }
 
+func (a *App) buildSetup() error {
+	svc, err := newSetup(a.cfg, a.store, a.log)
+	a.setup = svc
+	return err
+}
+
 func (a *App) buildConsole() error {
 	console, err := admin.New(admin.Deps{
-		Store: a.store, Sealer: a.keyring, Jobs: a.queue, Log: a.log,
+		Store: a.store, Setup: a.setup, Sealer: a.keyring, Jobs: a.queue, Log: a.log,
 		PublicURL: a.cfg.EffectivePublicURL(), AsanaURL: a.cfg.AsanaURL,
 		AsanaClientID: a.cfg.AsanaClientID, AsanaClientSecret: a.cfg.AsanaClientSecret,
-		Admins:                a.cfg.Admins,
-		JiraOAuth2RedirectURL: a.cfg.EffectivePublicURL() + connect.JiraOAuth2CallbackPath,
+		Admins: a.cfg.Admins,
 	})
 	if err != nil {
 		return err
@@ -299,6 +307,9 @@ func asanaAppMissing(w http.ResponseWriter, _ *http.Request) {
 
 // Console is the admin console.
 func (a *App) Console() *admin.Console { return a.console }
+
+// Setup is the setup service behind the console, the CLI and the API.
+func (a *App) Setup() *setup.Service { return a.setup }
 
 // Credentials turns stored credentials into API clients.
 func (a *App) Credentials() *credentials.Provider { return a.creds }

@@ -60,7 +60,7 @@ func newWorld(t *testing.T, database string) *world {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	srv, err := d.Provision(ctx, a.Console(), a.Store())
+	srv, err := d.Provision(ctx, a.Setup())
 	if err != nil {
 		t.Fatal(err)
 	}

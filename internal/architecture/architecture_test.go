@@ -121,6 +121,16 @@ func TestDependencyRules(t *testing.T) {
 			if under(p.path, "internal/bridge") && (under(imp, "internal/httpx") || under(imp, "internal/jobs")) {
 				t.Errorf("%s imports %s: bridge holds rules, not HTTP serving or queue code", p.path, imp)
 			}
+			// The setup service sits beside bridge, below its four faces
+			// (console and API in admin, the CLI, apply): it knows no HTTP
+			// serving, no queue and no face.
+			if under(p.path, "internal/setup") {
+				for _, below := range append(slices.Clone(features), "internal/httpx", "internal/jobs", "internal/cli", "internal/app", "internal/bridge") {
+					if under(imp, below) {
+						t.Errorf("%s imports %s: setup sits below the faces that use it and beside bridge", p.path, imp)
+					}
+				}
+			}
 		}
 		// The emulators are written from the references, never from the
 		// clients' types, in tests too.

@@ -89,7 +89,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer a.Close()
-	if _, err := d.Provision(ctx, a.Console(), a.Store()); err != nil {
+	if _, err := d.Provision(ctx, a.Setup()); err != nil {
 		closeListeners(d.BridgeListener, metrics)
 		return err
 	}

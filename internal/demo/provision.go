@@ -7,27 +7,26 @@ import (
 	"net/url"
 	"regexp"
 
-	"github.com/asanajira/asanajira/internal/admin"
 	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
+	"github.com/asanajira/asanajira/internal/setup"
 	"github.com/asanajira/asanajira/internal/store"
 )
 
 // Provision does for the newcomer what an admin does once: it registers the
 // app on the Asana emulator with the bridge's App Components URLs, connects
-// the Jira emulator through the admin console's automatic setup
+// the Jira emulator through the setup service's automatic setup
 // (application link, consumer, webhook), and routes the Acme workspace to it.
 // On a resumed data folder it sets the same server up again: the emulators
 // start empty each time, so users authorize again.
-func (d *Demo) Provision(ctx context.Context, console *admin.Console, st store.Store) (store.JiraServer, error) {
+func (d *Demo) Provision(ctx context.Context, s *setup.Service) (store.JiraServer, error) {
+	const actor = setup.Actor("asanajira demo")
 	if err := d.Asana.SetApp(d.AppRegistration()); err != nil {
 		return store.JiraServer{}, fmt.Errorf("demo: register the app on the Asana emulator: %w", err)
 	}
 	d.log.Info("registered the asanajira app on the Asana emulator", slog.String("authentication_url", d.BridgeURL+"/connect/auth"))
 
-	srv, err := console.ConnectJira(ctx, admin.AutomaticSetup{
-		BaseURL: d.JiraURL, Name: "Jira emulator",
-		AdminUser: "admin", AdminPassword: "admin", Actor: "demo",
-	})
+	srv, err := s.ConnectJira(ctx, actor, setup.ServerInput{BaseURL: d.JiraURL, Name: "Jira emulator"},
+		setup.JiraAdmin{User: "admin", Password: "admin"})
 	if err != nil {
 		return srv, fmt.Errorf("demo: connect the Jira emulator: %w", err)
 	}
@@ -35,13 +34,13 @@ func (d *Demo) Provision(ctx context.Context, console *admin.Console, st store.S
 		slog.String("server", srv.ID), slog.String("consumer_key", srv.ConsumerKey))
 
 	seed := d.Asana.Seed()
-	if err := st.PutWorkspace(ctx, store.Workspace{GID: seed.Workspace, Name: "Acme"}); err != nil {
+	if _, _, err := s.AddWorkspace(ctx, actor, seed.Workspace, "Acme"); err != nil {
 		return srv, fmt.Errorf("demo: %w", err)
 	}
-	if err := st.PutConnection(ctx, store.Connection{WorkspaceGID: seed.Workspace, JiraServerID: srv.ID, IsDefault: true}); err != nil {
+	if _, err := s.Connect(ctx, actor, seed.Workspace, srv.ID, true); err != nil {
 		return srv, fmt.Errorf("demo: %w", err)
 	}
-	if err := st.PutProjectRoute(ctx, store.ProjectRoute{WorkspaceGID: seed.Workspace, ProjectGID: seed.Project, JiraServerID: srv.ID, JiraProjectKey: "DEMO"}); err != nil {
+	if _, err := s.SetRoute(ctx, actor, store.ProjectRoute{WorkspaceGID: seed.Workspace, ProjectGID: seed.Project, JiraServerID: srv.ID, JiraProjectKey: "DEMO"}); err != nil {
 		return srv, fmt.Errorf("demo: %w", err)
 	}
 	d.log.Info("routed the Acme workspace's Launch project to Jira project DEMO")

@@ -89,6 +89,8 @@ type Queries interface {
 	AdminQueries
 	SignedRequestQueries
 	SyncQueries
+	AdminAPITokenQueries
+	SetupQueries
 }
 
 // Tx is a transaction over the store. SQL exposes the underlying *sql.Tx so

@@ -145,7 +145,7 @@ func Start(ctx context.Context, opts Options) (_ *World, err error) {
 		_ = d.BridgeListener.Close()
 		return nil, fmt.Errorf("harness: %w", err)
 	}
-	srv, err := d.Provision(ctx, a.Console(), a.Store())
+	srv, err := d.Provision(ctx, a.Setup())
 	if err == nil {
 		w.Server = srv
 		err = w.connect(ctx, a, srv, "alice", opts.JiraAuth)

@@ -102,6 +102,7 @@ func Run(t *testing.T, newStore NewStore) {
 	}
 	maps.Copy(tests, securityTests)
 	maps.Copy(tests, syncTests)
+	maps.Copy(tests, setupTests)
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

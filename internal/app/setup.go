@@ -1,0 +1,46 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/asanajira/asanajira/internal/config"
+	"github.com/asanajira/asanajira/internal/connect"
+	"github.com/asanajira/asanajira/internal/setup"
+	"github.com/asanajira/asanajira/internal/store"
+)
+
+// newSetup builds the setup service for cfg's public URL.
+func newSetup(cfg config.Config, st store.Store, log *slog.Logger) (*setup.Service, error) {
+	pub := cfg.EffectivePublicURL()
+	svc, err := setup.New(setup.Deps{Store: st, PublicURL: pub, JiraOAuth2RedirectURL: pub + connect.JiraOAuth2CallbackPath, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	return svc, nil
+}
+
+// OpenSetup opens (and migrates) the configured database with its sealing
+// key and returns the setup service over it, without the job queue or any
+// HTTP: what the setup commands (jira, workspace, route, apply) need. Call
+// done when finished.
+func OpenSetup(ctx context.Context, cfg config.Config, log *slog.Logger) (svc *setup.Service, done func(), err error) {
+	kind, target, err := cfg.Database()
+	if err != nil {
+		return nil, nil, err
+	}
+	keyring, err := loadKeyring(cfg, kind, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := openAndMigrate(ctx, kind, target, keyring, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if svc, err = newSetup(cfg, db, log); err != nil {
+		_ = db.Close() // the setup error explains why
+		return nil, nil, err
+	}
+	return svc, func() { _ = db.Close() }, nil
+}
