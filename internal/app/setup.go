@@ -22,25 +22,13 @@ func newSetup(cfg config.Config, st store.Store, log *slog.Logger) (*setup.Servi
 }
 
 // OpenSetup opens (and migrates) the configured database with its sealing
-// key and returns the setup service over it, without the job queue or any
-// HTTP: what the setup commands (jira, workspace, route, apply) need. Call
-// done when finished.
+// key and returns the setup service over it, as serve builds it but without
+// serving or running jobs: what the setup commands (jira, workspace, route,
+// apply) need. Call done when finished.
 func OpenSetup(ctx context.Context, cfg config.Config, log *slog.Logger) (svc *setup.Service, done func(), err error) {
-	kind, target, err := cfg.Database()
+	a, err := New(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	keyring, err := loadKeyring(cfg, kind, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	db, err := openAndMigrate(ctx, kind, target, keyring, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	if svc, err = newSetup(cfg, db, log); err != nil {
-		_ = db.Close() // the setup error explains why
-		return nil, nil, err
-	}
-	return svc, func() { _ = db.Close() }, nil
+	return a.setup, a.Close, nil
 }

@@ -84,9 +84,9 @@ func (s *Service) RegisterServer(ctx context.Context, actor Actor, in ServerInpu
 	if err != nil {
 		return Registration{}, err
 	}
-	if _, found, err := s.serverByBaseURL(ctx, baseURL); err != nil || found {
+	if old, found, err := s.serverByBaseURL(ctx, baseURL); err != nil || found {
 		if err == nil {
-			err = &Error{Code: Conflict, Message: "A Jira server with this base URL is already connected; open it from the connections page."}
+			err = &Error{Code: Conflict, Message: fmt.Sprintf("A Jira server with this base URL is already connected: %q (%s).", old.Name, old.ID)}
 		}
 		return Registration{}, err
 	}
@@ -138,7 +138,7 @@ func (s *Service) recordServer(ctx context.Context, baseURL, name, connectAddres
 	srv.WebhookSecret = store.Secret(randomToken(32))
 	if err := s.st.CreateJiraServer(ctx, &srv); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return srv, &Error{Code: Conflict, Err: err, Message: "A Jira server with this base URL is already connected; open it from the connections page."}
+			return srv, &Error{Code: Conflict, Err: err, Message: "A Jira server with this base URL is already connected."}
 		}
 		return srv, fmt.Errorf("setup: record the server: %w", err)
 	}
