@@ -2,7 +2,9 @@ package asana
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,6 +26,9 @@ func TestTaskPaneInBrowser(t *testing.T) {
 	app := newTestApp(t, "app-secret")
 	s, hs := newTestServer(t, Options{App: app.registration()})
 	task := s.Seed().Tasks[2].GID
+	if err := s.AddAppToProject(s.Seed().Project); err != nil {
+		t.Fatal(err)
+	}
 
 	ctx := openPane(t, hs, "alice", task)
 	err := chromedp.Do(ctx,
@@ -182,4 +187,115 @@ func openPane(t *testing.T, hs *httptest.Server, user, task string) context.Cont
 		t.Fatalf("open the task: %v", err)
 	}
 	return ctx
+}
+
+// TestAddAppFromCustomize is Asana's flow for an App Components app: a
+// task shows no entry point until the app is added to its project from
+// Customize → Apps; the install wizard's Continue opens the app's
+// authentication popup; "success" adds the app and its entry point shows,
+// "error" leaves the project as it was and says why and how to try again.
+func TestAddAppFromCustomize(t *testing.T) {
+	t.Parallel()
+	for _, deny := range []bool{false, true} {
+		t.Run(map[bool]string{false: "allowed", true: "denied"}[deny], func(t *testing.T) {
+			t.Parallel()
+			app := newTestApp(t, "app-secret")
+			app.denyAuth.Store(deny)
+			s, hs := newTestServer(t, Options{App: app.registration()})
+			seed := s.Seed()
+			ctx := openPane(t, hs, "alice", seed.Tasks[2].GID)
+			err := chromedp.Do(ctx,
+				chromedp.WaitVisible(`#no-apps`),
+				chromedp.Click(`#customize-button`),
+				chromedp.WaitVisible(`#add-app`),
+				chromedp.Click(`#add-app`),
+				chromedp.WaitVisible(`#install-continue`),
+				chromedp.Click(`#install-continue`),
+			)
+			if err != nil {
+				t.Fatalf("add the app: %v", err)
+			}
+			if deny {
+				if err := chromedp.Do(ctx, chromedp.WaitVisible(`#install-status .notice`)); err != nil {
+					t.Fatalf("no message after the popup said error: %v", err)
+				}
+				msg, err := chromedp.Run(ctx, chromedp.Text(`#install-status`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, want := range []string{"Jira Bridge is not connected", "declined", "nothing was changed", "To try again"} {
+					if !strings.Contains(msg, want) {
+						t.Errorf("the wizard says %q, lacking %q", msg, want)
+					}
+				}
+				if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#entry-point").length`)); n != 0 {
+					t.Error("an entry point shows though the app was not added")
+				}
+				return
+			}
+			if err := chromedp.Do(ctx, chromedp.WaitVisible(`#flash.good`), chromedp.WaitVisible(`#entry-point`)); err != nil {
+				t.Fatalf("after success: %v", err)
+			}
+			msg, _ := chromedp.Run(ctx, chromedp.Text(`#flash-text`))
+			if !strings.Contains(msg, "Jira Bridge is added to Launch") {
+				t.Errorf("flash %q", msg)
+			}
+			// Opened again, the page remembers: the entry point, and no
+			// request to connect.
+			if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(`#entry-point`)); err != nil {
+				t.Fatalf("after a reload: %v", err)
+			}
+			if hidden, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("install-banner").hidden`)); !hidden {
+				t.Error("after a reload the page asks to connect again")
+			}
+		})
+	}
+}
+
+// TestPermalinkOpensTheTask: the permalink_url the API returns for a task
+// opens it in the task pane (Jira's link back to the task uses it).
+func TestPermalinkOpensTheTask(t *testing.T) {
+	t.Parallel()
+	s, hs := newTestServer(t, Options{})
+	seed := s.Seed()
+	task := seed.Tasks[1]
+	ctx := openPane(t, hs, "alice", seed.Tasks[0].GID)
+	for _, link := range []string{
+		hs.URL + "/1/" + seed.Workspace + "/project/" + seed.Project + "/task/" + task.GID,
+		hs.URL + "/1/" + seed.Workspace + "/task/" + task.GID,
+	} {
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(link),
+			chromedp.WaitVisible(`#pane .task-title h1`),
+		)
+		if err != nil {
+			t.Fatalf("open %s: %v", link, err)
+		}
+		waitFor(t, "the task "+task.Name, func() bool {
+			got, _ := chromedp.Run(ctx, chromedp.Text(`#pane .task-title h1`))
+			return got == task.Name
+		})
+	}
+}
+
+// The permalink_url of a task as the API returns it is served: signed out,
+// it leads to the sign-in page, which comes back to it.
+func TestPermalinkFromTheAPIIsServed(t *testing.T) {
+	t.Parallel()
+	s, hs := newTestServer(t, Options{})
+	seed := s.Seed()
+	link, _ := call(t, hs, seed.Tokens["alice"], "GET", "/tasks/"+seed.Tasks[0].GID+"?opt_fields=permalink_url", nil).data(t)["permalink_url"].(string)
+	if !strings.HasPrefix(link, hs.URL+"/") {
+		t.Fatalf("permalink_url %q", link)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(link) //nolint:noctx // a test's one request
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want := "/-/login?next=" + url.QueryEscape(strings.TrimPrefix(link, hs.URL))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
+		t.Errorf("GET %s: %d to %q, want 303 to %q", link, resp.StatusCode, resp.Header.Get("Location"), want)
+	}
 }

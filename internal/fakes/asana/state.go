@@ -45,10 +45,11 @@ type state struct {
 
 	rate map[string]*tokenRate
 
-	installed map[string]bool // user gid -> finished the app's install flow
-	rules     map[string]*rule
-	ruleOrder []string
-	runs      map[string]*ruleRun // idempotency key -> run
+	installed   map[string]bool // user gid -> finished the app's install flow
+	appProjects map[string]bool // project gid -> the app is added to it
+	rules       map[string]*rule
+	ruleOrder   []string
+	runs        map[string]*ruleRun // idempotency key -> run
 }
 
 func newState(baseURL string, app AppRegistration) *state {
@@ -76,6 +77,7 @@ func newState(baseURL string, app AppRegistration) *state {
 		syncTokens:   map[string]syncToken{},
 		rate:         map[string]*tokenRate{},
 		installed:    map[string]bool{},
+		appProjects:  map[string]bool{},
 		rules:        map[string]*rule{},
 		runs:         map[string]*ruleRun{},
 	}

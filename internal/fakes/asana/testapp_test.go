@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -21,6 +22,9 @@ type testApp struct {
 
 	mu       sync.Mutex
 	requests []appRequest
+	// denyAuth makes the authentication popup end with "error", as after
+	// a Deny.
+	denyAuth atomic.Bool
 }
 
 type appRequest struct {
@@ -142,6 +146,10 @@ func newTestApp(t *testing.T, secret string) *testApp {
 	}))
 	mux.HandleFunc("GET /auth", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
+		if a.denyAuth.Load() {
+			fmt.Fprint(w, `<!DOCTYPE html><title>Connect</title><p>Not connected.</p><script>window.opener.postMessage("error", "*");</script>`)
+			return
+		}
 		fmt.Fprint(w, `<!DOCTYPE html><title>Connect</title><p>Connected.</p><script>window.opener.postMessage("success", "*");</script>`)
 	})
 	return a

@@ -3,6 +3,7 @@ package asana
 import (
 	"embed"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -45,6 +46,13 @@ func (s *Server) uiRoutes(mux *http.ServeMux) {
 	ui("POST /_emulator/ui/finish", s.uiFinish)
 	ui("POST /_emulator/ui/report", s.uiReport)
 	ui("POST /_emulator/ui/installed", s.uiInstalled)
+	ui("POST /_emulator/ui/projects/{gid}/remove-app", s.uiRemoveApp)
+	// The task and project URLs the API returns as permalink_url open the
+	// task pane, so links back from Jira work.
+	mux.HandleFunc("GET /1/{workspace}/project/{project}/task/{task}", s.handlePermalink)
+	mux.HandleFunc("GET /1/{workspace}/task/{task}", s.handlePermalink)
+	mux.HandleFunc("GET /0/{project}/{task}", s.handlePermalink)
+	mux.HandleFunc("GET /1/{workspace}/project/{project}/list", s.handlePermalink)
 	ui("POST /_emulator/ui/run-rule", s.uiRunRule)
 }
 
@@ -56,6 +64,32 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	http.ServeFileFS(w, r, uiFiles, "ui/index.html")
+}
+
+// handlePermalink opens a task's (or project's) permalink_url in the task
+// pane, after signing in when needed; an unknown task gets a page saying so.
+func (s *Server) handlePermalink(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.sessionUser(r); !ok {
+		http.Redirect(w, r, "/-/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		return
+	}
+	gid := r.PathValue("task")
+	if gid == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.mu.Lock()
+	t := s.st.lookupTask(gid)
+	s.mu.Unlock()
+	if t == nil {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Task not found · Asana emulator</title>
+<link rel="stylesheet" href="/_emulator/ui/style.css"></head><body class="narrow"><div class="card auth"><h1>Task not found</h1>
+<p>This task does not exist, or was deleted.</p><p><a href="/">Back to the project</a></p></div></body></html>`))
+		return
+	}
+	http.Redirect(w, r, "/#task="+url.QueryEscape(t.gid), http.StatusSeeOther)
 }
 
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
@@ -108,6 +142,7 @@ func (s *Server) uiState(w http.ResponseWriter, _ *http.Request, u *user) {
 		"user":      obj{"gid": u.gid, "name": u.name, "login": u.login},
 		"workspace": obj{"gid": seedWorkspace, "name": s.st.workspaces[seedWorkspace].name},
 		"projects":  projects, "app": app, "installed": s.st.installed[u.gid], "rules": rules,
+		"app_projects": s.appProjectsLocked(),
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, body)
@@ -349,18 +384,65 @@ func (s *Server) uiReport(w http.ResponseWriter, r *http.Request, _ *user) {
 	writeJSON(w, http.StatusOK, uiResult{Message: genericAppError})
 }
 
+// uiInstalled records how the app's authentication popup ended for the
+// user. With a project, it was the install wizard of "Add app": the app is
+// added to the project only when the popup said "success".
 func (s *Server) uiInstalled(w http.ResponseWriter, r *http.Request, u *user) {
 	var in struct {
-		Result string `json:"result"`
+		Result  string `json:"result"`
+		Project string `json:"project"`
 	}
 	if !readJSON(w, r, &in) {
 		return
 	}
+	ok := in.Result == "success"
 	s.mu.Lock()
-	s.st.installed[u.gid] = in.Result == "success"
+	if in.Project != "" && s.st.projects[in.Project] == nil {
+		s.mu.Unlock()
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such project"})
+		return
+	}
+	s.st.installed[u.gid] = ok
+	if ok && in.Project != "" {
+		s.st.appProjects[in.Project] = true
+	}
+	added := s.appProjectsLocked()
 	s.mu.Unlock()
-	s.log.Info("asana emulator: app install flow finished", "user", u.login, "result", in.Result)
-	writeJSON(w, http.StatusOK, obj{"installed": in.Result == "success"})
+	s.log.Info("asana emulator: app install flow finished", "user", u.login, "project", in.Project, "result", in.Result)
+	writeJSON(w, http.StatusOK, obj{"installed": ok, "app_projects": added})
+}
+
+// uiRemoveApp removes the app from a project.
+func (s *Server) uiRemoveApp(w http.ResponseWriter, r *http.Request, u *user) {
+	s.mu.Lock()
+	delete(s.st.appProjects, r.PathValue("gid"))
+	added := s.appProjectsLocked()
+	s.mu.Unlock()
+	s.log.Info("asana emulator: app removed from a project", "user", u.login, "project", r.PathValue("gid"))
+	writeJSON(w, http.StatusOK, obj{"app_projects": added})
+}
+
+// AddAppToProject adds the registered app to a project, as a person does
+// from the project's Customize menu (without the authentication popup),
+// so its entry points and widgets show on the project's tasks.
+func (s *Server) AddAppToProject(project string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st.projects[project] == nil {
+		return fmt.Errorf("asana emulator: no project %s", project)
+	}
+	s.st.appProjects[project] = true
+	return nil
+}
+
+func (s *Server) appProjectsLocked() []string {
+	out := []string{}
+	for _, gid := range s.st.projectOrder {
+		if s.st.appProjects[gid] {
+			out = append(out, gid)
+		}
+	}
+	return out
 }
 
 // uiRunRule fires a saved rule action on a task: Asana's servers call the

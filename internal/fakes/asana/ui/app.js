@@ -68,6 +68,13 @@ function relTime(iso) {
   return s >= 0 ? `${txt} ago` : `in ${txt}`;
 }
 
+// dateTime is a datetime as Asana shows one in a widget: the date and time.
+function dateTime(iso) {
+  const t = new Date(iso);
+  if (isNaN(t)) return iso;
+  return t.toLocaleString("en-US", { month: "short", day: "numeric", year: "numeric", hour: "numeric", minute: "2-digit" });
+}
+
 // ---- page ----
 
 async function boot() {
@@ -79,38 +86,141 @@ async function boot() {
   const rulesButton = document.getElementById("rules-button");
   rulesButton.hidden = state.app.rule_actions.length === 0;
   rulesButton.onclick = () => openRules(project);
+  document.getElementById("customize-button").onclick = () => openCustomize(project);
+  document.getElementById("flash-close").onclick = () => { document.getElementById("flash").hidden = true; };
   renderInstallBanner();
   await loadTasks(project);
   const wanted = new URLSearchParams(location.hash.slice(1)).get("task");
   if (wanted) openTask(wanted);
 }
 
+// appAdded tells whether the app is added to a project (Customize → Apps).
+function appAdded(projectGid) { return (state.app_projects || []).includes(projectGid); }
+
+// renderInstallBanner asks a person who has not connected their account
+// to an app someone added to this project to connect it.
 function renderInstallBanner() {
   const banner = document.getElementById("install-banner");
   const app = state.app;
-  banner.hidden = !app.authentication_url || state.installed;
+  const project = state.projects[0];
+  banner.hidden = !app.authentication_url || state.installed || !appAdded(project.gid);
   document.getElementById("install-text").textContent =
     `${app.name} is added to this project. Connect your account to use it.`;
-  document.getElementById("install-button").onclick = () => runInstall();
+  document.getElementById("install-button").onclick = async () => {
+    const result = await runInstall();
+    if (result !== "success") flash(installFailure(result), false);
+  };
+}
+
+// flash shows a message under the top bar until dismissed.
+function flash(text, good) {
+  const box = document.getElementById("flash");
+  box.className = "flash " + (good ? "good" : "bad");
+  document.getElementById("flash-text").textContent = text;
+  box.hidden = false;
+  clearTimeout(flash.timer);
+  if (good) flash.timer = setTimeout(() => { box.hidden = true; }, 10000);
+}
+
+// installFailure says how the authentication popup ended and how to try again.
+function installFailure(result) {
+  const name = state.app.name;
+  if (result === "closed") {
+    return `The ${name} window was closed before the connection finished, so nothing was changed. To try again, choose Customize → Apps → Add app (or Connect).`;
+  }
+  return `${name} is not connected: the authorization was declined in the popup (in Asana or in ${name}), so nothing was changed. To try again, choose Customize → Apps → Add app (or Connect).`;
 }
 
 // runInstall opens the app's authentication URL in a popup and waits for
-// postMessage("success" | "error") from that URL's origin.
-function runInstall() {
+// postMessage("success" | "error") from that URL's origin, or for the popup
+// to be closed without one ("closed"). With a project it is the install
+// wizard of Add app, which adds the app on success.
+function runInstall(project) {
   const app = state.app;
   return new Promise((resolve) => {
     const popup = window.open(app.authentication_url, "asana_app_auth", "width=640,height=720");
-    const onMessage = async (ev) => {
-      if (ev.origin !== app.auth_origin || (ev.data !== "success" && ev.data !== "error")) return;
+    let done = false;
+    const finish = async (result) => {
+      if (done) return;
+      done = true;
       window.removeEventListener("message", onMessage);
-      const res = await api("POST", "/_emulator/ui/installed", { result: ev.data });
+      clearInterval(watch);
+      const res = await api("POST", "/_emulator/ui/installed", { result: result === "success" ? "success" : "error", project: project ? project.gid : "" });
       state.installed = res.installed;
+      state.app_projects = res.app_projects;
       renderInstallBanner();
       try { popup && popup.close(); } catch (_) { /* already closed */ }
-      resolve(ev.data);
+      resolve(result);
     };
+    const onMessage = (ev) => {
+      if (ev.origin !== app.auth_origin || (ev.data !== "success" && ev.data !== "error")) return;
+      finish(ev.data);
+    };
+    const watch = setInterval(() => { if (!popup || popup.closed) finish("closed"); }, 500);
     window.addEventListener("message", onMessage);
   });
+}
+
+// ---- Customize → Apps ----
+
+// openCustomize is the project's Customize panel: its apps, and Add app
+// for the registered one.
+function openCustomize(project, message) {
+  const app = state.app;
+  const added = appAdded(project.gid);
+  const what = [app.has_form ? app.modal_form_action_text : null, app.has_lookup ? app.lookup_action_text : null].filter(Boolean);
+  const card = el("div", { class: "app-card", id: "app-card" },
+    el("div", { class: "app-icon", "aria-hidden": "true", text: (app.name || "?").slice(0, 1) }),
+    el("div", { class: "app-about" },
+      el("div", { class: "app-name", text: app.name }),
+      el("div", { class: "hint", text: added
+        ? `Added to ${project.name}. On its tasks: ${app.name} ▾ (${what.join(", ")})${app.has_widget ? ", and a live card for each linked resource" : ""}.`
+        : `Adds ${what.join(" and ")} to the tasks of ${project.name}${app.has_widget ? ", with a live card for each linked resource" : ""}.` })),
+    added
+      ? el("button", { class: "secondary small", id: "remove-app", text: "Remove", onclick: async () => {
+        const res = await api("POST", `/_emulator/ui/projects/${project.gid}/remove-app`);
+        state.app_projects = res.app_projects;
+        renderInstallBanner();
+        openCustomize(project, `${app.name} was removed from ${project.name}.`);
+        if (currentTask) openTask(currentTask);
+      } })
+      : el("button", { class: "primary", id: "add-app", text: "+ Add app", onclick: () => openInstallWizard(project) }));
+  openModal(`Customize ${project.name}`,
+    message ? notice(message, true) : null,
+    el("h3", { text: "Apps" }),
+    card);
+}
+
+// openInstallWizard is Asana's install wizard: what the app does, then
+// Continue opens the app's authentication popup.
+function openInstallWizard(project, problem) {
+  const app = state.app;
+  const status = el("div", { id: "install-status" }, problem ? notice(problem) : null);
+  const cont = el("button", { class: "primary", id: "install-continue", text: problem ? "Try again" : "Continue" });
+  cont.onclick = async () => {
+    cont.disabled = true;
+    status.replaceChildren(el("p", { class: "busy", text: `Waiting for the ${app.name} window…` }));
+    const result = app.authentication_url ? await runInstall(project) : "success";
+    if (!app.authentication_url) {
+      const res = await api("POST", "/_emulator/ui/installed", { result, project: project.gid });
+      state.installed = res.installed;
+      state.app_projects = res.app_projects;
+    }
+    if (result !== "success") { openInstallWizard(project, installFailure(result)); return; }
+    closeModal();
+    renderInstallBanner();
+    flash(`${app.name} is added to ${project.name}. Open a task: ${app.name} ▾ has ${[app.has_form ? app.modal_form_action_text : null, app.has_lookup ? app.lookup_action_text : null].filter(Boolean).join(" and ")}.`, true);
+    if (currentTask) openTask(currentTask);
+  };
+  openModal(`Add ${app.name} to ${project.name}`,
+    el("p", { text: `${app.name} wants to be added to ${project.name}. Everyone in the project will see it on its tasks:` }),
+    el("ul", { class: "wizard-list" },
+      app.has_form ? el("li", { text: `${app.modal_form_action_text}: a form that creates one from the task` }) : null,
+      app.has_lookup ? el("li", { text: `${app.lookup_action_text}: attach one by its key or link` }) : null,
+      app.has_widget ? el("li", { text: "A live card on the task for each linked resource" }) : null),
+    app.authentication_url ? el("p", { class: "hint", text: `Continue opens ${app.name}'s own window, where you allow it to use your account.` }) : null,
+    status,
+    el("div", { class: "actions" }, el("button", { class: "secondary", text: "Cancel", onclick: closeModal }), cont));
 }
 
 async function loadTasks(project) {
@@ -169,7 +279,7 @@ async function openTask(gid) {
     ruleButtons(t) || "",
     el("h3", { text: "Activity" }),
     el("ul", { class: "stories" }, ...(t.stories || []).map((s) => el("li", { class: s.type === "system" ? "system" : "comment", "data-subtype": s.subtype },
-      el("span", { class: "who", text: s.author }), el("span", { text: s.text }),
+      el("span", { class: "who", text: s.author }), el("span", { class: "text", text: s.text }),
       el("span", { class: "hint", text: " · " + relTime(s.created_at) })))),
     el("form", { class: "comment-box", onsubmit: async (ev) => {
       ev.preventDefault();
@@ -178,7 +288,7 @@ async function openTask(gid) {
       refresh();
     } }, comment, el("button", { class: "secondary", text: "Comment" })));
   for (const a of t.attachments || []) {
-    if (a.widget && state.app.has_widget) widgets.append(await renderWidget(t, a));
+    if (a.widget && state.app.has_widget && appAdded(t.project)) widgets.append(await renderWidget(t, a));
   }
 }
 
@@ -192,6 +302,7 @@ function refresh() {
 function entryPoint(t) {
   const app = state.app;
   const items = [];
+  if (!appAdded(t.project)) return el("span", { class: "hint", id: "no-apps", text: "Apps added to this project appear here (Customize → Apps)." });
   if (app.has_form) items.push({ id: "form", label: app.modal_form_action_text, run: () => openForm(t) });
   if (app.has_lookup) items.push({ id: "lookup", label: app.lookup_action_text, run: () => openLookup(t) });
   if (items.length === 0) return el("span");
@@ -221,7 +332,12 @@ function notice(text, good) { return el("div", { class: "notice " + (good ? "goo
 function showFailure(res, retry) {
   const parts = [notice(res.message || GENERIC)];
   if (res.needs_auth && state.app.authentication_url) {
-    parts.push(el("button", { class: "primary", text: `Connect ${state.app.name}`, onclick: async () => { await runInstall(); retry(); } }));
+    const box = el("div");
+    parts.push(el("button", { class: "primary", text: `Connect ${state.app.name}`, onclick: async () => {
+      const result = await runInstall();
+      if (result === "success") { retry(); return; }
+      box.replaceChildren(notice(installFailure(result)));
+    } }), box);
   }
   return parts;
 }
@@ -280,6 +396,8 @@ function renderForm(form, ctx) {
       case "rich_text":
         control = el("div", { class: "rich", contenteditable: "true", "data-name": f.id, "data-placeholder": f.placeholder || "", oninput: () => onWatched(f) });
         control.innerHTML = (f.value || "").replace(/^<BODY>|<\/BODY>$/gi, "");
+        // Links in rich text open on click, as in Asana's editor.
+        control.querySelectorAll("a[href]").forEach((a) => { a.target = "_blank"; a.rel = "noopener"; a.contentEditable = "false"; });
         inputs[f.id] = () => `<BODY>${control.innerHTML}</BODY>`;
         break;
       case "dropdown":
@@ -455,7 +573,7 @@ async function renderWidget(t, a) {
     switch (f.type) {
       case "pill": value = el("span", { class: `pill ${f.color}`, text: f.text }); break;
       case "datetime_with_icon": value = el("span", { title: f.datetime || "" },
-        f.icon_url ? el("img", { class: "icon", src: f.icon_url, alt: "" }) : null, f.datetime ? relTime(f.datetime) : "—"); break;
+        f.icon_url ? el("img", { class: "icon", src: f.icon_url, alt: "" }) : null, f.datetime ? dateTime(f.datetime) : "—"); break;
       default: value = el("span", {}, f.icon_url ? el("img", { class: "icon", src: f.icon_url, alt: "" }) : null, f.text);
     }
     return [el("span", { class: "w-name", text: f.name }), value];
