@@ -201,12 +201,12 @@ var statusColors = map[string]string{"new": "cool-gray", "indeterminate": "blue"
 func renderWidget(d *bridge.WidgetData, now time.Time) widgetResponse {
 	if d.NoAccess {
 		return widgetResponse{Template: "summary_with_details_v0", Metadata: widgetMetadata{
-			Title:  d.Key,
+			Title: d.Key, Subtitle: viewedAs("Jira issue", d),
 			Fields: []widgetField{{Type: "text_with_icon", Name: "Access", Text: "Your Jira account can't see it"}},
 			Footer: widgetFooter{FooterType: "custom_text", Text: "Ask a Jira administrator for access to " + d.Key + "."},
 		}}
 	}
-	md := widgetMetadata{Title: truncValue(d.Key+": "+d.Summary, maxWidgetTitle), Subtitle: "Jira " + d.IssueType}
+	md := widgetMetadata{Title: truncValue(d.Key+": "+d.Summary, maxWidgetTitle), Subtitle: viewedAs("Jira "+d.IssueType, d)}
 	color := statusColors[d.StatusCategory]
 	if color == "" {
 		color = "none"
@@ -263,6 +263,19 @@ func syncField(d *bridge.WidgetData) widgetField {
 		return widgetField{Type: "text_with_icon", Name: "Sync", Text: "Waiting for the first sync"}
 	}
 	return widgetField{Type: "datetime_with_icon", Name: "Last synced", Datetime: d.SyncedAt.UTC().Format(time.RFC3339)}
+}
+
+// viewedAs is the widget's subtitle: what the issue is and, when known,
+// the Jira account it is seen with ("connected as alice — Alice
+// Anderson"), so a browser logged in to Jira as someone else is noticed.
+func viewedAs(what string, d *bridge.WidgetData) string {
+	switch {
+	case d.Viewer == "":
+		return what
+	case d.ViewerName == "" || d.ViewerName == d.Viewer:
+		return what + " · connected as " + d.Viewer
+	}
+	return what + " · connected as " + d.Viewer + " — " + d.ViewerName
 }
 
 func orDash(s string) string { return orText(s, "—") }

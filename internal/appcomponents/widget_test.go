@@ -37,3 +37,22 @@ func TestWidgetDueDate(t *testing.T) {
 		}
 	}
 }
+
+// The subtitle names the Jira account the widget reads the issue with.
+func TestWidgetNamesTheConnectedAccount(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 29, 15, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		d    bridge.WidgetData
+		want string
+	}{
+		{bridge.WidgetData{Key: "DEMO-1", IssueType: "Task", Viewer: "alice", ViewerName: "Alice Anderson"}, "Jira Task · connected as alice — Alice Anderson"},
+		{bridge.WidgetData{Key: "DEMO-1", IssueType: "Bug", Viewer: "bob"}, "Jira Bug · connected as bob"},
+		{bridge.WidgetData{Key: "DEMO-1", IssueType: "Bug"}, "Jira Bug"},
+		{bridge.WidgetData{Key: "DEMO-4", NoAccess: true, Viewer: "bob", ViewerName: "Bob Brown"}, "Jira issue · connected as bob — Bob Brown"},
+	} {
+		if got := renderWidget(&tc.d, now).Metadata.Subtitle; got != tc.want {
+			t.Errorf("subtitle %q, want %q", got, tc.want)
+		}
+	}
+}

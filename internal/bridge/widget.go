@@ -29,13 +29,16 @@ type WidgetData struct {
 	Updated        time.Time
 	Comments       int
 	// NoAccess is set when the viewing user's Jira account cannot see the
-	// issue; only Key is filled then.
+	// issue; only Key (and the viewer) is filled then.
 	NoAccess bool
 	// Syncing says the issue's link syncs both ways; SyncedAt is when it
 	// last synced, SyncError its sync error ("" when none).
 	Syncing   bool
 	SyncedAt  time.Time
 	SyncError string
+	// Viewer and ViewerName are the Jira account the viewing user connected
+	// (username, display name), so a wrong account is noticed.
+	Viewer, ViewerName string
 }
 
 var widgetFields = []string{"summary", "status", "assignee", "priority", "issuetype", "duedate", "resolution", "updated", "comment"}
@@ -69,18 +72,22 @@ func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (
 	if err != nil {
 		return nil, err
 	}
+	var viewer, viewerName string
+	if c, err := s.st.GetJiraCredential(ctx, id.User, srv.ID); err == nil {
+		viewer, viewerName = c.JiraUsername, c.JiraDisplayName
+	}
 	is, err := jc.GetIssue(ctx, key, &jira.GetIssueOptions{Fields: widgetFields})
 	if err != nil {
 		err = s.jiraError(ctx, id.User, srv, err, "see "+key)
 		if errors.Is(err, ErrNoAccess) {
-			d := &WidgetData{ServerID: srv.ID, Key: key, URL: BrowseURL(srv, key), NoAccess: true}
+			d := &WidgetData{ServerID: srv.ID, Key: key, URL: BrowseURL(srv, key), NoAccess: true, Viewer: viewer, ViewerName: viewerName}
 			s.widgets.put(cacheKey, d)
 			return d, nil
 		}
 		return nil, err
 	}
 	d := &WidgetData{ServerID: srv.ID, Key: is.Key, Summary: is.Fields.Summary, URL: BrowseURL(srv, is.Key),
-		DueDate: is.Fields.DueDate, Updated: is.Fields.Updated.Time}
+		DueDate: is.Fields.DueDate, Updated: is.Fields.Updated.Time, Viewer: viewer, ViewerName: viewerName}
 	if st := is.Fields.Status; st != nil {
 		d.Status, d.StatusCategory = st.Name, st.StatusCategory.Key
 	}
