@@ -127,18 +127,19 @@ func TestJiraStopsAfterTheCreate(t *testing.T) {
 	}
 }
 
-// TestConsentDenied: the person says no, in Asana or in Jira. The install
-// popup says what happened and the task pane still offers to connect.
+// TestConsentDenied: the person says no, in Asana or in Jira. The popup
+// says what happened and tells the task pane "error"; the task pane says
+// the app was not added and how to try again, and the project has no entry
+// point.
 func TestConsentDenied(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
 		deny func(p *tab)
-		// posted is what the popup tells the task pane ("" for nothing);
-		// says is what the popup shows, when it stays open.
-		posted, says string
+		// says is what the popup shows before it closes.
+		says string
 	}{
-		{name: "in Asana", deny: func(p *tab) { p.asanaConsent("alice", "deny") }, posted: "error"},
+		{name: "in Asana", deny: func(p *tab) { p.asanaConsent("alice", "deny") }, says: "You did not allow asanajira to use your Asana account"},
 		{name: "in Jira", deny: func(p *tab) {
 			p.asanaConsent("alice", "allow")
 			p.do("choose OAuth", chromedp.WaitVisible(css(`#method-oauth1`)), chromedp.Click(css(`#method-oauth1`)))
@@ -152,18 +153,21 @@ func TestConsentDenied(t *testing.T) {
 			b := newTab(t)
 			b.signIn(w, "alice")
 			eval[bool](b, `(window.e2eMessages = [], window.addEventListener("message", (e) => window.e2eMessages.push(String(e.data))), true)`)
-			p := b.popup("open the install popup", chromedp.WaitVisible(css(`#install-button`)), chromedp.Click(css(`#install-button`)))
+			p := b.openInstallPopup()
 			tc.deny(p)
-			if tc.posted != "" {
-				b.waitJS("the popup tells the task pane", `window.e2eMessages.includes(`+jsString(tc.posted)+`)`)
+			p.waitJS("the popup says why", `document.body.innerText.includes(`+jsString(tc.says)+`)`)
+			b.waitJS("the popup tells the task pane", `window.e2eMessages.includes("error")`)
+			b.do("the task pane says what happened", chromedp.WaitVisible(css(`#install-status .notice`)))
+			if got := lines(b.text(`#install-status`)); missing(got, "Jira Server is not connected", "declined", "nothing was changed", "To try again") != "" {
+				t.Errorf("the task pane says %q", got)
 			}
-			if tc.says != "" {
-				p.waitJS("the popup says why", `document.body.innerText.includes(`+jsString(tc.says)+`)`)
-				if got := eval[string](b, `window.e2eMessages.join(",")`); strings.Contains(got, "success") {
-					t.Errorf("the popup told the task pane %q", got)
-				}
+			if got := eval[string](b, `window.e2eMessages.join(",")`); strings.Contains(got, "success") {
+				t.Errorf("the popup told the task pane %q", got)
 			}
-			b.do("the task pane still offers to connect", chromedp.WaitVisible(css(`#install-button`)))
+			b.do("the wizard offers to try again", chromedp.WaitVisible(css(`#install-continue`)))
+			if eval[bool](b, `!!document.querySelector("#entry-point")`) {
+				t.Error("the task offers the app's entry point though it was not added")
+			}
 			if _, err := w.app.Store().GetJiraCredential(t.Context(), w.seed.Users["alice"], w.srv.ID); err == nil {
 				t.Error("a Jira credential was stored after the person said no")
 			}

@@ -19,14 +19,16 @@ const (
 	checkoutTask = "Fix the checkout page login bug"
 )
 
-// TestJourney is the newcomer's walk through the demo, in a real browser:
-// sign in to Asana, open a task with files and links, add the app (Asana
-// consent, then Jira authorization), create an issue with the form, see the
-// widget; Jira has the issue with its link back, the files and the cloud
-// links, and the task a comment saying what was copied; moving the issue to
-// Done in Jira's own page changes the widget on the next open; an existing
-// issue is linked by key on another task; the admin console lists the
-// server.
+// TestJourney is the newcomer's walk through the demo (the README's
+// walkthrough), in a real browser: sign in to Asana, open a task with files
+// and links, add the app to the project from Customize → Apps (Asana
+// consent, then Jira authorization, the popup naming the Jira account),
+// create an issue with the form, see the widget; Jira has the issue with
+// its link back, the files and the cloud links, and the task a comment
+// saying what was copied; moving the issue to Done in Jira's own page
+// changes the widget on the next open, and Jira's link back opens the task;
+// an existing issue is linked by key on another task after a key that
+// matches nothing says so; the admin console lists the server.
 func TestJourney(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -51,6 +53,8 @@ func TestJourney(t *testing.T) {
 
 			b.signIn(w, "alice")
 			b.openTask(task, launchTask, 0)
+			// Apps are added per project: none yet.
+			b.do("the task has no app yet", chromedp.WaitVisible(css(`#no-apps`)))
 			b.install(w, "alice", tc.method)
 
 			// Create the issue.
@@ -80,8 +84,10 @@ func TestJourney(t *testing.T) {
 			if key == "" || title != key+": "+summary {
 				t.Fatalf("widget title %q", title)
 			}
-			if got := lines(b.widgetText()); missing(got, "To Do", "High", tc.issueType) != "" {
-				t.Errorf("widget lacks %q: %s", missing(got, "To Do", "High", tc.issueType), got)
+			// The priority was prefilled from the task's Priority (High);
+			// the widget names the Jira account it reads the issue with.
+			if got := lines(b.widgetText()); missing(got, "To Do", "High", tc.issueType, "connected as alice — Alice Anderson") != "" {
+				t.Errorf("widget lacks %q: %s", missing(got, "To Do", "High", tc.issueType, "connected as alice — Alice Anderson"), got)
 			}
 
 			// Jira has the issue, linked back to the task, with the fields.
@@ -109,7 +115,13 @@ func TestJourney(t *testing.T) {
 			// The screenshot for the README: the widget, the files, the comment.
 			b.openTask(task, launchTask, 1)
 			if tc.screenshot {
+				eval[bool](b, `(document.getElementById("flash").hidden = true, true)`) // the message of step 2
 				b.screenshot()
+			}
+			// The comment's sentences are lines of their own.
+			comment := eval[string](b, `[...document.querySelectorAll(".stories li.comment .text")].map(e => e.innerText).find(t => t.includes("brought this task's files")) || ""`)
+			if !regexp.MustCompile(`(?m)^Copied: .+\.$`).MatchString(comment) || !regexp.MustCompile(`(?m)^Linked: .+\.$`).MatchString(comment) {
+				t.Errorf("the files comment reads %q", comment)
 			}
 
 			// Done in Jira's own page, by the person.
@@ -120,8 +132,21 @@ func TestJourney(t *testing.T) {
 					chromedp.SendKeys(css(`#login-form-password`), "alice"),
 					chromedp.Click(css(`#login-form-submit`)))
 			}
+			if got := lines(b.text(`header`)); !strings.Contains(got, "Logged in as Alice Anderson (alice)") {
+				t.Errorf("Jira's header says %q", got)
+			}
 			b.do("move the issue to Done", chromedp.WaitVisible(css(`#action_id_31`)), chromedp.Click(css(`#action_id_31`)))
 			b.waitJS("Jira shows Done", `(document.querySelector("#status-val") || {}).textContent === "Done"`)
+			if !eval[bool](b, `document.querySelector("#status-val").classList.contains("done")`) {
+				t.Error("Jira's Done status is not a green lozenge")
+			}
+			// The link back to the task, as Jira shows it, opens the task.
+			back := eval[string](b, `([...document.querySelectorAll("#remote-links a")].find(a => a.href.endsWith("/task/`+task+`")) || {}).href || ""`)
+			if back == "" {
+				t.Fatalf("Jira's issue page has no link back to the task: %s", lines(b.text(`#remote-links`)))
+			}
+			b.do("follow the link back to Asana", chromedp.Navigate(back))
+			b.waitJS("the link opens the task", `(document.querySelector("#pane .task-title h1") || {}).textContent === `+jsString(launchTask))
 			if is, _ := w.d.Jira.Issue(key); is.Status != "Done" || is.Resolution != "Done" {
 				t.Fatalf("%s in Jira after Done: status %q, resolution %q", key, is.Status, is.Resolution)
 			}
@@ -149,6 +174,11 @@ func TestJourney(t *testing.T) {
 				chromedp.Click(css(`#entry-point`)),
 				chromedp.Click(css(`.menu button[data-entry="lookup"]`)),
 				chromedp.WaitVisible(css(`#lookup-input`)),
+				chromedp.SendKeys(css(`#lookup-input`), "DEMO-999"),
+			)
+			b.waitJS("a key that matches nothing says so", `[...document.querySelectorAll(".ta-header")].some(h => h.textContent.includes("No Jira issue matches “DEMO-999”"))`)
+			eval[bool](b, `(document.getElementById("lookup-input").value = "", true)`)
+			b.do("type DEMO-2",
 				chromedp.SendKeys(css(`#lookup-input`), "DEMO-2"),
 				chromedp.WaitVisible(css(`.ta-item`)),
 			)
@@ -167,6 +197,10 @@ func TestJourney(t *testing.T) {
 			}
 			if is, _ := w.d.Jira.Issue("DEMO-2"); !slices.ContainsFunc(is.RemoteLinks, func(l fakejira.RemoteLink) bool { return l.GlobalID == "asana:task:"+other }) {
 				t.Errorf("DEMO-2 has no remote link to the task: %+v", is.RemoteLinks)
+			}
+
+			if !eval[bool](b, `document.getElementById("install-banner").hidden`) {
+				t.Error("the task pane asks alice to connect again")
 			}
 
 			// The admin console lists the server.

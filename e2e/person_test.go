@@ -45,12 +45,14 @@ const (
 	viaPAT    consentMethod = "pat"
 )
 
-// install presses the task pane's Connect banner and goes through the
-// popup: Asana's consent, then Jira's authorization by method. The
-// popup's last page tells the task pane "success" and closes.
+// install adds the app to the project as a person does in Asana:
+// Customize → Apps → + Add app → Continue opens the authentication popup:
+// Asana's consent, then Jira's authorization by method. The popup's last
+// page names the Jira account, tells the task pane "success" and closes;
+// the task pane says the app is added and the task offers its entry point.
 func (b *tab) install(w *world, login string, method consentMethod) {
 	b.t.Helper()
-	p := b.popup("open the install popup", chromedp.WaitVisible(css(`#install-button`)), chromedp.Click(css(`#install-button`)))
+	p := b.openInstallPopup()
 	p.asanaConsent(login, "allow")
 	switch method {
 	case viaOAuth1:
@@ -66,7 +68,20 @@ func (b *tab) install(w *world, login string, method consentMethod) {
 		}
 		p.do("paste the token", chromedp.SendKeys(css(`input[name=token]`), pat), chromedp.Submit(css(`input[name=token]`)))
 	}
-	b.do("the task pane hears success", chromedp.WaitNotVisible(css(`#install-banner`)))
+	p.waitJS("the popup names the Jira account", `document.body.innerText.includes("Connected as Jira user `+login+` — ")`)
+	b.do("the task pane hears success", chromedp.WaitVisible(css(`#flash.good`)), chromedp.WaitVisible(css(`#entry-point`)))
+	if got := b.text(`#flash-text`); !strings.Contains(got, "Jira Server is added to Launch") {
+		b.t.Errorf("after adding the app the task pane says %q", got)
+	}
+}
+
+// openInstallPopup goes to Customize → Apps → + Add app → Continue and
+// returns the app's authentication popup.
+func (b *tab) openInstallPopup() *tab {
+	b.t.Helper()
+	b.do("open Customize → Apps", chromedp.WaitVisible(css(`#customize-button`)), chromedp.Click(css(`#customize-button`)),
+		chromedp.WaitVisible(css(`#add-app`)), chromedp.Click(css(`#add-app`)))
+	return b.popup("continue to the app's authentication popup", chromedp.WaitVisible(css(`#install-continue`)), chromedp.Click(css(`#install-continue`)))
 }
 
 // asanaConsent answers Asana's OAuth page: sign in when asked, then

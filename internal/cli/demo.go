@@ -25,10 +25,12 @@ webhook), and the Acme workspace is routed to it.
 Users on both emulators: admin/admin (administrator), alice/alice, bob/bob;
 Asana personal access tokens pat-admin, pat-alice, pat-bob.
 
-Open the Asana URL it prints, sign in as alice, pick a task and choose
-Add app → Jira Server. demo.json in the data folder lists every URL, token,
-the app registration and the seeded IDs, for scripts. Ctrl-C stops
-everything.
+Open the Asana URL it prints and sign in as alice. Add the app to the
+Launch project: Customize → Apps → + Add app (Jira Server) → Continue; a
+popup asks alice to allow asanajira on Asana, then on Jira. Then, on a task,
+Jira Server ▾ offers Create new issue and Link existing issue. demo.json in
+the data folder lists every URL, token, the app registration and the seeded
+IDs, for scripts. Ctrl-C stops everything.
 
 The emulators keep their data in memory: with an existing --data folder the
 bridge resumes, the emulators start fresh and users authorize again.`

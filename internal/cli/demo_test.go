@@ -83,7 +83,7 @@ func TestDemoStartsWiredAndStops(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, stderr)
 		}
 	}
-	for _, want := range []string{m.AsanaURL, m.JiraURL, m.BridgeURL, "alice/alice", "Add app → Jira Server"} {
+	for _, want := range []string{m.AsanaURL, m.JiraURL, m.BridgeURL, "alice/alice", "Customize → Apps → + Add app (Jira Server)", "Jira Server ▾ → Create new issue"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, stdout)
 		}
@@ -201,7 +201,7 @@ func TestMisspeltFlagIsReportedOnce(t *testing.T) {
 	}
 	// --help still prints the usage, on stdout.
 	code, stdout, _ = run(t, nil, "demo", "--help")
-	if code != 0 || !strings.Contains(stdout, "--verbose") {
+	if code != 0 || !strings.Contains(stdout, "--verbose") || !strings.Contains(stdout, "Customize → Apps → + Add app (Jira Server)") {
 		t.Errorf("demo --help: exit %d\n%s", code, stdout)
 	}
 }
