@@ -132,11 +132,11 @@ func TestJourney(t *testing.T) {
 					chromedp.SendKeys(css(`#login-form-password`), "alice"),
 					chromedp.Click(css(`#login-form-submit`)))
 			}
+			b.do("move the issue to Done", chromedp.WaitVisible(css(`#action_id_31`)), chromedp.Click(css(`#action_id_31`)))
+			b.waitJS("Jira shows Done", `(document.querySelector("#status-val") || {}).textContent === "Done"`)
 			if got := lines(b.text(`header`)); !strings.Contains(got, "Logged in as Alice Anderson (alice)") {
 				t.Errorf("Jira's header says %q", got)
 			}
-			b.do("move the issue to Done", chromedp.WaitVisible(css(`#action_id_31`)), chromedp.Click(css(`#action_id_31`)))
-			b.waitJS("Jira shows Done", `(document.querySelector("#status-val") || {}).textContent === "Done"`)
 			if !eval[bool](b, `document.querySelector("#status-val").classList.contains("done")`) {
 				t.Error("Jira's Done status is not a green lozenge")
 			}

@@ -14,10 +14,12 @@ const emulateAsanaDescription = `
 Runs the Asana emulator alone: Asana's REST API under /api/1.0 (users,
 workspaces, projects, sections, tasks, stories, custom fields, attachments,
 webhooks, events), OAuth 2.0 (/-/oauth_authorize, /-/oauth_token, /-/oauth_revoke),
-and a task pane page at / where a person signs in and uses the registered
-app's App Components (entry point, modal form, lookup, widgets, install
-popup, rule actions) exactly as Asana calls them: signed with the client
-secret (x-asana-request-signature) and carrying expires_at.
+and a task pane page at / where a person signs in, adds the registered app
+to the project (Customize → Apps → + Add app: the install wizard and its
+authentication popup) and uses its App Components on the project's tasks
+(entry point, modal form, lookup, widgets, rule actions) exactly as Asana
+calls them: signed with the client secret (x-asana-request-signature) and
+carrying expires_at. A task's permalink_url opens it in the task pane.
 
 Every task change adds the system story Asana adds (marked_complete,
 assigned, due_date_changed, section_changed, ...) and is reported to /events
