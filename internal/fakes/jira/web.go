@@ -38,7 +38,7 @@ input[type=text],input[type=password],textarea{font:inherit;width:100%;padding:6
 input:focus,textarea:focus,button:focus-visible,input[type=submit]:focus-visible{outline:none;border-color:#4c9aff;box-shadow:0 0 0 1px #4c9aff}
 label{display:block;font-weight:600;color:#5e6c84;font-size:12px;margin:12px 0 4px}
 form#login-form,form#oauth-authorize,form#oauth2-consent{max-width:420px}
-body.narrow main{max-width:520px}
+main:not(:has(> .panel)){background:#fff;max-width:640px;margin:40px auto;border-radius:3px;box-shadow:0 1px 2px rgba(9,30,66,.25);padding:24px 32px}
 ul.plain{list-style:none;margin:0;padding:0}ul.plain li{padding:6px 0;border-bottom:1px solid #f4f5f7}
 #description-val{white-space:normal;line-height:1.6}
 .comment{border-top:1px solid #dfe1e6;padding:10px 0}.comment .meta{color:#5e6c84;font-size:12px;margin-bottom:4px}.comment .meta b{color:#172b4d}.comment .body{white-space:pre-wrap}
