@@ -53,6 +53,27 @@ type SyncLinkWorker struct {
 	Syncer Syncer
 }
 
+// maxSyncRetry caps the wait before a failed (or rescued) sync_link job
+// runs again. While it waits, changes of its link recorded meanwhile join
+// it instead of enqueueing a run of their own, so river's default backoff
+// (attempt⁴ seconds: 81 s at the third attempt, 17 min at the sixth)
+// would hold up every later change of the link; a run compares state and
+// is cheap to repeat.
+const maxSyncRetry = 30 * time.Second
+
+// NextRetry waits attempt² seconds, at most maxSyncRetry.
+func (w *SyncLinkWorker) NextRetry(job *river.Job[SyncLinkArgs]) time.Time {
+	return time.Now().Add(syncRetryDelay(job.Attempt))
+}
+
+func syncRetryDelay(attempt int) time.Duration {
+	d := time.Duration(attempt*attempt) * time.Second
+	if d <= 0 || d > maxSyncRetry {
+		return maxSyncRetry
+	}
+	return d
+}
+
 // Work syncs the link. Another run holding the link snoozes the job for a
 // second (runs of a link take turns, in order); a run with more to do
 // snoozes it to run again at once; errors are classified like every job's
