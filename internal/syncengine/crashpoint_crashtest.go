@@ -5,9 +5,10 @@ package syncengine
 import (
 	"os"
 	"syscall"
+	"time"
 )
 
-// CrashEnv names the step at which a crashtest build of asanajira kills
+// In a crashtest build, CrashEnv names the step at which asanajira kills
 // itself with SIGKILL, as a power cut or the OOM killer would: nothing after
 // it runs, no deferred call, no shutdown. Steps:
 //
@@ -20,9 +21,13 @@ import (
 // This file is compiled only with -tags crashtest, so no released binary
 // can be made to crash by its environment; the crash-point test builds its
 // own binary with the tag.
-const CrashEnv = "ASANAJIRA_TEST_CRASH_AT"
-
 var crashStep = os.Getenv(CrashEnv)
+
+func testLeases(cfg *Config) {
+	if d, err := time.ParseDuration(os.Getenv(LeaseEnv)); err == nil && d > 0 {
+		cfg.Lease, cfg.WriteLease = d, d
+	}
+}
 
 func crashAt(step string) {
 	if crashStep != "" && step == crashStep {

@@ -160,6 +160,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	testLeases(&cfg)
 	if cfg.Lease <= 0 {
 		cfg.Lease = 30 * time.Second
 	}
