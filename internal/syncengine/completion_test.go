@@ -1,8 +1,10 @@
 package syncengine_test
 
 import (
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/store"
@@ -249,18 +251,26 @@ func TestConcurrentEditsConverge(t *testing.T) {
 			}
 		}
 		// bob's comment was mirrored as bob's story: bob may edit both.
+		// Jira stamps an edit to the millisecond: each edit waits for the
+		// next one, so "later" is never a tie.
+		var last time.Time
 		edit := func(side, text string) {
 			t.Helper()
+			for !time.Now().Truncate(time.Millisecond).After(last) {
+				runtime.Gosched()
+			}
 			switch side {
 			case "jira":
 				if _, err := e.JiraAs(t, "bob").UpdateComment(ctx, "DEMO-1", c.ID, text); err != nil {
 					t.Fatal(err)
 				}
+				last = time.Now()
 			case "asana":
 				if _, err := e.AsanaAs(t, "bob").UpdateStory(ctx, story, text, ""); err != nil {
 					t.Fatal(err)
 				}
-				e.RecordAsana(t, syncengine.KindComment, story, "edit:"+text)
+				last = time.Now()
+				e.RecordAsanaAt(t, syncengine.KindComment, story, "edit:"+text, last)
 			}
 		}
 		for _, order := range [][2]string{{"jira", "asana"}, {"asana", "jira"}} {

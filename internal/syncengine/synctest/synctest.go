@@ -303,8 +303,14 @@ func (e *Env) Sync(t *testing.T) int {
 // does (kind comment with the story gid, or completion).
 func (e *Env) RecordAsana(t *testing.T, kind, object, key string) {
 	t.Helper()
+	e.RecordAsanaAt(t, kind, object, key, time.Now())
+}
+
+// RecordAsanaAt is RecordAsana for a change that happened at a given time.
+func (e *Env) RecordAsanaAt(t *testing.T, kind, object, key string, at time.Time) {
+	t.Helper()
 	if _, err := e.Engine.Record(t.Context(), syncengine.Change{LinkID: e.Link.ID, Side: syncengine.SideAsana, Source: "events",
-		DedupKey: key, Kind: kind, Object: object, ObservedAt: time.Now()}); err != nil {
+		DedupKey: key, Kind: kind, Object: object, ObservedAt: at}); err != nil {
 		t.Fatal(err)
 	}
 }
