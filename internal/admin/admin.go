@@ -48,6 +48,8 @@
 //	GET  /admin/jobs                   running, stuck and failed jobs; POST /admin/jobs/{id}/retry
 //	GET  /admin/audit?before=
 //	GET  /admin/admins                 who may use the console; POST adds, POST /admin/admins/delete removes
+//	GET  /admin/api-tokens             admin API tokens; POST creates one (shown once), POST /admin/api-tokens/{id}/revoke
+//	     /admin/api/v1/…               the JSON admin API (api.go, docs/admin-api.yaml), with an API token, no session
 package admin
 
 import (
@@ -235,6 +237,8 @@ func (c *Console) routes() {
 		&jobsPage{c.base},
 		&auditPage{c.base},
 		&adminsPage{c.base},
+		&apiTokensPage{c.base},
+		&adminAPI{c.base},
 	} {
 		p.mount(m)
 	}

@@ -107,6 +107,25 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`div.workspace[data-workspace="`+ws+`"] td strong`),
 	)
 
+	step("create an admin API token, shown once",
+		chromedp.Click(`a[href="/admin/api-tokens"]`),
+		chromedp.WaitVisible(`#token-name`),
+		chromedp.SendKeys(`#token-name`, "deploy"),
+		chromedp.Click(`input[name=scope][value=write]`),
+		chromedp.Click(`#create-token`),
+		chromedp.WaitVisible(`#token`),
+	)
+	if token := text(`#token`); !strings.HasPrefix(token, "ajt_") {
+		t.Errorf("the new token reads %q", token)
+	}
+	step("the token is not shown again",
+		chromedp.Navigate(e.hs.URL+"/admin/api-tokens"),
+		chromedp.WaitVisible(`#tokens`),
+	)
+	if page := text(`main`); strings.Contains(page, "ajt_") || !strings.Contains(page, "deploy") {
+		t.Errorf("the tokens page after a reload:\n%s", page)
+	}
+
 	// A restart: a new console on a newly opened store over the same file.
 	e.store = e.openStore()
 	e.deps.Store = e.store

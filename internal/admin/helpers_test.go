@@ -260,6 +260,7 @@ var masks = []struct {
 	{regexp.MustCompile(`name="csrf" value="[^"]+"`), `name="csrf" value="CSRF"`},
 	{regexp.MustCompile(`\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC`), "TIME"},
 	{regexp.MustCompile(`js_[0-9A-Za-z]+`), "SERVER_ID"},
+	{regexp.MustCompile(`at_[0-9a-f]{16}`), "TOKEN_ID"},
 	{regexp.MustCompile(`asanajira-[0-9a-f]{16}`), "CONSUMER_KEY"},
 	{regexp.MustCompile(`(?s)-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----`), "PUBLIC_KEY"},
 	{regexp.MustCompile(`127\.0\.0\.1:\d+`), "HOST"},

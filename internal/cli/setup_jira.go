@@ -188,10 +188,7 @@ func runJiraList(ctx context.Context, args []string, env Env) error {
 	}
 	out := struct {
 		Servers []setup.ServerView `json:"servers"`
-	}{Servers: []setup.ServerView{}}
-	for _, srv := range servers {
-		out.Servers = append(out.Servers, setup.ViewServer(srv))
-	}
+	}{setup.ViewServers(servers)}
 	return c.out(out, func(w io.Writer) {
 		if len(servers) == 0 {
 			fmt.Fprintln(w, "No Jira server yet: add one with 'asanajira jira add URL'.")

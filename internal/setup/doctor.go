@@ -54,7 +54,7 @@ func runDoctor(ctx context.Context, req DoctorRequest) DoctorReport {
 		PrivateKeyPEM: req.PrivateKeyPEM,
 		CABundlePEM:   req.CABundlePEM,
 	})
-	out := DoctorReport{Version: rep.Version, OK: rep.OK}
+	out := DoctorReport{Version: rep.Version, OK: rep.OK, Checks: []DoctorCheck{}}
 	for _, ch := range rep.Checks {
 		out.Checks = append(out.Checks, DoctorCheck{ID: ch.ID, Title: ch.Title, Status: string(ch.Status), Evidence: ch.Evidence, Fix: ch.Fix})
 	}

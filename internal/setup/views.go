@@ -52,6 +52,15 @@ func ViewServer(srv store.JiraServer) ServerView {
 	return v
 }
 
+// ViewServers shows servers; none is an empty list, never null.
+func ViewServers(servers []store.JiraServer) []ServerView {
+	out := make([]ServerView, 0, len(servers))
+	for _, srv := range servers {
+		out = append(out, ViewServer(srv))
+	}
+	return out
+}
+
 // WorkspaceView is an Asana workspace.
 type WorkspaceView struct {
 	GID  string `json:"gid"`
