@@ -281,3 +281,35 @@ func TestEditsAndDeletionsFollow(t *testing.T) {
 		}
 	})
 }
+
+// The engine counts every change it handles by direction, kind and outcome
+// and measures how long an applied change took to reach the other side.
+func TestMetricsCountOutcomes(t *testing.T) {
+	t.Parallel()
+	e := synctest.New(t, synctest.Options{})
+	e.Sync(t)
+	if _, err := e.JiraAs(t, "bob").AddComment(t.Context(), "DEMO-1", "Counted.", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Sync(t)
+	story := e.Comments()[len(e.Comments())-1]
+	e.RecordAsana(t, syncengine.KindComment, story.GID, "echo:"+story.GID)
+	e.Sync(t)
+	for _, c := range []struct {
+		labels map[string]string
+		want   float64
+	}{
+		{map[string]string{"direction": "jira_to_asana", "kind": "comment", "outcome": "applied"}, 1},
+		{map[string]string{"direction": "asana_to_jira", "kind": "comment", "outcome": "echo"}, 1},
+	} {
+		if got := metric(t, e, "asanajira_sync_events_total", c.labels); got != c.want {
+			t.Errorf("asanajira_sync_events_total%v = %v, want %v", c.labels, got, c.want)
+		}
+	}
+	if n := metric(t, e, "asanajira_sync_propagation_seconds", map[string]string{"direction": "jira_to_asana"}); n != 1 {
+		t.Errorf("%v propagation samples from Jira to Asana, want 1", n)
+	}
+	if n := metric(t, e, "asanajira_sync_propagation_seconds", map[string]string{"direction": "asana_to_jira"}); n != 0 {
+		t.Errorf("%v propagation samples from Asana to Jira, want none (an echo is no propagation)", n)
+	}
+}
