@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -170,5 +171,64 @@ func TestSyncLinkJobUnauthorized(t *testing.T) {
 		if len(j.Errors) != 0 || j.Attempt != 1 {
 			t.Errorf("job %d: attempt %d, errors %v; want done at its first attempt", j.ID, j.Attempt, j.Errors)
 		}
+	}
+}
+
+// A change recorded while its link's sync_link job is running (and may have
+// read its changes already) gets a follow-up job, which applies it.
+func TestChangeDuringARunGetsAFollowUp(t *testing.T) {
+	t.Parallel()
+	for _, db := range synctest.Databases {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			e := synctest.New(t, synctest.Options{DB: db})
+			ctx := t.Context()
+			// A run of the link is under way elsewhere: its job is running.
+			e.RecordAsana(t, syncengine.KindResync, "", "first")
+			jobsNow := syncJobs(t, e)
+			if len(jobsNow) != 1 {
+				t.Fatalf("%d sync_link jobs after one change, want 1", len(jobsNow))
+			}
+			if _, err := e.Store.DB().ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = $1 WHERE id = $2`,
+				time.Now().UTC(), jobsNow[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			s, err := e.AsanaAs(t, "bob").AddComment(ctx, e.Link.TaskGID, "Written during a run.", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.RecordAsana(t, syncengine.KindComment, s.GID, "added:"+s.GID)
+			var followUps int
+			for _, j := range syncJobs(t, e) {
+				var args struct {
+					FollowUp bool `json:"follow_up"`
+				}
+				if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
+					t.Fatal(err)
+				}
+				if args.FollowUp {
+					followUps++
+				}
+			}
+			if followUps != 1 {
+				t.Fatalf("%d follow-up jobs, want 1", followUps)
+			}
+			// Recorded again while both wait: no third job.
+			e.RecordAsana(t, syncengine.KindTask, "", "another")
+			if n := len(syncJobs(t, e)); n != 2 {
+				t.Fatalf("%d sync_link jobs, want the running one and one follow-up", n)
+			}
+			if err := e.Queue.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				_ = e.Queue.Stop(sctx) // the test is over
+			})
+			synctest.Eventually(t, 20*time.Second, "the follow-up applies the comment", func() bool {
+				return len(e.JiraCommentsWith(t, "Written during a run.")) == 1
+			})
+		})
 	}
 }
