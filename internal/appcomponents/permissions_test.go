@@ -134,12 +134,16 @@ func TestCreateFormHidesWhatJiraHides(t *testing.T) {
 	if got := projectOptions(r.Body); !slices.Equal(got, []string{"DEMO", "OPS"}) {
 		t.Errorf("alice's projects in the form: %v", got)
 	}
+	before := len(e.jira.Issues())
 	r = e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, User: e.bob, Task: task, URL: e.appURL + "/asana/form/submit",
 		Values: map[string]any{"project": "OPS", "issuetype": "10002", "summary": "Sneaky", "customfield_10200": "10300"}})
-	for _, is := range e.jira.Issues() {
-		if is.Project == "OPS" && is.Reporter == "bob" {
-			t.Errorf("bob created %s in OPS: %d %s", is.Key, r.Status, r.Body)
-		}
+	// A forged submit is refused on the project field; it is neither created
+	// in OPS nor quietly in the project the form falls back to.
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "cannot create issues in OPS") {
+		t.Errorf("bob's submit to OPS: %d %s", r.Status, r.Body)
+	}
+	if got := e.jira.Issues(); len(got) != before {
+		t.Errorf("bob's submit to OPS created %+v", got[before:])
 	}
 }
 

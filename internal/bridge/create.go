@@ -69,6 +69,10 @@ func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, 
 	if err != nil {
 		return nil, nil, err
 	}
+	if fe := form.unoffered(values); fe != nil {
+		fe.Apply(form)
+		return nil, form, fe
+	}
 	if !form.CanSubmit {
 		fe := &FieldErrors{Message: "This issue type has required fields this form cannot set; use the link to create it in Jira."}
 		fe.Apply(form)

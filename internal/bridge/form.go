@@ -561,6 +561,29 @@ func ErrorForm(title, message string) *Form {
 	}}
 }
 
+// unoffered refuses a submission whose server, project or issue type is
+// not what the form offers the user. Building the form falls back to the
+// first choice it may offer, which is right for a form being filled in;
+// a submission must never be quietly created somewhere the person did not
+// pick (a forged one naming a project Jira hides from them, or a choice
+// that went away since the form was shown).
+func (f *Form) unoffered(values Values) *FieldErrors {
+	fe := &FieldErrors{}
+	if v := values.String(FieldServer); v != "" && v != f.ServerID {
+		fe.Fields = append(fe.Fields, FieldError{Field: FieldServer, Message: "This Jira server is not available to you; pick one from the list."})
+	}
+	if v := values.String(FieldProject); v != "" && !strings.EqualFold(v, f.Project) {
+		fe.Fields = append(fe.Fields, FieldError{Field: FieldProject, Message: "Your Jira account cannot create issues in " + trunc(v, 40) + "; pick a project from the list."})
+	}
+	if v := values.String(FieldIssueType); v != "" && v != f.IssueType {
+		fe.Fields = append(fe.Fields, FieldError{Field: FieldIssueType, Message: "This issue type is not available in " + f.Project + "; pick one from the list."})
+	}
+	if len(fe.Fields) == 0 {
+		return nil
+	}
+	return fe
+}
+
 // FieldError is a problem with one field's value.
 type FieldError struct {
 	Field   string
