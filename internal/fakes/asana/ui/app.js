@@ -156,7 +156,15 @@ function runInstall(project) {
       if (ev.origin !== app.auth_origin || (ev.data !== "success" && ev.data !== "error")) return;
       finish(ev.data);
     };
-    const watch = setInterval(() => { if (!popup || popup.closed) finish("closed"); }, 500);
+    // A popup that posts its message and closes at once can look closed
+    // before the message event arrives: give it a second before deciding
+    // it closed without one.
+    let closedSince = 0;
+    const watch = setInterval(() => {
+      if (popup && !popup.closed) return;
+      closedSince = closedSince || Date.now();
+      if (Date.now() - closedSince >= 1000) finish("closed");
+    }, 250);
     window.addEventListener("message", onMessage);
   });
 }
