@@ -218,7 +218,8 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 				return nil, ctx.Err()
 			}
 			e := &Error{Method: req.Method, URL: sanitizeURL(req.URL), Err: stripURLError(err)}
-			if attempt < attempts && !write && replayable {
+			// A refused TLS certificate is refused again: no retry.
+			if attempt < attempts && !write && replayable && !certificateRefused(err) {
 				if err := c.sleep(ctx, c.backoff(attempt)); err != nil {
 					return nil, err
 				}

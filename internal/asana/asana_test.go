@@ -281,3 +281,28 @@ func TestSanitizeURL(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A TLS certificate this host refuses (here: an unknown CA) fails the call
+// at once; retrying would meet the same certificate.
+func TestRefusedCertificateNotRetried(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		writeJSON(w, 200, `{"data":{"gid":"1","name":"T"}}`)
+	}))
+	t.Cleanup(srv.Close)
+	var slept atomic.Int32
+	c, err := New(srv.URL+"/api/1.0", &http.Client{}, WithRetryPolicy(RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.sleep = func(ctx context.Context, d time.Duration) error { slept.Add(1); return ctx.Err() }
+	_, err = c.GetTask(t.Context(), "1", nil)
+	if err == nil || !certificateRefused(err) {
+		t.Fatalf("GetTask over an untrusted certificate = %v, want a refused certificate", err)
+	}
+	if n := slept.Load(); n != 0 {
+		t.Errorf("the client backed off %d times before giving up on a refused certificate", n)
+	}
+}
