@@ -135,6 +135,11 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*request
 		if err := dec.Decode(req); err != nil {
 			return nil, httpx.Wrap(http.StatusBadRequest, "the data field is not a JSON object", err)
 		}
+		// One object and nothing after it: what follows would be signed but
+		// never read, so a request carrying it is not what Asana sends.
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return nil, httpx.Errorf(http.StatusBadRequest, "the data field holds more than one JSON object")
+		}
 		for k, v := range req.Values {
 			if n, ok := v.(json.Number); ok {
 				req.Values[k] = n.String()

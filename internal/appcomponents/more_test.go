@@ -61,6 +61,7 @@ func TestRejections(t *testing.T) {
 		{"bad signature", "GET", e.appURL + "/asana/form?" + q, "", map[string]string{"X-Asana-Request-Signature": strings.Repeat("0", 64)}, 400, "invalid request signature"},
 		{"query re-encoded after signing", "GET", e.appURL + "/asana/form?" + strings.Replace(q, "&task", "&%74ask", 1), "", map[string]string{"X-Asana-Request-Signature": sig}, 400, "invalid"},
 		{"post bad signature", "POST", e.appURL + "/asana/lookup/attach", post(data), map[string]string{"X-Asana-Request-Signature": appcomponents.Sign("other-secret", data)}, 400, "invalid"},
+		{"data with trailing JSON", "POST", e.appURL + "/asana/lookup/attach", post(data + `{"user":"someone-else"}`), map[string]string{"X-Asana-Request-Signature": appcomponents.Sign("demo-secret", data+`{"user":"someone-else"}`)}, 400, "more than one JSON object"},
 		{"malformed body", "POST", e.appURL + "/asana/lookup/attach", `{"data":`, map[string]string{"X-Asana-Request-Signature": sig}, 400, "data"},
 		{"body too large", "POST", e.appURL + "/asana/lookup/attach", `{"data":"` + strings.Repeat("x", 300<<10) + `"}`, nil, 413, "larger"},
 		{"legacy epoch-ms expires accepted", "GET", e.appURL + "/asana/lookup/typeahead?" + signedQuery("workspace="+e.seed.Workspace+"&user="+e.alice+"&query=zzz&expires="+msFromNow(time.Minute)), "", nil, 200, "items"},
