@@ -18,6 +18,7 @@ var sealedColumns = []struct {
 	{"asana_users", []string{"gid"}, []string{"access_token", "refresh_token"}},
 	{"jira_credentials", []string{"asana_user_gid", "jira_server_id"}, []string{"access_token", "token_secret", "refresh_token"}},
 	{"auth_states", []string{"state"}, []string{"data"}},
+	{"asana_webhooks", []string{"project_gid"}, []string{"secret"}},
 }
 
 // ResealSecrets re-seals every sealed value under the Sealer's current key, in

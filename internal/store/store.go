@@ -91,6 +91,7 @@ type Queries interface {
 	SyncQueries
 	AdminAPITokenQueries
 	SetupQueries
+	AsanaIntakeQueries
 }
 
 // Tx is a transaction over the store. SQL exposes the underlying *sql.Tx so

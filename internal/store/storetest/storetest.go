@@ -103,6 +103,7 @@ func Run(t *testing.T, newStore NewStore) {
 	maps.Copy(tests, securityTests)
 	maps.Copy(tests, syncTests)
 	maps.Copy(tests, setupTests)
+	maps.Copy(tests, asanaIntakeTests)
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -690,11 +691,13 @@ func WriteSecrets(t *testing.T, s store.Store, now time.Time) []string {
 	must(t, s.PutJiraCredential(ctx, store.JiraCredential{AsanaUserGID: "u-secrets", JiraServerID: j.ID, Method: store.AuthOAuth2,
 		AccessToken: "jira-access-token-plaintext", TokenSecret: "jira-token-secret-plaintext", RefreshToken: "jira-refresh-token-plaintext"}))
 	must(t, s.PutAuthState(ctx, store.AuthState{State: "state-secrets", Kind: "k", Data: "pkce-verifier-plaintext", ExpiresAt: now.Add(time.Hour)}))
+	must(t, s.PutAsanaWebhook(ctx, store.AsanaWebhook{ProjectGID: "p-secrets", Target: "https://bridge.example/asana/hooks/p-secrets",
+		State: store.AsanaWebhookActive, Secret: "asana-hook-secret-plaintext"}))
 	return []string{
 		"private-key-plaintext", "oauth2-client-secret-plaintext", "webhook-secret-plaintext",
 		"asana-access-token-plaintext", "asana-refresh-token-plaintext",
 		"jira-access-token-plaintext", "jira-token-secret-plaintext", "jira-refresh-token-plaintext",
-		"pkce-verifier-plaintext",
+		"pkce-verifier-plaintext", "asana-hook-secret-plaintext",
 	}
 }
 
