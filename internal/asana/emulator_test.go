@@ -254,8 +254,29 @@ func TestEmulatorEventsAndWebhooks(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Log("no webhook delivery within 10s (emulator timing); signature check not exercised here")
 	}
+	// Its health, read alone and listed.
+	got, err := c.Webhook(ctx, wh.GID)
+	if err != nil || got.GID != wh.GID || !got.Active || got.Resource.GID != seed.Tasks[2].GID || got.FailureDeletionTimestamp != "" {
+		t.Errorf("Webhook = %+v, %v", got, err)
+	}
+	var listed []Webhook
+	for w, err := range c.Webhooks(ctx, seed.Workspace, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, w)
+	}
+	if len(listed) != 1 || listed[0].GID != wh.GID || listed[0].Target != recv.URL+"/hooks/asana" {
+		t.Errorf("Webhooks = %+v", listed)
+	}
+	for w, err := range patClient(t, base, seed.Tokens["bob"]).Webhooks(ctx, seed.Workspace, seed.Tasks[2].GID) {
+		t.Errorf("bob lists alice's webhook: %+v, %v", w, err)
+	}
 	if err := c.DeleteWebhook(ctx, wh.GID); err != nil {
 		t.Error(err)
+	}
+	if _, err := c.Webhook(ctx, wh.GID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Webhook after delete: %v, want ErrNotFound", err)
 	}
 }
 

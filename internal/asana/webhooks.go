@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"iter"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,6 +23,41 @@ type Webhook struct {
 	LastSuccessAt      string `json:"last_success_at,omitempty"`
 	LastFailureAt      string `json:"last_failure_at,omitempty"`
 	LastFailureContent string `json:"last_failure_content,omitempty"`
+	// DeliveryRetryCount counts the failed attempts of the current
+	// delivery; NextAttemptAfter is when Asana tries again, and
+	// FailureDeletionTimestamp when it deletes the webhook if deliveries
+	// keep failing (null while they succeed).
+	DeliveryRetryCount       int    `json:"delivery_retry_count,omitempty"`
+	NextAttemptAfter         string `json:"next_attempt_after,omitempty"`
+	FailureDeletionTimestamp string `json:"failure_deletion_timestamp,omitempty"`
+}
+
+// webhookFields are the opt_fields of a webhook with its health.
+var webhookFields = []string{"active", "resource", "target", "last_success_at", "last_failure_at", "last_failure_content",
+	"delivery_retry_count", "next_attempt_after", "failure_deletion_timestamp"}
+
+// Webhook reads a webhook with its health fields; ErrNotFound once Asana
+// deleted it.
+//
+// https://developers.asana.com/reference/getwebhook
+func (c *Client) Webhook(ctx context.Context, gid string) (*Webhook, error) {
+	var w Webhook
+	if _, err := c.get(ctx, "webhooks/"+url.PathEscape(gid), optFields(nil, webhookFields), &w); err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+// Webhooks yields the webhooks this app made with this token in a
+// workspace, on resource when it is not "", with their health fields.
+//
+// https://developers.asana.com/reference/getwebhooks
+func (c *Client) Webhooks(ctx context.Context, workspace, resource string) iter.Seq2[Webhook, error] {
+	q := url.Values{"workspace": {workspace}}
+	if resource != "" {
+		q.Set("resource", resource)
+	}
+	return list[Webhook](ctx, c, "webhooks", optFields(q, webhookFields))
 }
 
 // WebhookFilter narrows the events of a webhook.
