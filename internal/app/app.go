@@ -18,6 +18,7 @@ import (
 	"github.com/asanajira/asanajira/internal/admin"
 	"github.com/asanajira/asanajira/internal/appcomponents"
 	"github.com/asanajira/asanajira/internal/asana"
+	"github.com/asanajira/asanajira/internal/asanaintake"
 	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/config"
 	"github.com/asanajira/asanajira/internal/connect"
@@ -52,6 +53,7 @@ type App struct {
 	bridge   *bridge.Service
 	sync     *syncengine.Engine
 	setup    *setup.Service
+	intake   *asanaintake.Intake
 	console  *admin.Console
 	registry *prometheus.Registry
 	mux      *http.ServeMux
@@ -76,6 +78,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.buildCredentials,
 		a.buildBridge,
 		a.buildSync,
+		a.buildAsanaIntake,
 		func() error { return a.buildQueue(ctx, kind, target) },
 		a.buildSetup,
 		a.buildConsole,
@@ -167,7 +170,8 @@ func (a *App) buildQueue(ctx context.Context, kind, target string) error {
 		return err
 	}
 	a.queue, err = jobs.New(driver, riverDB, listener, st, a.log, jobs.Options{Attachments: a.bridge, JiraEvents: a.bridge,
-		Sync: a.sync, ReconcileInterval: a.cfg.ReconcileInterval})
+		Sync: a.sync, ReconcileInterval: a.cfg.ReconcileInterval,
+		AsanaIntake: a.intake, AsanaPollInterval: a.cfg.AsanaPollInterval})
 	if err != nil && listener != nil {
 		listener.Close()
 	}
@@ -227,6 +231,31 @@ func (a *App) buildSync() error {
 	}
 	a.sync = e
 	return nil
+}
+
+// buildAsanaIntake builds the Asana intake (events poller, webhook manager
+// and receiver); the queue runs its jobs.
+func (a *App) buildAsanaIntake() error {
+	in, err := asanaintake.New(asanaintake.Config{
+		Store: a.store, Clients: pollClients{a.creds}, Recorder: a.sync, Log: a.log, Metrics: a.registry,
+		Mode: a.cfg.AsanaIntake, PublicURL: a.cfg.EffectivePublicURL(), PollInterval: a.cfg.AsanaPollInterval,
+	})
+	if err != nil {
+		return err
+	}
+	a.intake = in
+	return nil
+}
+
+// pollClients gives the Asana intake users' clients that return a long
+// Retry-After instead of sleeping through it: the intake holds that token
+// back and polls with another. They share each user's rate limiter with
+// every other client of that user.
+type pollClients struct{ p *credentials.Provider }
+
+func (c pollClients) Asana(ctx context.Context, asanaUserGID string) (*asana.Client, error) {
+	return c.p.Asana(ctx, asanaUserGID, asana.WithRetryPolicy(asana.RetryPolicy{MaxAttempts: 2, BaseDelay: 250 * time.Millisecond,
+		MaxDelay: time.Second}))
 }
 
 // syncEnqueuer hands the sync engine's jobs to the app's queue.
@@ -316,6 +345,9 @@ func (a *App) Credentials() *credentials.Provider { return a.creds }
 
 // Sync is the two-way sync engine.
 func (a *App) Sync() *syncengine.Engine { return a.sync }
+
+// AsanaIntake is the Asana intake (its Status feeds the Sync page).
+func (a *App) AsanaIntake() *asanaintake.Intake { return a.intake }
 
 // Store is the app's database.
 func (a *App) Store() store.Store { return a.store }
@@ -436,7 +468,7 @@ func (a *App) routes() {
 	}
 	if a.cfg.AsanaClientSecret != "" {
 		a.mux.Handle("/asana/", appcomponents.New(appcomponents.Deps{
-			Store: a.store, Bridge: a.bridge, Enqueuer: a.queue, ClientSecret: a.cfg.AsanaClientSecret,
+			Store: a.store, Bridge: a.bridge, Enqueuer: a.queue, Waker: a.intake, ClientSecret: a.cfg.AsanaClientSecret,
 			AppOrigin: a.cfg.AppOrigin, PublicURL: a.cfg.EffectivePublicURL(), PublicMode: a.cfg.Public, Log: a.log,
 		}))
 	} else {
@@ -444,6 +476,7 @@ func (a *App) routes() {
 	}
 	a.mux.Handle("/admin/", a.console)
 	a.mux.Handle("POST /jira/webhook/{server}", jirawebhook.New(jirawebhook.Deps{Store: a.store, Enqueuer: a.queue, Log: a.log}))
+	a.mux.Handle("POST "+asanaintake.HookPath+"{project}", a.intake.Receiver())
 	a.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(web.Static())))
 	a.mux.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -34,6 +34,12 @@ type Enqueuer interface {
 	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) error
 }
 
+// Waker is told of the task of every signed request, so the Asana intake
+// polls its project at once (internal/asanaintake implements it).
+type Waker interface {
+	WakeTask(ctx context.Context, taskGID string)
+}
+
 // DefaultAppOrigin is the origin Asana's web app calls from.
 const DefaultAppOrigin = "https://app.asana.com"
 
@@ -44,6 +50,8 @@ type Deps struct {
 	Store    store.Store
 	Bridge   *bridge.Service
 	Enqueuer Enqueuer
+	// Waker, when set, hears of the task of every signed request.
+	Waker Waker
 	// ClientSecret is the Asana app's OAuth client secret; it verifies the
 	// signature of every request.
 	ClientSecret string
@@ -147,8 +155,16 @@ func (h *Handler) handle(pattern string, fn appHandler) {
 		if err != nil {
 			return err
 		}
+		h.wake(r.Context(), req)
 		return fn(w, r, req)
 	}))
+}
+
+// wake tells the Waker that someone works on the request's task.
+func (h *Handler) wake(ctx context.Context, req *request) {
+	if h.d.Waker != nil && req.Task != "" {
+		h.d.Waker.WakeTask(ctx, req.Task)
+	}
 }
 
 // handleOnce is handle for a request that changes something: a repeat of
@@ -159,6 +175,7 @@ func (h *Handler) handleOnce(pattern string, fn appHandler) {
 		if err != nil {
 			return err
 		}
+		h.wake(r.Context(), req)
 		return h.once(w, r, pattern, req, fn)
 	}))
 }

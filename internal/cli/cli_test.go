@@ -39,10 +39,12 @@ func TestMainExitCodesAndMessages(t *testing.T) {
 		stderr   []string
 		noStderr []string
 	}{
-		"no command":         {args: nil, code: 2, stdout: []string{"Usage: asanajira <command>", "serve", "demo", "doctor", "emulate", "keys", "migrate", "version"}},
-		"help":               {args: []string{"--help"}, code: 0, stdout: []string{"Commands:"}},
-		"unknown command":    {args: []string{"frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`}},
-		"demo bad version":   {args: []string{"demo", "--jira-version", "6.4"}, code: 2, stderr: []string{`unknown --jira-version "6.4"`, "9.12.0"}},
+		"no command":       {args: nil, code: 2, stdout: []string{"Usage: asanajira <command>", "serve", "demo", "doctor", "emulate", "keys", "migrate", "version"}},
+		"help":             {args: []string{"--help"}, code: 0, stdout: []string{"Commands:"}},
+		"unknown command":  {args: []string{"frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`}},
+		"demo bad version": {args: []string{"demo", "--jira-version", "6.4"}, code: 2, stderr: []string{`unknown --jira-version "6.4"`, "9.12.0"}},
+		"demo bad intake": {args: []string{"demo", "--asana-intake", "carrier-pigeon", "--asana-poll-interval", "10ms"}, code: 2,
+			stderr: []string{`--asana-intake (ASANAJIRA_ASANA_INTAKE) "carrier-pigeon"`, "--asana-poll-interval", "at least 1s"}},
 		"doctor needs a url": {args: []string{"doctor"}, code: 2, stderr: []string{"--jira-url is required"}},
 		"emulate needs name": {args: []string{"emulate"}, code: 2, stderr: []string{"jira or asana"}},
 		"emulate unknown":    {args: []string{"emulate", "bitbucket"}, code: 2, stderr: []string{`unknown emulator "bitbucket"`}},
@@ -106,7 +108,8 @@ func TestHelpListsEveryFlagWithItsEnvTwin(t *testing.T) {
 	}
 	for _, flag := range []string{"listen", "public-url", "database-url", "database-url-file", "secret-key", "secret-key-file",
 		"asana-client-id", "asana-client-secret", "asana-client-secret-file", "asana-url", "app-origin", "admins",
-		"log-level", "log-format", "shutdown-timeout", "print-config", "public", "asana-download-hosts", "reconcile-interval"} {
+		"log-level", "log-format", "shutdown-timeout", "print-config", "public", "asana-download-hosts", "reconcile-interval",
+		"asana-intake", "asana-poll-interval"} {
 		if !strings.Contains(stdout, "--"+flag+" ") && !strings.Contains(stdout, "--"+flag+"  ") {
 			t.Errorf("serve --help lacks --%s", flag)
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/asanajira/asanajira/internal/app"
+	"github.com/asanajira/asanajira/internal/config"
 	"github.com/asanajira/asanajira/internal/demo"
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
 	"github.com/asanajira/asanajira/internal/httpx"
@@ -45,6 +46,9 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	metricsListen := fs.String("metrics-listen", "", "address serving the bridge's Prometheus metrics at /metrics, e.g. 127.0.0.1:9464\n(default: not served)")
 	noBrowser := fs.Bool("no-browser", false, "do not open the task pane in a browser")
 	verbose := fs.Bool("verbose", false, "log every request to the bridge and debug detail (default: only failed requests)")
+	intake := fs.String("asana-intake", "events", "how the bridge learns of changes in Asana: events (polling) or webhooks\n(the Asana emulator delivers them to the bridge on this machine)")
+	poll := fs.Duration("asana-poll-interval", demo.DefaultAsanaPollInterval, "how often an Asana project with recent changes is polled (at least 1s)")
+	reconcile := fs.Duration("reconcile-interval", demo.DefaultReconcileInterval, "how often Jira is searched for changes whose webhook never arrived (at least 1s)")
 	rest, err := parseFlags(fs, args, env)
 	if err != nil {
 		return err
@@ -58,6 +62,12 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	}
 	if !known {
 		return usageErrorf("unknown --jira-version %q: choose one of %s", *version, strings.Join(fakejira.Versions(), ", "))
+	}
+	// The sync settings are serve's; the demo's bridge is public.
+	probe := config.Default()
+	probe.Public, probe.AsanaIntake, probe.AsanaPollInterval, probe.ReconcileInterval = true, *intake, *poll, *reconcile
+	if err := probe.Validate(); err != nil {
+		return usageErrorf("%v", err)
 	}
 	if *data == "" {
 		if *data, err = os.MkdirTemp("", "asanajira-demo-"); err != nil {
@@ -85,6 +95,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer d.Close(ctx)
+	d.Config.AsanaIntake, d.Config.AsanaPollInterval, d.Config.ReconcileInterval = *intake, *poll, *reconcile
 	a, err := app.New(ctx, d.Config, log.With("component", "bridge"))
 	if err != nil {
 		closeListeners(d.BridgeListener, metrics)

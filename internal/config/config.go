@@ -59,6 +59,12 @@ type Config struct {
 	// ReconcileInterval is how often the sync engine searches each Jira
 	// server for changes its webhook did not bring.
 	ReconcileInterval time.Duration
+	// AsanaIntake is how asanajira learns of changes in Asana: "events"
+	// (polling Asana's events API, outbound only) or "webhooks" (Asana
+	// webhooks, which need Public).
+	AsanaIntake string
+	// AsanaPollInterval is how often an active Asana project is polled.
+	AsanaPollInterval time.Duration
 }
 
 // Default returns the settings used when nothing is set.
@@ -72,6 +78,8 @@ func Default() Config {
 		ShutdownTimeout: 30 * time.Second,
 
 		ReconcileInterval: 5 * time.Minute,
+		AsanaIntake:       "events",
+		AsanaPollInterval: 5 * time.Second,
 	}
 }
 
@@ -115,6 +123,10 @@ func (c *Config) Flags(fs *flag.FlagSet) *FileFlags {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests and jobs may take to finish on SIGTERM")
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.ReconcileInterval,
 		"how often two-way sync searches each Jira server for changes whose webhook never arrived (at least 1s)")
+	fs.StringVar(&c.AsanaIntake, "asana-intake", c.AsanaIntake,
+		"how two-way sync learns of changes in Asana: events (polls Asana's events API, outbound only)\nor webhooks (Asana webhooks; needs --public)")
+	fs.DurationVar(&c.AsanaPollInterval, "asana-poll-interval", c.AsanaPollInterval,
+		"how often an Asana project with recent changes is polled (at least 1s); idle projects are polled\nless often, down to every 2m, and at once when someone opens one of their linked tasks")
 	return ff
 }
 
@@ -260,6 +272,18 @@ func (c Config) Validate() error {
 	if c.ReconcileInterval < time.Second {
 		errs = append(errs, errors.New("--reconcile-interval (ASANAJIRA_RECONCILE_INTERVAL) must be at least 1s, e.g. 5m"))
 	}
+	switch c.AsanaIntake {
+	case "events":
+	case "webhooks":
+		if !c.Public {
+			errs = append(errs, errors.New("--asana-intake (ASANAJIRA_ASANA_INTAKE) webhooks needs --public (ASANAJIRA_PUBLIC): Asana's cloud must reach the bridge to deliver webhooks; without it use events"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--asana-intake (ASANAJIRA_ASANA_INTAKE) %q: choose events or webhooks", c.AsanaIntake))
+	}
+	if c.AsanaPollInterval < time.Second {
+		errs = append(errs, errors.New("--asana-poll-interval (ASANAJIRA_ASANA_POLL_INTERVAL) must be at least 1s, e.g. 5s"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -284,6 +308,8 @@ func (c Config) Redacted() []Setting {
 		{"log-format", c.LogFormat},
 		{"shutdown-timeout", c.ShutdownTimeout.String()},
 		{"reconcile-interval", c.ReconcileInterval.String()},
+		{"asana-intake", c.AsanaIntake},
+		{"asana-poll-interval", c.AsanaPollInterval.String()},
 	}
 }
 

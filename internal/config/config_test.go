@@ -64,6 +64,9 @@ func TestValidateNamesSettingAndFix(t *testing.T) {
 		"log format":        {[]string{"--log-format", "xml"}, []string{"--log-format", "json or text"}},
 		"shutdown":          {[]string{"--shutdown-timeout", "0s"}, []string{"--shutdown-timeout", "positive"}},
 		"reconcile":         {[]string{"--reconcile-interval", "500ms"}, []string{"--reconcile-interval (ASANAJIRA_RECONCILE_INTERVAL)", "at least 1s"}},
+		"asana intake":      {[]string{"--asana-intake", "pubsub"}, []string{"--asana-intake (ASANAJIRA_ASANA_INTAKE)", "events or webhooks"}},
+		"webhooks private":  {[]string{"--asana-intake", "webhooks"}, []string{"--asana-intake (ASANAJIRA_ASANA_INTAKE) webhooks needs --public"}},
+		"asana poll":        {[]string{"--asana-poll-interval", "200ms"}, []string{"--asana-poll-interval (ASANAJIRA_ASANA_POLL_INTERVAL)", "at least 1s"}},
 		"two problems":      {[]string{"--listen", "x", "--log-level", "y"}, []string{"--listen", "--log-level"}},
 		"metrics listen":    {[]string{"--metrics-listen", "9464"}, []string{"--metrics-listen (ASANAJIRA_METRICS_LISTEN)", "host:port"}},
 		"metrics on listen": {[]string{"--listen", ":8080", "--metrics-listen", ":8080"}, []string{"--metrics-listen", "own address"}},
@@ -178,5 +181,27 @@ func TestMetricsListen(t *testing.T) {
 	}
 	if shown != "127.0.0.1:9464" {
 		t.Errorf("Redacted metrics-listen = %q", shown)
+	}
+}
+
+func TestAsanaIntakeSettings(t *testing.T) {
+	t.Parallel()
+	c, err := parse(t)
+	if err != nil || c.AsanaIntake != "events" || c.AsanaPollInterval.String() != "5s" {
+		t.Fatalf("defaults: intake %q, poll %v, %v", c.AsanaIntake, c.AsanaPollInterval, err)
+	}
+	c, err = parse(t, "--asana-intake", "webhooks", "--public", "--asana-poll-interval", "2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("webhooks with --public: %v", err)
+	}
+	got := map[string]string{}
+	for _, s := range c.Redacted() {
+		got[s.Name] = s.Value
+	}
+	if got["asana-intake"] != "webhooks" || got["asana-poll-interval"] != "2s" {
+		t.Fatalf("Redacted: intake %q, poll %q", got["asana-intake"], got["asana-poll-interval"])
 	}
 }

@@ -60,6 +60,12 @@ func (o Options) unknownRoute(emulator string) func(method, path string) {
 	return func(method, path string) { o.OnUnknownRoute(emulator, method, path) }
 }
 
+// The demo's sync pace (serve's defaults are 5 s and 5 min).
+const (
+	DefaultAsanaPollInterval = time.Second
+	DefaultReconcileInterval = 10 * time.Second
+)
+
 // User is a demo login, the same on both emulators.
 type User struct {
 	Login      string `json:"login"`
@@ -172,6 +178,10 @@ func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	cfg.AsanaDownloadHosts = []string{d.downloadHost()}
 	cfg.LogFormat = "text"
 	cfg.ShutdownTimeout = 10 * time.Second
+	// Two-way sync at demo pace: Asana polled every second, Jira
+	// reconciled every ten.
+	cfg.AsanaPollInterval = DefaultAsanaPollInterval
+	cfg.ReconcileInterval = DefaultReconcileInterval
 	d.Config = cfg
 	return d, nil
 }

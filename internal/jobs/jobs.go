@@ -55,6 +55,11 @@ type Options struct {
 	Sync Syncer
 	// ReconcileInterval is how often Jira is reconciled (default 5m).
 	ReconcileInterval time.Duration
+	// AsanaIntake is the Asana intake (poll_asana, asana_webhooks); nil
+	// leaves Asana unwatched.
+	AsanaIntake AsanaIntake
+	// AsanaPollInterval is how often the intake ticks (default 5s).
+	AsanaPollInterval time.Duration
 }
 
 // Driver returns the river driver for the store's database. On PostgreSQL it
@@ -116,6 +121,7 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	}
 	addLeased(workers, river.Worker[ApplyJiraEventArgs](&ApplyJiraEventWorker{Applier: opts.JiraEvents, Sync: opts.Sync}), keeper)
 	syncJobs := addSyncWorkers(workers, keeper, log, opts)
+	syncJobs = append(syncJobs, addAsanaIntakeWorkers(workers, keeper, log, opts)...)
 
 	client, err := river.NewClient(driver, &river.Config{
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},

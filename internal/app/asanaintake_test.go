@@ -1,0 +1,130 @@
+package app_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/app"
+	"github.com/asanajira/asanajira/internal/store"
+)
+
+// eventsPoll is one GET /events the bridge sent to Asana.
+type eventsPoll struct {
+	at   time.Time
+	sync string
+}
+
+// TestReplicasPollAsanaOnce runs two replicas on one PostgreSQL with the
+// events intake: a comment made in Asana reaches Jira through the real
+// poll_asana and sync_link jobs, and the project is polled once, not once
+// per replica: no sync token is read twice (two ticks at once would read
+// the same one) and consecutive polls are at least the poll interval apart
+// (river's leader alone enqueues the tick, and the project's schedule
+// holds between ticks).
+func TestReplicasPollAsanaOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "postgres")
+	ctx := t.Context()
+	var (
+		mu    sync.Mutex
+		polls []eventsPoll
+	)
+	asanaURL, err := url.Parse(w.d.AsanaURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(asanaURL)
+	recorder := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/1.0/events" {
+			mu.Lock()
+			polls = append(polls, eventsPoll{at: time.Now(), sync: r.URL.Query().Get("sync")})
+			mu.Unlock()
+		}
+		proxy.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(recorder.Close)
+	w.cfg.AsanaURL = recorder.URL
+	w.cfg.AsanaPollInterval = time.Second
+
+	// Sync on for the Launch ↔ DEMO connection, a task linked to DEMO-1.
+	a, err := app.New(ctx, w.cfg, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers, err := a.Store().ListJiraServers(ctx)
+	if err != nil || len(servers) != 1 {
+		t.Fatalf("servers = %v, %v", servers, err)
+	}
+	issue, ok := w.d.Jira.Issue("DEMO-1")
+	if !ok {
+		t.Fatal("no DEMO-1")
+	}
+	task := w.seed.Tasks[1].GID
+	if err := a.Store().CreateLink(ctx, &store.Link{WorkspaceGID: w.seed.Workspace, TaskGID: task, JiraServerID: servers[0].ID,
+		IssueID: issue.ID, IssueKey: "DEMO-1", CreatedBy: w.alice}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Sync().PutSettings(ctx, store.SyncSettings{WorkspaceGID: w.seed.Workspace, JiraServerID: servers[0].ID,
+		Enabled: true, Comments: true, Completion: true}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+
+	w.serveInProcess(w.d.BridgeListener)
+	ln, err := app.Listen(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.serveInProcess(ln)
+
+	// Once the project is watched (its first poll), a comment in Asana.
+	waitFor(t, "the first poll", 60*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(polls) > 0
+	})
+	body, _ := json.Marshal(map[string]any{"data": map[string]any{"text": "Polled once by two replicas."}})
+	var story struct {
+		Data struct {
+			GID string `json:"gid"`
+		} `json:"data"`
+	}
+	w.do(http.MethodPost, w.d.AsanaURL+"/api/1.0/tasks/"+task+"/stories", "Bearer "+w.seed.Tokens["alice"], body, http.StatusCreated, &story)
+	waitFor(t, "the comment in Jira", 60*time.Second, func() bool {
+		is, _ := w.d.Jira.Issue("DEMO-1")
+		for _, c := range is.Comments {
+			if strings.Contains(c.Body, "Polled once by two replicas.") {
+				return true
+			}
+		}
+		return false
+	})
+	// Several more polls of the active project.
+	waitFor(t, "eight polls", 60*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(polls) >= 8
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	read := map[string]int{}
+	for i, p := range polls {
+		if p.sync != "" {
+			read[p.sync]++
+			if read[p.sync] > 1 {
+				t.Errorf("poll %d read sync token %q again: two ticks ran at once", i, p.sync)
+			}
+		}
+		if i > 0 && p.at.Sub(polls[i-1].at) < time.Second {
+			t.Errorf("polls %d and %d are %v apart, less than the 1s poll interval: the project was polled twice", i-1, i,
+				p.at.Sub(polls[i-1].at))
+		}
+	}
+}
