@@ -261,7 +261,7 @@ func (in *Intake) pickUser(ctx context.Context, b *budget, p store.AsanaProjectS
 		p.NextPollAt = now.Add(in.cfg.MaxIdleInterval)
 		return "", wrap("save project", ignoreGone(in.st.SaveAsanaProject(ctx, p)))
 	}
-	user, pausedUntil := b.pick(usable, now)
+	user, pausedUntil := b.pick(usable, p.TokenUser, now)
 	if user == "" && !pausedUntil.IsZero() {
 		// Every usable token is held back by a Retry-After: poll when the
 		// first pause ends.
@@ -616,10 +616,11 @@ func (b *budget) refund(user string) {
 	}
 }
 
-// pick chooses among users the token with the fewest requests this window
-// (then the least recently used) and counts one request. It returns "" and
-// the earliest end of a pause when every token is held back.
-func (b *budget) pick(users []string, now time.Time) (string, time.Time) {
+// pick chooses among users the token with the fewest requests this window,
+// then one other than last (the token that did this work last time), then
+// the least recently used, and counts one request. It returns "" and the
+// earliest end of a pause when every token is held back.
+func (b *budget) pick(users []string, last string, now time.Time) (string, time.Time) {
 	b.mu.Lock()
 	var (
 		best        string
@@ -639,7 +640,7 @@ func (b *budget) pick(users []string, now time.Time) (string, time.Time) {
 		if u.used >= b.perToken {
 			continue
 		}
-		if bestUse == nil || u.used < bestUse.used || (u.used == bestUse.used && u.lastUsed.Before(bestUse.lastUsed)) {
+		if bestUse == nil || better(name, u, best, bestUse, last) {
 			best, bestUse = name, u
 		}
 	}
@@ -651,6 +652,17 @@ func (b *budget) pick(users []string, now time.Time) (string, time.Time) {
 		return "", time.Time{} // the global budget is spent
 	}
 	return best, time.Time{}
+}
+
+// better orders two candidate tokens for pick.
+func better(name string, u *tokenUse, best string, bestUse *tokenUse, last string) bool {
+	switch {
+	case u.used != bestUse.used:
+		return u.used < bestUse.used
+	case (name == last) != (best == last):
+		return best == last
+	}
+	return u.lastUsed.Before(bestUse.lastUsed)
 }
 
 func (b *budget) pause(user string, until time.Time) {

@@ -189,7 +189,7 @@ func (in *Intake) createHook(ctx context.Context, b *budget, p store.AsanaProjec
 	if err != nil {
 		return false, wrap("project users", err)
 	}
-	user, _ := b.pick(users, now)
+	user, _ := b.pick(users, old.TokenUser, now)
 	if user == "" {
 		return false, nil // no usable token now: next pass
 	}
