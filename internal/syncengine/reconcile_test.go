@@ -112,37 +112,9 @@ func TestReconciliationSearchesAsTheOwner(t *testing.T) {
 	}
 }
 
-// metric sums the series of a counter in the bench's registry whose labels
+// metric sums the series of a metric in the bench's registry whose labels
 // include want.
 func metric(t *testing.T, e *synctest.Env, name string, want map[string]string) float64 {
 	t.Helper()
-	mfs, err := e.Metrics.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if labels[k] != v {
-					continue series
-				}
-			}
-			switch {
-			case m.GetCounter() != nil:
-				total += m.GetCounter().GetValue()
-			case m.GetHistogram() != nil:
-				total += float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	return total
+	return synctest.Metric(t, e.Metrics, name, want)
 }
