@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asanajira/asanajira/internal/app"
+	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
 	"github.com/asanajira/asanajira/internal/store"
 )
 
@@ -127,4 +128,52 @@ func TestReplicasPollAsanaOnce(t *testing.T) {
 				p.at.Sub(polls[i-1].at))
 		}
 	}
+}
+
+// TestAppComponentsTrafficWakesItsProject: an idle project is polled at
+// once when someone opens the "Create new issue" form on one of its linked
+// tasks (any App Components request naming the task wakes it).
+func TestAppComponentsTrafficWakesItsProject(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "sqlite")
+	ctx := t.Context()
+	a, err := app.New(ctx, w.cfg, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers, err := a.Store().ListJiraServers(ctx)
+	if err != nil || len(servers) != 1 {
+		t.Fatalf("servers = %v, %v", servers, err)
+	}
+	issue, _ := w.d.Jira.Issue("DEMO-1")
+	task := w.seed.Tasks[1].GID
+	if err := a.Store().CreateLink(ctx, &store.Link{WorkspaceGID: w.seed.Workspace, TaskGID: task, JiraServerID: servers[0].ID,
+		IssueID: issue.ID, IssueKey: "DEMO-1", CreatedBy: w.alice}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Sync().PutSettings(ctx, store.SyncSettings{WorkspaceGID: w.seed.Workspace, JiraServerID: servers[0].ID,
+		Enabled: true, Comments: true, Completion: true}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	w.serveInProcess(w.d.BridgeListener)
+
+	db := w.db()
+	level := func() int {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT idle_level FROM asana_projects_sync WHERE project_gid = $1`, w.seed.Project).Scan(&n); err != nil {
+			return -1
+		}
+		return n
+	}
+	waitFor(t, "the project's first poll", 60*time.Second, func() bool { return level() == 0 })
+	// Idle for an hour from now, as after long quiet.
+	if _, err := db.ExecContext(ctx, `UPDATE asana_projects_sync SET idle_level = 5, next_poll_at = $2 WHERE project_gid = $1`,
+		w.seed.Project, time.Now().Add(time.Hour).UTC()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.d.Asana.CallApp(ctx, fakeasana.AppCall{Kind: fakeasana.CallFormMetadata, User: w.alice, Task: task}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the project woken and polled", 60*time.Second, func() bool { return level() == 0 })
 }
