@@ -102,7 +102,11 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer a.Close()
-	if _, err := d.Provision(ctx, a.Setup()); err != nil {
+	srv, err := d.Provision(ctx, a.Setup())
+	if err == nil {
+		err = d.EnableSync(ctx, a.Store(), srv)
+	}
+	if err != nil {
 		closeListeners(d.BridgeListener, metrics)
 		return err
 	}

@@ -78,7 +78,7 @@ func TestDemoStartsWiredAndStops(t *testing.T) {
 			t.Fatalf("GET %s = %d", u, resp.StatusCode)
 		}
 	}
-	for _, want := range []string{"connected the Jira emulator", "routed the Acme workspace"} {
+	for _, want := range []string{"connected the Jira emulator", "routed the Acme workspace", "two-way sync is on for Launch ↔ DEMO"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, stderr)
 		}

@@ -47,6 +47,18 @@ func (d *Demo) Provision(ctx context.Context, s *setup.Service) (store.JiraServe
 	return srv, nil
 }
 
+// EnableSync switches two-way sync on for the Acme workspace's connection
+// to the server (comments and completion), as an admin would in the
+// console's sync settings.
+func (d *Demo) EnableSync(ctx context.Context, st store.Store, srv store.JiraServer) error {
+	if err := st.PutSyncSettings(ctx, store.SyncSettings{WorkspaceGID: d.Asana.Seed().Workspace, JiraServerID: srv.ID,
+		Enabled: true, Comments: true, Completion: true, UpdatedBy: "asanajira demo"}); err != nil {
+		return fmt.Errorf("demo: enable two-way sync: %w", err)
+	}
+	d.log.Info("two-way sync is on for Launch ↔ DEMO: comments and completion")
+	return nil
+}
+
 // AppRegistration is the demo app as registered on the Asana emulator:
 // every App Components URL points at the bridge.
 func (d *Demo) AppRegistration() fakeasana.AppRegistration {
