@@ -103,7 +103,8 @@ func observe(ev asana.Event) (observed, bool) {
 
 // recorded counts what recordEvents did with a batch of events.
 type recorded struct {
-	// recorded changes, duplicates of changes recorded before.
+	// recorded changes; duplicates not recorded (recorded before, or of a
+	// link whose connection does not sync).
 	recorded, duplicates int
 	// unlinked events concern tasks no link holds; ignored ones nothing a
 	// link can hold.

@@ -45,7 +45,8 @@ type TickResult struct {
 	// Requests is how many requests were made to Asana.
 	Requests int
 	// Recorded is how many changes were recorded; Duplicates how many
-	// events told of a change recorded before.
+	// were not: recorded before, or of a link whose connection does not
+	// sync.
 	Recorded, Duplicates int
 	// Resyncs is how many full comparisons an expired sync token caused.
 	Resyncs int
