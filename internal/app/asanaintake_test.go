@@ -177,3 +177,76 @@ func TestAppComponentsTrafficWakesItsProject(t *testing.T) {
 	}
 	waitFor(t, "the project woken and polled", 60*time.Second, func() bool { return level() == 0 })
 }
+
+// TestWebhooksIntakeThroughTheApp: with --asana-intake webhooks the bridge
+// makes the project's Asana webhook when it starts (the emulator's
+// handshake reaches the mounted receiver), and a comment made in Asana is
+// delivered, recorded from the webhook and written to Jira.
+func TestWebhooksIntakeThroughTheApp(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "sqlite")
+	ctx := t.Context()
+	w.cfg.AsanaIntake = "webhooks" // the demo's bridge is public
+	a, err := app.New(ctx, w.cfg, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers, err := a.Store().ListJiraServers(ctx)
+	if err != nil || len(servers) != 1 {
+		t.Fatalf("servers = %v, %v", servers, err)
+	}
+	issue, _ := w.d.Jira.Issue("DEMO-1")
+	task := w.seed.Tasks[1].GID
+	if err := a.Store().CreateLink(ctx, &store.Link{WorkspaceGID: w.seed.Workspace, TaskGID: task, JiraServerID: servers[0].ID,
+		IssueID: issue.ID, IssueKey: "DEMO-1", CreatedBy: w.alice}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Sync().PutSettings(ctx, store.SyncSettings{WorkspaceGID: w.seed.Workspace, JiraServerID: servers[0].ID,
+		Enabled: true, Comments: true, Completion: true}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	w.serveInProcess(w.d.BridgeListener)
+
+	target := w.d.BridgeURL + "/asana/hooks/" + w.seed.Project
+	waitFor(t, "the project's webhook", 60*time.Second, func() bool {
+		hs := w.d.Asana.Webhooks()
+		return len(hs) == 1 && hs[0].Target == target
+	})
+	db := w.db()
+	// The first poll (the sync token and a comparison) has run and the
+	// events are reconciliation now, read again in minutes: what follows
+	// comes by webhook.
+	waitFor(t, "the first poll, then reconciliation only", 60*time.Second, func() bool {
+		var (
+			token string
+			next  time.Time
+		)
+		err := db.QueryRowContext(ctx, `SELECT sync_token, next_poll_at FROM asana_projects_sync WHERE project_gid = $1`,
+			w.seed.Project).Scan(&token, &next)
+		return err == nil && token != "" && time.Until(next) > time.Minute
+	})
+	body, _ := json.Marshal(map[string]any{"data": map[string]any{"text": "Delivered to the app by a webhook."}})
+	var story struct {
+		Data struct {
+			GID string `json:"gid"`
+		} `json:"data"`
+	}
+	w.do(http.MethodPost, w.d.AsanaURL+"/api/1.0/tasks/"+task+"/stories", "Bearer "+w.seed.Tokens["alice"], body, http.StatusCreated, &story)
+	waitFor(t, "the comment in Jira", 60*time.Second, func() bool {
+		is, _ := w.d.Jira.Issue("DEMO-1")
+		for _, c := range is.Comments {
+			if strings.Contains(c.Body, "Delivered to the app by a webhook.") {
+				return true
+			}
+		}
+		return false
+	})
+	var source string
+	if err := db.QueryRowContext(ctx, `SELECT source FROM sync_changes WHERE object = $1`, story.Data.GID).Scan(&source); err != nil {
+		t.Fatal(err)
+	}
+	if source != "asana_webhook" {
+		t.Fatalf("the comment was recorded from %q, want the webhook", source)
+	}
+}

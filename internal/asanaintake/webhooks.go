@@ -46,9 +46,24 @@ func (in *Intake) RepairWebhooks(ctx context.Context) (RepairResult, error) {
 	if err != nil {
 		return res, wrap("webhooks", err)
 	}
+	b, err := in.loadBudget(ctx, now)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if ferr := b.flush(ctx, in.st); ferr != nil {
+			in.log.LogAttrs(ctx, slog.LevelWarn, "could not count the webhook requests", slog.Any("error", ferr))
+		}
+	}()
 	want := map[string]store.AsanaProjectSync{}
 	if in.cfg.Mode == ModeWebhooks {
-		if err := in.refresh(ctx, false, now); err != nil {
+		// New links' projects are learnt here too, so a pass right after
+		// the start makes their webhooks without waiting for a tick.
+		mapped, _, err := in.mapTasks(ctx, b, now)
+		if err != nil {
+			return res, err
+		}
+		if err := in.refresh(ctx, mapped > 0, now); err != nil {
 			return res, err
 		}
 		ps, err := in.st.ListAsanaProjects(ctx)
@@ -59,16 +74,6 @@ func (in *Intake) RepairWebhooks(ctx context.Context) (RepairResult, error) {
 			want[p.ProjectGID] = p
 		}
 	}
-	b, err := in.loadBudget(ctx, now)
-	if err != nil {
-		return res, err
-	}
-	defer func() {
-		if ferr := b.flush(ctx, in.st); ferr != nil {
-			in.log.LogAttrs(ctx, slog.LevelWarn, "could not count the webhook requests", slog.Any("error", ferr))
-		}
-	}()
-
 	have := map[string]store.AsanaWebhook{}
 	var errs []error
 	for _, h := range hooks {

@@ -224,3 +224,20 @@ func TestFailingWebhookIsShown(t *testing.T) {
 		t.Fatalf("status webhooks = %+v", st.Webhooks)
 	}
 }
+
+// The repair learns the projects of new links itself: a pass right after
+// the start makes their webhooks before any poll.
+func TestRepairMakesWebhooksBeforeAnyPoll(t *testing.T) {
+	t.Parallel()
+	b := newBench(t, benchOptions{Webhooks: true})
+	res, err := b.Intake.RepairWebhooks(t.Context())
+	if err != nil || res.Created != 1 {
+		t.Fatalf("first repair = %+v, %v; want the webhook made", res, err)
+	}
+	if p := b.project(t); !p.LastPollAt.IsZero() || p.NextPollAt.After(b.Clock.Now()) {
+		t.Fatalf("project = %+v; want it due for its first poll (the sync token, the first comparison)", p)
+	}
+	if res := b.tick(t); res.Resyncs != 1 {
+		t.Fatalf("first tick = %+v", res)
+	}
+}
