@@ -266,7 +266,7 @@ func (s syncEnqueuer) EnqueueSyncLink(ctx context.Context, tx *sql.Tx, linkID in
 }
 
 func (a *App) buildSetup() error {
-	svc, err := newSetup(a.cfg, a.store, a.log)
+	svc, err := newSetup(a.cfg, a.store, a.log, a.sync)
 	a.setup = svc
 	return err
 }

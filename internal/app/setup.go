@@ -9,12 +9,18 @@ import (
 	"github.com/asanajira/asanajira/internal/connect"
 	"github.com/asanajira/asanajira/internal/setup"
 	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/syncengine"
 )
 
-// newSetup builds the setup service for cfg's public URL.
-func newSetup(cfg config.Config, st store.Store, log *slog.Logger) (*setup.Service, error) {
+// newSetup builds the setup service for cfg's public URL; sync takes the
+// sync settings of setup files.
+func newSetup(cfg config.Config, st store.Store, log *slog.Logger, sync *syncengine.Engine) (*setup.Service, error) {
 	pub := cfg.EffectivePublicURL()
-	svc, err := setup.New(setup.Deps{Store: st, PublicURL: pub, JiraOAuth2RedirectURL: pub + connect.JiraOAuth2CallbackPath, Log: log})
+	d := setup.Deps{Store: st, PublicURL: pub, JiraOAuth2RedirectURL: pub + connect.JiraOAuth2CallbackPath, Log: log}
+	if sync != nil {
+		d.Sync = sync
+	}
+	svc, err := setup.New(d)
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}

@@ -19,9 +19,10 @@ import (
 const demoDescription = `
 Runs the whole product on this machine: the Jira Server emulator, the Asana
 emulator with its task pane, and the asanajira bridge on SQLite, wired
-together. The app is registered on the Asana emulator, the Jira emulator is
-connected through the admin console's automatic setup (application link and
-webhook), and the Acme workspace is routed to it.
+together. The app is registered on the Asana emulator; the Jira emulator is
+connected (application link and webhook) and the Acme workspace routed to it
+by setup.yaml, which the demo writes into the data folder and applies as
+'asanajira apply' does.
 
 Users on both emulators: admin/admin (administrator), alice/alice, bob/bob;
 Asana personal access tokens pat-admin, pat-alice, pat-bob.

@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
+	"text/template"
 
 	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
 	"github.com/asanajira/asanajira/internal/setup"
@@ -13,11 +17,14 @@ import (
 )
 
 // Provision does for the newcomer what an admin does once: it registers the
-// app on the Asana emulator with the bridge's App Components URLs, connects
-// the Jira emulator through the setup service's automatic setup
-// (application link, consumer, webhook), and routes the Acme workspace to it.
-// On a resumed data folder it sets the same server up again: the emulators
-// start empty each time, so users authorize again.
+// app on the Asana emulator with the bridge's App Components URLs, then
+// writes the demo's setup file (SetupFile) into the data folder and applies
+// it as `asanajira apply` does: the Jira emulator connected automatically
+// (application link, consumer, webhook), the Acme workspace connected to
+// it, and its Launch project routed to Jira project DEMO. On a resumed
+// data folder the same file sets the same server up again: the emulators
+// start empty each time, so the application link is made again and users
+// authorize again.
 func (d *Demo) Provision(ctx context.Context, s *setup.Service) (store.JiraServer, error) {
 	const actor = setup.Actor("asanajira demo")
 	if err := d.Asana.SetApp(d.AppRegistration()); err != nil {
@@ -25,25 +32,34 @@ func (d *Demo) Provision(ctx context.Context, s *setup.Service) (store.JiraServe
 	}
 	d.log.Info("registered the asanajira app on the Asana emulator", slog.String("authentication_url", d.BridgeURL+"/connect/auth"))
 
-	srv, err := s.ConnectJira(ctx, actor, setup.ServerInput{BaseURL: d.JiraURL, Name: "Jira emulator"},
-		setup.JiraAdmin{User: "admin", Password: "admin"})
+	text := d.SetupFile()
+	path := filepath.Join(d.DataDir, "setup.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		return store.JiraServer{}, fmt.Errorf("demo: write %s: %w", path, err)
+	}
+	f, err := setup.ParseFile([]byte(text))
 	if err != nil {
-		return srv, fmt.Errorf("demo: connect the Jira emulator: %w", err)
+		return store.JiraServer{}, fmt.Errorf("demo: %w", err)
 	}
-	d.log.Info("connected the Jira emulator: application link created, webhook registered",
-		slog.String("server", srv.ID), slog.String("consumer_key", srv.ConsumerKey))
-
-	seed := d.Asana.Seed()
-	if _, _, err := s.AddWorkspace(ctx, actor, seed.Workspace, "Acme"); err != nil {
+	plan, err := s.Plan(ctx, f, setup.FileEnv{Dir: d.DataDir, Getenv: SetupSecrets, ReadFile: os.ReadFile, AsanaURL: d.AsanaURL}, false)
+	if err != nil {
+		return store.JiraServer{}, fmt.Errorf("demo: plan %s: %w", path, err)
+	}
+	if err := s.Apply(ctx, actor, plan); err != nil {
+		return store.JiraServer{}, fmt.Errorf("demo: apply %s: %w", path, err)
+	}
+	for _, c := range plan.Changes {
+		if c.Applied {
+			d.log.Info("setup: "+c.Op+" "+c.What, slog.String("file", path))
+		}
+	}
+	srv, err := s.FindServer(ctx, d.JiraURL)
+	if err != nil {
 		return srv, fmt.Errorf("demo: %w", err)
 	}
-	if _, err := s.Connect(ctx, actor, seed.Workspace, srv.ID, true); err != nil {
-		return srv, fmt.Errorf("demo: %w", err)
-	}
-	if _, err := s.SetRoute(ctx, actor, store.ProjectRoute{WorkspaceGID: seed.Workspace, ProjectGID: seed.Project, JiraServerID: srv.ID, JiraProjectKey: "DEMO"}); err != nil {
-		return srv, fmt.Errorf("demo: %w", err)
-	}
-	d.log.Info("routed the Acme workspace's Launch project to Jira project DEMO")
+	d.log.Info("connected the Jira emulator: application link and webhook in place", slog.String("server", srv.ID),
+		slog.String("consumer_key", srv.ConsumerKey))
+	d.log.Info("routed the Acme workspace's Launch project to Jira project DEMO", slog.String("setup_file", path))
 	return srv, nil
 }
 
@@ -57,6 +73,46 @@ func (d *Demo) EnableSync(ctx context.Context, st store.Store, srv store.JiraSer
 	}
 	d.log.Info("two-way sync is on for Launch ↔ DEMO: comments and completion")
 	return nil
+}
+
+// setupTemplate is the demo's setup file; README's "Configure from code"
+// shows it for the default ports, and a test applies that copy.
+var setupTemplate = template.Must(template.New("setup.yaml").Parse(`# asanajira demo: the Jira emulator connected automatically, the Acme workspace
+# connected to it, and its Launch project routed to Jira project DEMO.
+# Apply it with: asanajira apply -f setup.yaml [--dry-run] [--prune]
+asana:
+  # Finds workspaces and projects by name; pat-admin on the Asana emulator.
+  token_env: ASANA_TOKEN
+jira_servers:
+  - name: Jira emulator
+    url: {{.JiraURL}}
+    # Only for the application link and the webhook, when they must be made
+    # or repaired; never stored. admin/admin on the Jira emulator.
+    admin:
+      user: admin
+      password_env: JIRA_ADMIN_PASSWORD
+workspaces:
+  - name: Acme
+    connections:
+      - server: Jira emulator
+        default: true
+    routes:
+      - project: Launch
+        server: Jira emulator
+        jira_project: DEMO
+`))
+
+// SetupFile is the demo's setup file for its emulators' URLs.
+func (d *Demo) SetupFile() string {
+	var b strings.Builder
+	_ = setupTemplate.Execute(&b, struct{ JiraURL string }{d.JiraURL}) // a fixed template over a string
+	return b.String()
+}
+
+// SetupSecrets is the environment the demo's setup file reads its secrets
+// from: the emulators' demo credentials.
+func SetupSecrets(name string) string {
+	return map[string]string{"ASANA_TOKEN": "pat-admin", "JIRA_ADMIN_PASSWORD": "admin"}[name]
 }
 
 // AppRegistration is the demo app as registered on the Asana emulator:

@@ -50,6 +50,9 @@ type Deps struct {
 	Now func() time.Time
 	// Log receives what the service does on its own; nil discards.
 	Log *slog.Logger
+	// Sync takes each connection's sync settings from a setup file; nil
+	// refuses files that set them.
+	Sync SyncSettings
 }
 
 // Service performs setup operations. It is safe for concurrent use.
@@ -61,6 +64,7 @@ type Service struct {
 	rt       http.RoundTripper
 	now      func() time.Time
 	log      *slog.Logger
+	sync     SyncSettings
 }
 
 // New builds the service.
@@ -73,7 +77,7 @@ func New(d Deps) (*Service, error) {
 		return nil, fmt.Errorf("setup: public URL %q must be an http(s) URL", d.PublicURL)
 	}
 	s := &Service{st: d.Store, public: strings.TrimRight(d.PublicURL, "/"), redirect: d.JiraOAuth2RedirectURL,
-		doctor: d.Doctor, rt: d.Transport, now: d.Now, log: d.Log}
+		doctor: d.Doctor, rt: d.Transport, now: d.Now, log: d.Log, sync: d.Sync}
 	if s.redirect == "" {
 		s.redirect = s.public + "/connect/oauth2/callback"
 	}
