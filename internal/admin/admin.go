@@ -147,7 +147,7 @@ type base struct {
 // tokens) is a type of its own that mounts its routes; the JSON admin API
 // lives under /admin/api/v1/.
 type Console struct {
-	*base
+	b      *base
 	mux    *http.ServeMux
 	signin *signinPages
 }
@@ -186,7 +186,7 @@ func New(d Deps) (*Console, error) {
 	if b.pages, err = parsePages(web.Templates()); err != nil {
 		return nil, err
 	}
-	c := &Console{base: b, mux: http.NewServeMux(), signin: &signinPages{b}}
+	c := &Console{b: b, mux: http.NewServeMux(), signin: &signinPages{b}}
 	c.routes()
 	return c, nil
 }
@@ -198,7 +198,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'self'; form-action 'self' "+c.formTargets()+"; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'self'; form-action 'self' "+c.b.formTargets()+"; frame-ancestors 'none'")
 	c.mux.ServeHTTP(w, r)
 }
 
@@ -227,27 +227,27 @@ func (c *base) asanaBase() string {
 type mounter interface{ mount(m *http.ServeMux) }
 
 func (c *Console) routes() {
-	m := c.mux
+	m, b := c.mux, c.b
 	for _, p := range []mounter{
 		c.signin, // reachable without a session
-		&connectionsPage{c.base},
-		&serverPages{base: c.base},
-		&linksPage{c.base},
-		&usersPage{c.base},
-		&jobsPage{c.base},
-		&auditPage{c.base},
-		&adminsPage{c.base},
-		&apiTokensPage{c.base},
-		&adminAPI{c.base},
+		&connectionsPage{b},
+		&serverPages{base: b},
+		&linksPage{b},
+		&usersPage{b},
+		&jobsPage{b},
+		&auditPage{b},
+		&adminsPage{b},
+		&apiTokensPage{b},
+		&adminAPI{b},
 	} {
 		p.mount(m)
 	}
-	m.Handle("GET /admin/{$}", c.admin(func(w http.ResponseWriter, r *http.Request, _ *session) error {
+	m.Handle("GET /admin/{$}", b.admin(func(w http.ResponseWriter, r *http.Request, _ *session) error {
 		http.Redirect(w, r, "/admin/connections", http.StatusSeeOther)
 		return nil
 	}))
 	// Any other /admin path: behind the session too, so probing reveals nothing.
-	m.Handle("/admin/", c.admin(func(http.ResponseWriter, *http.Request, *session) error {
+	m.Handle("/admin/", b.admin(func(http.ResponseWriter, *http.Request, *session) error {
 		return httpx.Errorf(http.StatusNotFound, "no such admin page")
 	}))
 }

@@ -22,7 +22,7 @@ import (
 // link and webhook point at the public URL) and --json.
 
 const setupSettings = `
-They use serve's settings: --database-url and the sealing key
+The setup commands use serve's settings: --database-url and the sealing key
 (--secret-key, --secret-key-file, or asanajira.key beside the SQLite
 file), and --public-url, which the application link and the webhook point
 at; give the same values as serve (the ASANAJIRA_* variables work). Every

@@ -24,7 +24,8 @@ changes nothing the second time. Something the file no longer lists (a
 server, a workspace, a connection, a route) is shown as a removal and
 removed only with --prune. With --dry-run nothing changes: the plan is
 computed from the database and, read-only, from Jira (is each application
-link accepted, is the webhook right) and Asana (names to gids).
+link accepted, is the webhook right) and Asana at --asana-url (names to
+gids, with the token the file's asana entry refers to).
 
 Secrets are never in the file: it names an environment variable (…_env)
 or a file (…_file, relative to the setup file) for each.
