@@ -116,6 +116,7 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	keeper := newLeaseKeeper(db, onSQLite, opts.Lease, log)
 	workers := river.NewWorkers()
 	addLeased(workers, river.Worker[CleanupArgs](&CleanupWorker{Store: st, Now: opts.Now}), keeper)
+	addLeased(workers, river.Worker[PruneJobsArgs](&PruneJobsWorker{}), keeper)
 	if opts.Attachments != nil {
 		addLeased(workers, river.Worker[CopyAttachmentsArgs](&CopyAttachmentsWorker{Copier: opts.Attachments, Log: log}), keeper)
 	}
@@ -141,6 +142,9 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 			river.NewPeriodicJob(river.PeriodicInterval(opts.CleanupInterval), func() (river.JobArgs, *river.InsertOpts) {
 				return CleanupArgs{}, nil
 			}, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(pruneEvery), func() (river.JobArgs, *river.InsertOpts) {
+				return PruneJobsArgs{}, nil
+			}, nil),
 		}, syncJobs...),
 		ErrorHandler: errorLogger{log},
 		Logger:       riverLogger(log),
