@@ -31,7 +31,6 @@ import (
 	"github.com/asanajira/asanajira/internal/setup"
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/store/postgres"
-	"github.com/asanajira/asanajira/internal/store/sqlite"
 	"github.com/asanajira/asanajira/internal/syncengine"
 	"github.com/asanajira/asanajira/web"
 	"github.com/prometheus/client_golang/prometheus"
@@ -89,7 +88,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		}
 	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		jobs.NewCountCollector(ctx, a.store.DB(), log))
+		jobs.NewCountCollector(ctx, readDB(a.store), log))
 	a.routes()
 	a.handler = httpx.Middleware(log, httpx.NewMetrics(a.registry), maxBody, a.mux)
 	return a, nil
@@ -140,17 +139,11 @@ func (a *App) openDatabase(ctx context.Context, kind, target string) error {
 func (a *App) buildQueue(ctx context.Context, kind, target string) error {
 	st := a.store
 	var err error
-	// On SQLite river gets its own one-connection pool (the driver asks for
-	// one); the application's transactions can still enqueue through InsertTx.
+	// River works on the store's pool: on SQLite the one write connection
+	// (river's driver asks for one), so the queue's writes and the
+	// store's queue for it together; the application's transactions
+	// enqueue through InsertTx.
 	riverDB := st.DB()
-	if kind == config.SQLite {
-		riverDB, err = sqlite.OpenDB(ctx, target)
-		if err != nil {
-			return err
-		}
-		riverDB.SetMaxOpenConns(1)
-		a.closeDB = append(a.closeDB, riverDB.Close)
-	}
 	driver, listener, err := jobs.Driver(ctx, st.Dialect(), riverDB, target)
 	if err != nil {
 		return err
@@ -176,6 +169,15 @@ func (a *App) buildQueue(ctx context.Context, kind, target string) error {
 		listener.Close()
 	}
 	return err
+}
+
+// readDB is the pool a store reads from (on SQLite, the read-only
+// connections, so a metrics scrape never waits for the writer).
+func readDB(st store.Store) *sql.DB {
+	if r, ok := st.(interface{ ReadDB() *sql.DB }); ok {
+		return r.ReadDB()
+	}
+	return st.DB()
 }
 
 // outboundClient is the HTTP client for calls to Asana and token endpoints.

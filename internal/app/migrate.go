@@ -17,7 +17,8 @@ import (
 // recording this build's version beside them. A database migrated by a
 // newer asanajira is refused (store.ErrSchemaTooNew) before anything
 // changes. On SQLite, a database that already holds data is copied beside
-// itself before the first migration runs.
+// itself before the first migration runs, and the store writes through one
+// connection (which the job queue shares) and reads from a read-only pool.
 func openAndMigrate(ctx context.Context, kind, target string, sealer store.Sealer, log *slog.Logger) (*store.SQL, error) {
 	opts := store.MigrateOptions{AppVersion: version.Get().Version}
 	var (
@@ -27,7 +28,7 @@ func openAndMigrate(ctx context.Context, kind, target string, sealer store.Seale
 	)
 	switch kind {
 	case config.SQLite:
-		if db, err = sqlite.OpenDB(ctx, target); err != nil {
+		if db, err = sqlite.OpenWriter(ctx, target); err != nil {
 			return nil, err
 		}
 		dialect = sqlite.Dialect
@@ -46,6 +47,9 @@ func openAndMigrate(ctx context.Context, kind, target string, sealer store.Seale
 	if err != nil {
 		_ = db.Close() // the migration error explains why
 		return nil, err
+	}
+	if kind == config.SQLite {
+		return sqlite.NewStore(ctx, db, target, sealer, nil)
 	}
 	return store.NewSQL(db, dialect, sealer, nil), nil
 }

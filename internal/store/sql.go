@@ -40,6 +40,7 @@ type Dialect struct {
 type SQL struct {
 	queries // the Queries, run on the pool
 	db      *sql.DB
+	read    *sql.DB // reads outside transactions; db unless NewSQLWithReader
 	dialect Dialect
 	sealer  Sealer
 	now     func() time.Time
@@ -48,12 +49,50 @@ type SQL struct {
 // NewSQL returns a Store over db, which must already be migrated. now may be
 // nil (time.Now).
 func NewSQL(db *sql.DB, d Dialect, sealer Sealer, now func() time.Time) *SQL {
+	return NewSQLWithReader(db, db, d, sealer, now)
+}
+
+// NewSQLWithReader returns a Store that writes (and runs transactions)
+// through db and sends reads made outside a transaction (statements that
+// begin with SELECT) to read: on SQLite, one write connection and a pool
+// of read-only ones. Close closes both.
+func NewSQLWithReader(db, read *sql.DB, d Dialect, sealer Sealer, now func() time.Time) *SQL {
 	if now == nil {
 		now = time.Now
 	}
-	s := &SQL{db: db, dialect: d, sealer: sealer, now: now}
-	s.queries = queries{s: s, q: db}
+	s := &SQL{db: db, read: read, dialect: d, sealer: sealer, now: now}
+	var q querier = db
+	if read != db {
+		q = split{write: db, read: read}
+	}
+	s.queries = queries{s: s, q: q}
 	return s
+}
+
+// split runs reads on one pool and everything else on another.
+type split struct{ write, read *sql.DB }
+
+func (p split) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return p.write.ExecContext(ctx, query, args...)
+}
+
+func (p split) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return p.pool(query).QueryContext(ctx, query, args...)
+}
+
+func (p split) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return p.pool(query).QueryRowContext(ctx, query, args...)
+}
+
+// pool is the read pool for a statement that begins with SELECT (after
+// blanks), the write connection for any other (INSERT … RETURNING, DELETE …
+// RETURNING, WITH, which may write).
+func (p split) pool(query string) *sql.DB {
+	q := strings.TrimLeft(query, " \t\r\n")
+	if len(q) >= 6 && strings.EqualFold(q[:6], "SELECT") {
+		return p.read
+	}
+	return p.write
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -77,8 +116,12 @@ type sqlTx struct {
 
 func (t *sqlTx) SQL() *sql.Tx { return t.tx }
 
-// DB returns the connection pool.
+// DB returns the connection pool the store writes through, which the job
+// queue shares (on SQLite, the one write connection).
 func (s *SQL) DB() *sql.DB { return s.db }
+
+// ReadDB returns the pool reads go to (DB unless NewSQLWithReader).
+func (s *SQL) ReadDB() *sql.DB { return s.read }
 
 // Dialect names the database.
 func (s *SQL) Dialect() string { return s.dialect.Name }
@@ -86,14 +129,20 @@ func (s *SQL) Dialect() string { return s.dialect.Name }
 // Ping checks that the database answers a query.
 func (s *SQL) Ping(ctx context.Context) error {
 	var one int
-	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("store: ping %s: %w", s.dialect.Name, err)
 	}
 	return nil
 }
 
-// Close closes the pool.
-func (s *SQL) Close() error { return s.db.Close() }
+// Close closes the pools.
+func (s *SQL) Close() error {
+	err := s.db.Close()
+	if s.read != s.db {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
 
 // InTx runs fn in a transaction.
 func (s *SQL) InTx(ctx context.Context, fn func(tx Tx) error) (err error) {

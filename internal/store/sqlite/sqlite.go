@@ -1,5 +1,15 @@
 // Package sqlite opens asanajira's store on an SQLite file (modernc.org/sqlite,
-// pure Go), in WAL mode with a busy timeout, and applies its migrations.
+// pure Go), in WAL mode, and applies its migrations.
+//
+// SQLite lets one connection write at a time. Several writing connections
+// meet in SQLite's busy handler, which sleeps and polls (1 ms, 2 ms, 5 ms,
+// … up to 100 ms a try) while the lock is taken: a writer may sleep long
+// after the lock came free, and who gets it next is chance. asanajira
+// therefore writes through one connection (OpenWriter), which the store
+// and the job queue share: writers queue for it in Go, in order, and take
+// it the moment it is free. Reads go to a pool of read-only connections
+// (OpenReader) and, in WAL mode, never wait for the writer. Every
+// connection keeps the statements it has prepared (stmtcache.go).
 package sqlite
 
 import (
@@ -12,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/asanajira/asanajira/internal/store"
@@ -41,10 +52,11 @@ var Dialect = store.Dialect{
 	},
 }
 
-// DSN is the data source name asanajira opens path with: WAL so readers do
-// not block the writer, a busy timeout instead of immediate SQLITE_BUSY,
-// foreign keys on, and transactions that take the write lock when they begin
-// (a transaction that reads then writes would otherwise fail with
+// DSN is the data source name asanajira writes to path with: WAL so readers
+// do not block the writer, a busy timeout instead of immediate SQLITE_BUSY
+// (another process, such as `asanajira backup`, may hold the lock),
+// foreign keys on, and transactions that take the write lock when they
+// begin (a transaction that reads then writes would otherwise fail with
 // SQLITE_BUSY under concurrency).
 func DSN(path string) string {
 	q := url.Values{}
@@ -57,8 +69,58 @@ func DSN(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// OpenDB opens the SQLite file at path, creating its folder if needed. It
-// checks that the file can be opened and written.
+// readDSN is the data source name of the read pool: read-only connections
+// (a write there fails instead of taking the lock), whose transactions take
+// no lock when they begin.
+func readDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "query_only(1)")
+	q.Set("_txlock", "deferred")
+	q.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// OpenWriter opens the write connection to the SQLite file at path,
+// creating the file and its folder if needed: a pool of exactly one
+// connection, so writers queue for it in Go rather than in SQLite's busy
+// handler. The store's writes and transactions and the job queue share it.
+// Code holding a transaction on it must not use it outside that
+// transaction meanwhile (it would wait for itself).
+func OpenWriter(ctx context.Context, path string) (*sql.DB, error) {
+	db, err := OpenDB(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
+}
+
+// readers is how many read-only connections OpenReader keeps: reads are
+// CPU work in this pure-Go SQLite, so a few per core are enough.
+func readers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+// OpenReader opens the pool of read-only connections to the SQLite file at
+// path, which OpenWriter has opened (it sets WAL mode, which read-only
+// connections cannot).
+func OpenReader(ctx context.Context, path string) (*sql.DB, error) {
+	db := sql.OpenDB(newConnector(readDSN(path)))
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close() // the ping error explains why
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	db.SetMaxOpenConns(readers())
+	db.SetMaxIdleConns(readers())
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+// OpenDB opens a pool of writing connections to the SQLite file at path,
+// creating its folder if needed, and checks that the file can be opened and
+// written. asanajira's server writes through OpenWriter instead; OpenDB is
+// for tools (backup) and tests.
 func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -66,10 +128,7 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 		}
 	}
 	_, statErr := os.Stat(path)
-	db, err := sql.Open("sqlite", DSN(path))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
+	db := sql.OpenDB(newConnector(DSN(path)))
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close() // the ping error explains why
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -150,10 +209,10 @@ func BackupBeforeMigrating(db *sql.DB, path string, now func() time.Time, done f
 	}
 }
 
-// Open opens the store on the SQLite file at path and migrates it. now may
-// be nil.
+// Open opens the store on the SQLite file at path and migrates it: writes
+// through one connection, reads from a read-only pool. now may be nil.
 func Open(ctx context.Context, path string, sealer store.Sealer, now func() time.Time) (*store.SQL, error) {
-	db, err := OpenDB(ctx, path)
+	db, err := OpenWriter(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -161,5 +220,16 @@ func Open(ctx context.Context, path string, sealer store.Sealer, now func() time
 		_ = db.Close() // the migration error explains why
 		return nil, err
 	}
-	return store.NewSQL(db, Dialect, sealer, now), nil
+	return NewStore(ctx, db, path, sealer, now)
+}
+
+// NewStore returns the store over the migrated database at path, writing
+// through db (from OpenWriter) and reading from a new read-only pool.
+func NewStore(ctx context.Context, db *sql.DB, path string, sealer store.Sealer, now func() time.Time) (*store.SQL, error) {
+	read, err := OpenReader(ctx, path)
+	if err != nil {
+		_ = db.Close() // the reader's error explains why
+		return nil, err
+	}
+	return store.NewSQLWithReader(db, read, Dialect, sealer, now), nil
 }

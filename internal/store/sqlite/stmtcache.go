@@ -1,0 +1,210 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"strings"
+	"sync"
+
+	sqlite "modernc.org/sqlite"
+)
+
+// Statement reuse. database/sql hands a query's text to the driver each
+// time, and modernc.org/sqlite parses and plans it each time: profiles of
+// asanajira under load spent more than a quarter of their CPU there, most of
+// it on river's long statements (an insert is about 1.2 ms of parsing). A
+// connection opened here keeps each statement it has prepared, keyed by its
+// text, and runs it again with new arguments; SQLite re-prepares a kept
+// statement by itself when the schema changes.
+//
+// A statement whose rows are still open (a query inside a loop over
+// another with the same text) is not shared: the inner one is prepared for
+// that one use. Scripts (text with more than one statement, the
+// migrations) and anything but DML are never kept.
+
+// maxKeptStatements bounds the statements one connection keeps; the
+// queries asanajira and river run are a few hundred texts at most.
+const maxKeptStatements = 256
+
+// connector opens modernc.org/sqlite connections that keep their
+// statements.
+type connector struct {
+	dsn string
+	drv *sqlite.Driver
+}
+
+func newConnector(dsn string) *connector { return &connector{dsn: dsn, drv: &sqlite.Driver{}} }
+
+func (c *connector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := c.drv.Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &keepingConn{inner: conn, kept: map[string]*keptStmt{}}, nil
+}
+
+func (c *connector) Driver() driver.Driver { return c.drv }
+
+// inner is what modernc.org/sqlite's connection implements.
+type inner interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
+	driver.SessionResetter
+	driver.Validator
+}
+
+// keepingConn is a connection that keeps its prepared statements.
+type keepingConn struct {
+	inner driver.Conn
+	mu    sync.Mutex
+	kept  map[string]*keptStmt
+}
+
+type keptStmt struct {
+	stmt interface {
+		driver.Stmt
+		driver.StmtExecContext
+		driver.StmtQueryContext
+	}
+	busy bool // its rows are open
+}
+
+func (c *keepingConn) in() inner { return c.inner.(inner) }
+
+// keepable reports whether query is one DML statement.
+func keepable(query string) bool {
+	q := strings.TrimSpace(query)
+	if i := strings.IndexByte(q, ';'); i >= 0 && strings.TrimSpace(q[i+1:]) != "" {
+		return false // a script
+	}
+	if len(q) < 6 {
+		return false
+	}
+	switch strings.ToUpper(q[:6]) {
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "REPLAC":
+		return true
+	}
+	return strings.EqualFold(q[:4], "WITH")
+}
+
+// take returns the kept statement for query, preparing it the first time,
+// marked busy; nil when query is not kept or its statement is in use.
+func (c *keepingConn) take(ctx context.Context, query string) (*keptStmt, error) {
+	if !keepable(query) {
+		return nil, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if k := c.kept[query]; k != nil {
+		if k.busy {
+			return nil, nil
+		}
+		k.busy = true
+		return k, nil
+	}
+	st, err := c.in().PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	ks, ok := st.(interface {
+		driver.Stmt
+		driver.StmtExecContext
+		driver.StmtQueryContext
+	})
+	if !ok {
+		_ = st.Close() // a driver without context statements: run uncached
+		return nil, nil
+	}
+	if len(c.kept) >= maxKeptStatements {
+		for text, k := range c.kept {
+			if !k.busy {
+				_ = k.stmt.Close() // only frees the statement
+				delete(c.kept, text)
+				break
+			}
+		}
+	}
+	k := &keptStmt{stmt: ks, busy: true}
+	c.kept[query] = k
+	return k, nil
+}
+
+func (c *keepingConn) release(k *keptStmt) {
+	c.mu.Lock()
+	k.busy = false
+	c.mu.Unlock()
+}
+
+func (c *keepingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	k, err := c.take(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if k == nil {
+		return c.in().ExecContext(ctx, query, args)
+	}
+	defer c.release(k)
+	return k.stmt.ExecContext(ctx, args)
+}
+
+func (c *keepingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	k, err := c.take(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if k == nil {
+		return c.in().QueryContext(ctx, query, args)
+	}
+	rows, err := k.stmt.QueryContext(ctx, args)
+	if err != nil {
+		c.release(k)
+		return nil, err
+	}
+	return &keptRows{Rows: rows, release: func() { c.release(k) }}, nil
+}
+
+// keptRows frees its statement for the next query when closed.
+type keptRows struct {
+	driver.Rows
+	once    sync.Once
+	release func()
+}
+
+func (r *keptRows) Close() error {
+	err := r.Rows.Close() // resets the statement
+	r.once.Do(r.release)
+	return err
+}
+
+func (c *keepingConn) Prepare(query string) (driver.Stmt, error) { return c.inner.Prepare(query) }
+
+func (c *keepingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.in().PrepareContext(ctx, query)
+}
+
+func (c *keepingConn) Begin() (driver.Tx, error) {
+	return c.in().BeginTx(context.Background(), driver.TxOptions{})
+}
+
+func (c *keepingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return c.in().BeginTx(ctx, opts)
+}
+
+func (c *keepingConn) Ping(ctx context.Context) error         { return c.in().Ping(ctx) }
+func (c *keepingConn) ResetSession(ctx context.Context) error { return c.in().ResetSession(ctx) }
+func (c *keepingConn) IsValid() bool                          { return c.in().IsValid() }
+
+// Close finalizes the kept statements, then closes the connection.
+func (c *keepingConn) Close() error {
+	c.mu.Lock()
+	for text, k := range c.kept {
+		_ = k.stmt.Close() // only frees the statement; the connection closes next
+		delete(c.kept, text)
+	}
+	c.mu.Unlock()
+	return c.inner.Close()
+}
