@@ -43,10 +43,10 @@
 //	POST /admin/servers/{id}/methods   user auth methods offered on the server
 //	POST /admin/servers/{id}/ca-bundle the server's CA bundle (paste, upload or remove)
 //	POST /admin/servers/{id}/delete    remove; with admin credentials also what asanajira made in Jira
-//	GET  /admin/links?q=&server=&offset=
-//	GET  /admin/users
-//	GET  /admin/jobs                   running, stuck and failed jobs; POST /admin/jobs/{id}/retry
-//	GET  /admin/audit?before=
+//	GET  /admin/links?q=&server=&before=&after=
+//	GET  /admin/users?q=&after=
+//	GET  /admin/jobs?kind=&before=     running, stuck and failed jobs; POST /admin/jobs/{id}/retry
+//	GET  /admin/audit?action=&target=&before=
 //	GET  /admin/admins                 who may use the console; POST adds, POST /admin/admins/delete removes
 //	GET  /admin/api-tokens             admin API tokens; POST creates one (shown once), POST /admin/api-tokens/{id}/revoke
 //	     /admin/api/v1/…               the JSON admin API (api.go, docs/admin-api.yaml), with an API token, no session
@@ -87,7 +87,9 @@ type Sealer interface {
 // Jobs is what the jobs page needs from the job queue; *jobs.Queue
 // implements it.
 type Jobs interface {
-	FailedJobs(ctx context.Context, limit int) ([]*rivertype.JobRow, error)
+	// FailedJobs lists failed jobs newest first, older than the job
+	// beforeID when it is not 0, of one kind when kind is not "".
+	FailedJobs(ctx context.Context, kind string, beforeID int64, limit int) ([]*rivertype.JobRow, error)
 	RunningJobs(ctx context.Context, limit int) ([]*rivertype.JobRow, error)
 	// Stuck reports a running job whose process stopped renewing it.
 	Stuck(job *rivertype.JobRow) bool

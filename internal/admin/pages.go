@@ -2,7 +2,9 @@ package admin
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +38,17 @@ func (c *jobsPage) mount(m *http.ServeMux) {
 
 func (c *auditPage) mount(m *http.ServeMux) { m.Handle("GET /admin/audit", c.admin(c.auditPage)) }
 
+// The list pages (links, users, jobs, audit) page from a key, not an
+// offset, and search only indexed columns: a page costs the same on the
+// first page as on the thousandth, with a hundred links or a hundred
+// thousand.
+
+// pageURL is a list page's URL with its query; both are ours, so the
+// template may use it as is.
+func pageURL(path string, q url.Values) template.URL {
+	return template.URL(path + "?" + q.Encode()) //nolint:gosec // G203: a path of ours and an encoded query
+}
+
 type linkRow struct {
 	Link       store.Link
 	ServerName string
@@ -46,21 +59,20 @@ type linksData struct {
 	Query, Server string
 	Servers       []store.JiraServer
 	Links         []linkRow
-	Offset        int
-	PrevOffset    int
-	NextOffset    int
-	HasPrev       bool
-	HasNext       bool
+	// Newer and Older are the neighbouring pages ("" when none).
+	Newer, Older template.URL
 }
 
-// linksPage lists task ↔ issue links, searchable by task gid or issue key
-// prefix and filterable by server.
+// linksPage lists task ↔ issue links, newest first, searchable by task gid,
+// issue key or Jira project key and filterable by server.
 func (c *linksPage) linksPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	d := linksData{Query: strings.TrimSpace(q.Get("q")), Server: q.Get("server")}
-	d.Offset, _ = strconv.Atoi(q.Get("offset"))
-	d.Offset = max(d.Offset, 0)
+	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
+	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
+	// The server filter offers every connected Jira server: a handful of
+	// rows, one per server an admin connected.
 	servers, err := c.d.Store.ListJiraServers(ctx)
 	if err != nil {
 		return fmt.Errorf("admin: links: %w", err)
@@ -70,14 +82,35 @@ func (c *linksPage) linksPage(w http.ResponseWriter, r *http.Request, s *session
 	for _, srv := range servers {
 		byID[srv.ID] = srv
 	}
-	links, err := c.d.Store.ListLinks(ctx, store.LinkFilter{JiraServerID: d.Server, Query: d.Query, Limit: pageSize + 1, Offset: d.Offset})
+	links, err := c.d.Store.ListLinks(ctx, store.LinkFilter{JiraServerID: d.Server, Query: d.Query, Limit: pageSize + 1, BeforeID: before, AfterID: after})
 	if err != nil {
 		return fmt.Errorf("admin: links: %w", err)
 	}
-	if len(links) > pageSize {
-		links, d.HasNext, d.NextOffset = links[:pageSize], true, d.Offset+pageSize
+	more := len(links) > pageSize
+	switch {
+	case more && after > 0:
+		links = links[1:] // the newest of one too many above after
+	case more:
+		links = links[:pageSize]
 	}
-	d.HasPrev, d.PrevOffset = d.Offset > 0, max(d.Offset-pageSize, 0)
+	if len(links) > 0 {
+		page := url.Values{}
+		if d.Query != "" {
+			page.Set("q", d.Query)
+		}
+		if d.Server != "" {
+			page.Set("server", d.Server)
+		}
+		if more || after > 0 {
+			page.Set("before", strconv.FormatInt(links[len(links)-1].ID, 10))
+			d.Older = pageURL("/admin/links", page)
+			page.Del("before")
+		}
+		if before > 0 || (after > 0 && more) {
+			page.Set("after", strconv.FormatInt(links[0].ID, 10))
+			d.Newer = pageURL("/admin/links", page)
+		}
+	}
 	for _, l := range links {
 		row := linkRow{Link: l, ServerName: l.JiraServerID}
 		if srv, ok := byID[l.JiraServerID]; ok {
@@ -96,34 +129,51 @@ type userRow struct {
 }
 
 type usersData struct {
-	Rows []userRow
+	Query string
+	Rows  []userRow
+	// Next is the next page ("" when none); Paged says this is not the
+	// first page.
+	Next  template.URL
+	Paged bool
 }
 
 // usersPage lists who is connected to which Jira server, by which method,
-// and who must reconnect.
+// and who must reconnect, by name a page at a time; searchable by gid,
+// email or the start of a name.
 func (c *usersPage) usersPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
-	users, err := c.d.Store.ListAsanaUsers(ctx)
+	q := r.URL.Query()
+	d := usersData{Query: strings.TrimSpace(q.Get("q")), Paged: q.Get("after") != ""}
+	users, err := c.d.Store.ListUsers(ctx, store.UserFilter{Query: d.Query, AfterGID: q.Get("after"), Limit: pageSize + 1})
 	if err != nil {
 		return fmt.Errorf("admin: users: %w", err)
 	}
-	servers, err := c.d.Store.ListJiraServers(ctx)
+	if len(users) > pageSize {
+		users = users[:pageSize]
+		next := url.Values{"after": {users[len(users)-1].GID}}
+		if d.Query != "" {
+			next.Set("q", d.Query)
+		}
+		d.Next = pageURL("/admin/users", next)
+	}
+	gids := make([]string, len(users))
+	for i, u := range users {
+		gids[i] = u.GID
+	}
+	creds, err := c.d.Store.ListJiraCredentialsOf(ctx, gids)
 	if err != nil {
 		return fmt.Errorf("admin: users: %w", err)
 	}
-	creds := map[string][]userRow{}
-	for _, srv := range servers {
-		cs, err := c.d.Store.ListJiraCredentials(ctx, srv.ID)
-		if err != nil {
-			return fmt.Errorf("admin: users: %w", err)
+	byUser := map[string][]userRow{}
+	for _, cr := range creds {
+		row := userRow{ServerName: cr.JiraServerID, Credential: &cr}
+		if srv, err := c.d.Store.GetJiraServer(ctx, cr.JiraServerID); err == nil {
+			row.ServerName = srv.Name
 		}
-		for _, cr := range cs {
-			creds[cr.AsanaUserGID] = append(creds[cr.AsanaUserGID], userRow{ServerName: srv.Name, Credential: &cr})
-		}
+		byUser[cr.AsanaUserGID] = append(byUser[cr.AsanaUserGID], row)
 	}
-	var d usersData
 	for _, u := range users {
-		rows := creds[u.GID]
+		rows := byUser[u.GID]
 		if len(rows) == 0 {
 			d.Rows = append(d.Rows, userRow{User: u})
 			continue
@@ -151,12 +201,20 @@ type jobsData struct {
 	Available bool
 	Running   []jobRow
 	Failed    []jobRow
+	// Kind filters the failed jobs; Older is the next page of them (""
+	// when none), Paged says this is not the first.
+	Kind  string
+	Older template.URL
+	Paged bool
 }
 
 // jobsPage lists running jobs, marking those whose process stopped
-// renewing them, and failed jobs with their last error.
+// renewing them, and failed jobs with their last error, newest first, a
+// page at a time, filterable by kind.
 func (c *jobsPage) jobsPage(w http.ResponseWriter, r *http.Request, s *session) error {
-	d := jobsData{Available: c.d.Jobs != nil}
+	q := r.URL.Query()
+	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
+	d := jobsData{Available: c.d.Jobs != nil, Kind: strings.TrimSpace(q.Get("kind")), Paged: before > 0}
 	if c.d.Jobs != nil {
 		running, err := c.d.Jobs.RunningJobs(r.Context(), 100)
 		if err != nil {
@@ -169,9 +227,17 @@ func (c *jobsPage) jobsPage(w http.ResponseWriter, r *http.Request, s *session) 
 			}
 			d.Running = append(d.Running, row)
 		}
-		failed, err := c.d.Jobs.FailedJobs(r.Context(), 100)
+		failed, err := c.d.Jobs.FailedJobs(r.Context(), d.Kind, before, pageSize+1)
 		if err != nil {
 			return fmt.Errorf("admin: jobs: %w", err)
+		}
+		if len(failed) > pageSize {
+			failed = failed[:pageSize]
+			older := url.Values{"before": {strconv.FormatInt(failed[len(failed)-1].ID, 10)}}
+			if d.Kind != "" {
+				older.Set("kind", d.Kind)
+			}
+			d.Older = pageURL("/admin/jobs", older)
 		}
 		for _, j := range failed {
 			row := jobRow{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, At: j.CreatedAt}
@@ -206,21 +272,34 @@ func (c *jobsPage) retryJob(w http.ResponseWriter, r *http.Request, s *session) 
 }
 
 type auditData struct {
-	Entries    []store.AuditEntry
-	NextBefore int64
+	Entries        []store.AuditEntry
+	Action, Target string
+	// Older is the next page ("" when none).
+	Older template.URL
 }
 
-// auditPage shows the audit log, newest first, a page at a time.
+// auditPage shows the audit log, newest first, a page at a time,
+// filterable by action and by target.
 func (c *auditPage) auditPage(w http.ResponseWriter, r *http.Request, s *session) error {
-	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	es, err := c.d.Store.ListAudit(r.Context(), store.AuditFilter{BeforeID: before, Limit: pageSize})
+	q := r.URL.Query()
+	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
+	d := auditData{Action: strings.TrimSpace(q.Get("action")), Target: strings.TrimSpace(q.Get("target"))}
+	es, err := c.d.Store.ListAudit(r.Context(), store.AuditFilter{BeforeID: before, Limit: pageSize + 1, Action: d.Action, Target: d.Target})
 	if err != nil {
 		return fmt.Errorf("admin: audit: %w", err)
 	}
-	d := auditData{Entries: es}
-	if len(es) == pageSize {
-		d.NextBefore = es[len(es)-1].ID
+	if len(es) > pageSize {
+		es = es[:pageSize]
+		older := url.Values{"before": {strconv.FormatInt(es[len(es)-1].ID, 10)}}
+		if d.Action != "" {
+			older.Set("action", d.Action)
+		}
+		if d.Target != "" {
+			older.Set("target", d.Target)
+		}
+		d.Older = pageURL("/admin/audit", older)
 	}
+	d.Entries = es
 	c.render(w, r, http.StatusOK, "audit", s, "Audit log", d)
 	return nil
 }

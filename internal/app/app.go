@@ -130,7 +130,10 @@ func (a *App) openDatabase(ctx context.Context, kind, target string) error {
 	if err != nil {
 		return err
 	}
-	a.store = st
+	// Every request reads the servers, connections and routes it needs
+	// from memory; changes through this process are seen at once, another
+	// replica's within store.ConfigCacheTTL.
+	a.store = store.NewConfigCache(st, 0, nil)
 	a.closeDB = append(a.closeDB, st.Close)
 	return nil
 }

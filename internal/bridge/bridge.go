@@ -175,7 +175,7 @@ func New(cfg Config) *Service {
 	s := &Service{
 		st: cfg.Store, clients: cfg.Clients, log: cfg.Log, timeout: cfg.JiraTimeout, now: cfg.Now,
 		public: strings.TrimRight(cfg.PublicURL, "/"), hosts: map[string]bool{},
-		widgets: newTTLCache[*WidgetData](cfg.WidgetCacheTTL, 10000, cfg.Now),
+		widgets: newTTLCache[*WidgetData](cfg.WidgetCacheTTL, 10000, cfg.Now).tagged(func(d *WidgetData) string { return issueTag(d.ServerID, d.Key) }),
 		meta:    newTTLCache[[]jira.CreateField](cfg.MetaCacheTTL, 2000, cfg.Now),
 		types:   newTTLCache[[]jira.IssueType](cfg.MetaCacheTTL, 2000, cfg.Now),
 		projs:   newTTLCache[[]jira.Project](cfg.MetaCacheTTL, 2000, cfg.Now),
@@ -310,23 +310,23 @@ func serverName(srv store.JiraServer) string {
 }
 
 // serverForTask picks the Jira server for a task: the route of the first of
-// its projects that has one, else the workspace default.
+// its projects that has one, else the workspace default. Each project's
+// route is looked up by key, however many routes the workspace has.
 func (s *Service) serverForTask(ctx context.Context, id Identity, task *asana.Task) (store.JiraServer, string, error) {
-	routes, err := s.st.ListProjectRoutes(ctx, id.Workspace)
-	if err != nil {
-		return store.JiraServer{}, "", fmt.Errorf("bridge: project routes: %w", err)
-	}
 	if task != nil {
 		for _, p := range task.Projects {
-			for _, r := range routes {
-				if r.ProjectGID == p.GID {
-					srv, err := s.st.GetJiraServer(ctx, r.JiraServerID)
-					if err != nil {
-						return store.JiraServer{}, "", fmt.Errorf("bridge: routed server: %w", err)
-					}
-					return srv, r.JiraProjectKey, nil
-				}
+			r, err := s.st.GetProjectRoute(ctx, id.Workspace, p.GID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
 			}
+			if err != nil {
+				return store.JiraServer{}, "", fmt.Errorf("bridge: project route: %w", err)
+			}
+			srv, err := s.st.GetJiraServer(ctx, r.JiraServerID)
+			if err != nil {
+				return store.JiraServer{}, "", fmt.Errorf("bridge: routed server: %w", err)
+			}
+			return srv, r.JiraProjectKey, nil
 		}
 	}
 	srv, err := s.st.RouteProject(ctx, id.Workspace, "")
@@ -341,15 +341,12 @@ func (s *Service) serverForTask(ctx context.Context, id Identity, task *asana.Ta
 
 // workspaceServers lists the Jira servers connected to a workspace.
 func (s *Service) workspaceServers(ctx context.Context, workspace string) ([]store.JiraServer, error) {
-	conns, err := s.st.ListConnections(ctx)
+	conns, err := s.st.ListWorkspaceConnections(ctx, workspace)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: connections: %w", err)
 	}
 	var out []store.JiraServer
 	for _, c := range conns {
-		if c.WorkspaceGID != workspace {
-			continue
-		}
 		srv, err := s.st.GetJiraServer(ctx, c.JiraServerID)
 		if err != nil {
 			return nil, fmt.Errorf("bridge: connected server: %w", err)
@@ -375,13 +372,18 @@ func BrowseURL(srv store.JiraServer, key string) string {
 // issuesWithRemoteLinksByGlobalId finds the issue by it.
 func GlobalID(taskGID string) string { return "asana:task:" + taskGID }
 
-// ttlCache is a small map cache with a TTL and a size bound.
+// ttlCache is a small map cache with a TTL and a size bound. With a tag
+// function, entries are also indexed by tag, so that dropping every entry
+// of one tag (one issue's widgets, for every user) does not look at the
+// others.
 type ttlCache[V any] struct {
 	ttl  time.Duration
 	max  int
 	now  func() time.Time
+	tag  func(V) string // nil: no index
 	mu   sync.Mutex
 	data map[string]ttlEntry[V]
+	tags map[string]map[string]struct{} // tag → keys
 }
 
 type ttlEntry[V any] struct {
@@ -390,7 +392,13 @@ type ttlEntry[V any] struct {
 }
 
 func newTTLCache[V any](ttl time.Duration, maxEntries int, now func() time.Time) *ttlCache[V] {
-	return &ttlCache[V]{ttl: ttl, max: maxEntries, now: now, data: map[string]ttlEntry[V]{}}
+	return &ttlCache[V]{ttl: ttl, max: maxEntries, now: now, data: map[string]ttlEntry[V]{}, tags: map[string]map[string]struct{}{}}
+}
+
+// tagged returns c indexed by tag.
+func (c *ttlCache[V]) tagged(tag func(V) string) *ttlCache[V] {
+	c.tag = tag
+	return c
 }
 
 func (c *ttlCache[V]) get(k string) (V, bool) {
@@ -413,27 +421,58 @@ func (c *ttlCache[V]) put(k string, v V) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.data) >= c.max {
-		now := c.now()
-		for key, e := range c.data {
-			if now.Sub(e.at) > c.ttl {
-				delete(c.data, key)
-			}
-		}
-		if len(c.data) >= c.max {
-			clear(c.data)
-		}
+	if _, ok := c.data[k]; !ok && len(c.data) >= c.max {
+		c.evictLocked()
 	}
+	c.removeLocked(k)
 	c.data[k] = ttlEntry[V]{v: v, at: c.now()}
+	if c.tag != nil {
+		t := c.tag(v)
+		if c.tags[t] == nil {
+			c.tags[t] = map[string]struct{}{}
+		}
+		c.tags[t][k] = struct{}{}
+	}
 }
 
-// deleteFunc drops every entry whose value matches.
-func (c *ttlCache[V]) deleteFunc(match func(V) bool) {
+// evictLocked makes room: expired entries go, and when that frees too
+// little, an eighth of the others (whichever the map yields first), so a
+// full cache keeps most of what it holds.
+func (c *ttlCache[V]) evictLocked() {
+	now := c.now()
+	for k, e := range c.data {
+		if now.Sub(e.at) > c.ttl {
+			c.removeLocked(k)
+		}
+	}
+	for k := range c.data {
+		if len(c.data) < c.max-c.max/8 {
+			break
+		}
+		c.removeLocked(k)
+	}
+}
+
+func (c *ttlCache[V]) removeLocked(k string) {
+	e, ok := c.data[k]
+	if !ok {
+		return
+	}
+	delete(c.data, k)
+	if c.tag != nil {
+		t := c.tag(e.v)
+		delete(c.tags[t], k)
+		if len(c.tags[t]) == 0 {
+			delete(c.tags, t)
+		}
+	}
+}
+
+// deleteTag drops every entry of one tag.
+func (c *ttlCache[V]) deleteTag(tag string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k, e := range c.data {
-		if match(e.v) {
-			delete(c.data, k)
-		}
+	for k := range c.tags[tag] {
+		c.removeLocked(k)
 	}
 }

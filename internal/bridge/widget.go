@@ -114,5 +114,8 @@ func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (
 // InvalidateIssue drops every cached widget of an issue (for every user),
 // for the Jira webhook receiver to call when the issue changes.
 func (s *Service) InvalidateIssue(serverID, issueKey string) {
-	s.widgets.deleteFunc(func(d *WidgetData) bool { return d.ServerID == serverID && strings.EqualFold(d.Key, issueKey) })
+	s.widgets.deleteTag(issueTag(serverID, issueKey))
 }
+
+// issueTag names an issue's cached widgets; keys compare case-insensitively.
+func issueTag(serverID, issueKey string) string { return serverID + "|" + strings.ToUpper(issueKey) }

@@ -76,13 +76,17 @@ type serverRow struct {
 // candidates are the Jira servers connected to the user's workspaces and
 // the one the Asana project routes to, if the flow named a project.
 func (h *Handler) candidates(ctx context.Context, s session) ([]store.JiraServer, string, error) {
-	conns, err := h.d.Store.ListConnections(ctx)
-	if err != nil {
-		return nil, "", fmt.Errorf("connect: list connections: %w", err)
+	var conns []store.Connection
+	for _, ws := range s.Workspaces {
+		cs, err := h.d.Store.ListWorkspaceConnections(ctx, ws)
+		if err != nil {
+			return nil, "", fmt.Errorf("connect: list connections: %w", err)
+		}
+		conns = append(conns, cs...)
 	}
 	var out []store.JiraServer
 	for _, c := range conns {
-		if !slices.Contains(s.Workspaces, c.WorkspaceGID) || slices.ContainsFunc(out, func(j store.JiraServer) bool { return j.ID == c.JiraServerID }) {
+		if slices.ContainsFunc(out, func(j store.JiraServer) bool { return j.ID == c.JiraServerID }) {
 			continue
 		}
 		srv, err := h.d.Store.GetJiraServer(ctx, c.JiraServerID)

@@ -19,8 +19,10 @@ var failedStates = []rivertype.JobState{
 }
 
 // FailedJobs lists up to limit failed, cancelled or retrying jobs, newest
-// first, each with its recorded attempt errors, for the admin jobs page.
-func (q *Queue) FailedJobs(ctx context.Context, limit int) ([]*rivertype.JobRow, error) {
+// first, each with its recorded attempt errors, for the admin jobs page:
+// those older than the job beforeID when it is not 0, of one kind when
+// kind is not "".
+func (q *Queue) FailedJobs(ctx context.Context, kind string, beforeID int64, limit int) ([]*rivertype.JobRow, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
@@ -28,6 +30,12 @@ func (q *Queue) FailedJobs(ctx context.Context, limit int) ([]*rivertype.JobRow,
 		States(failedStates...).
 		OrderBy(river.JobListOrderByID, river.SortOrderDesc).
 		First(limit)
+	if kind != "" {
+		params = params.Kinds(kind)
+	}
+	if beforeID > 0 {
+		params = params.After(river.JobListCursorFromJob(&rivertype.JobRow{ID: beforeID}))
+	}
 	res, err := q.client.JobList(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: list failed jobs: %w", err)

@@ -68,7 +68,7 @@ func TestFailedJobsAndRetry(t *testing.T) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			failed, err := q.FailedJobs(ctx, 50)
+			failed, err := q.FailedJobs(ctx, "", 0, 50)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -133,6 +133,16 @@ func (k *leaseKeeper) keep(ctx context.Context, cancel context.CancelCauseFunc, 
 	}
 }
 
+type kindKey struct{}
+
+// KindFromContext names the kind of the job whose work ctx belongs to, ""
+// outside a job: the query-plan test tells the periodic jobs' sweeps from
+// the work requests cause.
+func KindFromContext(ctx context.Context) string {
+	k, _ := ctx.Value(kindKey{}).(string)
+	return k
+}
+
 // leased runs a worker under the lease: river sees the lease as the job's
 // timeout, and the work gets the worker's own Timeout as its bound.
 type leased[T river.JobArgs] struct {
@@ -155,7 +165,7 @@ func (w leased[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		ctx = lease // river's per-attempt deadline is the lease, not the bound
 	}
 	// Jobs yield each user's Asana quota to that user's own requests.
-	ctx = asana.Background(ctx)
+	ctx = asana.Background(context.WithValue(ctx, kindKey{}, job.Kind))
 	bound := w.Worker.Timeout(job)
 	if bound == 0 {
 		bound = defaultBound

@@ -5,7 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -181,16 +182,7 @@ func (q queries) DeleteConnection(ctx context.Context, workspaceGID, jiraServerI
 
 func (q queries) ListConnections(ctx context.Context) ([]Connection, error) {
 	return list(ctx, q, "list connections", `SELECT workspace_gid, jira_server_id, is_default, created_at
-		FROM connections ORDER BY workspace_gid, jira_server_id`,
-		func(row scanner) (Connection, error) {
-			var (
-				c       Connection
-				created sql.NullTime
-			)
-			err := row.Scan(&c.WorkspaceGID, &c.JiraServerID, &c.IsDefault, &created)
-			c.CreatedAt = fromNullTime(created)
-			return c, err
-		})
+		FROM connections ORDER BY workspace_gid, jira_server_id`, scanConnection)
 }
 
 func (q queries) PutProjectRoute(ctx context.Context, r ProjectRoute) error {
@@ -210,16 +202,7 @@ func (q queries) DeleteProjectRoute(ctx context.Context, workspaceGID, projectGI
 
 func (q queries) ListProjectRoutes(ctx context.Context, workspaceGID string) ([]ProjectRoute, error) {
 	return list(ctx, q, "list project routes", `SELECT workspace_gid, project_gid, jira_server_id, jira_project_key, created_at
-		FROM project_routes WHERE workspace_gid = $1 ORDER BY project_gid`,
-		func(row scanner) (ProjectRoute, error) {
-			var (
-				r       ProjectRoute
-				created sql.NullTime
-			)
-			err := row.Scan(&r.WorkspaceGID, &r.ProjectGID, &r.JiraServerID, &r.JiraProjectKey, &created)
-			r.CreatedAt = fromNullTime(created)
-			return r, err
-		}, workspaceGID)
+		FROM project_routes WHERE workspace_gid = $1 ORDER BY project_gid`, scanProjectRoute, workspaceGID)
 }
 
 // RouteProject returns the Jira server for an Asana project: the project's
@@ -331,7 +314,7 @@ func (q queries) PutJiraCredential(ctx context.Context, c JiraCredential) error 
 // same OAuth 2.0 token take turns.
 func (q queries) GetJiraCredential(ctx context.Context, asanaUserGID, jiraServerID string) (JiraCredential, error) {
 	lock := ""
-	if _, inTx := q.q.(*sql.Tx); inTx {
+	if q.tx {
 		lock = q.s.dialect.ForUpdate
 	}
 	c, err := q.scanJiraCredential(q.q.QueryRowContext(ctx, `SELECT `+jiraCredentialColumns+`
@@ -413,9 +396,9 @@ func scanLink(row scanner) (Link, error) {
 // surrounding transaction stays usable).
 func (q queries) CreateLink(ctx context.Context, l *Link) error {
 	now := q.now()
-	err := q.q.QueryRowContext(ctx, `INSERT INTO links (workspace_gid, task_gid, jira_server_id, issue_id, issue_key, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
-		l.WorkspaceGID, l.TaskGID, l.JiraServerID, l.IssueID, l.IssueKey, l.CreatedBy, now).Scan(&l.ID)
+	err := q.q.QueryRowContext(ctx, `INSERT INTO links (workspace_gid, task_gid, jira_server_id, issue_id, issue_key, issue_project, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`,
+		l.WorkspaceGID, l.TaskGID, l.JiraServerID, l.IssueID, l.IssueKey, issueProject(l.IssueKey), l.CreatedBy, now).Scan(&l.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: link task %s to %s: %w", l.TaskGID, l.IssueKey, ErrConflict)
 	}
@@ -424,6 +407,12 @@ func (q queries) CreateLink(ctx context.Context, l *Link) error {
 	}
 	l.CreatedAt = now
 	return nil
+}
+
+// issueProject is the Jira project key of an issue key: DEMO of DEMO-12.
+func issueProject(key string) string {
+	p, _, _ := strings.Cut(key, "-")
+	return strings.ToUpper(p)
 }
 
 func (q queries) GetLinkByTask(ctx context.Context, jiraServerID, taskGID string) (Link, error) {
@@ -442,32 +431,52 @@ func (q queries) ListLinksByTask(ctx context.Context, taskGID string) ([]Link, e
 	return q.listLinks(ctx, "list links of task "+taskGID, `WHERE task_gid = $1 ORDER BY id`, taskGID)
 }
 
-// likeEscaper makes user input match itself literally in a LIKE pattern.
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+var (
+	issueKeyShape   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*-[0-9]+$`)
+	projectKeyShape = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*-?$`)
+	digitsShape     = regexp.MustCompile(`^[0-9]+$`)
+)
 
-// ListLinks pages through links, newest first.
+// ListLinks pages through links, newest first. Every filter is an indexed
+// column and the page starts from an id, so a page costs the same at any
+// depth and at any number of links.
 func (q queries) ListLinks(ctx context.Context, f LinkFilter) ([]Link, error) {
 	var (
 		where []string
-		args  []any
+		args  params
 	)
+	arg := args.add
 	if f.JiraServerID != "" {
-		args = append(args, f.JiraServerID)
-		where = append(where, "jira_server_id = $"+strconv.Itoa(len(args)))
+		where = append(where, "jira_server_id = "+arg(f.JiraServerID))
 	}
-	if f.Query != "" {
-		query := strings.TrimSpace(f.Query)
-		args = append(args, query, likeEscaper.Replace(query))
-		n, m := strconv.Itoa(len(args)-1), strconv.Itoa(len(args))
-		where = append(where, "(task_gid = $"+n+" OR UPPER(issue_key) LIKE UPPER($"+m+") || '%' ESCAPE '\\')")
+	switch query := strings.TrimSpace(f.Query); {
+	case query == "":
+	case digitsShape.MatchString(query):
+		where = append(where, "task_gid = "+arg(query))
+	case issueKeyShape.MatchString(query):
+		where = append(where, "issue_key = "+arg(strings.ToUpper(query)))
+	case projectKeyShape.MatchString(query):
+		where = append(where, "issue_project = "+arg(strings.ToUpper(strings.TrimSuffix(query, "-"))))
+	default:
+		return nil, nil // no task, issue or project is named so
+	}
+	order := "DESC"
+	switch {
+	case f.AfterID > 0:
+		where, order = append(where, "id > "+arg(f.AfterID)), "ASC"
+	case f.BeforeID > 0:
+		where = append(where, "id < "+arg(f.BeforeID))
 	}
 	clause := ""
 	if len(where) > 0 {
 		clause = "WHERE " + strings.Join(where, " AND ")
 	}
-	args = append(args, limitOr(f.Limit, 50, 500), max(f.Offset, 0))
-	clause += fmt.Sprintf(" ORDER BY id DESC LIMIT $%d OFFSET $%d", len(args)-1, len(args))
-	return q.listLinks(ctx, "list links", clause, args...)
+	clause += " ORDER BY id " + order + " LIMIT " + arg(limitOr(f.Limit, 50, 500))
+	links, err := q.listLinks(ctx, "list links", clause, args...)
+	if order == "ASC" {
+		slices.Reverse(links)
+	}
+	return links, err
 }
 
 func (q queries) listLinks(ctx context.Context, op, clause string, args ...any) ([]Link, error) {
@@ -475,7 +484,7 @@ func (q queries) listLinks(ctx context.Context, op, clause string, args ...any) 
 }
 
 func (q queries) UpdateLinkIssueKey(ctx context.Context, id int64, issueKey string) error {
-	res, err := q.q.ExecContext(ctx, `UPDATE links SET issue_key = $2 WHERE id = $1`, id, issueKey)
+	res, err := q.q.ExecContext(ctx, `UPDATE links SET issue_key = $2, issue_project = $3 WHERE id = $1`, id, issueKey, issueProject(issueKey))
 	return q.mustAffect("update link issue key", res, err)
 }
 
@@ -536,13 +545,24 @@ func (q queries) AppendAudit(ctx context.Context, e AuditEntry) error {
 	return q.wrap("append audit entry", err)
 }
 
+// ListAudit pages through the audit log, newest first, from an id: a page
+// costs the same at any depth, with or without a filter.
 func (q queries) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	before := f.BeforeID
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
+	var args params
+	where := []string{"id < " + args.add(before)}
+	if f.Action != "" {
+		where = append(where, "action = "+args.add(f.Action))
+	}
+	if f.Target != "" {
+		where = append(where, "target = "+args.add(f.Target))
+	}
+	limit := args.add(limitOr(f.Limit, 50, 500))
 	return list(ctx, q, "list audit entries", `SELECT id, at, actor, action, target, detail FROM audit_log
-		WHERE id < $1 ORDER BY id DESC LIMIT $2`,
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT `+limit,
 		func(row scanner) (AuditEntry, error) {
 			var (
 				e  AuditEntry
@@ -551,7 +571,7 @@ func (q queries) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, er
 			err := row.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Detail)
 			e.At = fromNullTime(at)
 			return e, err
-		}, before, limitOr(f.Limit, 50, 500))
+		}, args...)
 }
 
 // DeleteExpired removes expired auth states, idempotency keys, signed

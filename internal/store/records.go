@@ -163,13 +163,17 @@ type Link struct {
 	CreatedAt    time.Time
 }
 
-// LinkFilter narrows ListLinks. Query matches the task gid or the issue key
-// prefix; zero values mean "any".
+// LinkFilter narrows ListLinks; zero values mean "any". Query is a task gid
+// (digits), an issue key (DEMO-12) or a Jira project key (DEMO), matched
+// whole and without regard to case. Links come newest first, a page of
+// Limit at a time: the page before BeforeID (older links), or with AfterID
+// the page after it (newer links).
 type LinkFilter struct {
 	JiraServerID string
 	Query        string
 	Limit        int
-	Offset       int
+	BeforeID     int64
+	AfterID      int64
 }
 
 // IdempotencyKey records that an operation with this key ran (or is running),
@@ -192,8 +196,11 @@ type AuditEntry struct {
 	Detail string
 }
 
-// AuditFilter pages through the audit log, newest first.
+// AuditFilter pages through the audit log, newest first; Action and Target,
+// when set, match exactly.
 type AuditFilter struct {
 	BeforeID int64
 	Limit    int
+	Action   string
+	Target   string
 }

@@ -83,7 +83,9 @@ func (q queries) GetRuleConfig(ctx context.Context, action string) (RuleConfig, 
 	if action == "" {
 		return RuleConfig{}, q.wrap("get rule config", sql.ErrNoRows)
 	}
-	c, err := scanRuleConfig(q.q.QueryRowContext(ctx, `SELECT `+ruleConfigColumns+` FROM rule_configs WHERE action = $1`, action))
+	// "action <> ''" lets SQLite use the partial index on action (it cannot
+	// tell that a parameter is not '').
+	c, err := scanRuleConfig(q.q.QueryRowContext(ctx, `SELECT `+ruleConfigColumns+` FROM rule_configs WHERE action = $1 AND action <> ''`, action))
 	return c, q.wrap("get rule config "+action, err)
 }
 
@@ -99,7 +101,7 @@ func (q queries) AdoptPendingRuleConfig(ctx context.Context, action, projectGID,
 	}
 	c, err := scanRuleConfig(q.q.QueryRowContext(ctx, `UPDATE rule_configs SET action = $1, updated_at = $5
 		WHERE action = '' AND project_gid = $2 AND action_type = $3 AND owner_gid = $4
-		AND NOT EXISTS (SELECT 1 FROM rule_configs taken WHERE taken.action = $1)
+		AND NOT EXISTS (SELECT 1 FROM rule_configs taken WHERE taken.action = $1 AND taken.action <> '')
 		RETURNING `+ruleConfigColumns, action, projectGID, actionType, ownerGID, q.now()))
 	return c, q.wrap("adopt rule config", err)
 }

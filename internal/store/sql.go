@@ -34,6 +34,10 @@ type Dialect struct {
 	// transaction ends (" FOR UPDATE" on PostgreSQL; SQLite transactions take
 	// the write lock when they begin, so it is empty there).
 	ForUpdate string
+	// ByteOrder is appended to a text expression to compare it byte by
+	// byte, as an index declared the same way orders it (` COLLATE "C"` on
+	// PostgreSQL; SQLite compares bytes already).
+	ByteOrder string
 }
 
 // SQL implements Store over database/sql.
@@ -41,6 +45,7 @@ type SQL struct {
 	queries // the Queries, run on the pool
 	db      *sql.DB
 	read    *sql.DB // reads outside transactions; db unless NewSQLWithReader
+	observe func(ctx context.Context, query string, args []any)
 	dialect Dialect
 	sealer  Sealer
 	now     func() time.Time
@@ -105,8 +110,9 @@ type querier interface {
 // queries implements Queries over a querier, so the same code serves the
 // pool and a transaction.
 type queries struct {
-	s *SQL
-	q querier
+	s  *SQL
+	q  querier
+	tx bool // q runs inside a transaction
 }
 
 type sqlTx struct {
@@ -115,6 +121,36 @@ type sqlTx struct {
 }
 
 func (t *sqlTx) SQL() *sql.Tx { return t.tx }
+
+// ObserveQueries makes the store report every statement it runs from now
+// on, with its context and arguments, to fn: the query-plan test runs the request paths
+// and checks the plan of each statement they ran. Call it before the store
+// is in use.
+func (s *SQL) ObserveQueries(fn func(ctx context.Context, query string, args []any)) {
+	s.observe = fn
+	s.q = observed{querier: s.q, fn: fn}
+}
+
+// observed reports each statement before running it.
+type observed struct {
+	querier
+	fn func(ctx context.Context, query string, args []any)
+}
+
+func (o observed) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	o.fn(ctx, query, args)
+	return o.querier.ExecContext(ctx, query, args...)
+}
+
+func (o observed) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	o.fn(ctx, query, args)
+	return o.querier.QueryContext(ctx, query, args...)
+}
+
+func (o observed) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	o.fn(ctx, query, args)
+	return o.querier.QueryRowContext(ctx, query, args...)
+}
 
 // DB returns the connection pool the store writes through, which the job
 // queue shares (on SQLite, the one write connection).
@@ -155,7 +191,11 @@ func (s *SQL) InTx(ctx context.Context, fn func(tx Tx) error) (err error) {
 			_ = tx.Rollback() // the error that made us roll back is the one worth returning
 		}
 	}()
-	if err = fn(&sqlTx{queries: queries{s: s, q: tx}, tx: tx}); err != nil {
+	var q querier = tx
+	if s.observe != nil {
+		q = observed{querier: tx, fn: s.observe}
+	}
+	if err = fn(&sqlTx{queries: queries{s: s, q: q, tx: true}, tx: tx}); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {
@@ -167,7 +207,7 @@ func (s *SQL) InTx(ctx context.Context, fn func(tx Tx) error) (err error) {
 // atomic runs fn in a transaction: the current one inside InTx, a new one
 // on the pool, for the few writes that take more than one statement.
 func (q queries) atomic(ctx context.Context, fn func(q queries) error) error {
-	if _, inTx := q.q.(*sql.Tx); inTx {
+	if q.tx {
 		return fn(q)
 	}
 	return q.s.InTx(ctx, func(tx Tx) error { return fn(tx.(*sqlTx).queries) })

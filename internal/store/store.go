@@ -49,6 +49,8 @@ type Queries interface {
 	DeleteProjectRoute(ctx context.Context, workspaceGID, projectGID string) error
 	ListProjectRoutes(ctx context.Context, workspaceGID string) ([]ProjectRoute, error)
 	RouteProject(ctx context.Context, workspaceGID, projectGID string) (JiraServer, error)
+	RoutingQueries
+	UserListQueries
 
 	PutAsanaUser(ctx context.Context, u AsanaUser) error
 	GetAsanaUser(ctx context.Context, gid string) (AsanaUser, error)

@@ -36,6 +36,7 @@ var Dialect = store.Dialect{
 	IsUniqueViolation:     func(err error) bool { return hasCode(err, codeUnique) },
 	IsForeignKeyViolation: func(err error) bool { return hasCode(err, codeForeignKey) },
 	ForUpdate:             " FOR UPDATE",
+	ByteOrder:             ` COLLATE "C"`,
 }
 
 func hasCode(err error, code string) bool {

@@ -30,6 +30,11 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, newStore)
 }
 
+func TestConformanceThroughConfigCache(t *testing.T) {
+	t.Parallel()
+	storetest.RunConfigCache(t, newStore)
+}
+
 func TestNoPlaintextInFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "asanajira.db")

@@ -104,6 +104,8 @@ func Run(t *testing.T, newStore NewStore) {
 	maps.Copy(tests, syncTests)
 	maps.Copy(tests, setupTests)
 	maps.Copy(tests, asanaIntakeTests)
+	maps.Copy(tests, routingTests)
+	maps.Copy(tests, adminListTests)
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -474,7 +476,7 @@ func testLinks(t *testing.T, newStore NewStore) {
 	// The same task may link to an issue on another server.
 	other := store.Link{WorkspaceGID: "100", TaskGID: "t1", JiraServerID: j2.ID, IssueID: "10001", IssueKey: "OPS-7"}
 	must(t, s.CreateLink(ctx, &other))
-	third := store.Link{WorkspaceGID: "100", TaskGID: "t3", JiraServerID: j1.ID, IssueID: "10003", IssueKey: "OPS-12"}
+	third := store.Link{WorkspaceGID: "100", TaskGID: "1003", JiraServerID: j1.ID, IssueID: "10003", IssueKey: "OPS-12"}
 	must(t, s.CreateLink(ctx, &third))
 
 	got, err := s.GetLinkByTask(ctx, j1.ID, "t1")
@@ -488,7 +490,7 @@ func testLinks(t *testing.T, newStore NewStore) {
 	if got.ID != other.ID {
 		t.Fatalf("GetLinkByIssue = %d, want %d", got.ID, other.ID)
 	}
-	_, err = s.GetLinkByTask(ctx, j2.ID, "t3")
+	_, err = s.GetLinkByTask(ctx, j2.ID, "1003")
 	wantErr(t, err, store.ErrNotFound)
 	_, err = s.GetLinkByIssue(ctx, j2.ID, "99999")
 	wantErr(t, err, store.ErrNotFound)
@@ -503,15 +505,21 @@ func testLinks(t *testing.T, newStore NewStore) {
 		f    store.LinkFilter
 		want []int64
 	}{
-		"all, newest first":  {store.LinkFilter{}, []int64{third.ID, other.ID, l.ID}},
-		"by server":          {store.LinkFilter{JiraServerID: j1.ID}, []int64{third.ID, l.ID}},
-		"by key prefix":      {store.LinkFilter{Query: "ops-"}, []int64{third.ID, other.ID}},
-		"by task gid":        {store.LinkFilter{Query: "t3"}, []int64{third.ID}},
-		"server and query":   {store.LinkFilter{JiraServerID: j2.ID, Query: "OPS"}, []int64{other.ID}},
-		"limit":              {store.LinkFilter{Limit: 1}, []int64{third.ID}},
-		"offset":             {store.LinkFilter{Limit: 1, Offset: 1}, []int64{other.ID}},
-		"nothing":            {store.LinkFilter{Query: "NOPE"}, nil},
-		"like meta is plain": {store.LinkFilter{Query: "%"}, nil},
+		"all, newest first":        {store.LinkFilter{}, []int64{third.ID, other.ID, l.ID}},
+		"by server":                {store.LinkFilter{JiraServerID: j1.ID}, []int64{third.ID, l.ID}},
+		"by Jira project":          {store.LinkFilter{Query: "ops"}, []int64{third.ID, other.ID}},
+		"by Jira project and dash": {store.LinkFilter{Query: "ops-"}, []int64{third.ID, other.ID}},
+		"by issue key, any case":   {store.LinkFilter{Query: "ops-12"}, []int64{third.ID}},
+		"an issue key is whole":    {store.LinkFilter{Query: "OPS-1"}, nil},
+		"by task gid":              {store.LinkFilter{Query: "1003"}, []int64{third.ID}},
+		"server and query":         {store.LinkFilter{JiraServerID: j2.ID, Query: "OPS"}, []int64{other.ID}},
+		"limit":                    {store.LinkFilter{Limit: 1}, []int64{third.ID}},
+		"older than":               {store.LinkFilter{Limit: 1, BeforeID: third.ID}, []int64{other.ID}},
+		"older, filtered":          {store.LinkFilter{Query: "OPS", BeforeID: third.ID}, []int64{other.ID}},
+		"newer than, newest first": {store.LinkFilter{AfterID: l.ID}, []int64{third.ID, other.ID}},
+		"the page just newer":      {store.LinkFilter{Limit: 1, AfterID: l.ID}, []int64{other.ID}},
+		"nothing":                  {store.LinkFilter{Query: "NOPE"}, nil},
+		"not a task, issue or key": {store.LinkFilter{Query: "%"}, nil},
 	}
 	for name, tc := range filters {
 		links, err := s.ListLinks(ctx, tc.f)
@@ -530,6 +538,14 @@ func testLinks(t *testing.T, newStore NewStore) {
 	must(t, err)
 	if got.IssueKey != "NEW-1" {
 		t.Fatalf("IssueKey = %q after UpdateLinkIssueKey", got.IssueKey)
+	}
+	// An issue that moved to another project is found under its new one.
+	for query, want := range map[string]int{"NEW": 1, "DEMO": 0} {
+		moved, err := s.ListLinks(ctx, store.LinkFilter{Query: query})
+		must(t, err)
+		if len(moved) != want {
+			t.Fatalf("ListLinks %q after the issue moved to NEW-1: %d links, want %d", query, len(moved), want)
+		}
 	}
 	wantErr(t, s.UpdateLinkIssueKey(ctx, 999999, "X-1"), store.ErrNotFound)
 	must(t, s.DeleteLink(ctx, l.ID))

@@ -1,0 +1,311 @@
+package queryplan
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asanajira/asanajira/bench/internal/harness"
+	"github.com/asanajira/asanajira/internal/jobs"
+	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/store/postgres/pgtest"
+)
+
+// statement is one SQL text the store ran, with the arguments of its first
+// run and the request path that ran it first.
+type statement struct {
+	query string
+	args  []any
+	path  string
+}
+
+// recorder collects the statements while on.
+type recorder struct {
+	mu    sync.Mutex
+	on    bool
+	path  string
+	seen  map[string]bool
+	stmts []statement
+}
+
+func (r *recorder) observe(ctx context.Context, query string, args []any) {
+	if sweeps[jobs.KindFromContext(ctx)] {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.on || r.seen[query] {
+		return
+	}
+	r.seen[query] = true
+	r.stmts = append(r.stmts, statement{query: query, args: slices.Clone(args), path: r.path})
+}
+
+func (r *recorder) during(path string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.on, r.path = true, path
+}
+
+// TestRequestPathsUseIndexes is the EXPLAIN test: every statement the
+// request paths run must find its rows through an index (or a primary key),
+// so none costs more as workspaces, users, links and jobs accumulate.
+func TestRequestPathsUseIndexes(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{harness.SQLite, harness.Postgres} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			opts := harness.Options{Database: db, Users: 1}
+			if db == harness.Postgres {
+				opts.PostgresURL = pgtest.URL(t)
+			}
+			rec := &recorder{seen: map[string]bool{}}
+			opts.Prepare = func(_ context.Context, _ *harness.World, st store.Store) error {
+				o, ok := st.(interface {
+					ObserveQueries(func(context.Context, string, []any))
+				})
+				if !ok {
+					return fmt.Errorf("the store %T cannot report its statements", st)
+				}
+				o.ObserveQueries(rec.observe)
+				return nil
+			}
+			w, err := harness.Start(t.Context(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			runRequestPaths(t, w, rec)
+			rec.mu.Lock()
+			rec.on = false
+			stmts := slices.Clone(rec.stmts)
+			rec.mu.Unlock()
+			if len(stmts) < 20 {
+				t.Fatalf("only %d statements recorded; the request paths did not run", len(stmts))
+			}
+			db := readDB(t, w)
+			for _, s := range stmts {
+				if listsEveryServer(s.query) {
+					continue
+				}
+				var problems []string
+				if w.Database == harness.SQLite {
+					problems = sqlitePlan(t, db, s)
+				} else {
+					problems = postgresPlan(t, db, s)
+				}
+				for _, p := range problems {
+					t.Errorf("%s ran a statement that %s:\n%s", s.path, p, oneLine(s.query))
+				}
+			}
+			t.Logf("%d statements checked", len(stmts))
+		})
+	}
+}
+
+// listsEveryServer reports the one statement allowed to read a whole
+// table: the list of every connected Jira server (the Links page's server
+// filter), one row per server an administrator connected.
+func listsEveryServer(query string) bool {
+	q := oneLine(query)
+	return strings.HasPrefix(q, "SELECT ") && strings.HasSuffix(q, " FROM jira_servers ORDER BY name, id")
+}
+
+// sweeps are the periodic jobs that compare whole tables by design, on a
+// timer and never for a request (reconciliation with Jira, the Asana
+// intake's polling and webhook upkeep). What they run is not a request
+// path's; the hourly cleanup is checked like a request path.
+var sweeps = map[string]bool{
+	jobs.ReconcileJiraArgs{}.Kind(): true,
+	jobs.PollAsanaArgs{}.Kind():     true,
+	jobs.AsanaWebhooksArgs{}.Kind(): true,
+}
+
+func readDB(t *testing.T, w *harness.World) *sql.DB {
+	t.Helper()
+	if r, ok := w.App.Store().(interface{ ReadDB() *sql.DB }); ok {
+		return r.ReadDB()
+	}
+	return w.App.Store().DB()
+}
+
+var spaces = regexp.MustCompile(`\s+`)
+
+func oneLine(q string) string { return strings.TrimSpace(spaces.ReplaceAllString(q, " ")) }
+
+// runRequestPaths makes every request a user, Asana, Jira or an admin
+// sends, with the background work they cause.
+func runRequestPaths(t *testing.T, w *harness.World, rec *recorder) {
+	t.Helper()
+	ctx := t.Context()
+	c := harness.Client(2)
+	task := func(name string) string {
+		gid, err := w.CreateTask(ctx, c, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return gid
+	}
+	created, linked, ruled := task("Created from the form"), task("Linked to an issue"), task("Created by a rule")
+	get := func(path string, q url.Values) {
+		t.Helper()
+		status, body, err := w.AppGet(ctx, c, w.Alice, path, q)
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("%s: %d %v %.300s", path, status, err, body)
+		}
+	}
+	post := func(path string, data map[string]any) {
+		t.Helper()
+		status, body, err := w.AppPost(ctx, c, w.Alice, path, data)
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("%s: %d %v %.300s", path, status, err, body)
+		}
+	}
+	drain := func() {
+		t.Helper()
+		if _, err := w.Drain(ctx, 2*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	issue := w.Demo.JiraURL + "/browse/DEMO-2"
+
+	rec.during("the widget")
+	get("/asana/widget", url.Values{"task": {created}, "resource_url": {issue + "?focusedCommentId=1"}})
+	get("/asana/widget", url.Values{"task": {created}, "resource_url": {issue + "?focusedCommentId=1"}})
+	rec.during("the create form")
+	get("/asana/form", url.Values{"task": {created}})
+	post("/asana/form/change", map[string]any{"task": created, "changed_field": "issuetype",
+		"values": map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "From the form"}})
+	rec.during("the form submit")
+	key, err := w.SubmitCreate(ctx, c, w.Alice, created, "From the form")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.during("the widget of a linked issue")
+	get("/asana/widget", url.Values{"task": {created}, "resource_url": {w.Demo.JiraURL + "/browse/" + key}})
+	rec.during("the lookup")
+	get("/asana/lookup/typeahead", url.Values{"task": {linked}, "query": {"DEMO"}})
+	post("/asana/lookup/attach", map[string]any{"task": linked, "query": "DEMO-1"})
+	rec.during("the rule action")
+	get("/asana/rule/form", url.Values{"project": {w.Seed.Project}, "action_type": {"create_jira_issue"}})
+	post("/asana/rule/submit", map[string]any{"project": w.Seed.Project, "action_type": "create_jira_issue", "rule_name": "To Jira",
+		"values": map[string]any{"project": "DEMO", "issuetype": "10002"}})
+	post("/asana/rule/run", map[string]any{"project": w.Seed.Project, "action_type": "create_jira_issue", "action": "action-1",
+		"target_object": ruled, "idempotency_key": "run-1"})
+	rec.during("the jobs of the creates and links")
+	drain()
+	rec.during("a Jira comment: its webhook and job")
+	if err := w.Demo.Jira.AddComment(key, "bob", "Looked at it."); err != nil {
+		t.Fatal(err)
+	}
+	drain()
+
+	admin, err := w.AdminClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []string{"/admin/links", "/admin/links?q=" + key, "/admin/links?q=DEMO", "/admin/links?q=" + created,
+		"/admin/links?server=" + w.Server.ID, "/admin/users", "/admin/users?q=alice", "/admin/jobs", "/admin/audit"} {
+		rec.during("the admin page " + page)
+		if _, err := w.AdminPage(ctx, admin, page); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// sqlitePlan lists what is wrong with a statement's plan on SQLite: a SCAN
+// of a table (every row, or every entry of an index) instead of a SEARCH.
+// One scan is bounded: a first page, a statement without WHERE that reads
+// its ORDER BY from an index (no temporary b-tree) and stops at its LIMIT.
+func sqlitePlan(t *testing.T, db *sql.DB, s statement) []string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+s.query, s.args...)
+	if err != nil {
+		t.Errorf("EXPLAIN QUERY PLAN of a statement of %s: %v\n%s", s.path, err, oneLine(s.query))
+		return nil
+	}
+	defer rows.Close()
+	var scans []string
+	sorted := false
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		if table, ok := strings.CutPrefix(detail, "SCAN "); ok && !strings.HasPrefix(table, "CONSTANT ROW") && !strings.Contains(table, "VIRTUAL TABLE") {
+			scans = append(scans, detail)
+		}
+		sorted = sorted || strings.HasPrefix(detail, "USE TEMP B-TREE")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	q := oneLine(s.query)
+	if len(scans) == 1 && !sorted && !strings.Contains(q, " WHERE ") && strings.Contains(q, " ORDER BY ") && strings.Contains(q, " LIMIT ") {
+		return nil
+	}
+	var problems []string
+	for _, d := range scans {
+		problems = append(problems, "scans a whole table ("+d+")")
+	}
+	return problems
+}
+
+// postgresPlan lists what is wrong with a statement's plan on PostgreSQL,
+// asked with sequential scans off (on tables this small the planner would
+// rightly prefer them): a Seq Scan left means no index can serve it.
+func postgresPlan(t *testing.T, db *sql.DB, s statement) []string {
+	t.Helper()
+	ctx := t.Context()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // EXPLAIN changes nothing
+	if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+		t.Fatal(err)
+	}
+	var raw []byte
+	if err := tx.QueryRowContext(ctx, "EXPLAIN (FORMAT JSON) "+s.query, s.args...).Scan(&raw); err != nil {
+		t.Errorf("EXPLAIN of a statement of %s: %v\n%s", s.path, err, oneLine(s.query))
+		return nil
+	}
+	var plans []struct {
+		Plan node `json:"Plan"`
+	}
+	if err := json.Unmarshal(raw, &plans); err != nil {
+		t.Fatal(err)
+	}
+	var problems []string
+	for _, p := range plans {
+		p.Plan.walk(func(n node) {
+			if n.Type == "Seq Scan" {
+				problems = append(problems, "scans a whole table (Seq Scan on "+n.Relation+")")
+			}
+		})
+	}
+	return problems
+}
+
+type node struct {
+	Type     string `json:"Node Type"`
+	Relation string `json:"Relation Name"`
+	Plans    []node `json:"Plans"`
+}
+
+func (n node) walk(fn func(node)) {
+	fn(n)
+	for _, c := range n.Plans {
+		c.walk(fn)
+	}
+}
