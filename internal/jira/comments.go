@@ -54,9 +54,10 @@ func (c *Client) AddComment(ctx context.Context, issue, body string, visibility 
 
 // CreateComment adds a comment with its body, visibility and entity
 // properties, all in one request, so a property can never miss its comment.
+// The answer lists the properties Jira kept (expand=properties).
 func (c *Client) CreateComment(ctx context.Context, issue string, in Comment) (*Comment, error) {
 	var out Comment
-	if _, err := c.send(ctx, http.MethodPost, "rest/api/2/issue/"+pathEscape(issue)+"/comment", commentInput(in), &out, false); err != nil {
+	if _, err := c.send(ctx, http.MethodPost, "rest/api/2/issue/"+pathEscape(issue)+"/comment?expand=properties", commentInput(in), &out, false); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -87,6 +88,15 @@ func commentInput(c Comment) map[string]any {
 		m["properties"] = c.Properties
 	}
 	return m
+}
+
+// SetCommentProperty sets an entity property of a comment (created or
+// replaced); value is JSON.
+//
+// https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/comment/{commentId}/properties-setProperty
+func (c *Client) SetCommentProperty(ctx context.Context, commentID, key string, value json.RawMessage) error {
+	_, err := c.send(ctx, http.MethodPut, "rest/api/2/comment/"+pathEscape(commentID)+"/properties/"+pathEscape(key), value, nil, true)
+	return err
 }
 
 // UpdateComment replaces a comment's body.

@@ -3,7 +3,9 @@ package jira
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -79,6 +81,7 @@ func TestCommentProperties(t *testing.T) {
 	c, mux, _ := setup(t)
 	prop := EntityProperty{Key: "asanajira", Value: json.RawMessage(`{"fingerprint":"0123456789abcdef"}`)}
 	mux.HandleFunc("POST /rest/api/2/issue/TEST-1/comment", func(w http.ResponseWriter, r *http.Request) {
+		testQuery(t, r, "expand", "properties")
 		want := map[string]any{"body": "from Asana", "visibility": map[string]any{"type": "role", "value": "Developers"},
 			"properties": []any{map[string]any{"key": "asanajira", "value": map[string]any{"fingerprint": "0123456789abcdef"}}}}
 		if diff := cmp.Diff(want, decodeJSONBody(t, r)); diff != "" {
@@ -112,5 +115,26 @@ func TestCommentProperties(t *testing.T) {
 		if len(got) != 1 || got[0].Key != prop.Key || string(got[0].Value) != string(prop.Value) {
 			t.Fatalf("properties read back = %+v", got)
 		}
+	}
+}
+
+// A property is set on an existing comment with PUT
+// /comment/{id}/properties/{key}, its value the JSON body.
+func TestSetCommentProperty(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t)
+	var got []byte
+	mux.HandleFunc("PUT /rest/api/2/comment/10100/properties/asanajira", func(w http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("Content-Type %q", ct)
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
+	if err := c.SetCommentProperty(t.Context(), "10100", "asanajira", json.RawMessage(`{"fingerprint":"0123456789abcdef"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != `{"fingerprint":"0123456789abcdef"}` {
+		t.Errorf("body %s", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -30,8 +31,16 @@ type SideEffect struct {
 	// Fingerprint is what the write carries to the other side, so a later
 	// attempt can find it there.
 	Fingerprint string
-	// Target says where the write goes ("asana:task:123"), for people.
+	// Target says where the write goes ("asana:task:123"); the stories
+	// and comments recorded as results of writes to a target are
+	// asanajira's own there.
 	Target string
+	// Digest is what the write says (effects.Digest of its text) and
+	// Author the Asana user whose account makes it, as recorded with the
+	// intent: while the write is pending, an item by Author saying Digest
+	// may be it. Both are "" for writes recorded before they were kept.
+	Digest string
+	Author string
 	State  SideEffectState
 	// Holder is the attempt holding the lease; LeaseUntil when it lapses.
 	Holder     string
@@ -49,6 +58,9 @@ type SideEffect struct {
 // when it is new. The store's clock sets the lease and the expiry.
 type SideEffectClaim struct {
 	Scope, Key, Fingerprint, Target string
+	// Digest and Author are recorded with a new intent; a claim of an
+	// existing one leaves them as the first attempt recorded them.
+	Digest, Author string
 	// Holder names the attempt (unique per attempt).
 	Holder string
 	// Lease is how long the holder may write before another attempt may
@@ -77,9 +89,16 @@ type SideEffects interface {
 	ReleaseSideEffect(ctx context.Context, scope, key, holder string) error
 	// GetSideEffect reads one side effect.
 	GetSideEffect(ctx context.Context, scope, key string) (SideEffect, error)
+	// SideEffectResultRecorded reports whether result (a story gid, a
+	// comment id) is the recorded result of a done side effect whose
+	// target is target.
+	SideEffectResultRecorded(ctx context.Context, target, result string) (bool, error)
+	// ListSideEffectsByTarget lists the side effects, pending and done,
+	// whose target is one of targets, oldest first.
+	ListSideEffectsByTarget(ctx context.Context, targets ...string) ([]SideEffect, error)
 }
 
-const sideEffectColumns = `scope, key, fingerprint, target, state, holder, lease_until, attempts, result,
+const sideEffectColumns = `scope, key, fingerprint, target, digest, author, state, holder, lease_until, attempts, result,
 	created_at, updated_at, expires_at`
 
 func scanSideEffect(row scanner) (SideEffect, error) {
@@ -89,7 +108,7 @@ func scanSideEffect(row scanner) (SideEffect, error) {
 		lease, created, updated sql.NullTime
 		expires                 sql.NullTime
 	)
-	err := row.Scan(&e.Scope, &e.Key, &e.Fingerprint, &e.Target, &state, &e.Holder, &lease, &e.Attempts, &e.Result,
+	err := row.Scan(&e.Scope, &e.Key, &e.Fingerprint, &e.Target, &e.Digest, &e.Author, &state, &e.Holder, &lease, &e.Attempts, &e.Result,
 		&created, &updated, &expires)
 	e.State = SideEffectState(state)
 	e.LeaseUntil, e.CreatedAt, e.UpdatedAt, e.ExpiresAt = fromNullTime(lease), fromNullTime(created), fromNullTime(updated), fromNullTime(expires)
@@ -105,14 +124,14 @@ func (q queries) ClaimSideEffect(ctx context.Context, c SideEffectClaim) (SideEf
 	// whose lease lapsed. A done side effect, or one leased to a live
 	// attempt, is left alone and returns no row.
 	e, err := scanSideEffect(q.q.QueryRowContext(ctx, `INSERT INTO side_effects (`+sideEffectColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, 1, '', $8, $8, $9)
+		VALUES ($1, $2, $3, $4, $11, $12, $5, $6, $7, 1, '', $8, $8, $9)
 		ON CONFLICT (scope, key) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until,
 			attempts = side_effects.attempts + 1, updated_at = excluded.updated_at, expires_at = excluded.expires_at
 		WHERE side_effects.state = $10
 			AND (side_effects.lease_until IS NULL OR side_effects.lease_until <= excluded.updated_at)
 		RETURNING `+sideEffectColumns,
 		c.Scope, c.Key, c.Fingerprint, c.Target, string(SideEffectPending), c.Holder, dbTime(now.Add(c.Lease)),
-		now, dbTime(now.Add(c.Keep)), string(SideEffectPending)))
+		now, dbTime(now.Add(c.Keep)), string(SideEffectPending), c.Digest, c.Author))
 	if err == nil {
 		return e, nil
 	}
@@ -161,4 +180,27 @@ func (q queries) GetSideEffect(ctx context.Context, scope, key string) (SideEffe
 	e, err := scanSideEffect(q.q.QueryRowContext(ctx, `SELECT `+sideEffectColumns+` FROM side_effects
 		WHERE scope = $1 AND key = $2`, scope, key))
 	return e, q.wrap("get side effect "+scope+"/"+key, err)
+}
+
+func (q queries) SideEffectResultRecorded(ctx context.Context, target, result string) (bool, error) {
+	if result == "" {
+		return false, nil
+	}
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT count(*) FROM side_effects WHERE target = $1 AND result = $2 AND state = $3`,
+		target, result, string(SideEffectDone)).Scan(&n)
+	return n > 0, q.wrap("look up a side effect's result", err)
+}
+
+func (q queries) ListSideEffectsByTarget(ctx context.Context, targets ...string) ([]SideEffect, error) {
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	marks := make([]string, len(targets))
+	args := make([]any, len(targets))
+	for i, t := range targets {
+		marks[i], args[i] = fmt.Sprintf("$%d", i+1), t
+	}
+	return list(ctx, q, "list side effects by target", `SELECT `+sideEffectColumns+` FROM side_effects
+		WHERE target IN (`+strings.Join(marks, ", ")+`) ORDER BY created_at, scope, key`, scanSideEffect, args...)
 }

@@ -28,7 +28,7 @@ func testSideEffects(t *testing.T, newStore NewStore) {
 	ctx := t.Context()
 	claim := func(key, holder string) store.SideEffectClaim {
 		return store.SideEffectClaim{Scope: "asana-story", Key: key, Fingerprint: "fp-" + key, Target: "asana:task:1",
-			Holder: holder, Lease: time.Minute, Keep: 24 * time.Hour}
+			Digest: "says-" + holder, Author: "user-" + holder, Holder: holder, Lease: time.Minute, Keep: 24 * time.Hour}
 	}
 	_, err := s.GetSideEffect(ctx, "asana-story", "k1")
 	wantErr(t, err, store.ErrNotFound)
@@ -36,7 +36,7 @@ func testSideEffects(t *testing.T, newStore NewStore) {
 	got, err := s.ClaimSideEffect(ctx, claim("k1", "h1"))
 	must(t, err)
 	want := store.SideEffect{Scope: "asana-story", Key: "k1", Fingerprint: "fp-k1", Target: "asana:task:1",
-		State: store.SideEffectPending, Holder: "h1", LeaseUntil: clk.Now().Add(time.Minute), Attempts: 1,
+		Digest: "says-h1", Author: "user-h1", State: store.SideEffectPending, Holder: "h1", LeaseUntil: clk.Now().Add(time.Minute), Attempts: 1,
 		CreatedAt: clk.Now(), UpdatedAt: clk.Now(), ExpiresAt: clk.Now().Add(24 * time.Hour)}
 	if diff := cmp.Diff(want, got, cmpopts.EquateApproxTime(time.Millisecond)); diff != "" {
 		t.Fatalf("first claim (-want +got):\n%s", diff)
@@ -63,6 +63,10 @@ func testSideEffects(t *testing.T, newStore NewStore) {
 	must(t, err)
 	if got.Holder != "h2" || got.Attempts != 2 || got.State != store.SideEffectPending {
 		t.Fatalf("claim after release = %+v", got)
+	}
+	// What the write says and who makes it stay as the intent recorded them.
+	if got.Digest != "says-h1" || got.Author != "user-h1" {
+		t.Fatalf("a later claim changed the intent's digest and author: %+v", got)
 	}
 	// Only the holder records the result.
 	wantErr(t, s.CompleteSideEffect(ctx, "asana-story", "k1", "h1", "story-1"), store.ErrConflict)
@@ -117,6 +121,70 @@ func testSideEffects(t *testing.T, newStore NewStore) {
 	}
 	_, err = s.GetSideEffect(ctx, "asana-story", "k1")
 	wantErr(t, err, store.ErrNotFound)
+}
+
+// testSideEffectsByTarget: the ledger tells which stories and comments are
+// recorded results of writes to a target, and lists a target's writes,
+// pending ones with what they say.
+func testSideEffectsByTarget(t *testing.T, newStore NewStore) {
+	s, clk := open(t, newStore)
+	ctx := t.Context()
+	write := func(scope, key, target, result string) {
+		t.Helper()
+		_, err := s.ClaimSideEffect(ctx, store.SideEffectClaim{Scope: scope, Key: key, Fingerprint: "fp", Target: target,
+			Digest: "d-" + key, Author: "a-" + key, Holder: "h-" + key, Lease: time.Minute, Keep: time.Hour})
+		must(t, err)
+		if result != "" {
+			must(t, s.CompleteSideEffect(ctx, scope, key, "h-"+key, result))
+		}
+		clk.Add(time.Second)
+	}
+	write("note", "1", "asana:task:1", "story-1")
+	write("mirror", "2", "asana:task:1", "story-2")
+	write("note", "3", "asana:task:1", "") // pending
+	write("note", "4", "asana:task:2", "story-4")
+	write("comment", "5", "jira:srv:issue:10", "10100")
+
+	for _, c := range []struct {
+		target, result string
+		want           bool
+	}{
+		{"asana:task:1", "story-1", true},
+		{"asana:task:1", "story-2", true},
+		{"asana:task:1", "story-4", false}, // another task's
+		{"asana:task:2", "story-4", true},
+		{"asana:task:1", "", false}, // a pending write's empty result
+		{"jira:srv:issue:10", "10100", true},
+		{"jira:srv:issue:11", "10100", false},
+	} {
+		got, err := s.SideEffectResultRecorded(ctx, c.target, c.result)
+		must(t, err)
+		if got != c.want {
+			t.Errorf("SideEffectResultRecorded(%q, %q) = %v, want %v", c.target, c.result, got, c.want)
+		}
+	}
+
+	got, err := s.ListSideEffectsByTarget(ctx, "asana:task:1", "jira:srv:issue:10")
+	must(t, err)
+	type row struct{ Key, State, Result, Digest, Author string }
+	var rows []row
+	for _, e := range got {
+		rows = append(rows, row{e.Key, string(e.State), e.Result, e.Digest, e.Author})
+	}
+	want := []row{
+		{"1", "done", "story-1", "d-1", "a-1"},
+		{"2", "done", "story-2", "d-2", "a-2"},
+		{"3", "pending", "", "d-3", "a-3"},
+		{"5", "done", "10100", "d-5", "a-5"},
+	}
+	if diff := cmp.Diff(want, rows); diff != "" {
+		t.Errorf("ListSideEffectsByTarget (-want +got):\n%s", diff)
+	}
+	none, err := s.ListSideEffectsByTarget(ctx)
+	must(t, err)
+	if len(none) != 0 {
+		t.Errorf("no targets listed %d side effects", len(none))
+	}
 }
 
 // testSideEffectOneHolder: of attempts claiming one new side effect at

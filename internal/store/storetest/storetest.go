@@ -98,6 +98,7 @@ func Run(t *testing.T, newStore NewStore) {
 		"ConflictInsideTx":      testConflictInsideTransaction,
 		"SideEffects":           testSideEffects,
 		"SideEffectOneHolder":   testSideEffectOneHolder,
+		"SideEffectsByTarget":   testSideEffectsByTarget,
 		"JiraServerCABundle":    testJiraServerCABundle,
 	}
 	maps.Copy(tests, securityTests)
