@@ -100,7 +100,8 @@ func (s *Service) tellCopyRefused(ctx context.Context, args CopyAttachmentsArgs,
 	}
 	text := fmt.Sprintf("asanajira could not copy this task's files to Jira issue %s. %s Ask a Jira administrator for access, then attach the files in Jira.",
 		args.IssueKey, UserMessage(cause))
-	e := effects.Effect{Scope: commentScope + "_refused", Key: args.JiraServerID + ":" + args.IssueKey + ":" + args.TaskGID, Target: "asana:task:" + args.TaskGID}
+	e := effects.Effect{Scope: commentScope + "_refused", Key: args.JiraServerID + ":" + args.IssueKey + ":" + args.TaskGID, Target: "asana:task:" + args.TaskGID,
+		Author: args.AsanaUser}
 	if _, err := s.effects.Apply(ctx, e, effects.AsanaStory{Client: ac, Task: args.TaskGID, Text: text}); err != nil {
 		return asanaError(err, "comment on the task")
 	}
@@ -183,7 +184,8 @@ func (s *Service) copyAttachments(ctx context.Context, args CopyAttachmentsArgs)
 	rep.Comment = copyComment(rep)
 	// One report per task and issue, posted exactly once: recorded as an
 	// intent first, so an Asana failure or a crash here loses nothing.
-	e := effects.Effect{Scope: commentScope, Key: srv.ID + ":" + l.IssueID + ":" + args.TaskGID, Target: "asana:task:" + args.TaskGID}
+	e := effects.Effect{Scope: commentScope, Key: srv.ID + ":" + l.IssueID + ":" + args.TaskGID, Target: "asana:task:" + args.TaskGID,
+		Author: args.AsanaUser}
 	out, err := s.effects.Apply(ctx, e, effects.AsanaStory{Client: ac, Task: args.TaskGID, Text: rep.Comment})
 	if err != nil {
 		return nil, asanaError(err, "comment on the task")

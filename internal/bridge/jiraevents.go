@@ -216,7 +216,7 @@ func (s *Service) tellTask(ctx context.Context, link store.Link, identity []byte
 		return err
 	}
 	sum := sha256.Sum256(append([]byte(link.TaskGID+"\x00"), identity...))
-	e := effects.Effect{Scope: eventStoryScope, Key: hex.EncodeToString(sum[:16]), Target: "asana:task:" + link.TaskGID}
+	e := effects.Effect{Scope: eventStoryScope, Key: hex.EncodeToString(sum[:16]), Target: "asana:task:" + link.TaskGID, Author: link.CreatedBy}
 	if _, err := s.effects.Apply(ctx, e, effects.AsanaStory{Client: ac, Task: link.TaskGID, Text: story}); err != nil {
 		return asanaError(err, "tell task "+link.TaskGID+" about "+link.IssueKey)
 	}

@@ -94,7 +94,7 @@ func TestStatusIsReadFromJira(t *testing.T) {
 	if err := e.Bridge.ApplyJiraEvent(ctx, e.Server.ID, []byte(unknown)); err != nil {
 		t.Fatal(err)
 	}
-	if n := e.Stories("Jira issue DEMO-1 moved to Done.\n"); n != 1 {
+	if n := e.Stories("Jira issue DEMO-1 moved to Done."); n != 1 {
 		t.Fatalf("stories %+v, want one naming nobody", e.Asana.Stories(e.Link.TaskGID))
 	}
 }
@@ -262,8 +262,8 @@ func TestConcurrentDeliveriesPostOnce(t *testing.T) {
 }
 
 // A crash between posting a story and recording it: the next attempt, once
-// the dead attempt's lease lapsed, finds the story on the task by its
-// fingerprint and posts nothing.
+// the dead attempt's lease lapsed, finds the story on the task (the owner's
+// comment saying the same, made after the intent) and posts nothing.
 func TestCrashBetweenStoryAndRecord(t *testing.T) {
 	t.Parallel()
 	var cs *bridgetest.CrashingStore

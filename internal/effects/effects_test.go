@@ -26,27 +26,38 @@ import (
 // real database.
 type bed struct {
 	asana  *fakeasana.Server
+	url    string
 	client *asana.Client
 	task   string
 	store  store.Store
 	clock  *storetest.Clock
 }
 
+// asanaAs is a client of a seeded user (pat-<login>).
+func (b *bed) asanaAs(t *testing.T, login string) *asana.Client {
+	t.Helper()
+	c, err := asana.New(b.url, &http.Client{Transport: &asana.BearerTransport{Token: "pat-" + login}, Timeout: 10 * time.Second},
+		asana.WithRetryPolicy(asana.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func newBed(t *testing.T, db string) *bed {
 	t.Helper()
-	fa, err := fakeasana.New(fakeasana.Options{})
+	// Asana and the ledger read one clock: Find compares when a story was
+	// made with when its intent was recorded.
+	clock := storetest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	fa, err := fakeasana.New(fakeasana.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(fa)
 	t.Cleanup(ts.Close)
 	t.Cleanup(fa.Close)
-	b := &bed{asana: fa, task: fa.Seed().Tasks[1].GID, clock: storetest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))}
-	b.client, err = asana.New(ts.URL+"/api/1.0", &http.Client{Transport: &asana.BearerTransport{Token: "pat-alice"}, Timeout: 10 * time.Second},
-		asana.WithRetryPolicy(asana.RetryPolicy{MaxAttempts: 1}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := &bed{asana: fa, task: fa.Seed().Tasks[1].GID, clock: clock, url: ts.URL + "/api/1.0"}
+	b.client = b.asanaAs(t, "alice")
 	switch db {
 	case "sqlite":
 		b.store, err = sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "asanajira.db"), storetest.NewSealer(t), b.clock.Now)
@@ -87,13 +98,13 @@ func forEachDB(t *testing.T, fn func(t *testing.T, b *bed)) {
 	}
 }
 
-// A story is posted once, carries its fingerprint as a marker line, and a
-// second attempt sends nothing.
+// A story is posted once, exactly as written (no fingerprint people see),
+// and a second attempt sends nothing.
 func TestStoryPostedOnce(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, b *bed) {
 		l := effects.NewLedger(b.store, effects.Options{})
-		e := effects.Effect{Scope: "test-story", Key: "k1", Target: "asana:task:" + b.task}
+		e := effects.Effect{Scope: "test-story", Key: "k1", Target: "asana:task:" + b.task, Author: "alice-gid"}
 		first, err := l.Apply(t.Context(), e, b.story("Jira issue DEMO-1 moved to Done."))
 		if err != nil {
 			t.Fatal(err)
@@ -107,15 +118,15 @@ func TestStoryPostedOnce(t *testing.T) {
 		}
 		stories := b.asana.Stories(b.task)
 		last := stories[len(stories)-1]
-		want := "Jira issue DEMO-1 moved to Done.\n\n" + effects.Marker(e.Fingerprint())
-		if diff := cmp.Diff(want, last.Text); diff != "" || last.GID != first.Result {
+		if diff := cmp.Diff("Jira issue DEMO-1 moved to Done.", last.Text); diff != "" || last.GID != first.Result {
 			t.Fatalf("posted story %s (-want +got):\n%s", last.GID, diff)
 		}
 		if n := b.posted("moved to Done"); n != 1 {
 			t.Fatalf("%d stories, want 1", n)
 		}
-		if !effects.HasMarker(last.Text) || effects.HasMarker("Shipped in 2.0") {
-			t.Fatal("HasMarker does not tell asanajira's stories apart")
+		rec, err := b.store.GetSideEffect(t.Context(), e.Scope, e.Key)
+		if err != nil || rec.Digest != effects.Digest(last.Text) || rec.Author != "alice-gid" || rec.Target != e.Target {
+			t.Fatalf("ledger = %+v, %v; want the story's digest and author with the intent", rec, err)
 		}
 	})
 }
@@ -298,5 +309,179 @@ func TestFingerprint(t *testing.T) {
 	}
 	if got := a.Fingerprint(); len(got) != 16 || strings.Trim(got, "0123456789abcdef") != "" {
 		t.Errorf("fingerprint %q is not 16 hex digits", got)
+	}
+}
+
+// failing is a write whose attempt fails before anything is sent, leaving
+// its intent pending (as Asana answering 503 would).
+type failing struct{ effects.Write }
+
+var errRefused = errors.New("refused before sending")
+
+func (failing) Make(context.Context, string) (string, error) { return "", errRefused }
+
+// intend records the intent of e without making it: the next attempt looks
+// before writing.
+func (b *bed) intend(t *testing.T, l *effects.Ledger, e effects.Effect, text string) {
+	t.Helper()
+	if _, err := l.Apply(t.Context(), e, failing{b.story(text)}); !errors.Is(err, errRefused) {
+		t.Fatalf("Apply = %v, want the refusal", err)
+	}
+}
+
+// Two notes saying the same on one task ("moved to Done" twice) are two
+// writes: each is posted once, also when the second attempt dies between
+// posting and recording, and when both do.
+func TestIdenticalNotesEachPostedOnce(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, b *bed) {
+		l := effects.NewLedger(b.store, effects.Options{Lease: time.Minute})
+		note := func(key string) effects.Effect {
+			return effects.Effect{Scope: "test-note", Key: key, Target: "asana:task:" + b.task}
+		}
+		const done = "Jira issue DEMO-1 moved to Done by Alice."
+		first, err := l.Apply(t.Context(), note("done-1"), b.story(done))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.clock.Add(10 * time.Second) // well within ClockSkew of the first
+		b.postAndCrash(t, note("done-2"), done)
+		b.clock.Add(time.Minute)
+		second, err := l.Apply(t.Context(), note("done-2"), b.story(done))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stories := b.asana.Stories(b.task)
+		if second.How != effects.Found || second.Result == first.Result || second.Result != stories[len(stories)-1].GID || b.posted(done) != 2 {
+			t.Fatalf("second note = %+v (first %s) with %d stories; want the second story found", second, first.Result, b.posted(done))
+		}
+
+		// Both attempts die after posting: each retry finds its own story.
+		const wip = "Jira issue DEMO-1 moved to In Progress by Alice."
+		b.postAndCrash(t, note("wip-1"), wip)
+		b.clock.Add(time.Second)
+		b.postAndCrash(t, note("wip-2"), wip)
+		b.clock.Add(time.Minute)
+		var got []string
+		for _, k := range []string{"wip-2", "wip-1"} {
+			out, err := l.Apply(t.Context(), note(k), b.story(wip))
+			if err != nil || out.How != effects.Found {
+				t.Fatalf("retry of %s = %+v, %v", k, out, err)
+			}
+			got = append(got, out.Result)
+		}
+		if got[0] == got[1] || b.posted(wip) != 2 {
+			t.Fatalf("the retries recorded %v with %d stories; want the two stories, one each", got, b.posted(wip))
+		}
+	})
+}
+
+// Find takes a story for an earlier attempt's only when it looks like one:
+// by the acting user, made no earlier than the intent less ClockSkew,
+// saying what the write says (or said when its intent was recorded); a
+// story with the former marker line of the fingerprint is found by it.
+func TestFindKnowsTheStoryByItsLooks(t *testing.T) {
+	t.Parallel()
+	const text = "Files copied to DEMO-1: spec.pdf."
+	cases := []struct {
+		name string
+		// before: a story posted before the intent is recorded, by
+		// login, saying what, that long before it.
+		before     *posting
+		after      *posting // a story posted after the intent
+		retryText  string   // the text of the retry ("" = text)
+		want       effects.How
+		wantPosted int // stories saying the retry's text afterwards
+	}{
+		{name: "the acting user's story after the intent", after: &posting{"alice", text, 0}, want: effects.Found, wantPosted: 1},
+		{name: "another user's story saying the same", after: &posting{"bob", text, 0}, want: effects.Made, wantPosted: 2},
+		{name: "the acting user's story saying something else", after: &posting{"alice", "Files copied.", 0}, want: effects.Made, wantPosted: 1},
+		{name: "whitespace Asana changed", after: &posting{"alice", "  Files copied to DEMO-1:\n spec.pdf.  ", 0}, want: effects.Found, wantPosted: 0},
+		{name: "a story from before the intent", before: &posting{"alice", text, effects.ClockSkew + time.Second}, want: effects.Made, wantPosted: 2},
+		{name: "a story within the clock skew before the intent", before: &posting{"alice", text, time.Minute}, want: effects.Found, wantPosted: 1},
+		{name: "the text changed since the intent", after: &posting{"alice", text, 0}, retryText: "Files copied to DEMO-1: spec.pdf, plan.xlsx.", want: effects.Found, wantPosted: 0},
+		{name: "the former marker line", after: &posting{"bob", "Something else\n\nasanajira ref " + (effects.Effect{Scope: "test-looks", Key: "k"}).Fingerprint(), 0}, want: effects.Found, wantPosted: 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			b := newBed(t, "sqlite")
+			l := effects.NewLedger(b.store, effects.Options{})
+			e := effects.Effect{Scope: "test-looks", Key: "k", Target: "asana:task:" + b.task}
+			if c.before != nil {
+				b.clock.Add(-c.before.ago)
+				b.post(t, *c.before)
+				b.clock.Add(c.before.ago)
+			}
+			b.intend(t, l, e, text)
+			b.clock.Add(time.Second)
+			if c.after != nil {
+				b.post(t, *c.after)
+			}
+			retry := text
+			if c.retryText != "" {
+				retry = c.retryText
+			}
+			out, err := l.Apply(t.Context(), e, b.story(retry))
+			if err != nil || out.How != c.want {
+				t.Fatalf("retry = %+v, %v; want %v", out, err, c.want)
+			}
+			if n := b.posted(retry); n != c.wantPosted {
+				t.Errorf("%d stories say %q, want %d", n, retry, c.wantPosted)
+			}
+		})
+	}
+}
+
+type posting struct {
+	login, text string
+	ago         time.Duration
+}
+
+func (b *bed) post(t *testing.T, p posting) {
+	t.Helper()
+	if _, err := b.asanaAs(t, p.login).AddComment(t.Context(), b.task, p.text, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Settle records what an earlier attempt made of a write no longer wanted,
+// or drops a write never made, so no attempt makes it.
+func TestSettle(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, b *bed) {
+		l := effects.NewLedger(b.store, effects.Options{Lease: time.Minute})
+		made := effects.Effect{Scope: "test-settle", Key: "made", Target: "asana:task:" + b.task}
+		b.postAndCrash(t, made, "mirror of a comment deleted since")
+		b.clock.Add(time.Minute)
+		out, err := l.Settle(t.Context(), made, effects.AsanaStory{Client: b.client, Task: b.task})
+		stories := b.asana.Stories(b.task)
+		if err != nil || out.How != effects.Found || out.Result != stories[len(stories)-1].GID {
+			t.Fatalf("Settle of a made write = %+v, %v", out, err)
+		}
+
+		never := effects.Effect{Scope: "test-settle", Key: "never", Target: "asana:task:" + b.task}
+		b.intend(t, l, never, "never posted")
+		out, err = l.Settle(t.Context(), never, effects.AsanaStory{Client: b.client, Task: b.task})
+		if err != nil || out.How != effects.Dropped || out.Result != "" {
+			t.Fatalf("Settle of a write never made = %+v, %v", out, err)
+		}
+		again, err := l.Apply(t.Context(), never, b.story("never posted"))
+		if err != nil || again.How != effects.Recorded || b.posted("never posted") != 0 {
+			t.Fatalf("Apply after the drop = %+v, %v with %d stories", again, err, b.posted("never posted"))
+		}
+	})
+}
+
+func TestDigest(t *testing.T) {
+	t.Parallel()
+	if effects.Digest("Fix deployed\n\nto staging ") != effects.Digest("Fix deployed to staging") {
+		t.Error("whitespace changed the digest")
+	}
+	if effects.Digest("Fix deployed") == effects.Digest("Fix deployed.") {
+		t.Error("different texts have one digest")
+	}
+	if got := effects.Digest("x"); len(got) != 16 || strings.Trim(got, "0123456789abcdef") != "" {
+		t.Errorf("digest %q is not 16 hex digits", got)
 	}
 }

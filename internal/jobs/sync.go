@@ -76,7 +76,7 @@ func syncRetryDelay(attempt int) time.Duration {
 
 // Work syncs the link. Another run holding the link snoozes the job for a
 // second (runs of a link take turns, in order); a run with more to do
-// snoozes it to run again at once; errors are classified like every job's
+// snoozes it to run again at once, or after the delay it asks for; errors are classified like every job's
 // (see outcome): a rate limit snoozes for its Retry-After, anything else is
 // retried. Errors people must act on (a refused credential, a missing
 // permission) are shown on the link by the engine and end the job.
@@ -89,7 +89,7 @@ func (w *SyncLinkWorker) Work(ctx context.Context, job *river.Job[SyncLinkArgs])
 	case err != nil:
 		return outcome(err)
 	case res.Again:
-		return river.JobSnooze(0)
+		return river.JobSnooze(res.After)
 	}
 	return nil
 }

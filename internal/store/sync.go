@@ -101,6 +101,9 @@ const (
 	OriginJira     = "jira"
 	OriginAsana    = "asana"
 	OriginBaseline = "baseline"
+	// OriginOwn: asanajira wrote it outside the mirroring (a status note,
+	// a copy report); never mirrored.
+	OriginOwn = "asanajira"
 )
 
 // SyncComment maps a Jira comment to a task story.
@@ -110,7 +113,8 @@ type SyncComment struct {
 	JiraCommentID string
 	AsanaStoryGID string
 	// Origin is the side the comment was written on (OriginJira,
-	// OriginAsana), or OriginBaseline for one that existed before sync.
+	// OriginAsana), OriginBaseline for one that existed before sync, or
+	// OriginOwn for one asanajira wrote that is no mirror.
 	Origin string
 	State  string
 	// JiraHash and AsanaHash digest both texts as last seen or written.

@@ -33,6 +33,9 @@ type newItem struct {
 // syncComments mirrors new comments both ways, then follows edits and
 // deletions of mapped ones.
 func (r *run) syncComments(ctx context.Context) error {
+	if err := r.readLedger(ctx); err != nil {
+		return err
+	}
 	// Only mappings that existed when both sides were read are followed;
 	// those made in this run have nothing to follow yet.
 	existing := len(r.maps)
@@ -49,6 +52,8 @@ func (r *run) syncComments(ctx context.Context) error {
 	jiraNow := map[string]*jira.Comment{}
 	storyNow := map[string]*asana.Story{}
 	var fresh []newItem
+	var own []store.SyncComment // known as asanajira's through the ledger only
+	alive := map[string]bool{}
 	for i := range r.comments {
 		c := &r.comments[i]
 		if c.Visibility != nil {
@@ -58,8 +63,11 @@ func (r *run) syncComments(ctx context.Context) error {
 		if byJira[c.ID] != nil {
 			continue
 		}
-		if ownJiraComment(c) {
-			continue // asanajira wrote it; its story's turn maps it
+		if r.ownJiraComment(c) {
+			if !effects.OwnJiraComment(c) {
+				own = append(own, store.SyncComment{JiraCommentID: c.ID})
+			}
+			continue // asanajira wrote it; a mirror's original maps it
 		}
 		if c.Created.Before(r.cutoff) {
 			if err := r.mapBaseline(ctx, store.SyncComment{JiraCommentID: c.ID}); err != nil {
@@ -69,6 +77,7 @@ func (r *run) syncComments(ctx context.Context) error {
 		}
 		if strings.TrimSpace(c.Body) != "" {
 			fresh = append(fresh, newItem{at: c.Created.Time, jira: c})
+			alive[SideJira+"/"+c.ID] = true
 		}
 	}
 	for i := range r.stories {
@@ -78,7 +87,11 @@ func (r *run) syncComments(ctx context.Context) error {
 		}
 		storyNow[s.GID] = s
 		if byStory[s.GID] != nil || effects.HasMarker(s.Text) {
-			continue // mapped, or asanajira's own (a mirror, a status note)
+			continue // mapped, or asanajira's own from before fingerprints became invisible
+		}
+		if r.recorded(SideAsana, s.GID) {
+			own = append(own, store.SyncComment{AsanaStoryGID: s.GID})
+			continue // asanajira's own (a mirror, a status note)
 		}
 		at := parseAsanaTime(s.CreatedAt)
 		if at.Before(r.cutoff) {
@@ -89,13 +102,22 @@ func (r *run) syncComments(ctx context.Context) error {
 		}
 		if strings.TrimSpace(s.Text) != "" {
 			fresh = append(fresh, newItem{at: at, story: s})
+			alive[SideAsana+"/"+s.GID] = true
 		}
 	}
-	// Oldest first on both sides together, so mirrors keep the order.
+	if err := r.settleOrphans(ctx, alive); err != nil {
+		return err
+	}
+	// Oldest first on both sides together, so mirrors keep the order (and
+	// a mirror an attempt made before dying comes after its original, whose
+	// retry finds it).
 	slices.SortStableFunc(fresh, func(a, b newItem) int { return a.at.Compare(b.at) })
 	for _, it := range fresh {
 		if !r.budget() {
 			return nil
+		}
+		if r.ownOrPending(ctx, it) {
+			continue
 		}
 		var err error
 		if it.jira != nil {
@@ -106,6 +128,9 @@ func (r *run) syncComments(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+	}
+	if err := r.rememberOwn(ctx, own); err != nil {
+		return err
 	}
 	for i := range r.maps[:existing] {
 		m := &r.maps[i]
@@ -120,6 +145,30 @@ func (r *run) syncComments(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ownOrPending reports whether a new item is not to be mirrored now: it
+// became known as asanajira's during the run (a mirror an attempt made
+// before dying, found by its original's retry), or it may be a pending
+// write of asanajira's and waits until that write is recorded.
+func (r *run) ownOrPending(ctx context.Context, it newItem) bool {
+	side, id, text, at, author := SideAsana, "", "", it.at, ""
+	if it.jira != nil {
+		side, id, text, author = SideJira, it.jira.ID, it.jira.Body, r.asanaUserFor(ctx, userName(it.jira.Author))
+	} else {
+		id, text = it.story.GID, it.story.Text
+		if it.story.CreatedBy != nil {
+			author = it.story.CreatedBy.GID
+		}
+	}
+	if r.recorded(side, id) {
+		return true
+	}
+	if p := r.mayBePending(side, text, at, author); p != nil {
+		r.deferItem(side, id, p)
+		return true
+	}
+	return false
 }
 
 func (r *run) mapBaseline(ctx context.Context, m store.SyncComment) error {
@@ -141,7 +190,7 @@ func (r *run) mirrorToAsana(ctx context.Context, c *jira.Comment) error {
 		prefix = author + " in Jira:"
 	}
 	text := withPrefix(prefix, strings.TrimSpace(c.Body))
-	e := effects.Effect{Scope: scopeStory, Key: fmt.Sprintf("%d:jira-comment:%s", r.link.ID, c.ID), Target: "asana:task:" + r.link.TaskGID}
+	e := effects.Effect{Scope: scopeStory, Key: fmt.Sprintf("%d:jira-comment:%s", r.link.ID, c.ID), Target: r.asanaTarget(), Author: writer}
 	story, err := r.apply(ctx, e, crashing{effects.AsanaStory{Client: ac, Task: r.link.TaskGID, Text: text}, "asana"}, writer,
 		"post Jira comment "+c.ID+" on the task")
 	if err != nil {
@@ -165,8 +214,8 @@ func (r *run) mirrorToJira(ctx context.Context, s *asana.Story) error {
 		prefix = author + " in Asana:"
 	}
 	body := withPrefix(prefix, content(s.Text, ""))
-	e := effects.Effect{Scope: scopeJiraComment, Key: fmt.Sprintf("%d:story:%s", r.link.ID, s.GID), Target: "jira:" + r.link.IssueKey}
-	comment, err := r.apply(ctx, e, crashing{effects.JiraComment{Client: jc, Issue: r.link.IssueID, Body: body}, "jira"}, writer,
+	e := effects.Effect{Scope: scopeJiraComment, Key: fmt.Sprintf("%d:story:%s", r.link.ID, s.GID), Target: r.jiraTarget(), Author: writer}
+	comment, err := r.apply(ctx, e, crashing{effects.JiraComment{Client: jc, Issue: r.link.IssueID, Body: body, Log: r.e.log}, "jira"}, writer,
 		"add story "+s.GID+" to "+r.link.IssueKey+" as a comment")
 	if err != nil {
 		return err
@@ -187,6 +236,7 @@ func (r *run) apply(ctx context.Context, e effects.Effect, w crashing, writer, a
 		return "", r.writeError(ctx, err, writer, action)
 	}
 	crashAt("after-" + w.side + "-record")
+	r.resolved(e.Scope, e.Key, r.targetSide(e.Target), out.Result)
 	return out.Result, nil
 }
 
@@ -278,9 +328,6 @@ func (r *run) editStory(ctx context.Context, m *store.SyncComment, s *asana.Stor
 	newText := text
 	if m.Origin == store.OriginJira {
 		newText = withPrefix(m.Prefix, text)
-		if marker := markerLine(s.Text); marker != "" {
-			newText += "\n\n" + marker // the mirror keeps its fingerprint
-		}
 	} else {
 		writer = m.Author
 	}
@@ -405,20 +452,20 @@ func (r *run) writeError(ctx context.Context, err error, writer, action string) 
 
 // Text helpers.
 
-// digest is a short hash of a comment's text as people read it: the
-// fingerprint line dropped and whitespace collapsed, so a mirror whose
+// digest is a short hash of a comment's text as people read it: a former
+// marker line dropped and whitespace collapsed, so a mirror whose
 // whitespace the other side normalised still matches.
 func digest(text string) string {
-	sum := sha256.Sum256([]byte(collapse(stripMarker(text))))
+	sum := sha256.Sum256([]byte(collapse(effects.StripMarker(text))))
 	return hex.EncodeToString(sum[:12])
 }
 
 func collapse(text string) string { return strings.Join(strings.Fields(text), " ") }
 
-// content is the text of a comment without its fingerprint line and, for a
-// mirror, without its attribution prefix.
+// content is the text of a comment without a former marker line and, for
+// a mirror, without its attribution prefix.
 func content(text, prefix string) string {
-	t := strings.TrimSpace(stripMarker(text))
+	t := strings.TrimSpace(effects.StripMarker(text))
 	if prefix != "" && strings.HasPrefix(t, prefix) {
 		t = strings.TrimSpace(strings.TrimPrefix(t, prefix))
 	}
@@ -430,31 +477,6 @@ func withPrefix(prefix, text string) string {
 		return text
 	}
 	return prefix + "\n\n" + text
-}
-
-var markerPrefix = effects.Marker("")
-
-func stripMarker(text string) string {
-	if !strings.Contains(text, markerPrefix) {
-		return text
-	}
-	lines := strings.Split(text, "\n")
-	out := lines[:0]
-	for _, l := range lines {
-		if !strings.HasPrefix(strings.TrimSpace(l), markerPrefix) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
-func markerLine(text string) string {
-	for l := range strings.SplitSeq(text, "\n") {
-		if l = strings.TrimSpace(l); strings.HasPrefix(l, markerPrefix) {
-			return l
-		}
-	}
-	return ""
 }
 
 func userName(u *jira.User) string {

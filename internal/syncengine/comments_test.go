@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/asanajira/asanajira/internal/effects"
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/syncengine"
@@ -75,9 +76,8 @@ func TestJiraCommentsBecomeStories(t *testing.T) {
 			t.Fatalf("%d new stories, want %d: %+v", len(got), len(cases), got)
 		}
 		for i, c := range cases {
-			text, marker, _ := strings.Cut(got[i].Text, "\n\nasanajira ref ")
-			if got[i].Author != c.wantAuthor || text != c.wantText || marker == "" {
-				t.Errorf("story %d = author %s, text %q; want author %s, text %q with the fingerprint line", i, got[i].Author, got[i].Text, c.wantAuthor, c.wantText)
+			if got[i].Author != c.wantAuthor || got[i].Text != c.wantText {
+				t.Errorf("story %d = author %s, text %q; want author %s, text %q (nothing more)", i, got[i].Author, got[i].Text, c.wantAuthor, c.wantText)
 			}
 		}
 
@@ -164,9 +164,9 @@ func TestStoriesBecomeJiraComments(t *testing.T) {
 			t.Fatalf("%d new Jira comments, want %d", len(got), len(cases))
 		}
 		for i, c := range cases {
-			body, marker, _ := strings.Cut(got[i].Body, "\n\nasanajira ref ")
-			if got[i].Author != c.wantAuthor || body != c.wantBody || marker == "" {
-				t.Errorf("comment %d = author %s, body %q; want author %s, body %q with the fingerprint line", i, got[i].Author, got[i].Body, c.wantAuthor, c.wantBody)
+			if got[i].Author != c.wantAuthor || got[i].Body != c.wantBody || got[i].Properties[effects.PropertyKey] == nil {
+				t.Errorf("comment %d = author %s, body %q, properties %s; want author %s, body %q (nothing more) and the fingerprint property",
+					i, got[i].Author, got[i].Body, got[i].Properties, c.wantAuthor, c.wantBody)
 			}
 		}
 		// Jira's webhooks of those comments are echoes.

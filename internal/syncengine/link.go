@@ -23,6 +23,10 @@ type Result struct {
 	// Again: the run stopped with more to write (its budget), or changes
 	// were recorded while it ran; run the link again.
 	Again bool
+	// After is how long to wait before running again (0: at once): the
+	// run left items that may be asanajira's own pending writes until those
+	// are recorded (see the package doc, Echoes).
+	After time.Duration
 }
 
 // maxPending bounds the changes one run marks; more are left for the next.
@@ -69,7 +73,7 @@ func (e *Engine) SyncLink(ctx context.Context, linkID int64) (Result, error) {
 		return Result{}, wrap("sync link", err)
 	}
 	r := &run{e: e, link: link, set: set, owner: owner, state: state, pending: pending, started: e.now(),
-		wrote: map[string]bool{}, errs: map[string]*SyncError{}}
+		wrote: map[string]bool{}, errs: map[string]*SyncError{}, deferred: map[string]bool{}}
 	if !set.Enabled {
 		return Result{}, r.finish(ctx) // switched off since they were recorded: each is a noop
 	}
@@ -93,6 +97,9 @@ func (e *Engine) SyncLink(ctx context.Context, linkID int64) (Result, error) {
 		e.inval.InvalidateIssue(link.JiraServerID, link.IssueKey)
 	}
 	res := Result{Writes: r.writes, Again: r.more}
+	if !res.Again && len(r.deferred) > 0 {
+		res.Again, res.After = true, r.after
+	}
 	if !res.Again {
 		// Changes recorded while this run read and wrote have enqueued no
 		// job of their own if they found this one running: run again.
@@ -137,6 +144,16 @@ type run struct {
 	// echo[side] says a completion change on that side can only be the
 	// engine's own write coming back.
 	echo map[string]bool
+
+	// results holds side+"/"+id of the items recorded in the effects
+	// ledger as results of writes to the task or the issue; intents are
+	// the writes to them still pending (see writes.go).
+	results map[string]bool
+	intents []store.SideEffect
+	// deferred holds side+"/"+id of the items left for a later run, after
+	// this long.
+	deferred map[string]bool
+	after    time.Duration
 }
 
 func newOwner() string {
@@ -350,6 +367,9 @@ func (r *run) finish(ctx context.Context) error {
 		catch[dir] = r.wroteDir(dir)
 	}
 	for _, c := range r.pending {
+		if c.Object != "" && r.deferred[c.Side+"/"+c.Object] {
+			continue // its run comes
+		}
 		dir := direction(c.Side)
 		outcome, errText := r.outcome(c)
 		if err := r.e.st.FinishSyncChange(ctx, c.ID, outcome, errText); err != nil {
@@ -454,15 +474,18 @@ func (r *run) ownObject(c store.SyncChange) bool {
 	for _, m := range r.maps {
 		switch {
 		case c.Side == SideJira && m.JiraCommentID == c.Object:
-			return m.Origin == store.OriginAsana
+			return m.Origin == store.OriginAsana || m.Origin == store.OriginOwn
 		case c.Side == SideAsana && m.AsanaStoryGID == c.Object:
-			return m.Origin == store.OriginJira
+			return m.Origin == store.OriginJira || m.Origin == store.OriginOwn
 		}
+	}
+	if r.recorded(c.Side, c.Object) {
+		return true
 	}
 	if c.Side == SideJira {
 		for i := range r.comments {
 			if r.comments[i].ID == c.Object {
-				return ownJiraComment(&r.comments[i])
+				return r.ownJiraComment(&r.comments[i])
 			}
 		}
 	}

@@ -38,11 +38,26 @@
 //     sides were edited since the last run the later edit wins on both. When
 //     an original is deleted its mirror is deleted; a deleted mirror is not
 //     written again and leaves its original alone.
-//   - Echoes. Mirrors are mapped in sync_comments (Jira comment id ↔ story
-//     gid) with a digest of both texts as last written, so the engine's own
-//     write coming back is no change. Jira comments asanajira wrote carry the
-//     entity property "asanajira"; stories it wrote carry the effects marker
-//     line. Neither is ever mirrored back, mapped or not.
+//   - Echoes. asanajira's own stories and comments (mirrors, status notes,
+//     copy reports, refusal notes) carry nothing people see, and are never
+//     mirrored. The engine knows them by, in turn: (1) the comment map
+//     (sync_comments: Jira comment id ↔ story gid, with a digest of both
+//     texts as last written, so a mirror's own change coming back is no
+//     change; items known otherwise are mapped too, as asanajira's, so they
+//     stay known); (2) the effects ledger: an item recorded as the result of
+//     any write to the link's task or issue is asanajira's (one query per
+//     run); (3) the Jira comment property "asanajira"; and, from before
+//     fingerprints became invisible, the line "asanajira ref …" ending a
+//     story or comment. (4) Pending writes: while the ledger has a write to
+//     the task or the issue that is not recorded yet (made, perhaps, by an
+//     attempt that died or lost its answer), a new item on that side that
+//     may be it (by the write's author, made no earlier than its intent
+//     less effects.ClockSkew, saying what it says) is not taken for a
+//     person's comment: it is left, with its recorded change, for a later
+//     run (the run asks to run again after a delay growing with the
+//     write's age, at most a minute) until the write is recorded. The
+//     engine settles its own pending mirror writes whose original is gone,
+//     so they hold nothing up.
 //   - Completion ↔ status category. The task's completion and whether the
 //     issue's status is in the done category are kept per side as last seen
 //     or written. A side that changed is made to win on the other: completing
@@ -58,10 +73,13 @@
 //     the engine wrote is an echo. Both writes are idempotent by state: the
 //     run reads first and writes only what is still needed.
 //   - Exactly once. Comment writes go through internal/effects: a durable
-//     intent, the write carrying a fingerprint (the "asanajira" comment
-//     property {"story","link","fp"}, sent in the create request so comment
-//     and fingerprint are stored together; the marker line of a story), then
-//     completion; a retry looks for the fingerprint before writing again.
+//     intent (with what the write says and who makes it), the write, then
+//     completion; a retry looks for an earlier attempt's write before
+//     writing again: a Jira comment by its "asanajira" property
+//     {"fingerprint"}, sent in the create request so comment and fingerprint
+//     are stored together; a story by what it must look like (the writer's
+//     comment, made after the intent, saying what the intent said, not
+//     recorded for another write).
 //   - Reconciliation. ReconcileJira searches each Jira server, as each link
 //     owner in their own time zone and with their own rights, for issues of
 //     the linked projects updated since its stored cursor minus a safety

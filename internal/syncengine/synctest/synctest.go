@@ -280,8 +280,8 @@ func (e *Env) AsanaAs(t *testing.T, login string) *asana.Client {
 	return c
 }
 
-// Sync runs the link's sync until it has nothing more to do and returns
-// the writes made.
+// Sync runs the link's sync until it has nothing more to do at once (a
+// run that asks to run again later ends it) and returns the writes made.
 func (e *Env) Sync(t *testing.T) int {
 	t.Helper()
 	writes := 0
@@ -291,7 +291,7 @@ func (e *Env) Sync(t *testing.T) int {
 			t.Fatalf("SyncLink: %v", err)
 		}
 		writes += res.Writes
-		if !res.Again {
+		if !res.Again || res.After > 0 {
 			return writes
 		}
 	}
