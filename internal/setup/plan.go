@@ -563,27 +563,16 @@ func (p *planner) sync(ctx context.Context, c ConnectionEntry, gid, wsName, serv
 	if c.Sync.Completion != nil {
 		want.Completion = *c.Sync.Completion
 	}
-	describe := func(s store.SyncSettings) string {
-		out := "sync " + onOff(s.Enabled) + ", comments " + onOff(s.Comments) + ", completion " + onOff(s.Completion)
-		if s.DoneTransition != "" {
-			out += ", done by " + s.DoneTransition
-		}
-		if s.ReopenTransition != "" {
-			out += ", reopened by " + s.ReopenTransition
-		}
-		return out
-	}
-	op, what := OpAdd, fmt.Sprintf("sync settings of %q × %q: %s", wsName, c.Server, describe(want))
+	op, what := OpAdd, fmt.Sprintf("sync settings of %q × %q: %s", wsName, c.Server, describeSync(want))
 	if connected {
 		have, err := p.s.sync.Settings(ctx, gid, serverID)
 		if err != nil {
 			return fmt.Errorf("setup: sync settings: %w", err)
 		}
-		if have.Enabled == want.Enabled && have.Comments == want.Comments && have.Completion == want.Completion &&
-			have.DoneTransition == want.DoneTransition && have.ReopenTransition == want.ReopenTransition {
+		if sameSync(have, want) {
 			return nil
 		}
-		op, what = OpChange, fmt.Sprintf("sync settings of %q × %q: %s → %s", wsName, c.Server, describe(have), describe(want))
+		op, what = OpChange, fmt.Sprintf("sync settings of %q × %q: %s → %s", wsName, c.Server, describeSync(have), describeSync(want))
 	}
 	server := c.Server
 	p.add(op, what, func(ctx context.Context, st *applyState) error {
@@ -596,7 +585,7 @@ func (p *planner) sync(ctx context.Context, c ConnectionEntry, gid, wsName, serv
 		if err := p.s.sync.PutSettings(ctx, s, string(st.actor)); err != nil {
 			return &Error{Code: Invalid, Err: err, Message: "The sync engine refused the settings: " + err.Error()}
 		}
-		return p.s.audit(ctx, st.actor, "sync.settings", gid+"/"+id, describe(s))
+		return p.s.audit(ctx, st.actor, "sync.settings", gid+"/"+id, describeSync(s))
 	})
 	return nil
 }

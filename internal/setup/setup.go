@@ -4,7 +4,8 @@
 // credentials or by hand and verified, the OAuth 2.0 client of an incoming
 // link, webhook registration and repair, CA bundles, the sign-in methods
 // users are offered, removal (undoing in Jira only what exists), the Asana
-// workspaces with their connections and per-project routing, and the
+// workspaces with their connections, each connection's two-way sync
+// settings (kept by the sync engine) and per-project routing, and the
 // declarative setup file that `asanajira apply` converges to.
 //
 // It is the one implementation behind four faces: the admin console, the

@@ -94,6 +94,7 @@ type Queries interface {
 	AdminAPITokenQueries
 	SetupQueries
 	AsanaIntakeQueries
+	SyncStatusQueries
 }
 
 // Tx is a transaction over the store. SQL exposes the underlying *sql.Tx so

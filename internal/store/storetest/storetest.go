@@ -107,6 +107,7 @@ func Run(t *testing.T, newStore NewStore) {
 	maps.Copy(tests, asanaIntakeTests)
 	maps.Copy(tests, routingTests)
 	maps.Copy(tests, adminListTests)
+	maps.Copy(tests, syncStatusTests)
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
