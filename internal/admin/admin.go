@@ -4,8 +4,9 @@
 // there is none), connecting Jira servers (doctor table, application link
 // created automatically, by hand or as an OAuth 2.0 incoming link, webhook
 // registration and repair), the connections between Jira servers and Asana
-// workspaces with their project routing, and the links, users, jobs, audit
-// log and admins pages.
+// workspaces with their project routing, two-way sync (each connection's
+// settings, lag and errors, the Asana intake, each link's sync history),
+// and the links, users, jobs, audit log and admins pages.
 //
 // The console is a thin face over internal/setup, which carries out every
 // setup change and writes it to the audit log with the signed-in admin as
@@ -44,6 +45,9 @@
 //	POST /admin/servers/{id}/ca-bundle the server's CA bundle (paste, upload or remove)
 //	POST /admin/servers/{id}/delete    remove; with admin credentials also what asanajira made in Jira
 //	GET  /admin/links?q=&server=&before=&after=
+//	GET  /admin/links/{id}             a link's sync status, history and changes; POST /admin/links/{id}/sync compares it again
+//	GET  /admin/sync                   two-way sync of every connection, the Asana intake and its request budget
+//	GET  /admin/sync/{workspace}/{server}  one connection: settings (POST saves them), lag, last events, links with errors
 //	GET  /admin/users?q=&after=
 //	GET  /admin/jobs?kind=&before=     running, stuck and failed jobs; POST /admin/jobs/{id}/retry
 //	GET  /admin/audit?action=&target=&before=
@@ -108,6 +112,11 @@ type Deps struct {
 	// Jobs lists running and failed jobs and retries failed ones; nil
 	// hides the jobs lists.
 	Jobs Jobs
+	// Sync is the sync engine (link status and history, a link's sync
+	// asked for again); nil leaves the Sync page empty.
+	Sync Sync
+	// AsanaIntake tells the Sync page how Asana is watched; nil hides it.
+	AsanaIntake AsanaIntake
 	// Log receives one line per failed request; nil discards.
 	Log *slog.Logger
 	// PublicURL is asanajira's URL as browsers and Jira reach it; required.
@@ -145,8 +154,8 @@ type base struct {
 }
 
 // Console is the admin console, an http.Handler for /admin/. Each page
-// (sign-in, connections, servers, links, users, jobs, audit, admins, API
-// tokens) is a type of its own that mounts its routes; the JSON admin API
+// (sign-in, connections, servers, links, sync, users, jobs, audit, admins,
+// API tokens) is a type of its own that mounts its routes; the JSON admin API
 // lives under /admin/api/v1/.
 type Console struct {
 	b      *base
@@ -235,6 +244,7 @@ func (c *Console) routes() {
 		&connectionsPage{b},
 		&serverPages{base: b},
 		&linksPage{b},
+		&syncPages{b},
 		&usersPage{b},
 		&jobsPage{b},
 		&auditPage{b},
@@ -425,6 +435,12 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
+	// The Sync pages' (sync.go).
+	"dur":       duration,
+	"direction": directionName,
+	"side":      sideName,
+	"changedAt": changedAt,
+	"projects":  func(mode string, ps []IntakeProject) intakeProjects { return intakeProjects{mode, ps} },
 	"hasMethod": func(ms []store.AuthMethod, m string) bool {
 		for _, x := range ms {
 			if string(x) == m {

@@ -2,13 +2,10 @@ package admin_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/asanajira/asanajira/internal/browsertest"
 	"github.com/chromedp/chromedp"
 )
 
@@ -17,7 +14,6 @@ import (
 // and sees both listed after the console is rebuilt on the same database.
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
-	exe := browsertest.Path(t)
 	jira, base := newJira(t, "9.12.0")
 	pat, err := jira.CreatePAT("admin", "asanajira setup")
 	if err != nil {
@@ -28,43 +24,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	e.restart()
 	ws := e.asana.Seed().Workspace
 
-	opts := browsertest.Options(exe, t.TempDir(), chromedp.WindowSize(1280, 1000))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancelTimeout()
-
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return v
-	}
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			shot, _ := chromedp.Run(ctx, chromedp.FullScreenshot(80))
-			p := filepath.Join(t.TempDir(), "failure.png")
-			_ = os.WriteFile(p, shot, 0o600)
-			html, _ := chromedp.Run(ctx, chromedp.OuterHTML("html"))
-			t.Fatalf("%s: %v\n%s", name, err, html)
-		}
-	}
-
-	step("sign in with Asana",
-		chromedp.Navigate(e.hs.URL+"/admin/"),
-		chromedp.WaitVisible(`#signin`),
-		chromedp.Click(`#signin`),
-		chromedp.WaitVisible(`input[name=username]`),
-		chromedp.SendKeys(`input[name=username]`, "admin"),
-		chromedp.SendKeys(`input[name=password]`, "admin"),
-		chromedp.Click(`button[value=allow]`),
-		chromedp.WaitVisible(`#signout`),
-	)
+	c := newChrome(t)
+	ctx, step, text := c.ctx, c.step, c.text
+	c.signIn(e.hs.URL)
 	step("connect the Jira emulator",
 		chromedp.Click(`a[href="/admin/servers/new"]`),
 		chromedp.WaitVisible(`#base_url`),

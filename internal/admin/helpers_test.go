@@ -45,6 +45,8 @@ type env struct {
 	// doctor is the setup service's doctor: fixedDoctor unless a test
 	// wants the real one (nil).
 	doctor setup.DoctorFunc
+	// sync keeps the setup service's sync settings (nil: none).
+	sync setup.SyncSettings
 }
 
 type option func(*admin.Deps)
@@ -120,7 +122,7 @@ func (e *env) openStore() store.Store {
 // a process restart does.
 func (e *env) restart() {
 	e.t.Helper()
-	svc, err := setup.New(setup.Deps{Store: e.deps.Store, PublicURL: e.deps.PublicURL, Doctor: e.doctor, Now: e.deps.Now})
+	svc, err := setup.New(setup.Deps{Store: e.deps.Store, PublicURL: e.deps.PublicURL, Doctor: e.doctor, Now: e.deps.Now, Sync: e.sync})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -20,6 +20,12 @@ type seededJobs struct{ failed, running, stuck int64 }
 // lease long expired (its process died).
 func seedJobs(t *testing.T, e *env) (*jobs.Queue, seededJobs) {
 	t.Helper()
+	return seedJobsWith(t, e, jobs.Options{})
+}
+
+// seedJobsWith is seedJobs with a queue built with opts.
+func seedJobsWith(t *testing.T, e *env, opts jobs.Options) (*jobs.Queue, seededJobs) {
+	t.Helper()
 	ctx := t.Context()
 	db, err := sqlite.OpenDB(ctx, e.dbPath)
 	if err != nil {
@@ -34,7 +40,7 @@ func seedJobs(t *testing.T, e *env) (*jobs.Queue, seededJobs) {
 	if err := jobs.Migrate(ctx, driver); err != nil {
 		t.Fatal(err)
 	}
-	q, err := jobs.New(driver, db, nil, e.store, discard(), jobs.Options{})
+	q, err := jobs.New(driver, db, nil, e.store, discard(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

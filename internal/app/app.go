@@ -279,6 +279,7 @@ func (a *App) buildSetup() error {
 func (a *App) buildConsole() error {
 	console, err := admin.New(admin.Deps{
 		Store: a.store, Setup: a.setup, Sealer: a.keyring, Jobs: a.queue, Log: a.log,
+		Sync: a.sync, AsanaIntake: intakeStatus{a.intake},
 		PublicURL: a.cfg.EffectivePublicURL(), AsanaURL: a.cfg.AsanaURL,
 		AsanaClientID: a.cfg.AsanaClientID, AsanaClientSecret: a.cfg.AsanaClientSecret,
 		Admins: a.cfg.Admins,
