@@ -343,7 +343,8 @@ func (c *base) fail(w http.ResponseWriter, r *http.Request, s *session, err erro
 	}
 	c.log.LogAttrs(r.Context(), level, "admin request failed", slog.String("request_id", httpx.RequestID(r.Context())),
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status), slog.Any("error", err))
-	c.render(w, r, status, "error", s, "Error", errorData{Status: status, Message: msg})
+	h := errorHeading(status)
+	c.render(w, r, status, "error", s, h, errorData{Status: status, Heading: h, Message: msg})
 }
 
 // setupStatus is the HTTP status of a setup error, in the console and the
@@ -363,8 +364,27 @@ func setupStatus(c setup.Code) int {
 }
 
 type errorData struct {
-	Status  int
-	Message string
+	Status           int
+	Heading, Message string
+}
+
+// errorHeading says in words what kind of failure an error page shows.
+func errorHeading(status int) string {
+	switch {
+	case status == http.StatusNotFound:
+		return "Not found"
+	case status == http.StatusForbidden || status == http.StatusUnauthorized:
+		return "Not allowed"
+	case status == http.StatusConflict:
+		return "That exists already"
+	case status == http.StatusBadGateway || status == http.StatusGatewayTimeout:
+		return "Jira or Asana did not answer as expected"
+	case status == http.StatusServiceUnavailable:
+		return "Not available"
+	case status >= 500:
+		return "Something went wrong in asanajira"
+	}
+	return "That did not work"
 }
 
 // page is what every admin template receives.
@@ -373,8 +393,31 @@ type page struct {
 	Session *session
 	CSRF    string
 	Flash   string
-	Nav     string
-	Data    any
+	// Nav is the header section the page belongs to; Sub marks a page
+	// inside it (a server's page inside Connections) rather than the
+	// section's own page.
+	Nav  string
+	Sub  bool
+	Data any
+}
+
+// sections maps a page template to its header section, for the pages that
+// are not a section's own page.
+var sections = map[string]string{
+	"server":           "connections",
+	"server_new":       "connections",
+	"workspaces_asana": "connections",
+	"projects_asana":   "connections",
+	"link":             "links",
+	"sync_connection":  "sync",
+}
+
+// navLink is one entry of the header's navigation.
+type navLink struct {
+	Href, Label string
+	// Current is the aria-current value: "page" on the section's own
+	// page, "true" inside it, "" elsewhere.
+	Current string
 }
 
 // render executes the named page inside the shared layout.
@@ -385,6 +428,9 @@ func (c *base) render(w http.ResponseWriter, r *http.Request, status int, name s
 		return
 	}
 	p := page{Title: title, Session: s, Data: data, Nav: name, Flash: c.takeFlash(w, r)}
+	if sec, ok := sections[name]; ok {
+		p.Nav, p.Sub = sec, true
+	}
 	if s != nil {
 		p.CSRF = s.CSRF
 	}
@@ -441,6 +487,32 @@ var funcs = template.FuncMap{
 	"side":      sideName,
 	"changedAt": changedAt,
 	"projects":  func(mode string, ps []IntakeProject) intakeProjects { return intakeProjects{mode, ps} },
+	// date is a moment as people read it; exact and iso are the same
+	// moment to the second, for a tooltip and for machines.
+	"date":  func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
+	"exact": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"actor": splitActor,
+	"creds": credsForm,
+	// breakable lets an id joined by "/" (a workspace and a project) wrap
+	// after each "/".
+	"breakable": func(id string) template.HTML {
+		parts := strings.Split(id, "/")
+		for i, p := range parts {
+			parts[i] = template.HTMLEscapeString(p)
+		}
+		return template.HTML(strings.Join(parts, "/<wbr>")) //nolint:gosec // G203: each part is escaped
+	},
+	"navlink": func(p page, href, section, label string) navLink {
+		l := navLink{Href: href, Label: label}
+		if p.Nav == section {
+			l.Current = "page"
+			if p.Sub {
+				l.Current = "true"
+			}
+		}
+		return l
+	},
 	"hasMethod": func(ms []store.AuthMethod, m string) bool {
 		for _, x := range ms {
 			if string(x) == m {
@@ -449,6 +521,17 @@ var funcs = template.FuncMap{
 		}
 		return false
 	},
+}
+
+// actorName is an audit actor split for display: "Ada Admin (1201…)" is
+// the name Ada Admin with the id 1201….
+type actorName struct{ Name, ID string }
+
+func splitActor(actor string) actorName {
+	if i := strings.LastIndex(actor, " ("); i > 0 && strings.HasSuffix(actor, ")") {
+		return actorName{Name: actor[:i], ID: actor[i+2 : len(actor)-1]}
+	}
+	return actorName{Name: actor}
 }
 
 // randomToken returns n random bytes as hex.

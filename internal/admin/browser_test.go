@@ -33,7 +33,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.SendKeys(`#base_url`, base),
 		chromedp.Click(`#check-server`),
 		chromedp.WaitVisible(`#doctor`),
-		chromedp.SendKeys(`#admin_token`, pat),
+		chromedp.SendKeys(`#automatic_admin_token`, pat),
 		chromedp.Click(`#connect-automatic`),
 		chromedp.WaitVisible(`#flash`),
 	)
@@ -63,8 +63,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Click(`#asana-workspaces`),
 		chromedp.WaitVisible(`tr[data-workspace="`+ws+`"] button`),
 		chromedp.Click(`tr[data-workspace="`+ws+`"] button`),
-		chromedp.WaitVisible(`div.workspace[data-workspace="`+ws+`"] form.row button`),
-		chromedp.Click(`div.workspace[data-workspace="`+ws+`"] form.row button`),
+		chromedp.WaitVisible(`div.workspace[data-workspace="`+ws+`"] form.connect-form button`),
+		chromedp.Click(`div.workspace[data-workspace="`+ws+`"] form.connect-form button`),
 		// The page had a flash already; wait for the default connection.
 		chromedp.WaitVisible(`div.workspace[data-workspace="`+ws+`"] td strong`),
 	)

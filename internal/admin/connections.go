@@ -1,11 +1,15 @@
 package admin
 
 import (
+	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/asanajira/asanajira/internal/asana"
+	"github.com/asanajira/asanajira/internal/httpx"
 	"github.com/asanajira/asanajira/internal/setup"
 	"github.com/asanajira/asanajira/internal/store"
 )
@@ -18,6 +22,7 @@ func (c *connectionsPage) mount(m *http.ServeMux) {
 	m.Handle("GET /admin/connections", c.admin(c.page))
 	m.Handle("POST /admin/workspaces", c.admin(c.addWorkspace))
 	m.Handle("GET /admin/workspaces/asana", c.admin(c.asanaWorkspacesPage))
+	m.Handle("GET /admin/workspaces/{gid}/projects", c.admin(c.asanaProjectsPage))
 	m.Handle("POST /admin/connections", c.admin(c.putConnection))
 	m.Handle("POST /admin/connections/delete", c.admin(c.deleteConnection))
 	m.Handle("POST /admin/routes", c.admin(c.putRoute))
@@ -32,9 +37,26 @@ type serverRow struct {
 	Links         string
 }
 
+// workspaceView is a workspace card: its connections, the servers it may
+// still connect to (a connected server is not offered again) and its
+// project overrides.
+type workspaceView struct {
+	Workspace   store.Workspace
+	Connections []setup.ConnectionSummary
+	Unconnected []store.JiraServer
+	Routes      []routeView
+}
+
+// routeView is a project override with the project's name when known.
+type routeView struct {
+	Route       store.ProjectRoute
+	ProjectName string
+	ServerName  string
+}
+
 type connectionsData struct {
 	Servers    []serverRow
-	Workspaces []setup.WorkspaceSummary
+	Workspaces []workspaceView
 }
 
 func (c *connectionsPage) page(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -42,13 +64,25 @@ func (c *connectionsPage) page(w http.ResponseWriter, r *http.Request, s *sessio
 	if err != nil {
 		return err
 	}
-	d := connectionsData{Workspaces: o.Workspaces}
+	var d connectionsData
 	for _, sv := range o.Servers {
 		row := serverRow{Server: sv.Server, LinkStatus: sv.LinkState, WebhookStatus: sv.WebhookState, Users: sv.Users, Links: strconv.Itoa(sv.Links)}
 		if sv.LinksCapped {
 			row.Links += "+"
 		}
 		d.Servers = append(d.Servers, row)
+	}
+	for _, ws := range o.Workspaces {
+		v := workspaceView{Workspace: ws.Workspace, Connections: ws.Connections}
+		for _, sv := range o.Servers {
+			if !slices.ContainsFunc(ws.Connections, func(cn setup.ConnectionSummary) bool { return cn.ServerID == sv.Server.ID }) {
+				v.Unconnected = append(v.Unconnected, sv.Server)
+			}
+		}
+		for _, rt := range ws.Routes {
+			v.Routes = append(v.Routes, routeView{Route: rt.Route, ServerName: rt.ServerName})
+		}
+		d.Workspaces = append(d.Workspaces, v)
 	}
 	c.render(w, r, http.StatusOK, "connections", s, "Connections", d)
 	return nil
@@ -62,39 +96,168 @@ func (c *connectionsPage) addWorkspace(w http.ResponseWriter, r *http.Request, s
 	return c.redirect(w, r, "/admin/connections", "Workspace "+ws.Name+" added. Connect it to a Jira server below.")
 }
 
+// pickPage is how many workspaces or projects a picker shows at a time.
+const pickPage = 50
+
 type asanaWorkspace struct {
 	GID, Name string
 	Added     bool
 }
 
 type asanaWorkspacesData struct {
+	Query      string
 	Workspaces []asanaWorkspace
-	Error      string
+	// Matched counts the workspaces the query matched, of which Workspaces
+	// are the page shown.
+	Matched int
+	// Next and Prev are the neighbouring pages ("" when none).
+	Next, Prev template.URL
+	// Error says why Asana could not be read; the page then offers adding
+	// a workspace by its gid.
+	Error string
 }
 
-// asanaWorkspacesPage lists the workspaces the signed-in admin belongs to,
-// with the token from their sign-in.
+// asanaWorkspacesPage lists the Asana workspaces the signed-in admin
+// belongs to, by name, a page at a time, searchable by name; each may be
+// added with one press.
 func (c *connectionsPage) asanaWorkspacesPage(w http.ResponseWriter, r *http.Request, s *session) error {
-	var d asanaWorkspacesData
-	if s.AsanaToken == "" {
-		d.Error = "This session was not started with Asana sign-in; add the workspace by its gid instead."
-		c.render(w, r, http.StatusOK, "workspaces_asana", s, "Your Asana workspaces", d)
-		return nil
-	}
-	known, err := c.setup.Workspaces(r.Context())
+	ctx := r.Context()
+	q := r.URL.Query()
+	d := asanaWorkspacesData{Query: strings.TrimSpace(q.Get("q"))}
+	start, _ := strconv.Atoi(q.Get("start"))
+	start = max(start, 0)
+	known, err := c.setup.Workspaces(ctx)
 	if err != nil {
 		return err
 	}
-	for ws, err := range c.asanaClient(s.AsanaToken).Workspaces(r.Context()) {
-		if err != nil {
-			c.log.WarnContext(r.Context(), "admin: list Asana workspaces", "error", err)
-			d.Error = "Asana did not list your workspaces (the sign-in may have expired); sign out and in again, or add the workspace by its gid."
-			break
+	cl, err := c.asanaAs(w, r, s)
+	var all []asanaWorkspace
+	if err == nil {
+		// A person belongs to a handful of workspaces: read them all, then
+		// search and page here.
+		for ws, lerr := range cl.Workspaces(ctx) {
+			if lerr != nil {
+				err = lerr
+				break
+			}
+			if d.Query == "" || strings.Contains(strings.ToLower(ws.Name), strings.ToLower(d.Query)) {
+				all = append(all, asanaWorkspace{GID: ws.GID, Name: ws.Name,
+					Added: slices.ContainsFunc(known, func(k store.Workspace) bool { return k.GID == ws.GID })})
+			}
 		}
-		d.Workspaces = append(d.Workspaces, asanaWorkspace{GID: ws.GID, Name: ws.Name,
-			Added: slices.ContainsFunc(known, func(k store.Workspace) bool { return k.GID == ws.GID })})
 	}
-	c.render(w, r, http.StatusOK, "workspaces_asana", s, "Your Asana workspaces", d)
+	if err != nil {
+		c.log.WarnContext(ctx, "admin: list Asana workspaces", "error", err)
+		d.Error = asanaProblem(err)
+		all = nil
+	}
+	d.Matched = len(all)
+	if start > len(all) {
+		start = 0
+	}
+	d.Workspaces = all[start:min(start+pickPage, len(all))]
+	page := url.Values{}
+	if d.Query != "" {
+		page.Set("q", d.Query)
+	}
+	if start+pickPage < len(all) {
+		page.Set("start", strconv.Itoa(start+pickPage))
+		d.Next = pageURL("/admin/workspaces/asana", page)
+	}
+	if start > 0 {
+		page.Set("start", strconv.Itoa(max(start-pickPage, 0)))
+		d.Prev = pageURL("/admin/workspaces/asana", page)
+	}
+	c.render(w, r, http.StatusOK, "workspaces_asana", s, "Add an Asana workspace", d)
+	return nil
+}
+
+type asanaProject struct {
+	GID, Name string
+	// Route says where the project goes now, when it has an override.
+	Route string
+}
+
+type asanaProjectsData struct {
+	Workspace store.Workspace
+	Servers   []setup.ConnectionSummary
+	// Default is the server the workspace's projects use without an
+	// override.
+	Default string
+	Query   string
+	// Searched says the list is Asana's best matches for Query, at most a
+	// page of them; Full says there may be more to narrow down.
+	Searched, Full bool
+	Projects       []asanaProject
+	// Next and First are the neighbouring pages of the full list.
+	Next, First template.URL
+	Error       string
+}
+
+// asanaProjectsPage lists a workspace's Asana projects by name, read from
+// Asana as the signed-in admin: a page at a time, or Asana's best matches
+// for a name typed in the search box. Choosing one and a Jira server adds
+// a project override.
+func (c *connectionsPage) asanaProjectsPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx := r.Context()
+	o, err := c.setup.Overview(ctx)
+	if err != nil {
+		return err
+	}
+	gid := r.PathValue("gid")
+	i := slices.IndexFunc(o.Workspaces, func(ws setup.WorkspaceSummary) bool { return ws.Workspace.GID == gid })
+	if i < 0 {
+		return httpx.Errorf(http.StatusNotFound, "asanajira does not serve a workspace %q; add it on the Connections page first", gid)
+	}
+	ws := o.Workspaces[i]
+	q := r.URL.Query()
+	d := asanaProjectsData{Workspace: ws.Workspace, Servers: ws.Connections, Query: strings.TrimSpace(q.Get("q"))}
+	for _, cn := range ws.Connections {
+		if cn.IsDefault {
+			d.Default = cn.ServerName
+		}
+	}
+	routed := map[string]string{}
+	for _, rt := range ws.Routes {
+		routed[rt.Route.ProjectGID] = or(rt.ServerName, rt.Route.JiraServerID)
+		if rt.Route.JiraProjectKey != "" {
+			routed[rt.Route.ProjectGID] += " (" + rt.Route.JiraProjectKey + ")"
+		}
+	}
+	cl, err := c.asanaAs(w, r, s)
+	if err == nil {
+		if d.Query != "" {
+			d.Searched = true
+			var refs []asana.Ref
+			refs, err = cl.Typeahead(ctx, gid, "project", d.Query, pickPage)
+			for _, p := range refs {
+				d.Projects = append(d.Projects, asanaProject{GID: p.GID, Name: p.Name, Route: routed[p.GID]})
+			}
+			d.Full = len(refs) == pickPage
+		} else {
+			offset := q.Get("offset")
+			var (
+				ps   []asana.Project
+				next string
+			)
+			ps, next, err = cl.ProjectsPage(ctx, gid, pickPage, offset)
+			for _, p := range ps {
+				d.Projects = append(d.Projects, asanaProject{GID: p.GID, Name: p.Name, Route: routed[p.GID]})
+			}
+			base := "/admin/workspaces/" + url.PathEscape(gid) + "/projects"
+			if next != "" {
+				d.Next = pageURL(base, url.Values{"offset": {next}})
+			}
+			if offset != "" {
+				d.First = template.URL(base) //nolint:gosec // G203: a path of ours with an escaped gid
+			}
+		}
+	}
+	if err != nil {
+		c.log.WarnContext(ctx, "admin: list Asana projects", "workspace", gid, "error", err)
+		d.Error, d.Projects = asanaProblem(err), nil
+	}
+	c.render(w, r, http.StatusOK, "projects_asana", s, "Route a project of "+ws.Workspace.Name, d)
 	return nil
 }
 

@@ -261,6 +261,8 @@ var masks = []struct {
 }{
 	{regexp.MustCompile(`name="csrf" value="[^"]+"`), `name="csrf" value="CSRF"`},
 	{regexp.MustCompile(`\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC`), "TIME"},
+	{regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z`), "TIME"},
+	{regexp.MustCompile(`\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC`), "TIME"},
 	{regexp.MustCompile(`js_[0-9A-Za-z]+`), "SERVER_ID"},
 	{regexp.MustCompile(`at_[0-9a-f]{16}`), "TOKEN_ID"},
 	{regexp.MustCompile(`asanajira-[0-9a-f]{16}`), "CONSUMER_KEY"},

@@ -91,10 +91,10 @@ func TestJobsPageShowsRunningAndStuckJobs(t *testing.T) {
 		line, _, _ := strings.Cut(after, "</tr>")
 		return line
 	}
-	if got := row(s.stuck); !strings.Contains(got, "<strong>stuck</strong>") {
+	if got := row(s.stuck); !strings.Contains(got, `<span class="lozenge fail">stuck</span>`) {
 		t.Errorf("the job whose process died is not marked stuck: %s", got)
 	}
-	if got := row(s.running); !strings.Contains(got, "<td>running</td>") || strings.Contains(got, "stuck") {
+	if got := row(s.running); !strings.Contains(got, `<span class="lozenge">running</span>`) || strings.Contains(got, "stuck") {
 		t.Errorf("the running job is not shown as running: %s", got)
 	}
 	if got := row(s.failed); !strings.Contains(got, "413 Request Entity Too Large") || !strings.Contains(got, "Retry") {

@@ -53,6 +53,9 @@ type linkRow struct {
 	Link       store.Link
 	ServerName string
 	IssueURL   string
+	// TaskName, WorkspaceName and CreatorName are the names asanajira
+	// knows for the link's gids ("" when none).
+	TaskName, WorkspaceName, CreatorName string
 }
 
 type linksData struct {
@@ -111,8 +114,12 @@ func (c *linksPage) linksPage(w http.ResponseWriter, r *http.Request, s *session
 			d.Newer = pageURL("/admin/links", page)
 		}
 	}
+	nb, err := c.names(ctx)
+	if err != nil {
+		return err
+	}
 	for _, l := range links {
-		row := linkRow{Link: l, ServerName: l.JiraServerID}
+		row := linkRow{Link: l, ServerName: l.JiraServerID, WorkspaceName: nb.of(l.WorkspaceGID), CreatorName: nb.of(l.CreatedBy)}
 		if srv, ok := byID[l.JiraServerID]; ok {
 			row.ServerName, row.IssueURL = srv.Name, srv.BaseURL+"/browse/"+l.IssueKey
 		}
@@ -274,6 +281,8 @@ func (c *jobsPage) retryJob(w http.ResponseWriter, r *http.Request, s *session) 
 type auditData struct {
 	Entries        []store.AuditEntry
 	Action, Target string
+	// Targets names the entries' targets that have names.
+	Targets map[string]string
 	// Older is the next page ("" when none).
 	Older template.URL
 }
@@ -299,7 +308,16 @@ func (c *auditPage) auditPage(w http.ResponseWriter, r *http.Request, s *session
 		}
 		d.Older = pageURL("/admin/audit", older)
 	}
-	d.Entries = es
+	d.Entries, d.Targets = es, map[string]string{}
+	nb, err := c.names(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		if n := nb.target(e.Target); n != "" {
+			d.Targets[e.Target] = n
+		}
+	}
 	c.render(w, r, http.StatusOK, "audit", s, "Audit log", d)
 	return nil
 }

@@ -73,6 +73,9 @@ func TestPagesGolden(t *testing.T) {
 		{"jobs", "/admin/jobs", b, http.StatusOK},
 		{"audit", "/admin/audit", b, http.StatusOK},
 		{"admins", "/admin/admins", b, http.StatusOK},
+		{"api_tokens_empty", "/admin/api-tokens", b, http.StatusOK},
+		{"workspaces_asana", "/admin/workspaces/asana", b, http.StatusOK},
+		{"projects_asana", "/admin/workspaces/1201000000000001/projects", b, http.StatusOK},
 		{"not_found", "/admin/servers/js_missing", b, http.StatusNotFound},
 	}
 	for _, p := range pages {

@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +36,7 @@ func (c *serverPages) mount(m *http.ServeMux) {
 	m.Handle("GET /admin/servers/new", c.admin(c.newServerPage))
 	m.Handle("POST /admin/servers", c.admin(c.createServer))
 	m.Handle("GET /admin/servers/{id}", c.admin(c.serverPage))
+	m.Handle("POST /admin/servers/{id}/check", c.admin(c.recheck))
 	m.Handle("POST /admin/servers/{id}/automatic", c.admin(c.setupAutomatic))
 	m.Handle("POST /admin/servers/{id}/verify", c.admin(c.verifyManual))
 	m.Handle("POST /admin/servers/{id}/webhook", c.admin(c.webhookManual))
@@ -51,22 +54,33 @@ func (c *serverPages) newServerPage(w http.ResponseWriter, r *http.Request, s *s
 
 type newServerData struct {
 	BaseURL, Name, ConnectAddress, CABundle, Error string
+	// Doctor is the report of checks that failed, when nothing was saved.
+	Doctor *setup.DoctorReport
 }
 
+// createServer checks a Jira server and records it. A server that fails
+// its required checks (a mistyped URL, a Jira that refuses connections) is
+// not recorded: the form comes back with the checks, to correct the input
+// or, with "Save anyway", to record it regardless.
 func (c *serverPages) createServer(w http.ResponseWriter, r *http.Request, s *session) error {
 	in := newServerData{
 		BaseURL:        strings.TrimSpace(r.PostFormValue("base_url")),
 		Name:           strings.TrimSpace(r.PostFormValue("name")),
 		ConnectAddress: strings.TrimSpace(r.PostFormValue("connect_address")),
 	}
+	insist := r.PostFormValue("insist") != ""
 	raw, pasted, err := formCABundle(r)
+	var reg setup.Registration
 	if err == nil {
-		var reg setup.Registration
-		reg, err = c.setup.RegisterServer(r.Context(), s.actor(),
-			setup.ServerInput{BaseURL: in.BaseURL, Name: in.Name, ConnectAddress: in.ConnectAddress, CABundlePEM: raw})
+		reg, err = c.setup.RegisterServer(r.Context(), s.actor(), setup.ServerInput{BaseURL: in.BaseURL, Name: in.Name,
+			ConnectAddress: in.ConnectAddress, CABundlePEM: raw, RefuseFailing: !insist})
 		if err == nil {
 			c.keepReport(reg.Server.ID, reg.Doctor)
-			return c.redirect(w, r, "/admin/servers/"+reg.Server.ID, "Jira server recorded with a new key pair. Choose how to create the application link.")
+			flash := "Jira server saved with a new key pair. Create the application link below."
+			if !reg.Doctor.OK {
+				flash = "Jira server saved although some checks failed. Fix them in Jira, then run the checks again; the application link can be made once Jira answers."
+			}
+			return c.redirect(w, r, "/admin/servers/"+reg.Server.ID, flash)
 		}
 	}
 	var se *setup.Error
@@ -76,9 +90,26 @@ func (c *serverPages) createServer(w http.ResponseWriter, r *http.Request, s *se
 	if !errors.Is(err, setup.ErrPrivateKeyInBundle) { // a key is never shown again
 		in.CABundle = pasted
 	}
+	if errors.Is(err, setup.ErrChecksFailed) {
+		in.Doctor = &reg.Doctor
+	}
 	in.Error = se.Message
 	c.render(w, r, http.StatusUnprocessableEntity, "server_new", s, "Connect a Jira server", in)
 	return nil
+}
+
+// recheck runs the doctor again and records its verdict and time.
+func (c *serverPages) recheck(w http.ResponseWriter, r *http.Request, s *session) error {
+	srv, rep, err := c.setup.Recheck(r.Context(), s.actor(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	c.keepReport(srv.ID, rep)
+	flash := "Checked again: every required check passed."
+	if !rep.OK {
+		flash = "Checked again: some required checks failed; each says what to change."
+	}
+	return c.redirect(w, r, "/admin/servers/"+srv.ID, flash)
 }
 
 // keepReport remembers a fresh doctor report for the page that follows.
@@ -125,7 +156,66 @@ type serverData struct {
 	Methods       []methodOption
 	// CACerts list the server's CA bundle; none means the system's CAs only.
 	CACerts []setup.CACert
+	// Removal is what removing the server would remove.
+	Removal removalPlan
 	Error   string
+}
+
+// removalPlan describes what removing a server removes, from what exists:
+// the confirmation names no connection, link or webhook that is not there.
+type removalPlan struct {
+	Name                              string
+	Connections, Routes, Users, Links int
+	LinksCapped                       bool
+	Workspaces                        []string
+	// JiraItems are what asanajira made in Jira for the server.
+	JiraItems []string
+}
+
+// Describe says in a sentence what goes from asanajira.
+func (m removalPlan) Describe() string {
+	var parts []string
+	if m.Connections > 0 {
+		parts = append(parts, plural(m.Connections, "workspace connection", "workspace connections")+" ("+strings.Join(m.Workspaces, ", ")+")")
+	}
+	if m.Routes > 0 {
+		parts = append(parts, plural(m.Routes, "project override", "project overrides"))
+	}
+	if m.Users > 0 {
+		parts = append(parts, plural(m.Users, "user's Jira authorization", "users' Jira authorizations"))
+	}
+	if m.Links > 0 {
+		n := plural(m.Links, "task ↔ issue link", "task ↔ issue links")
+		if m.LinksCapped {
+			n = "more than " + n
+		}
+		parts = append(parts, n)
+	}
+	if len(parts) == 0 {
+		return "Removes " + m.Name + " from asanajira. No workspace uses it, nobody has authorized it and it has no links."
+	}
+	return "Removes " + m.Name + " from asanajira with its " + joinAnd(parts) + "."
+}
+
+// InJira names what asanajira made in Jira, "" when nothing.
+func (m removalPlan) InJira() string { return joinAnd(m.JiraItems) }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// joinAnd joins "a", "b" and "c" as "a, b and c".
+func joinAnd(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 type methodOption struct {
@@ -147,6 +237,12 @@ func (c *serverPages) serverPage(w http.ResponseWriter, r *http.Request, s *sess
 func (c *serverPages) renderServer(w http.ResponseWriter, r *http.Request, s *session, status int, srv store.JiraServer, errMsg string) {
 	d := c.serverView(srv)
 	d.Error = errMsg
+	rm, err := c.removal(r.Context(), srv)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	d.Removal = rm
 	rep, ok := c.takeReport(srv.ID)
 	if !ok {
 		rep = c.setup.Doctor(r.Context(), srv)
@@ -184,6 +280,57 @@ func (c *serverPages) serverView(srv store.JiraServer) serverData {
 	}
 	d.CACerts = setup.BundleCerts(srv.CABundlePEM)
 	return d
+}
+
+// removal reads what removing srv would remove.
+func (c *serverPages) removal(ctx context.Context, srv store.JiraServer) (removalPlan, error) {
+	m := removalPlan{Name: srv.Name}
+	o, err := c.setup.Overview(ctx)
+	if err != nil {
+		return m, err
+	}
+	for _, ws := range o.Workspaces {
+		for _, cn := range ws.Connections {
+			if cn.ServerID == srv.ID {
+				m.Connections++
+				m.Workspaces = append(m.Workspaces, ws.Workspace.Name)
+			}
+		}
+		for _, rt := range ws.Routes {
+			if rt.Route.JiraServerID == srv.ID {
+				m.Routes++
+			}
+		}
+	}
+	for _, sv := range o.Servers {
+		if sv.Server.ID == srv.ID {
+			m.Users, m.Links, m.LinksCapped = sv.Users, sv.Links, sv.LinksCapped
+		}
+	}
+	if srv.AppLinkID != "" && srv.AppLinkID != setup.ManualLinkID {
+		m.JiraItems = append(m.JiraItems, "the application link "+c.setup.LinkName())
+	}
+	if srv.WebhookURL != "" {
+		m.JiraItems = append(m.JiraItems, "the webhook")
+	}
+	return m, nil
+}
+
+// adminForm is how a form asks for a Jira administrator's credentials
+// (the "jira-admin" template): Prefix keeps its ids unique on the page,
+// Token preselects a personal access token where the version has them.
+type adminForm struct {
+	Prefix    string
+	Token     bool
+	TokenNote string
+}
+
+func credsForm(prefix string, d serverData) adminForm {
+	f := adminForm{Prefix: prefix, Token: !d.Known || d.Features.PersonalAccessTokens}
+	if !f.Token {
+		f.TokenNote = "Jira " + d.Version.String() + " has none; 8.14+"
+	}
+	return f
 }
 
 // formJiraAdmin reads the Jira administrator's credentials a form carries

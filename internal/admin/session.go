@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/asanajira/asanajira/internal/setup"
 )
@@ -38,9 +37,12 @@ type session struct {
 	CSRF      string `json:"c"`
 	Expires   int64  `json:"x"`
 	// AsanaToken is the admin's Asana access token from sign-in, used only
-	// to list the admin's workspaces. The cookie is sealed, so the browser
-	// cannot read it.
-	AsanaToken string `json:"t,omitempty"`
+	// to read Asana for the admin (asana.go); AsanaRefresh renews it and
+	// AsanaExpiry (Unix seconds, 0 unknown) says when it ends. The cookie
+	// is sealed, so the browser cannot read them.
+	AsanaToken   string `json:"t,omitempty"`
+	AsanaRefresh string `json:"r,omitempty"`
+	AsanaExpiry  int64  `json:"te,omitempty"`
 }
 
 // actor is the admin as the audit log names them.
@@ -51,11 +53,17 @@ func (s *session) checkCSRF(token string) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRF)) == 1
 }
 
-// startSession seals s into the session cookie.
+// startSession seals s into the session cookie as a new session.
 func (c *base) startSession(w http.ResponseWriter, s session) error {
 	s.Purpose = sessionPurpose
 	s.CSRF = randomToken(32)
 	s.Expires = c.now().Add(c.d.SessionTTL).Unix()
+	return c.saveSession(w, s)
+}
+
+// saveSession seals s into the session cookie as it is: an existing
+// session keeps its CSRF token and its end.
+func (c *base) saveSession(w http.ResponseWriter, s session) error {
 	raw, err := json.Marshal(s)
 	if err != nil {
 		return err
@@ -64,7 +72,7 @@ func (c *base) startSession(w http.ResponseWriter, s session) error {
 	if err != nil {
 		return err
 	}
-	c.setCookie(w, sessionCookie, base64.RawURLEncoding.EncodeToString(sealed), "/admin", int(c.d.SessionTTL/time.Second))
+	c.setCookie(w, sessionCookie, base64.RawURLEncoding.EncodeToString(sealed), "/admin", int(max(s.Expires-c.now().Unix(), 1)))
 	return nil
 }
 

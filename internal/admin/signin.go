@@ -76,7 +76,7 @@ func (c *signinPages) bootstrapURL(ctx context.Context) (link string, ok bool, e
 	return c.public + "/admin/bootstrap?token=" + token, true, nil
 }
 
-func (c *signinPages) oauthConfig() (*oauth2.Config, error) {
+func (c *base) oauthConfig() (*oauth2.Config, error) {
 	if c.d.AsanaClientID == "" || c.d.AsanaClientSecret == "" {
 		return nil, httpx.Errorf(http.StatusServiceUnavailable,
 			"sign-in with Asana is not configured: set --asana-client-id and --asana-client-secret (ASANAJIRA_ASANA_CLIENT_ID, ASANAJIRA_ASANA_CLIENT_SECRET)")
@@ -90,7 +90,7 @@ func (c *signinPages) oauthConfig() (*oauth2.Config, error) {
 
 // redirectURL is the admin sign-in's OAuth redirect URL; it must be one of
 // the Asana app's registered redirect URLs.
-func (c *signinPages) redirectURL() string { return c.public + "/admin/auth/callback" }
+func (c *base) redirectURL() string { return c.public + "/admin/auth/callback" }
 
 type signinData struct {
 	Next          string
@@ -173,7 +173,7 @@ func (c *signinPages) signinCallback(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return httpx.Wrap(http.StatusBadGateway, "asanajira could not read your Asana profile; try again", err)
 	}
-	s := session{GID: me.GID, Name: me.Name, Email: me.Email, AsanaToken: tok.AccessToken}
+	s := session{GID: me.GID, Name: me.Name, Email: me.Email, AsanaToken: tok.AccessToken, AsanaRefresh: tok.RefreshToken, AsanaExpiry: c.expiryOf(tok)}
 	admitted, refusal, err := c.admit(ctx, &s, st.Bootstrap)
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ func TestSyncPagesInBrowser(t *testing.T) {
 	step, text := c.step, c.text
 	c.signIn(b.hs.URL)
 	step("open the Sync page",
-		chromedp.Click(`nav.admin a[href="/admin/sync"]`),
+		chromedp.Click(`nav.console-nav a[href="/admin/sync"]`),
 		chromedp.WaitVisible(`#sync-connections`),
 	)
 	legacy := `tr[data-connection="` + acme + "/" + b.old.ID + `"]`
@@ -58,7 +58,7 @@ func TestSyncPagesInBrowser(t *testing.T) {
 	}
 
 	step("read OPS-1's sync history from the Links page",
-		chromedp.Click(`nav.admin a[href="/admin/links"]`),
+		chromedp.Click(`nav.console-nav a[href="/admin/links"]`),
 		chromedp.WaitVisible(`#links`),
 		chromedp.Click(`#links a[href="/admin/links/`+strconv.FormatInt(b.ok.ID, 10)+`"]`),
 		chromedp.WaitVisible(`#sync-history`),

@@ -40,6 +40,10 @@ type ServerInput struct {
 	ConnectAddress string
 	// CABundlePEM holds the CA certificate(s) of a Jira behind a private CA.
 	CABundlePEM string
+	// RefuseFailing records nothing when the doctor finds a required
+	// check failing: RegisterServer then returns ErrChecksFailed with the
+	// report, so an admin can fix the input or insist.
+	RefuseFailing bool
 }
 
 // Registration is a newly registered server with the doctor's verdict,
@@ -73,8 +77,8 @@ func checkServerInput(in ServerInput) (baseURL, bundle string, err error) {
 
 // RegisterServer records a Jira server with a fresh key pair, consumer key
 // and webhook secret. The doctor checks it first; a server the doctor
-// cannot reach is still recorded (the report says why), Jira Cloud is
-// refused. The application link is made afterwards (ConnectAutomatic, or
+// cannot reach is still recorded (the report says why) unless
+// in.RefuseFailing, Jira Cloud is refused. The application link is made afterwards (ConnectAutomatic, or
 // by hand and Verify).
 func (s *Service) RegisterServer(ctx context.Context, actor Actor, in ServerInput) (Registration, error) {
 	if err := need(actor); err != nil {
@@ -96,6 +100,10 @@ func (s *Service) RegisterServer(ctx context.Context, actor Actor, in ServerInpu
 		defer cancel()
 		return s.doctor(ctx, DoctorRequest{JiraURL: baseURL, ConnectTo: in.ConnectAddress, CABundlePEM: []byte(bundle)})
 	}()
+	if in.RefuseFailing && !rep.OK {
+		return Registration{Doctor: rep}, &Error{Code: Invalid, Err: ErrChecksFailed,
+			Message: "Jira did not pass its required checks, so nothing was saved. The checks below say what to fix; save anyway only if you will fix Jira later."}
+	}
 	srv, err := s.recordServer(ctx, baseURL, strings.TrimSpace(in.Name), in.ConnectAddress, bundle)
 	if err != nil {
 		return Registration{Doctor: rep}, err

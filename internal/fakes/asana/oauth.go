@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -26,7 +27,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 {{if .AppName}}<p><strong>{{.AppName}}</strong> wants to access your Asana account{{if .Scope}} (scope: <code>{{.Scope}}</code>){{end}}.</p>{{end}}
 <form method="post" action="{{.Action}}">
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}
-{{if .User}}<p>Signed in as <strong>{{.User}}</strong>.</p>{{else}}
+{{if .User}}<p>Signed in as <strong>{{.User}}</strong>. <a href="{{.SwitchURL}}" id="switch-account">Use another account</a></p>{{else}}
 <label>Username <input name="username" autocomplete="username" required autofocus></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <p class="hint">Demo users: admin, alice, bob (the password is the name).</p>{{end}}
@@ -36,7 +37,9 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 
 type pageData struct {
 	Title, Error, AppName, Scope, User, Action string
-	Hidden                                     map[string]string
+	// SwitchURL asks again with the login form, for another account.
+	SwitchURL string
+	Hidden    map[string]string
 }
 
 func renderPage(w http.ResponseWriter, status int, d pageData) {
@@ -114,15 +117,24 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 // authorizeParams are the checked query parameters of /-/oauth_authorize.
+// prompt is OpenID Connect's: with "login" the page asks for a user name
+// and password even when someone is signed in, so a person can choose
+// another account (Asana does not document it; RFC 6749 §3.1 has servers
+// ignore parameters they do not know).
 type authorizeParams struct {
-	clientID, redirectURI, state, scope, challenge, method string
+	clientID, redirectURI, state, scope, challenge, method, prompt string
+}
+
+// forceLogin reports whether the request asked to sign in again.
+func (p authorizeParams) forceLogin() bool {
+	return slices.Contains(strings.Fields(p.prompt), "login")
 }
 
 // checkAuthorize validates an authorize request; a bad client_id or
 // redirect_uri gets a plain error page, never a redirect.
 func (s *Server) checkAuthorize(v url.Values) (authorizeParams, string) {
 	p := authorizeParams{clientID: v.Get("client_id"), redirectURI: v.Get("redirect_uri"), state: v.Get("state"),
-		scope: v.Get("scope"), challenge: v.Get("code_challenge"), method: v.Get("code_challenge_method")}
+		scope: v.Get("scope"), challenge: v.Get("code_challenge"), method: v.Get("code_challenge_method"), prompt: v.Get("prompt")}
 	app := s.App()
 	switch {
 	case p.clientID != app.ClientID:
@@ -157,8 +169,12 @@ func redirectAllowed(app AppRegistration, uri string) bool {
 }
 
 func (p authorizeParams) hidden() map[string]string {
-	return map[string]string{"client_id": p.clientID, "redirect_uri": p.redirectURI, "state": p.state,
+	h := map[string]string{"client_id": p.clientID, "redirect_uri": p.redirectURI, "state": p.state,
 		"scope": p.scope, "code_challenge": p.challenge, "code_challenge_method": p.method, "response_type": "code"}
+	if p.prompt != "" {
+		h["prompt"] = p.prompt
+	}
+	return h
 }
 
 func (s *Server) handleAuthorizePage(w http.ResponseWriter, r *http.Request) {
@@ -169,8 +185,11 @@ func (s *Server) handleAuthorizePage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := pageData{Title: "Authorize " + s.App().Name, AppName: s.App().Name, Scope: p.scope,
 		Action: "/-/oauth_authorize", Hidden: p.hidden()}
-	if u, ok := s.sessionUser(r); ok {
+	if u, ok := s.sessionUser(r); ok && !p.forceLogin() {
 		d.User = u.name
+		again := r.URL.Query()
+		again.Set("prompt", "login")
+		d.SwitchURL = "/-/oauth_authorize?" + again.Encode()
 	}
 	renderPage(w, http.StatusOK, d)
 }
@@ -200,7 +219,7 @@ func (s *Server) handleAuthorizeDecision(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	u, ok := s.sessionUser(r)
-	if !ok {
+	if !ok || p.forceLogin() {
 		u, ok = s.checkPassword(r.PostFormValue("username"), r.PostFormValue("password"))
 		if !ok {
 			renderPage(w, http.StatusUnauthorized, pageData{Title: "Authorize " + s.App().Name, AppName: s.App().Name,

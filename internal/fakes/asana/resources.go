@@ -2,6 +2,7 @@ package asana
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -77,9 +78,14 @@ func (s *Server) listProjects(w http.ResponseWriter, q *apiRequest) error {
 		s.mu.Unlock()
 		return notFound("workspace")
 	}
+	archived := q.r.URL.Query().Get("archived")
 	var items []obj
 	for _, gid := range s.st.projectOrder {
-		items = append(items, s.st.projectObj(s.st.projects[gid]))
+		p := s.st.projects[gid]
+		if (ws != "" && p.workspace != ws) || (archived != "" && strconv.FormatBool(p.archived) != archived) {
+			continue
+		}
+		items = append(items, s.st.projectObj(p))
 	}
 	s.mu.Unlock()
 	return s.writeList(w, q, items)
