@@ -129,6 +129,10 @@ type Deps struct {
 	AsanaClientSecret string
 	// Admins are Asana user gids or emails allowed into the console.
 	Admins []string
+	// SignInHint is said to an Asana user who signed in and is not an
+	// admin, besides how to become one: the demo names its admin account
+	// there. Empty says nothing more.
+	SignInHint string
 	// HTTPClient makes the calls to Asana; nil means a client with a
 	// 30-second timeout.
 	HTTPClient *http.Client

@@ -115,13 +115,22 @@ func (c *signinPages) signinPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// signinStart sends the browser to Asana. With account=other it asks
+// Asana to let the person choose the account again rather than go on as
+// whoever is signed in to Asana in this browser (see startAsanaSignin).
 func (c *signinPages) signinStart(w http.ResponseWriter, r *http.Request) error {
-	return c.startAsanaSignin(w, r, safeNext(r.URL.Query().Get("next")), false)
+	q := r.URL.Query()
+	return c.startAsanaSignin(w, r, safeNext(q.Get("next")), false, q.Get("account") == "other")
 }
 
 // startAsanaSignin sends the browser to Asana's consent page with PKCE and a
 // state that is both stored (one use) and bound to this browser by a cookie.
-func (c *signinPages) startAsanaSignin(w http.ResponseWriter, r *http.Request, next string, bootstrap bool) error {
+// another adds OpenID Connect's prompt=login, which asks the authorization
+// server to sign the person in again: the Asana emulator then shows its
+// login form; an authorization server that does not know the parameter
+// ignores it (RFC 6749 §3.1), and the refusal page says how to sign out of
+// Asana instead.
+func (c *signinPages) startAsanaSignin(w http.ResponseWriter, r *http.Request, next string, bootstrap, another bool) error {
 	cfg, err := c.oauthConfig()
 	if err != nil {
 		return err
@@ -134,7 +143,11 @@ func (c *signinPages) startAsanaSignin(w http.ResponseWriter, r *http.Request, n
 		return fmt.Errorf("admin: start sign-in: %w", err)
 	}
 	c.setCookie(w, stateCookie, state, "/admin/auth", int(signinStateTTL/time.Second))
-	http.Redirect(w, r, cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(st.Verifier)), http.StatusSeeOther)
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(st.Verifier)}
+	if another {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
+	}
+	http.Redirect(w, r, cfg.AuthCodeURL(state, opts...), http.StatusSeeOther)
 	return nil
 }
 
@@ -182,10 +195,10 @@ func (c *signinPages) signinCallback(w http.ResponseWriter, r *http.Request) err
 		if err := c.audit(ctx, &s, actionSigninRefused, me.GID, refusal); err != nil {
 			return err
 		}
-		if st.Bootstrap {
-			return httpx.Errorf(http.StatusForbidden, "%s (%s) is not an asanajira admin: an admin exists already, so the bootstrap link makes no more admins. Ask an admin to add you.", me.Name, me.GID)
-		}
-		return httpx.Errorf(http.StatusForbidden, "%s (%s) is not an asanajira admin. An admin is listed by Asana user gid or email in --admins (ASANAJIRA_ADMINS) or added by another admin on the Admins page.", me.Name, me.GID)
+		c.render(w, r, http.StatusForbidden, "not_admin", nil, "Not an admin", notAdminData{
+			Name: or(me.Name, me.GID), Email: me.Email, GID: me.GID, Initial: initial(or(me.Name, me.Email)),
+			Bootstrap: st.Bootstrap, Hint: c.d.SignInHint, AsanaURL: c.asanaBase(), Next: safeNext(st.Next)})
+		return nil
 	}
 	if err := c.audit(ctx, &s, actionSignin, me.GID, ""); err != nil {
 		return err
@@ -195,6 +208,27 @@ func (c *signinPages) signinCallback(w http.ResponseWriter, r *http.Request) err
 	}
 	http.Redirect(w, r, safeNext(st.Next), http.StatusSeeOther)
 	return nil
+}
+
+// notAdminData is the page of an Asana user who signed in and is not an
+// admin: who they are, how to become one, and a way to sign in with
+// another Asana account.
+type notAdminData struct {
+	Name, Email, GID, Initial string
+	// Bootstrap: they came by a bootstrap link while an admin existed.
+	Bootstrap bool
+	// Hint is Deps.SignInHint (the demo's admin account).
+	Hint     string
+	AsanaURL string
+	Next     string
+}
+
+// initial is the first letter of a name, for an avatar.
+func initial(name string) string {
+	for _, r := range name {
+		return strings.ToUpper(string(r))
+	}
+	return "?"
 }
 
 // asanaClient calls Asana's REST API with an access token.
@@ -239,7 +273,7 @@ func (c *signinPages) bootstrapUse(w http.ResponseWriter, r *http.Request) error
 		return httpx.Errorf(http.StatusForbidden, "an asanajira admin exists already, so bootstrap links no longer work; sign in, or ask an admin to add you")
 	}
 	if c.d.AsanaClientID != "" {
-		return c.startAsanaSignin(w, r, "/admin/connections", true)
+		return c.startAsanaSignin(w, r, "/admin/connections", true, false)
 	}
 	s := session{Name: "bootstrap admin", Bootstrap: true}
 	if err := c.audit(r.Context(), &s, actionBootstrap, "", "bootstrap session without Asana sign-in (no Asana app configured)"); err != nil {

@@ -282,7 +282,7 @@ func (a *App) buildConsole() error {
 		Sync: a.sync, AsanaIntake: intakeStatus{a.intake},
 		PublicURL: a.cfg.EffectivePublicURL(), AsanaURL: a.cfg.AsanaURL,
 		AsanaClientID: a.cfg.AsanaClientID, AsanaClientSecret: a.cfg.AsanaClientSecret,
-		Admins: a.cfg.Admins,
+		Admins: a.cfg.Admins, SignInHint: a.cfg.AdminSignInHint,
 	})
 	if err != nil {
 		return err

@@ -34,6 +34,9 @@ Jira Server ▾ offers Create new issue and Link existing issue. demo.json in
 the data folder lists every URL, token, the app registration and the seeded
 IDs, for scripts. Ctrl-C stops everything.
 
+The admin console (the bridge's /admin/) lets in Asana's admin user; --admins
+alice lets alice in too.
+
 The emulators keep their data in memory: with an existing --data folder the
 bridge resumes, the emulators start fresh and users authorize again.`
 
@@ -50,6 +53,16 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	intake := fs.String("asana-intake", "events", "how the bridge learns of changes in Asana: events (polling) or webhooks\n(the Asana emulator delivers them to the bridge on this machine)")
 	poll := fs.Duration("asana-poll-interval", demo.DefaultAsanaPollInterval, "how often an Asana project with recent changes is polled (at least 1s)")
 	reconcile := fs.Duration("reconcile-interval", demo.DefaultReconcileInterval, "how often Jira is searched for changes whose webhook never arrived (at least 1s)")
+	var admins []string
+	fs.Func("admins", "more Asana users allowed into the admin console besides admin: a comma-separated `list`\nof demo users (alice, bob), Asana user gids or emails", func(s string) error {
+		admins = nil
+		for _, a := range strings.Split(s, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				admins = append(admins, a)
+			}
+		}
+		return demo.CheckAdmins(admins)
+	})
 	rest, err := parseFlags(fs, args, env)
 	if err != nil {
 		return err
@@ -90,7 +103,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	d, err := demo.Start(ctx, demo.Options{DataDir: *data, JiraListen: *jiraListen, AsanaListen: *asanaListen,
-		BridgeListen: *listen, JiraVersion: *version, Log: log})
+		BridgeListen: *listen, JiraVersion: *version, Admins: admins, Log: log})
 	if err != nil {
 		closeListeners(metrics) // the start-up error is the one to report
 		return err

@@ -29,7 +29,7 @@ func TestDemoStartsWiredAndStops(t *testing.T) {
 	go func() {
 		done <- Main(ctx, []string{"demo", "--data", dir, "--no-browser", "--listen", "127.0.0.1:0",
 			"--jira-listen", "127.0.0.1:0", "--asana-listen", "127.0.0.1:0", "--jira-version", "8.20.1",
-			"--metrics-listen", "127.0.0.1:0"},
+			"--metrics-listen", "127.0.0.1:0", "--admins", "alice"},
 			Env{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr, Getenv: func(string) string { return "" }})
 	}()
 
@@ -83,7 +83,8 @@ func TestDemoStartsWiredAndStops(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, stderr)
 		}
 	}
-	for _, want := range []string{m.AsanaURL, m.JiraURL, m.BridgeURL, "alice/alice", "Customize → Apps → + Add app (Jira Server)", "Jira Server ▾ → Create new issue"} {
+	for _, want := range []string{m.AsanaURL, m.JiraURL, m.BridgeURL, "alice/alice", "Customize → Apps → + Add app (Jira Server)", "Jira Server ▾ → Create new issue",
+		"(admin console: " + m.BridgeURL + "/admin/, sign in as admin or alice)"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, stdout)
 		}
@@ -202,6 +203,25 @@ func TestMisspeltFlagIsReportedOnce(t *testing.T) {
 	// --help still prints the usage, on stdout.
 	code, stdout, _ = run(t, nil, "demo", "--help")
 	if code != 0 || !strings.Contains(stdout, "--verbose") || !strings.Contains(stdout, "Customize → Apps → + Add app (Jira Server)") {
+		t.Errorf("demo --help: exit %d\n%s", code, stdout)
+	}
+}
+
+// --admins lets more Asana users into the demo's admin console; a name
+// that is no demo user, gid or email is a usage error, from the flag or its
+// environment twin.
+func TestDemoAdminsFlag(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := run(t, nil, "demo", "--admins", "alice,carol")
+	if code != 2 || !strings.Contains(stderr, `invalid value "alice,carol" for flag -admins: "carol" is neither a demo user (admin, alice, bob), an Asana user gid nor an email`) {
+		t.Errorf("--admins carol: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = run(t, map[string]string{"ASANAJIRA_ADMINS": "dave"}, "demo")
+	if code != 2 || !strings.Contains(stderr, `"dave" is neither a demo user`) {
+		t.Errorf("ASANAJIRA_ADMINS=dave: exit %d\n%s", code, stderr)
+	}
+	code, stdout, _ := run(t, nil, "demo", "--help")
+	if code != 0 || !strings.Contains(stdout, "--admins list  [ASANAJIRA_ADMINS]") || !strings.Contains(stdout, "--admins\nalice lets alice in too") {
 		t.Errorf("demo --help: exit %d\n%s", code, stdout)
 	}
 }

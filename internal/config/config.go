@@ -46,6 +46,10 @@ type Config struct {
 	AppOrigin string
 	// Admins are the Asana user gids or emails allowed into the admin console.
 	Admins []string
+	// AdminSignInHint is what the admin console tells an Asana user it
+	// refused, besides how to become an admin: the demo names its admin
+	// account. Not a flag; empty for serve.
+	AdminSignInHint string
 	// Public says Asana's cloud can reach the bridge, which enables rule
 	// actions (they are called from Asana's servers, not users' browsers).
 	Public bool

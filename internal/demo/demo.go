@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +33,11 @@ type Options struct {
 	JiraListen, AsanaListen, BridgeListen string
 	// JiraVersion is the Jira profile to emulate (default 9.12.0).
 	JiraVersion string
-	Log         *slog.Logger
+	// Admins are more Asana users allowed into the admin console besides
+	// the demo's admin: a demo user's login (alice, bob), an Asana user gid
+	// or an email.
+	Admins []string
+	Log    *slog.Logger
 	// OnUnknownRoute hears of every request an emulator ("jira" or "asana")
 	// has no route for; tests fail on it. Nil leaves the emulators' default:
 	// an error line in Log naming the method and path.
@@ -89,6 +94,8 @@ type Demo struct {
 	Config         config.Config
 	Users          []User
 	DataDir        string
+	// Admins are the extra admins Options.Admins asked for, as given.
+	Admins []string
 
 	servers []*http.Server
 	log     *slog.Logger
@@ -173,7 +180,12 @@ func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	cfg.AsanaClientID = app.ClientID
 	cfg.AsanaClientSecret = app.ClientSecret
 	cfg.AppOrigin = d.AsanaURL
-	cfg.Admins = []string{seed.Users["admin"]}
+	if cfg.Admins, err = demoAdmins(seed.Users, opts.Admins); err != nil {
+		_ = d.BridgeListener.Close()
+		return nil, fmt.Errorf("demo: admins: %w", err)
+	}
+	cfg.AdminSignInHint = signInHint(opts.Admins)
+	d.Admins = opts.Admins
 	cfg.Public = true // the Asana emulator can call rule actions on this machine
 	cfg.AsanaDownloadHosts = []string{d.downloadHost()}
 	cfg.LogFormat = "text"
@@ -184,6 +196,42 @@ func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	cfg.ReconcileInterval = DefaultReconcileInterval
 	d.Config = cfg
 	return d, nil
+}
+
+// demoAdmins are the admin console's admins: the demo's admin and the
+// extra ones asked for, a demo user's login turned into its gid.
+func demoAdmins(users map[string]string, extra []string) ([]string, error) {
+	admins := []string{users["admin"]}
+	for _, a := range extra {
+		a = strings.TrimSpace(a)
+		switch gid, isLogin := users[strings.ToLower(a)]; {
+		case a == "":
+		case isLogin:
+			admins = append(admins, gid)
+		case strings.Contains(a, "@") || strings.Trim(a, "0123456789") == "":
+			admins = append(admins, a)
+		default:
+			return nil, fmt.Errorf("%q is neither a demo user (admin, alice, bob), an Asana user gid nor an email", a)
+		}
+	}
+	return slices.Compact(admins), nil
+}
+
+// CheckAdmins reports whether each entry of --admins is a demo user's
+// login, an Asana user gid or an email, before anything starts.
+func CheckAdmins(extra []string) error {
+	_, err := demoAdmins(map[string]string{"admin": "", "alice": "", "bob": ""}, extra)
+	return err
+}
+
+// signInHint tells someone the admin console refused how to get in during
+// the demo.
+func signInHint(extra []string) string {
+	hint := "This is asanajira's demo: sign in to Asana as admin (password admin) to use the console."
+	if len(extra) == 0 {
+		return hint + " To let alice or bob in too, start the demo again with --admins alice,bob."
+	}
+	return hint + " The demo was started with --admins " + strings.Join(extra, ",") + "; start it again with others to let them in."
 }
 
 func bind(ctx context.Context, flag, addr string) (net.Listener, error) {
@@ -259,7 +307,8 @@ func (d *Demo) Banner() string {
 	fmt.Fprintf(&b, "\nasanajira demo is running.\n\n")
 	fmt.Fprintf(&b, "  Asana (task pane)  %s\n", d.AsanaURL)
 	fmt.Fprintf(&b, "  Jira %-13s %s\n", d.Jira.Version(), d.JiraURL)
-	fmt.Fprintf(&b, "  asanajira          %s   (admin console: %s/admin/)\n\n", d.BridgeURL, d.BridgeURL)
+	fmt.Fprintf(&b, "  asanajira          %s   (admin console: %s/admin/, sign in as admin%s)\n\n", d.BridgeURL, d.BridgeURL,
+		strings.Join(append([]string{""}, d.Admins...), " or "))
 	fmt.Fprintf(&b, "  Users on both sides: admin/admin (administrator), alice/alice, bob/bob\n")
 	fmt.Fprintf(&b, "  Asana personal access tokens: pat-admin, pat-alice, pat-bob\n")
 	fmt.Fprintf(&b, "  In Jira, bob may not browse OPS and DEMO-4 is Confidential (admin and alice only).\n\n")
