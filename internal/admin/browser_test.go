@@ -32,7 +32,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`#base_url`),
 		chromedp.SendKeys(`#base_url`, base),
 		chromedp.Click(`#check-server`),
-		chromedp.WaitVisible(`#doctor`),
+		chromedp.WaitVisible(`#doctor-verdict`),
 		chromedp.SendKeys(`#automatic_admin_token`, pat),
 		chromedp.Click(`#connect-automatic`),
 		chromedp.WaitVisible(`#flash`),

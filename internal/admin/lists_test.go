@@ -14,7 +14,7 @@ import (
 var (
 	issueCell = regexp.MustCompile(`>(ZZ-\d+)<`)
 	userCell  = regexp.MustCompile(`<td>(User \d+)<span class="sub">`)
-	auditCell = regexp.MustCompile(`<td>(entry \d+)</td></tr>`)
+	auditCell = regexp.MustCompile(`<td class="text">(entry \d+)</td></tr>`)
 	pageLink  = func(label string) *regexp.Regexp { return regexp.MustCompile(`<a href="([^"]+)">` + label + `</a>`) }
 )
 
