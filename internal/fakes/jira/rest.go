@@ -747,7 +747,9 @@ func (s *Server) setField(actor *user, is *issue, id string, raw json.RawMessage
 		}
 		old := is.dueDate
 		is.dueDate = derefOr(v, "")
-		return "", &historyItem{field: "duedate", fieldtype: "jira", fieldID: "duedate", from: nilIfEmpty(old), to: nilIfEmpty(is.dueDate)}
+		// Jira records a due date as the day, and shows it as a timestamp.
+		return "", &historyItem{field: "duedate", fieldtype: "jira", fieldID: "duedate", from: nilIfEmpty(old), fromString: dueString(old),
+			to: nilIfEmpty(is.dueDate), toString: dueString(is.dueDate)}
 	case "components", "fixVersions":
 		var rs []ref
 		if !isNull && json.Unmarshal(raw, &rs) != nil {
@@ -896,6 +898,15 @@ func derefOr(p *string, def string) string {
 		return def
 	}
 	return *p
+}
+
+// dueString is a due date as a changelog's fromString/toString shows it
+// ("2025-05-01 00:00:00.0"), nil for none.
+func dueString(day string) any {
+	if day == "" {
+		return nil
+	}
+	return day + " 00:00:00.0"
 }
 
 func nilIfEmpty(v string) any {
