@@ -194,6 +194,7 @@ func TestTokenRevokedInJira(t *testing.T) {
 	)
 	eval[bool](b, `(document.getElementById("lookup-form").requestSubmit(), true)`)
 	b.do("the widget shows DEMO-2", chromedp.WaitVisible(css(`#widgets .widget .pill`)))
+	b.waitJS("the Link existing issue dialog closes", `document.getElementById("modal").hidden`)
 
 	cred, err := w.app.Store().GetJiraCredential(t.Context(), w.seed.Users["alice"], w.srv.ID)
 	if err != nil {

@@ -11,8 +11,9 @@ import (
 
 // names turns the gids and ids a page shows into the names asanajira
 // knows, so pages show names first and gids only as secondary text: Jira
-// servers, workspaces and admins (a handful of rows each, read once per
-// page) and Asana users who installed the app (read as a page needs them).
+// servers (a handful of rows, read once per page), and workspaces, admins
+// and Asana users who installed the app, each read by its key as a page
+// needs it, so a page costs the same with a thousand workspaces.
 type names struct {
 	ctx    context.Context
 	st     store.Store
@@ -29,22 +30,6 @@ func (c *base) names(ctx context.Context) (*names, error) {
 	for _, s := range servers {
 		n.known[s.ID] = s.Name
 	}
-	workspaces, err := c.d.Store.ListWorkspaces(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("admin: names: %w", err)
-	}
-	for _, w := range workspaces {
-		n.known[w.GID] = w.Name
-	}
-	admins, err := c.d.Store.ListAdmins(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("admin: names: %w", err)
-	}
-	for _, a := range admins {
-		if a.Name != "" {
-			n.known[a.GID] = a.Name
-		}
-	}
 	return n, nil
 }
 
@@ -56,12 +41,19 @@ func (n *names) of(id string) string {
 		return name
 	}
 	n.looked[id] = true
-	u, err := n.st.GetAsanaUser(n.ctx, id)
-	if err != nil {
-		return ""
+	if w, err := n.st.GetWorkspace(n.ctx, id); err == nil && w.Name != "" {
+		n.known[id] = w.Name
+		return w.Name
 	}
-	n.known[id] = u.Name
-	return u.Name
+	if u, err := n.st.GetAsanaUser(n.ctx, id); err == nil && u.Name != "" {
+		n.known[id] = u.Name
+		return u.Name
+	}
+	if a, err := n.st.GetAdmin(n.ctx, id); err == nil && a.Name != "" {
+		n.known[id] = a.Name
+		return a.Name
+	}
+	return ""
 }
 
 // target names an audit entry's target: an id, or ids joined by "/" (a

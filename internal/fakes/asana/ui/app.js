@@ -241,11 +241,17 @@ async function loadTasks(project) {
      el("span", { class: "meta", text: [t.assignee, t.due_on].filter(Boolean).join(" · ") }))));
 }
 
+// openTask renders a task in the pane. Calls overlap (a click, a refresh
+// after a change, the end of an install); only the newest one renders, so a
+// slow older answer never replaces a newer pane.
+let openSeq = 0;
 async function openTask(gid) {
+  const mine = ++openSeq;
   currentTask = gid;
   history.replaceState(null, "", `#task=${gid}`);
   document.querySelectorAll("#task-list li").forEach((li) => li.classList.toggle("selected", li.dataset.gid === gid));
   const t = await api("GET", `/_emulator/ui/tasks/${gid}`);
+  if (mine !== openSeq) return;
   const pane = document.getElementById("pane");
   // Changes from the pane go through the emulator like API writes: the
   // same events and system stories.
@@ -296,7 +302,10 @@ async function openTask(gid) {
       refresh();
     } }, comment, el("button", { class: "secondary", text: "Comment" })));
   for (const a of t.attachments || []) {
-    if (a.widget && state.app.has_widget && appAdded(t.project)) widgets.append(await renderWidget(t, a));
+    if (!(a.widget && state.app.has_widget && appAdded(t.project))) continue;
+    const card = await renderWidget(t, a);
+    if (mine !== openSeq) return;
+    widgets.append(card);
   }
 }
 
@@ -547,7 +556,12 @@ function openLookup(t) {
   const input = el("input", { placeholder: app.lookup_placeholder, id: "lookup-input", autocomplete: "off" });
   const attach = async (query) => {
     status.replaceChildren(el("p", { class: "busy", text: "Attaching…" }));
-    const res = await callApp({ kind: "attach", task: t.gid, query });
+    let res;
+    try {
+      res = await callApp({ kind: "attach", task: t.gid, query });
+    } catch (err) {
+      res = { ok: false, message: err.message || GENERIC };
+    }
     if (res.ok && !res.message) { closeModal(); await openTask(t.gid); loadTasks(state.projects[0]); return; }
     status.replaceChildren(...showFailure(res, () => attach(query)));
   };
