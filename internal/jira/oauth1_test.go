@@ -217,12 +217,10 @@ func TestOAuth1Dance(t *testing.T) {
 		t.Errorf("AccessToken(bad) = %v", err)
 	}
 	slow := &OAuth1Config{BaseURL: srv.URL + "/jira/slow", Signer: cfg.Signer, Timeout: 50 * time.Millisecond}
-	start := time.Now()
+	// "did not answer" is the client's own timeout speaking: the slow
+	// endpoint would otherwise answer.
 	if _, err := slow.RequestToken(t.Context()); err == nil || !strings.Contains(err.Error(), "did not answer") {
 		t.Errorf("slow RequestToken = %v", err)
-	}
-	if time.Since(start) > 5*time.Second {
-		t.Error("timeout not applied")
 	}
 }
 
