@@ -116,11 +116,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer a.Close()
-	srv, err := d.Provision(ctx, a.Setup())
-	if err == nil {
-		err = d.EnableSync(ctx, a.Store(), srv)
-	}
-	if err != nil {
+	if _, err := d.Provision(ctx, a.Setup()); err != nil {
 		closeListeners(d.BridgeListener, metrics)
 		return err
 	}

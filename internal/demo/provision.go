@@ -21,7 +21,8 @@ import (
 // writes the demo's setup file (SetupFile) into the data folder and applies
 // it as `asanajira apply` does: the Jira emulator connected automatically
 // (application link, consumer, webhook), the Acme workspace connected to
-// it, and its Launch project routed to Jira project DEMO. On a resumed
+// it with two-way sync of comments and completion, and its Launch project
+// routed to Jira project DEMO. On a resumed
 // data folder the same file sets the same server up again: the emulators
 // start empty each time, so the application link is made again and users
 // authorize again.
@@ -59,27 +60,15 @@ func (d *Demo) Provision(ctx context.Context, s *setup.Service) (store.JiraServe
 	}
 	d.log.Info("connected the Jira emulator: application link and webhook in place", slog.String("server", srv.ID),
 		slog.String("consumer_key", srv.ConsumerKey))
-	d.log.Info("routed the Acme workspace's Launch project to Jira project DEMO", slog.String("setup_file", path))
+	d.log.Info("routed the Acme workspace's Launch project to Jira project DEMO; two-way sync is on for Launch ↔ DEMO: comments and completion", slog.String("setup_file", path))
 	return srv, nil
-}
-
-// EnableSync switches two-way sync on for the Acme workspace's connection
-// to the server (comments and completion), as an admin would in the
-// console's sync settings.
-func (d *Demo) EnableSync(ctx context.Context, st store.Store, srv store.JiraServer) error {
-	if err := st.PutSyncSettings(ctx, store.SyncSettings{WorkspaceGID: d.Asana.Seed().Workspace, JiraServerID: srv.ID,
-		Enabled: true, Comments: true, Completion: true, UpdatedBy: "asanajira demo"}); err != nil {
-		return fmt.Errorf("demo: enable two-way sync: %w", err)
-	}
-	d.log.Info("two-way sync is on for Launch ↔ DEMO: comments and completion")
-	return nil
 }
 
 // setupTemplate is the demo's setup file; README's "Configure from code"
 // shows it for the default ports, and a test applies that copy.
 var setupTemplate = template.Must(template.New("setup.yaml").Parse(`# asanajira demo: the Jira emulator connected automatically, the Acme workspace
-# connected to it, and its Launch project routed to Jira project DEMO.
-# Apply it with: asanajira apply -f setup.yaml [--dry-run] [--prune]
+# connected to it with two-way sync, and its Launch project routed to Jira
+# project DEMO. Apply it with: asanajira apply -f setup.yaml [--dry-run] [--prune]
 asana:
   # Finds workspaces and projects by name; pat-admin on the Asana emulator.
   token_env: ASANA_TOKEN
@@ -96,6 +85,10 @@ workspaces:
     connections:
       - server: Jira emulator
         default: true
+        sync:
+          enabled: true
+          comments: true
+          completion: true
     routes:
       - project: Launch
         server: Jira emulator
