@@ -44,6 +44,7 @@ func (c *serverPages) mount(m *http.ServeMux) {
 	m.Handle("POST /admin/servers/{id}/oauth2", c.admin(c.setupOAuth2))
 	m.Handle("POST /admin/servers/{id}/methods", c.admin(c.setMethods))
 	m.Handle("POST /admin/servers/{id}/ca-bundle", c.admin(c.setCABundle))
+	m.Handle("POST /admin/servers/{id}/settings", c.admin(c.saveSettings))
 	m.Handle("POST /admin/servers/{id}/delete", c.admin(c.deleteServer))
 }
 
@@ -423,6 +424,36 @@ func (c *serverPages) setMethods(w http.ResponseWriter, r *http.Request, s *sess
 		return c.failServer(w, r, s, id, err)
 	}
 	return c.redirect(w, r, "/admin/servers/"+srv.ID, "Auth methods saved.")
+}
+
+// saveSettings renames a server or changes its connect address; the checks
+// run again when the address changed, since they now reach Jira elsewhere.
+func (c *serverPages) saveSettings(w http.ResponseWriter, r *http.Request, s *session) error {
+	id := r.PathValue("id")
+	before, err := c.setup.Server(r.Context(), id)
+	if err != nil {
+		return c.failServer(w, r, s, id, err)
+	}
+	name, addr := r.PostFormValue("name"), r.PostFormValue("connect_address")
+	srv, err := c.setup.UpdateServer(r.Context(), s.actor(), id, setup.ServerChanges{Name: &name, ConnectAddress: &addr})
+	if err != nil {
+		return c.failServer(w, r, s, id, err)
+	}
+	switch {
+	case srv.ConnectAddress != before.ConnectAddress:
+		srv, report, err := c.setup.Recheck(r.Context(), s.actor(), id)
+		if err != nil {
+			return c.failServer(w, r, s, id, err)
+		}
+		flash := "Saved. The checks ran again through the new address and passed."
+		if !report.OK {
+			flash = "Saved. The checks ran again through the new address and some failed: see Checks."
+		}
+		return c.redirect(w, r, "/admin/servers/"+srv.ID, flash)
+	case srv.Name != before.Name:
+		return c.redirect(w, r, "/admin/servers/"+srv.ID, "Saved: the server is now called “"+srv.Name+"”.")
+	}
+	return c.redirect(w, r, "/admin/servers/"+srv.ID, "Nothing changed.")
 }
 
 // setCABundle replaces a server's CA bundle, or removes it (the remove

@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -318,5 +319,58 @@ func TestRepairAndRemoveWithCredentials(t *testing.T) {
 		if strings.HasPrefix(en.Action, "server.") && !strings.HasSuffix(en.Actor, "("+admin+")") {
 			t.Errorf("audit entry %+v does not name the signed-in admin", en)
 		}
+	}
+}
+
+// The server page's "Name and address" form renames a server and changes
+// its connect address through the setup service (audited); the checks run
+// again through a new address; bad input is refused with the reason and
+// changes nothing; a forged form is refused.
+func TestServerSettingsForm(t *testing.T) {
+	t.Parallel()
+	_, base := newJira(t, "9.12.0")
+	e := newEnv(t)
+	b := e.admin()
+	srv := e.addServer(b, base)
+	path := "/admin/servers/" + srv.ID + "/settings"
+	hostPort := strings.SplitN(strings.TrimPrefix(base, "http://"), "/", 2)[0]
+	tests := []struct {
+		name, newName, addr string
+		status              int
+		says                string
+		wantName, wantAddr  string
+	}{
+		{"rename", "Jira DC (prod)", "", http.StatusSeeOther, "the server is now called “Jira DC (prod)”", "Jira DC (prod)", ""},
+		{"nothing changed", "Jira DC (prod)", "", http.StatusSeeOther, "Nothing changed.", "Jira DC (prod)", ""},
+		{"empty name", "  ", "", http.StatusUnprocessableEntity, "A Jira server needs a name.", "Jira DC (prod)", ""},
+		{"address without a port", "Jira DC (prod)", "10.0.0.5", http.StatusUnprocessableEntity, "The connect address must be host:port", "Jira DC (prod)", ""},
+		{"connect address", "Jira DC (prod)", hostPort, http.StatusSeeOther, "The checks ran again through the new address", "Jira DC (prod)", hostPort},
+		{"connect address removed", "Jira DC (prod)", "", http.StatusSeeOther, "The checks ran again through the new address", "Jira DC (prod)", ""},
+	}
+	for _, tc := range tests { // in order: each starts from the previous one's server
+		r := e.postForm(b, path, url.Values{"name": {tc.newName}, "connect_address": {tc.addr}})
+		page := r.Body
+		if r.Status == http.StatusSeeOther {
+			page = b.get(e.hs.URL + r.Location).Body
+		}
+		if r.Status != tc.status || !strings.Contains(page, html.EscapeString(tc.says)) && !strings.Contains(page, tc.says) {
+			t.Errorf("%s: %d, want %d saying %q:\n%s", tc.name, r.Status, tc.status, tc.says, page)
+		}
+		got, err := e.store.GetJiraServer(t.Context(), srv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != tc.wantName || got.ConnectAddress != tc.wantAddr {
+			t.Errorf("%s: server is %q at %q, want %q at %q", tc.name, got.Name, got.ConnectAddress, tc.wantName, tc.wantAddr)
+		}
+	}
+	if got := e.auditActions(srv.ID); !slices.Contains(got, "server.update") {
+		t.Errorf("audit for the server: %v, want server.update", got)
+	}
+	if r := b.post(e.hs.URL+path, url.Values{"csrf": {"forged"}, "name": {"Hijacked"}}); r.Status != http.StatusForbidden {
+		t.Errorf("forged settings form: %d, want 403", r.Status)
+	}
+	if got, _ := e.store.GetJiraServer(t.Context(), srv.ID); got.Name != "Jira DC (prod)" {
+		t.Errorf("after the forged form the server is called %q", got.Name)
 	}
 }
