@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/asanajira/asanajira/internal/app"
+	"github.com/asanajira/asanajira/internal/config"
 	"github.com/asanajira/asanajira/internal/demo"
 	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
 	"github.com/asanajira/asanajira/internal/jira"
@@ -56,6 +57,13 @@ type Options struct {
 	// Prepare runs once the demo is provisioned and alice connected,
 	// before the bridge serves: the scale generator fills the store here.
 	Prepare func(ctx context.Context, w *World, st store.Store) error
+	// Configure adjusts the bridge's configuration before it starts (the
+	// sync benchmark chooses the Asana intake here).
+	Configure func(*config.Config)
+	// Wrap wraps each emulator's handler ("jira" or "asana"), inside the
+	// Recorder when there is one: the sync benchmark watches the bridge's
+	// writes arrive this way.
+	Wrap func(emulator string, h http.Handler) http.Handler
 }
 
 // World is both emulators and a provisioned bridge with alice connected to
@@ -101,9 +109,15 @@ func Start(ctx context.Context, opts Options) (_ *World, err error) {
 		}
 	}
 	dopts := demo.Options{DataDir: opts.DataDir, JiraListen: "127.0.0.1:0", AsanaListen: "127.0.0.1:0", BridgeListen: "127.0.0.1:0"}
+	dopts.Wrap = opts.Wrap
 	if opts.Record {
 		w.Recorder = &Recorder{}
 		dopts.Wrap = w.Recorder.Wrap
+		if opts.Wrap != nil {
+			dopts.Wrap = func(emulator string, h http.Handler) http.Handler {
+				return w.Recorder.Wrap(emulator, opts.Wrap(emulator, h))
+			}
+		}
 	}
 	d, err := demo.Start(ctx, dopts)
 	if err != nil {
@@ -134,6 +148,9 @@ func Start(ctx context.Context, opts Options) (_ *World, err error) {
 	default:
 		_ = d.BridgeListener.Close()
 		return nil, fmt.Errorf("harness: unknown database %q: sqlite or postgres", w.Database)
+	}
+	if opts.Configure != nil {
+		opts.Configure(&d.Config)
 	}
 	logOut := opts.BridgeLog
 	if logOut == nil {
@@ -349,13 +366,11 @@ func (w *World) Close() {
 // CreateTask adds a task to the routed project through Asana's REST API,
 // as alice, and returns its gid.
 func (w *World) CreateTask(ctx context.Context, client *http.Client, name string) (string, error) {
-	body, _ := json.Marshal(map[string]any{"data": map[string]any{"name": name, "workspace": w.Seed.Workspace, "projects": []string{w.Seed.Project}}})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.Demo.AsanaURL+"/api/1.0/tasks", bytes.NewReader(body))
+	req, err := w.AsanaRequest(ctx, http.MethodPost, "/tasks", map[string]any{"data": map[string]any{"name": name,
+		"workspace": w.Seed.Workspace, "projects": []string{w.Seed.Project}}})
 	if err != nil {
 		return "", fmt.Errorf("create task: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+w.Seed.Tokens["alice"])
-	req.Header.Set("Content-Type", "application/json")
 	var out struct {
 		Data struct {
 			GID string `json:"gid"`
@@ -369,19 +384,30 @@ func (w *World) CreateTask(ctx context.Context, client *http.Client, name string
 
 // JiraRequest is a request to the Jira emulator's REST API as alice.
 func (w *World) JiraRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
+	return request(ctx, method, w.Demo.JiraURL+path, "Bearer "+w.AlicePAT, body)
+}
+
+// AsanaRequest is a request to the Asana emulator's REST API (path after
+// /api/1.0) as alice, with her personal access token.
+func (w *World) AsanaRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
+	return request(ctx, method, w.Demo.AsanaURL+"/api/1.0"+path, "Bearer "+w.Seed.Tokens["alice"], body)
+}
+
+// request is a request with an Authorization header and body as JSON.
+func request(ctx context.Context, method, url, auth string, body any) (*http.Request, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, fmt.Errorf("jira request: %w", err)
+			return nil, fmt.Errorf("%s %s: %w", method, url, err)
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, w.Demo.JiraURL+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		return nil, fmt.Errorf("jira request: %w", err)
+		return nil, fmt.Errorf("%s %s: %w", method, url, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+w.AlicePAT)
+	req.Header.Set("Authorization", auth)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

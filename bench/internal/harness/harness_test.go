@@ -48,7 +48,7 @@ func TestFifthsAndMerge(t *testing.T) {
 		}
 		return out
 	}
-	r := resultOf(ms(1, 1, 2, 2, 3, 3, 4, 4, 9, 9))
+	r := ResultOf(ms(1, 1, 2, 2, 3, 3, 4, 4, 9, 9))
 	var fifths []time.Duration
 	for i := range 5 {
 		fifths = append(fifths, r.Fifth(i))
@@ -59,7 +59,7 @@ func TestFifthsAndMerge(t *testing.T) {
 	if r.Elapsed != 38*time.Millisecond || r.N != 10 {
 		t.Errorf("Elapsed %v N %d, want the sum 38ms and 10", r.Elapsed, r.N)
 	}
-	m := merge([]Result{resultOf(ms(5)), resultOf(ms(1, 3))})
+	m := merge([]Result{ResultOf(ms(5)), ResultOf(ms(1, 3))})
 	if m.N != 3 || m.P50 != 3*time.Millisecond || m.Elapsed != 9*time.Millisecond {
 		t.Errorf("merge: %+v", m)
 	}

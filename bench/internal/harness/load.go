@@ -145,12 +145,12 @@ func Pairs(ctx context.Context, workers, n int, a, b func(ctx context.Context, s
 	if err != nil {
 		return Result{}, Result{}, err
 	}
-	return resultOf(ra), resultOf(rb), nil
+	return ResultOf(ra), ResultOf(rb), nil
 }
 
-// resultOf summarises one side of Pairs; its Elapsed is the sum of its
-// latencies, its share of the run.
-func resultOf(samples []time.Duration) Result {
+// ResultOf summarises latencies measured one by one (one side of Pairs);
+// its Elapsed is the sum of the latencies, their share of the run.
+func ResultOf(samples []time.Duration) Result {
 	var sum time.Duration
 	for _, d := range samples {
 		sum += d
@@ -180,7 +180,7 @@ func Rounds(ctx context.Context, workers, rounds int, d time.Duration, a, b func
 			got[side] = append(got[side], r)
 		}
 	}
-	return merge(got[0]), merge(got[1]), nil
+	return merge(got[0]), merge(got[1]), nil //nolint:gosec // G602: got is an array of the two sides
 }
 
 // merge adds up rounds of one side.
