@@ -75,9 +75,10 @@ type keptStmt struct {
 
 func (c *keepingConn) in() inner { return c.inner.(inner) }
 
-// keepable reports whether query is one DML statement.
+// keepable reports whether query is one DML statement. Leading comments
+// are skipped: river's statements (sqlc's) start with "-- name: …".
 func keepable(query string) bool {
-	q := strings.TrimSpace(query)
+	q := skipComments(query)
 	if i := strings.IndexByte(q, ';'); i >= 0 && strings.TrimSpace(q[i+1:]) != "" {
 		return false // a script
 	}
@@ -89,6 +90,29 @@ func keepable(query string) bool {
 		return true
 	}
 	return strings.EqualFold(q[:4], "WITH")
+}
+
+// skipComments trims the space and the SQL comments that begin query.
+func skipComments(query string) string {
+	q := strings.TrimSpace(query)
+	for {
+		switch {
+		case strings.HasPrefix(q, "--"):
+			_, rest, found := strings.Cut(q, "\n")
+			if !found {
+				return ""
+			}
+			q = strings.TrimSpace(rest)
+		case strings.HasPrefix(q, "/*"):
+			_, rest, found := strings.Cut(q[2:], "*/")
+			if !found {
+				return ""
+			}
+			q = strings.TrimSpace(rest)
+		default:
+			return q
+		}
+	}
 }
 
 // take returns the kept statement for query, preparing it the first time,

@@ -58,6 +58,11 @@ func TestKeepable(t *testing.T) {
 		"SELECT 1; SELECT 2":                   false,
 		"PRAGMA query_only":                    false,
 		"BEGIN":                                false,
+		"-- name: JobInsertFastMany :many\nINSERT INTO /* TEMPLATE: schema */river_job (id) SELECT 1": true,
+		"/* a */ -- b\n  SELECT 1":                       true,
+		"-- name: JobSchemaGet\nCREATE TABLE t (id int)": false,
+		"-- only a comment":                              false,
+		"/* unterminated SELECT 1":                       false,
 	} {
 		if got := keepable(q); got != want {
 			t.Errorf("keepable(%q) = %v, want %v", q, got, want)
