@@ -125,13 +125,7 @@ func TestJourney(t *testing.T) {
 			}
 
 			// Done in Jira's own page, by the person.
-			b.do("open the issue in Jira", chromedp.Navigate(w.d.JiraURL+"/browse/"+key), chromedp.WaitVisible(css(`body`)))
-			if eval[bool](b, `!!document.querySelector("#login-form-username")`) {
-				b.do("log in to Jira",
-					chromedp.SendKeys(css(`#login-form-username`), "alice"),
-					chromedp.SendKeys(css(`#login-form-password`), "alice"),
-					chromedp.Click(css(`#login-form-submit`)))
-			}
+			b.jiraIssuePage(w, key, "alice")
 			b.do("move the issue to Done", chromedp.WaitVisible(css(`#action_id_31`)), chromedp.Click(css(`#action_id_31`)))
 			b.waitJS("Jira shows Done", `(document.querySelector("#status-val") || {}).textContent === "Done"`)
 			if got := lines(b.text(`header`)); !strings.Contains(got, "Logged in as Alice Anderson (alice)") {
