@@ -86,7 +86,14 @@ func (in *Intake) Tick(ctx context.Context) (TickResult, error) {
 	if err != nil {
 		return res, err
 	}
-	due, err := in.st.DueAsanaProjects(ctx, now, in.cfg.MaxPollsPerTick)
+	// Ticks come every PollInterval, each a little late (the queue's
+	// pickup, the work before the poll), and a poll schedules the next
+	// from when its answer came: a project due at "last poll +
+	// PollInterval" falls just after the next tick about every other
+	// time, and waited for the one after, polled at twice its interval.
+	// So a tick takes what falls due before the middle of the next
+	// interval: each project is polled at the tick nearest its time.
+	due, err := in.st.DueAsanaProjects(ctx, now.Add(in.cfg.PollInterval/2), in.cfg.MaxPollsPerTick)
 	if err != nil {
 		return res, wrap("due projects", err)
 	}

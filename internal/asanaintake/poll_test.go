@@ -245,6 +245,22 @@ func pausedUntil(t *testing.T, b *bench, user string) time.Time {
 	return time.Time{}
 }
 
+// Ticks come every poll interval, each a little late, and a poll schedules
+// the next from when its answer came: the next tick may come a little
+// before the project's time. An active project is polled by every tick
+// all the same, not by every other one.
+func TestActiveProjectPolledEveryTick(t *testing.T) {
+	t.Parallel()
+	b := newBench(t, benchOptions{})
+	b.start(t)
+	for i := range 3 {
+		b.Clock.Add(900 * time.Millisecond)
+		if res := b.tick(t); res.Polled != 1 {
+			t.Fatalf("tick %d, 0.9 s after the last poll of an active project = %+v; want it polled", i, res)
+		}
+	}
+}
+
 // A project whose linked tasks are quiet is polled ever more rarely, up
 // to the cap; App Components traffic on one of its tasks wakes it at once,
 // and an event keeps it active.
@@ -268,12 +284,14 @@ func TestIdleProjectsBackOffAndWake(t *testing.T) {
 		p := b.project(t)
 		ivl := p.NextPollAt.Sub(p.LastPollAt)
 		intervals = append(intervals, ivl)
-		// Not due before its time: no request.
-		b.Clock.Add(ivl - time.Millisecond)
+		// Not polled by a tick more than half a poll interval before its
+		// time: no request.
+		early := ivl - time.Second/2 - time.Millisecond
+		b.Clock.Add(early)
 		if res := b.tick(t); res.Polled != 0 || res.Requests != 0 {
 			t.Fatalf("tick before the project is due = %+v", res)
 		}
-		b.Clock.Add(time.Millisecond)
+		b.Clock.Add(ivl - early)
 	}
 	want := []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second, 8 * time.Second}
 	for i := range want {
