@@ -95,7 +95,10 @@ func (c *Client) EnsureEnumField(ctx context.Context, workspace, project, name s
 			opts = append(opts, map[string]any{"name": o})
 		}
 		var created CustomField
-		body := map[string]any{"workspace": workspace, "name": name, "resource_subtype": "enum", "enum_options": opts}
+		body := map[string]any{"workspace": workspace, "name": name, "resource_subtype": "enum"}
+		if len(opts) > 0 {
+			body["enum_options"] = opts
+		}
 		if err := c.send(ctx, http.MethodPost, "custom_fields", body, &created); err != nil {
 			return nil, err
 		}

@@ -103,6 +103,7 @@ type Task struct {
 	Projects     []Ref              `json:"projects,omitempty"`
 	Workspace    *Ref               `json:"workspace,omitempty"`
 	CustomFields []CustomFieldValue `json:"custom_fields,omitempty"`
+	Memberships  []Membership       `json:"memberships,omitempty"`
 	External     *External          `json:"external,omitempty"`
 }
 

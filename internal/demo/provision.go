@@ -21,7 +21,7 @@ import (
 // writes the demo's setup file (SetupFile) into the data folder and applies
 // it as `asanajira apply` does: the Jira emulator connected automatically
 // (application link, consumer, webhook), the Acme workspace connected to
-// it with two-way sync of comments and completion, and its Launch project
+// it with two-way sync of comments, completion and fields, and its Launch project
 // routed to Jira project DEMO. On a resumed
 // data folder the same file sets the same server up again: the emulators
 // start empty each time, so the application link is made again and users
@@ -60,7 +60,7 @@ func (d *Demo) Provision(ctx context.Context, s *setup.Service) (store.JiraServe
 	}
 	d.log.Info("connected the Jira emulator: application link and webhook in place", slog.String("server", srv.ID),
 		slog.String("consumer_key", srv.ConsumerKey))
-	d.log.Info("routed the Acme workspace's Launch project to Jira project DEMO; two-way sync is on for Launch ↔ DEMO: comments and completion", slog.String("setup_file", path))
+	d.log.Info("routed the Acme workspace's Launch project to Jira project DEMO; two-way sync is on for Launch ↔ DEMO: comments, completion and fields", slog.String("setup_file", path))
 	return srv, nil
 }
 
@@ -89,6 +89,13 @@ workspaces:
           enabled: true
           comments: true
           completion: true
+          # The field mapping's defaults (name, due date and assignee both
+          # ways; Jira status and priority to Asana); the emulators' people
+          # have different e-mail domains.
+          fields:
+            domain_aliases:
+              - asana: acme.example
+                jira: example.com
     routes:
       - project: Launch
         server: Jira emulator

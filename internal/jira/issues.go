@@ -264,3 +264,21 @@ func (c *Client) SearchIter(ctx context.Context, opts SearchOptions) iter.Seq2[I
 		}
 	}
 }
+
+// EditMeta lists the fields the caller may edit on an issue now (its edit
+// screen, as the caller sees it): field id → its metadata, undecoded. It is
+// empty without the Edit Issues permission.
+//
+// https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/issue-getEditIssueMeta
+func (c *Client) EditMeta(ctx context.Context, idOrKey string) (map[string]json.RawMessage, error) {
+	var out struct {
+		Fields map[string]json.RawMessage `json:"fields"`
+	}
+	if err := c.get(ctx, "rest/api/2/issue/"+pathEscape(idOrKey)+"/editmeta", nil, &out); err != nil {
+		return nil, err
+	}
+	if out.Fields == nil {
+		out.Fields = map[string]json.RawMessage{}
+	}
+	return out.Fields, nil
+}

@@ -94,6 +94,28 @@ type SyncEntry struct {
 	Completion       *bool  `yaml:"completion"`
 	DoneTransition   string `yaml:"done_transition"`
 	ReopenTransition string `yaml:"reopen_transition"`
+	// Fields, when given, is the connection's field mapping (see README,
+	// Field mapping); without it the mapping is left as it is.
+	Fields *FieldsEntry `yaml:"fields"`
+}
+
+// FieldsEntry is a connection's field mapping: a direction per field
+// (off, jira_to_asana, asana_to_jira, both; a field not listed takes its
+// default), the status → section table, user pairs and domain aliases.
+type FieldsEntry struct {
+	Directions     map[string]string `yaml:"directions"`
+	StatusSections []struct {
+		Status  string `yaml:"status"`
+		Section string `yaml:"section"`
+	} `yaml:"status_sections"`
+	Users []struct {
+		AsanaEmail string `yaml:"asana_email"`
+		JiraUser   string `yaml:"jira_user"`
+	} `yaml:"users"`
+	DomainAliases []struct {
+		Asana string `yaml:"asana"`
+		Jira  string `yaml:"jira"`
+	} `yaml:"domain_aliases"`
 }
 
 // RouteEntry routes an Asana project, by name (found in the workspace) or

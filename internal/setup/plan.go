@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/asanajira/asanajira/internal/asana"
 	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/syncengine"
 )
 
 // SyncSettings is what apply needs of the sync engine to set each
@@ -22,6 +24,13 @@ type SyncSettings interface {
 	Settings(ctx context.Context, workspaceGID, jiraServerID string) (store.SyncSettings, error)
 	// PutSettings saves them; by is who changed them.
 	PutSettings(ctx context.Context, s store.SyncSettings, by string) error
+}
+
+// FieldMappings is what apply needs of the sync engine to set a
+// connection's field mapping; *syncengine.Engine implements it.
+type FieldMappings interface {
+	GetMapping(ctx context.Context, workspaceGID, jiraServerID, projectGID string) (syncengine.SavedMapping, error)
+	PutMapping(ctx context.Context, workspaceGID, jiraServerID, projectGID string, m syncengine.Mapping, by string) error
 }
 
 // Change ops, as a plan shows them.
@@ -587,7 +596,89 @@ func (p *planner) sync(ctx context.Context, c ConnectionEntry, gid, wsName, serv
 		}
 		return p.s.audit(ctx, st.actor, "sync.settings", gid+"/"+id, describeSync(s))
 	})
+	if c.Sync.Fields != nil {
+		return p.fields(ctx, c, gid, wsName, serverID, connected)
+	}
 	return nil
+}
+
+// fields plans a connection's field mapping.
+func (p *planner) fields(ctx context.Context, c ConnectionEntry, gid, wsName, serverID string, connected bool) error {
+	fm, ok := p.s.sync.(FieldMappings)
+	if !ok {
+		return invalid("The setup file sets a field mapping for %q × %q, but this asanajira's sync engine takes none.", wsName, c.Server)
+	}
+	want := mappingOf(c.Sync.Fields)
+	if err := want.Validate(); err != nil {
+		return invalid("The field mapping of %q × %q: %v", wsName, c.Server, err)
+	}
+	op, what := OpAdd, fmt.Sprintf("field mapping of %q × %q: %s", wsName, c.Server, describeMapping(want))
+	if connected {
+		have, err := fm.GetMapping(ctx, gid, serverID, "")
+		switch {
+		case err == nil:
+			if describeMapping(have.Mapping) == describeMapping(want) && reflect.DeepEqual(have.Mapping.Users, want.Users) &&
+				reflect.DeepEqual(have.Mapping.StatusSections, want.StatusSections) {
+				return nil
+			}
+			op, what = OpChange, fmt.Sprintf("field mapping of %q × %q: %s → %s", wsName, c.Server, describeMapping(have.Mapping), describeMapping(want))
+		case !errors.Is(err, syncengine.ErrNoMapping):
+			return fmt.Errorf("setup: field mapping: %w", err)
+		}
+	}
+	server := c.Server
+	p.add(op, what, func(ctx context.Context, st *applyState) error {
+		id, err := st.server(server)
+		if err != nil {
+			return err
+		}
+		if err := fm.PutMapping(ctx, gid, id, "", want, string(st.actor)); err != nil {
+			return &Error{Code: Invalid, Err: err, Message: "The sync engine refused the field mapping: " + err.Error()}
+		}
+		return p.s.audit(ctx, st.actor, "sync.fields", gid+"/"+id, describeMapping(want))
+	})
+	return nil
+}
+
+// mappingOf is the sync engine's mapping a setup file's fields: block says.
+func mappingOf(e *FieldsEntry) syncengine.Mapping {
+	var m syncengine.Mapping
+	for f, d := range e.Directions {
+		if m.Fields == nil {
+			m.Fields = map[string]syncengine.Direction{}
+		}
+		m.Fields[f] = syncengine.Direction(strings.TrimSpace(d))
+	}
+	for _, s := range e.StatusSections {
+		m.StatusSections = append(m.StatusSections, syncengine.StatusSection{Status: s.Status, Section: s.Section})
+	}
+	for _, u := range e.Users {
+		m.Users = append(m.Users, syncengine.UserPair{AsanaEmail: u.AsanaEmail, JiraUser: u.JiraUser})
+	}
+	for _, a := range e.DomainAliases {
+		m.DomainAliases = append(m.DomainAliases, syncengine.DomainAlias{Asana: a.Asana, Jira: a.Jira})
+	}
+	return m
+}
+
+// describeMapping says a mapping's directions, table, pairs and aliases in
+// one line.
+func describeMapping(m syncengine.Mapping) string {
+	var parts []string
+	for _, f := range syncengine.Fields {
+		parts = append(parts, f+" "+string(m.Direction(f)))
+	}
+	out := strings.Join(parts, ", ")
+	if n := len(m.StatusSections); n > 0 {
+		out += fmt.Sprintf("; %d status → section row(s)", n)
+	}
+	if n := len(m.Users); n > 0 {
+		out += fmt.Sprintf("; %d user pair(s)", n)
+	}
+	for _, a := range m.DomainAliases {
+		out += "; " + a.Asana + " ↔ " + a.Jira
+	}
+	return out
 }
 
 func (p *planner) routes(ctx context.Context, e WorkspaceEntry, where, gid, wsName string) error {

@@ -95,6 +95,7 @@ type Queries interface {
 	SetupQueries
 	AsanaIntakeQueries
 	SyncStatusQueries
+	FieldMappingQueries
 }
 
 // Tx is a transaction over the store. SQL exposes the underlying *sql.Tx so

@@ -73,7 +73,7 @@ func (e *Engine) SyncLink(ctx context.Context, linkID int64) (Result, error) {
 		return Result{}, wrap("sync link", err)
 	}
 	r := &run{e: e, link: link, set: set, owner: owner, state: state, pending: pending, started: e.now(),
-		wrote: map[string]bool{}, errs: map[string]*SyncError{}, deferred: map[string]bool{}}
+		wrote: map[string]bool{}, errs: map[string]*SyncError{}, deferred: map[string]bool{}, fieldEcho: map[string]bool{}}
 	if !set.Enabled {
 		return Result{}, r.finish(ctx) // switched off since they were recorded: each is a noop
 	}
@@ -154,6 +154,21 @@ type run struct {
 	// this long.
 	deferred map[string]bool
 	after    time.Duration
+
+	// Field sync (fields.go): the task's routed project, the mapping that
+	// applies (fieldsOn: one is saved), the fields' state, what the run
+	// learnt of users, edit metadata and enum fields, and the sides whose
+	// field change was the engine's own write coming back.
+	project     string
+	mapping     Mapping
+	mappingSet  bool
+	fieldsOn    bool
+	fstate      map[string]store.SyncFieldState
+	jiraEmails  map[string]string
+	jiraByEmail map[string]string
+	editmeta    map[string]map[string]bool
+	enumFields  map[string]*asana.CustomField
+	fieldEcho   map[string]bool
 }
 
 func newOwner() string {
@@ -193,6 +208,9 @@ func (r *run) sync(ctx context.Context) error {
 	if r.state.BaselineAt.IsZero() {
 		r.state.BaselineAt = r.started
 	}
+	if err := r.loadMapping(ctx); err != nil {
+		return err
+	}
 	if r.set.Comments {
 		if err := r.syncComments(ctx); err != nil {
 			if !isSyncError(err) {
@@ -207,6 +225,14 @@ func (r *run) sync(ctx context.Context) error {
 				return err
 			}
 			r.fail(KindCompletion, err)
+		}
+	}
+	if r.fieldsOn {
+		if err := r.syncFields(ctx); err != nil {
+			if !isSyncError(err) {
+				return err
+			}
+			r.fail(KindField, err)
 		}
 	}
 	return nil
@@ -225,8 +251,7 @@ func (r *run) read(ctx context.Context) error {
 		return r.credentialError(ctx, err, owner, "Asana")
 	}
 	r.ac = ac
-	r.issue, err = jc.GetIssue(ctx, r.link.IssueID, &jira.GetIssueOptions{
-		Fields: []string{"summary", "status", "updated", "project"}, Expand: []string{"changelog"}})
+	r.issue, err = jc.GetIssue(ctx, r.link.IssueID, &jira.GetIssueOptions{Fields: issueFieldFields, Expand: []string{"changelog"}})
 	if err != nil {
 		return r.jiraError(ctx, err, owner, "read "+r.link.IssueKey)
 	}
@@ -238,7 +263,7 @@ func (r *run) read(ctx context.Context) error {
 			r.comments = append(r.comments, c)
 		}
 	}
-	r.task, err = ac.GetTask(ctx, r.link.TaskGID, []string{"name", "completed", "completed_at", "modified_at"})
+	r.task, err = ac.GetTask(ctx, r.link.TaskGID, taskFieldOptFields)
 	if err != nil {
 		return r.asanaError(ctx, err, owner, "read the task")
 	}
@@ -337,7 +362,7 @@ func (r *run) saveState(ctx context.Context, done bool) error {
 		now := r.e.now()
 		r.state.LastSyncedAt = now
 		var msgs []string
-		for _, k := range []string{"", KindComment, KindCompletion} {
+		for _, k := range []string{"", KindComment, KindCompletion, KindField} {
 			if se := r.errs[k]; se != nil {
 				msgs = append(msgs, se.Msg)
 			}
@@ -424,10 +449,16 @@ func (r *run) outcome(c store.SyncChange) (string, string) {
 		return OutcomeError, se.Msg
 	}
 	kinds := []string{c.Kind}
+	if c.Kind != KindComment && r.wrote[dir+"/"+KindField] {
+		// A field write answers any change but a comment's: the intake
+		// tells field changes as task or issue changes, and a status
+		// change as completion.
+		return OutcomeApplied, ""
+	}
 	if c.Kind != KindComment && c.Kind != KindCompletion {
 		// The intake could not tell what changed: the change is applied by
 		// writes that no change of a known kind accounts for.
-		kinds = []string{KindComment, KindCompletion}
+		kinds = []string{KindComment, KindCompletion, KindField}
 		for _, k := range kinds {
 			if r.wrote[dir+"/"+k] && !r.told(c.Side, k) {
 				return OutcomeApplied, ""
@@ -447,7 +478,11 @@ func (r *run) outcome(c store.SyncChange) (string, string) {
 			return OutcomeEcho, ""
 		}
 	case KindCompletion:
-		if r.echo[c.Side] {
+		if r.echo[c.Side] || r.fieldEcho[c.Side] {
+			return OutcomeEcho, ""
+		}
+	default:
+		if r.fieldEcho[c.Side] {
 			return OutcomeEcho, ""
 		}
 	}

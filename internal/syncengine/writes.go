@@ -43,7 +43,9 @@ func (r *run) readLedger(ctx context.Context) error {
 		switch {
 		case e.State == store.SideEffectDone && e.Result != "":
 			r.results[r.targetSide(e.Target)+"/"+e.Result] = true
-		case e.State == store.SideEffectPending:
+		case e.State == store.SideEffectPending && e.Scope != scopeField:
+			// A field write is no story or comment: it never holds one
+			// back.
 			r.intents = append(r.intents, e)
 		}
 	}

@@ -108,6 +108,7 @@ func Run(t *testing.T, newStore NewStore) {
 	maps.Copy(tests, routingTests)
 	maps.Copy(tests, adminListTests)
 	maps.Copy(tests, syncStatusTests)
+	maps.Copy(tests, fieldMappingTests)
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
