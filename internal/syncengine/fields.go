@@ -22,8 +22,10 @@ import (
 // is written to the other side when the field's direction allows it (both
 // changed: the later change wins). A value equal to what the engine wrote
 // is no change, so its echo is dropped. The first run of a field (a field
-// newly enabled, a resync) makes the sides agree: the side the direction
-// names wins, and for "both" Jira's value, unless only Asana has one.
+// newly enabled, a new link) fills a side that has no value from the
+// other, and a one-way field's target from its source; a "both" field whose
+// sides both have a value waits for a change, unless the run is a resync
+// (Resync), where Jira's value wins.
 //
 // Writes go through the effects ledger (scope sync-field, one key per
 // write of a field of a link), found again after a crash by reading the
@@ -464,8 +466,12 @@ func (r *run) planField(ctx context.Context, f string, d Direction) (fieldPlan, 
 			toJira = true
 		case j == "" && a != "":
 			toJira = true
-		default:
+		case a == "" || r.force:
 			toAsana = true
+		default:
+			// Both have a value (a summary chosen on the create form):
+			// the first change on either side wins.
+			return p, nil
 		}
 	default:
 		aChanged, jChanged := a != st.AsanaValue, j != st.JiraValue

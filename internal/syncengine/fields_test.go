@@ -84,9 +84,9 @@ func changelogOf(t *testing.T, e *synctest.Env, field string) []string {
 	return out
 }
 
-// With the defaults and the demo's domain alias, the first run makes the
-// sides agree (Jira's summary names the task, Asana's assignee fills
-// Jira's empty one, the "Jira status" and "Jira priority" fields are made
+// With the defaults and the demo's domain alias, the first run fills what
+// one side lacks (Asana's assignee fills Jira's empty one; the differing
+// names stay until one changes; the "Jira status" and "Jira priority" fields are made
 // and set, the remote link takes the task's name); then a due date set in
 // Asana reaches Jira as the person who set it, a summary changed in Jira
 // renames the task, and each write's echo changes nothing.
@@ -98,7 +98,7 @@ func TestFieldsSyncBothWays(t *testing.T) {
 		mapFields(t, e, syncengine.Mapping{DomainAliases: demoAliases})
 		e.Sync(t)
 
-		want := taskView{Name: "Set up the demo board", Assignee: "bob@acme.example", Section: "To do",
+		want := taskView{Name: "Prepare the demo environment", Assignee: "bob@acme.example", Section: "To do",
 			Enums: map[string]string{"Jira status": "To Do", "Jira priority": "Medium"}}
 		if diff := cmp.Diff(want, readTask(t, e)); diff != "" {
 			t.Fatalf("task after the first run (-want +got):\n%s", diff)
@@ -107,7 +107,7 @@ func TestFieldsSyncBothWays(t *testing.T) {
 			t.Fatalf("DEMO-1 assignee %q, want bob (from Asana)", is.Assignee)
 		}
 		links, err := e.JiraAs(t, "admin").RemoteLinks(ctx, e.Link.IssueKey, "")
-		if err != nil || len(links) != 1 || links[0].Object.Title != "Set up the demo board" {
+		if err != nil || len(links) != 1 || links[0].Object.Title != "Prepare the demo environment" {
 			t.Fatalf("remote links %+v (%v), want one titled as the task", links, err)
 		}
 		if n := e.Sync(t); n != 0 {

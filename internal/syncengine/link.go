@@ -169,6 +169,9 @@ type run struct {
 	editmeta    map[string]map[string]bool
 	enumFields  map[string]*asana.CustomField
 	fieldEcho   map[string]bool
+	// force makes a "both" field whose sides differ take Jira's value on
+	// its first run (a resync).
+	force bool
 }
 
 func newOwner() string {
