@@ -6,12 +6,16 @@
 // streaming copy (download_url piped into Jira's multipart upload, no
 // bridge) gives the reference throughput. It prints one line:
 //
-//	bench=attachment size_mib=1024 mib_s=… direct_mib_s=… ratio=… peak_rss_mib=… idle_rss_mib=… wall_s=… checksum_ok=true
+//	bench=attachment data=demo size_mib=1024 mib_s=… direct_mib_s=… ratio=… peak_rss_mib=… idle_rss_mib=… wall_s=… checksum_ok=true
 //
 // Throughput is measured where the bytes land: from the upload request's
 // arrival at Jira to its last byte. ratio is mib_s / direct_mib_s; wall_s
 // is from the form submit to the file recorded in Jira, queue pickup
 // included.
+//
+// With -scale it copies again on a world the scale generator filled
+// (-scale-sizes) and prints a second line, data=scale, with scale_ratio:
+// its ratio over the first line's.
 package main
 
 import (
@@ -51,7 +55,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	bin := fs.String("bridge", "", "asanajira binary (default: build cmd/asanajira into a temporary folder)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
 	verbose := fs.Bool("v", false, "show the bridge's warnings and errors on stderr")
+	var scale harness.ScaleFlags
+	scale.Register(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sizes, err := scale.Sizes()
+	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -66,17 +76,26 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	}
-	opts := harness.Options{DataDir: dir, Bridge: *bin}
+	opts := harness.Options{Bridge: *bin}
 	if *verbose {
 		opts.BridgeLog = os.Stderr
 	}
+	return harness.MeasureBoth(ctx, out, sizes, func(ctx context.Context, sizes *harness.Sizes) (harness.Figures, error) {
+		opts.Scale = sizes
+		return measure(ctx, opts, *size)
+	})
+}
+
+// measure copies one file through the bridge and directly on one world;
+// its main figure is ratio.
+func measure(ctx context.Context, opts harness.Options, size int64) (harness.Figures, error) {
 	w, err := harness.Start(ctx, opts)
 	if err != nil {
-		return err
+		return harness.Figures{}, err
 	}
 	defer w.Close()
 	// Room for the file, and nothing kept in memory on the Jira side.
-	w.Demo.Jira.SetAttachmentLimit(*size + mib)
+	w.Demo.Jira.SetAttachmentLimit(size + mib)
 	w.Demo.Jira.SetDiscardAttachmentContent(true)
 	client := harness.Client(2)
 
@@ -84,53 +103,54 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	var tasks [2]string
 	for i := range tasks {
 		if tasks[i], err = w.CreateTask(ctx, client, fmt.Sprintf("Large file %d", i)); err != nil {
-			return err
+			return harness.Figures{}, err
 		}
-		if _, err := w.Demo.Asana.AddGeneratedAttachment(fakeasana.GeneratedAttachment{Task: tasks[i], Name: name, Size: *size, Seed: seed}); err != nil {
-			return err
+		if _, err := w.Demo.Asana.AddGeneratedAttachment(fakeasana.GeneratedAttachment{Task: tasks[i], Name: name, Size: size, Seed: seed}); err != nil {
+			return harness.Figures{}, err
 		}
 	}
 	idle, err := w.Process.Memory()
 	if err != nil {
-		return err
+		return harness.Figures{}, err
 	}
 
 	direct, err := directCopy(ctx, w, client, tasks[0], name)
 	if err != nil {
-		return fmt.Errorf("direct copy: %w", err)
+		return harness.Figures{}, fmt.Errorf("direct copy: %w", err)
 	}
 
 	start := time.Now()
 	r, err := w.Demo.Asana.CallApp(ctx, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: w.Demo.BridgeURL + "/asana/form/submit",
 		User: w.Alice, Task: tasks[1], Values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "Large file"}})
 	if err != nil {
-		return fmt.Errorf("form submit: %w", err)
+		return harness.Figures{}, fmt.Errorf("form submit: %w", err)
 	}
 	var got struct {
 		ResourceURL string `json:"resource_url"`
 	}
 	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &got) != nil {
-		return fmt.Errorf("form submit: HTTP %d: %.300s", r.Status, r.Body)
+		return harness.Figures{}, fmt.Errorf("form submit: HTTP %d: %.300s", r.Status, r.Body)
 	}
 	key := got.ResourceURL[strings.LastIndex(got.ResourceURL, "/")+1:]
 	bridged, err := waitForFile(ctx, w.Demo.Jira, key, name)
 	if err != nil {
-		return err
+		return harness.Figures{}, err
 	}
 	wall := time.Since(start)
 	mem, err := w.Process.Memory()
 	if err != nil {
-		return err
+		return harness.Figures{}, err
 	}
-	if bridged.Size != *size || direct.Size != *size {
-		return fmt.Errorf("jira received %d bytes through the bridge and %d directly, want %d", bridged.Size, direct.Size, *size)
+	if bridged.Size != size || direct.Size != size {
+		return harness.Figures{}, fmt.Errorf("jira received %d bytes through the bridge and %d directly, want %d", bridged.Size, direct.Size, size)
 	}
 	rate := func(a fakejira.Attachment) float64 { return float64(a.Size) / mib / a.Received.Seconds() }
-	_, err = fmt.Fprintln(out, harness.Line("bench", "attachment", "size_mib", float64(*size)/mib,
-		"mib_s", rate(bridged), "direct_mib_s", rate(direct), "ratio", rate(bridged)/rate(direct),
-		"peak_rss_mib", float64(mem.Peak)/mib, "idle_rss_mib", float64(idle.RSS)/mib,
-		"wall_s", wall.Seconds(), "checksum_ok", bridged.CRC32C == direct.CRC32C))
-	return err
+	ratio := rate(bridged) / rate(direct)
+	return harness.Figures{Filled: w.Filled, Figure: ratio, Head: []any{"bench", "attachment"},
+		Rest: []any{"size_mib", float64(size) / mib,
+			"mib_s", rate(bridged), "direct_mib_s", rate(direct), "ratio", ratio,
+			"peak_rss_mib", float64(mem.Peak) / mib, "idle_rss_mib", float64(idle.RSS) / mib,
+			"wall_s", wall.Seconds(), "checksum_ok", bridged.CRC32C == direct.CRC32C}}, nil
 }
 
 // directCopy streams the task's file from its download_url into a new

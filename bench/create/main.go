@@ -8,13 +8,18 @@
 // alternate one by one, so both meet the same emulator state and the same
 // background work. It prints one line:
 //
-//	bench=create db=sqlite concurrency=1 n=… calls=… jira_calls=… asana_calls=… rps=… p50_ms=… p99_ms=… same_calls_p50_ms=… same_calls_p99_ms=… ratio=… first_fifth_p50_ms=… last_fifth_p50_ms=… drift=… same_calls_drift=… backlog_at_end=… drain_ms=…
+//	bench=create db=sqlite data=demo users=16 concurrency=1 n=… calls=… jira_calls=… asana_calls=… rps=… p50_ms=… p99_ms=… same_calls_p50_ms=… same_calls_p99_ms=… ratio=… first_fifth_p50_ms=… last_fifth_p50_ms=… drift=… same_calls_drift=… backlog_at_end=… drain_ms=…
 //
 // ratio is p50_ms / same_calls_p50_ms: what a create costs through the
 // bridge over the calls it must make. drift is the last fifth's p50 over
 // the first fifth's (same_calls_drift the same for the baseline: how much
 // of the drift is the emulators'). backlog_at_end is the jobs still queued
 // when the last create answered, drain_ms how long they took to finish.
+//
+// With -scale it then does it all again on a world the scale generator
+// filled (-scale-sizes) and prints a second line, data=scale, with what
+// was added, how long that took (fill_s) and scale_ratio: its ratio over
+// the first line's.
 package main
 
 import (
@@ -31,7 +36,6 @@ import (
 	"time"
 
 	"github.com/asanajira/asanajira/bench/internal/harness"
-	"github.com/asanajira/asanajira/internal/store"
 )
 
 func main() {
@@ -58,24 +62,22 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	small, err := measure(ctx, c, nil)
+	sizes, err := c.Sizes()
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(out, small.line)
-	return err
+	return harness.MeasureBoth(ctx, out, sizes, func(ctx context.Context, sizes *harness.Sizes) (figures, error) {
+		return measure(ctx, c, sizes)
+	})
 }
 
-type figures struct {
-	line         string
-	ratio, drift float64
-}
+type figures = harness.Figures
 
-// measure runs one world: on the demo's data, or filled to sizes.
-func measure(ctx context.Context, c config, prepare func(context.Context, *harness.World, store.Store) error) (figures, error) {
+// measure runs one world: on the demo's data, or filled to sizes. Its
+// main figure is ratio.
+func measure(ctx context.Context, c config, sizes *harness.Sizes) (figures, error) {
 	opts := c.Options()
-	opts.Record, opts.HoldJobs, opts.Users = true, true, c.users
-	opts.Prepare = prepare
+	opts.Record, opts.HoldJobs, opts.Users, opts.Scale = true, true, c.users, sizes
 	w, err := harness.Start(ctx, opts)
 	if err != nil {
 		return figures{}, err
@@ -135,19 +137,17 @@ func measure(ctx context.Context, c config, prepare func(context.Context, *harne
 	if err := prof.Stop(); err != nil {
 		return figures{}, err
 	}
-	f := figures{ratio: float64(bridge.P50) / float64(baseline.P50), drift: float64(bridge.Fifth(4)) / float64(bridge.Fifth(0))}
-	data := "demo"
-	if prepare != nil {
-		data = "scale"
-	}
-	f.line = harness.Line("bench", "create", "db", w.Database, "data", data, "users", len(w.Users), "concurrency", c.concurrency, "n", bridge.N,
-		"calls", len(calls), "jira_calls", jiraCalls, "asana_calls", len(calls)-jiraCalls,
-		"rps", bridge.RPS(), "p50_ms", bridge.P50, "p99_ms", bridge.P99,
-		"same_calls_p50_ms", baseline.P50, "same_calls_p99_ms", baseline.P99, "ratio", f.ratio,
-		"first_fifth_p50_ms", bridge.Fifth(0), "last_fifth_p50_ms", bridge.Fifth(4), "drift", f.drift,
-		"same_calls_drift", float64(baseline.Fifth(4))/float64(baseline.Fifth(0)),
-		"backlog_at_end", backlog, "drain_ms", drain)
-	return f, nil
+	ratio := float64(bridge.P50) / float64(baseline.P50)
+	return figures{Filled: w.Filled, Figure: ratio,
+		Head: []any{"bench", "create", "db", w.Database},
+		Rest: []any{"users", len(w.Users), "concurrency", c.concurrency, "n", bridge.N,
+			"calls", len(calls), "jira_calls", jiraCalls, "asana_calls", len(calls) - jiraCalls,
+			"rps", bridge.RPS(), "p50_ms", bridge.P50, "p99_ms", bridge.P99,
+			"same_calls_p50_ms", baseline.P50, "same_calls_p99_ms", baseline.P99, "ratio", ratio,
+			"first_fifth_p50_ms", bridge.Fifth(0), "last_fifth_p50_ms", bridge.Fifth(4),
+			"drift", float64(bridge.Fifth(4)) / float64(bridge.Fifth(0)),
+			"same_calls_drift", float64(baseline.Fifth(4)) / float64(baseline.Fifth(0)),
+			"backlog_at_end", backlog, "drain_ms", drain}}, nil
 }
 
 // calibrate creates one issue to warm the bridge's caches (create metadata)

@@ -14,7 +14,16 @@
 //
 // It prints one line:
 //
-//	bench=widget mode=jira auth=pat db=sqlite data=demo concurrency=32 calls=1 n=… rps=… p50_ms=… p99_ms=… same_calls_rps=… same_calls_p50_ms=… same_calls_p99_ms=… overhead_ratio=… seq_p50_ms=… seq_same_calls_p50_ms=… seq_ratio=…
+//	bench=widget mode=jira auth=pat db=sqlite data=demo concurrency=32 calls=1 n=… rps=… p50_ms=… p99_ms=… same_calls_rps=… same_calls_p50_ms=… same_calls_p99_ms=… overhead_ratio=… seq_p50_ms=… seq_same_calls_p50_ms=… seq_ratio=… process_rss_mib=…
+//
+// process_rss_mib is this process's resident memory right after the
+// throughput phases: the bridge, both emulators and the load generator
+// together, so an upper bound of the bridge's own.
+//
+// With -scale it then measures again on a world the scale generator filled
+// (-scale-sizes) and prints a second line, data=scale, with what was added,
+// how long that took (fill_s), scale_ratio (its overhead_ratio over the
+// first line's) and seq_scale_ratio (the same for seq_ratio).
 package main
 
 import (
@@ -32,7 +41,6 @@ import (
 	"time"
 
 	"github.com/asanajira/asanajira/bench/internal/harness"
-	"github.com/asanajira/asanajira/internal/store"
 )
 
 func main() {
@@ -69,22 +77,31 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if c.mode != "cached" && c.mode != "jira" {
 		return fmt.Errorf("unknown -mode %q: cached or jira", c.mode)
 	}
-	small, err := measure(ctx, c, nil)
+	sizes, err := c.Sizes()
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(out, small.line)
-	return err
+	return harness.MeasureBoth(ctx, out, sizes, func(ctx context.Context, sizes *harness.Sizes) (harness.Figures, error) {
+		return measure(ctx, c, sizes)
+	})
 }
 
+// figures are one world's: the main figure is overhead_ratio, seq the
+// one-at-a-time ratio.
 type figures struct {
-	line          string
-	overhead, seq float64
+	harness.Figures
+	seq float64
 }
 
-func measure(ctx context.Context, c config, prepare func(context.Context, *harness.World, store.Store) error) (figures, error) {
+func measure(ctx context.Context, c config, sizes *harness.Sizes) (harness.Figures, error) {
+	f, err := measureWorld(ctx, c, sizes)
+	f.Also = []harness.Named{{Name: "seq", Value: f.seq}}
+	return f.Figures, err
+}
+
+func measureWorld(ctx context.Context, c config, sizes *harness.Sizes) (figures, error) {
 	opts := c.Options()
-	opts.Record, opts.JiraAuth, opts.Prepare = true, c.auth, prepare
+	opts.Record, opts.JiraAuth, opts.Scale = true, c.auth, sizes
 	w, err := harness.Start(ctx, opts)
 	if err != nil {
 		return figures{}, err
@@ -145,7 +162,14 @@ func measure(ctx context.Context, c config, prepare func(context.Context, *harne
 	if err != nil {
 		return figures{}, err
 	}
-	f := figures{overhead: baseline.RPS() / bridge.RPS()}
+	// What the process holds right after the load: the bridge, both
+	// emulators and the load generator together, so an upper bound of
+	// the bridge's own.
+	mem, err := harness.ReadMemory(os.Getpid())
+	if err != nil {
+		return figures{}, err
+	}
+	f := figures{Figures: harness.Figures{Figure: baseline.RPS() / bridge.RPS(), Filled: w.Filled}}
 	var seqB, seqS harness.Result
 	if c.seqN > 0 {
 		offset := 1 << 30 // sequence numbers stay unique across the phases
@@ -158,16 +182,13 @@ func measure(ctx context.Context, c config, prepare func(context.Context, *harne
 	if err := prof.Stop(); err != nil {
 		return figures{}, err
 	}
-	data := "demo"
-	if prepare != nil {
-		data = "scale"
-	}
-	f.line = harness.Line("bench", "widget", "mode", c.mode, "auth", c.auth, "db", w.Database, "data", data,
-		"concurrency", c.concurrency, "calls", len(calls),
+	f.Head = []any{"bench", "widget", "mode", c.mode, "auth", c.auth, "db", w.Database}
+	f.Rest = []any{"concurrency", c.concurrency, "calls", len(calls),
 		"n", bridge.N, "rps", bridge.RPS(), "p50_ms", bridge.P50, "p99_ms", bridge.P99,
 		"same_calls_rps", baseline.RPS(), "same_calls_p50_ms", baseline.P50, "same_calls_p99_ms", baseline.P99,
-		"overhead_ratio", f.overhead,
-		"seq_p50_ms", seqB.P50, "seq_same_calls_p50_ms", seqS.P50, "seq_ratio", f.seq)
+		"overhead_ratio", f.Figure,
+		"seq_p50_ms", seqB.P50, "seq_same_calls_p50_ms", seqS.P50, "seq_ratio", f.seq,
+		"process_rss_mib", float64(mem.RSS) / (1 << 20)}
 	return f, nil
 }
 

@@ -12,5 +12,5 @@ func TestSmoke(t *testing.T) {
 	short := []string{"-duration", "200ms", "-warmup", "0", "-concurrency", "4", "-rounds", "2", "-seq-n", "10"}
 	harness.Smoke(t, "bench=widget ", run,
 		append([]string{"-mode", "jira"}, short...),
-		append([]string{"-mode", "cached", "-auth", "oauth1"}, short...))
+		append([]string{"-mode", "cached", "-auth", "oauth1", "-scale", "-scale-sizes", harness.SmokeSizes}, short...))
 }

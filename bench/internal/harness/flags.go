@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +20,7 @@ type Flags struct {
 	BlockProfile string
 	MutexProfile string
 	Verbose      bool
+	ScaleFlags
 }
 
 // Register adds the flags to fs.
@@ -29,6 +31,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.BlockProfile, "blockprofile", "", "write a profile of where goroutines blocked (channels, locks, the database pool) during the measured phases")
 	fs.StringVar(&f.MutexProfile, "mutexprofile", "", "write a profile of contended mutexes during the measured phases")
 	fs.BoolVar(&f.Verbose, "v", false, "show the bridge's warnings and errors, and the calls recorded, on stderr")
+	f.ScaleFlags.Register(fs)
 }
 
 // Options are the world options the flags ask for, in a temporary folder.
@@ -38,6 +41,94 @@ func (f *Flags) Options() Options {
 		o.BridgeLog = os.Stderr
 	}
 	return o
+}
+
+// ScaleFlags are -scale and -scale-sizes, which every benchmark takes.
+type ScaleFlags struct {
+	Scale      bool
+	ScaleSizes string
+}
+
+// Register adds the flags to fs.
+func (f *ScaleFlags) Register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.Scale, "scale", false, "measure again on a world filled by the scale generator (-scale-sizes) and print that line too, with scale_ratio= its main figure over the demo data's")
+	fs.StringVar(&f.ScaleSizes, "scale-sizes", FullScale.String(), "what -scale adds to the demo's data (keys left out keep these values)")
+}
+
+// Sizes is what -scale asks for: nil without -scale.
+func (f *ScaleFlags) Sizes() (*Sizes, error) {
+	if !f.Scale {
+		return nil, nil
+	}
+	s, err := ParseSizes(f.ScaleSizes)
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Figures is a benchmark's figures on one world, printed as its summary
+// line: Head, then the data it ran on, then Rest.
+type Figures struct {
+	Head, Rest []any
+	// Filled is what the scale generator added (nil on the demo's data).
+	Filled *Filled
+	// Figure is the benchmark's main figure, which scale_ratio compares.
+	Figure float64
+	// Also are other figures compared the same way, each printed as
+	// <name>_scale_ratio.
+	Also []Named
+}
+
+// Named is a figure with its name.
+type Named struct {
+	Name  string
+	Value float64
+}
+
+// Line is the summary line: data=demo, or data=scale with what the
+// generator added, how long it took (fill_s) and scale_ratio, Figure over
+// demo's Figure (the same benchmark on the demo's data, in the same run).
+func (s Figures) Line(demo *Figures) string {
+	kv := append([]any{}, s.Head...)
+	if s.Filled == nil {
+		kv = append(kv, "data", "demo")
+	} else {
+		z := s.Filled.Sizes
+		kv = append(kv, "data", "scale", "scale_workspaces", z.Workspaces, "scale_servers", z.Servers, "scale_users", z.Users, "scale_links", z.Links,
+			"scale_audit", z.Audit, "scale_jobs", z.Jobs, "fill_s", s.Filled.Duration.Seconds())
+		if demo != nil {
+			kv = append(kv, "scale_ratio", s.Figure/demo.Figure)
+			for i, a := range s.Also {
+				if i < len(demo.Also) {
+					kv = append(kv, a.Name+"_scale_ratio", a.Value/demo.Also[i].Value)
+				}
+			}
+		}
+	}
+	return Line(append(kv, s.Rest...)...)
+}
+
+// MeasureBoth prints the figures measure gives on the demo's data and,
+// when sizes is not nil, then on a world filled to sizes, with the
+// comparison of the two.
+func MeasureBoth(ctx context.Context, out io.Writer, sizes *Sizes, measure func(ctx context.Context, sizes *Sizes) (Figures, error)) error {
+	small, err := measure(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(out, small.Line(nil)); err != nil {
+		return err
+	}
+	if sizes == nil {
+		return nil
+	}
+	big, err := measure(ctx, sizes)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, big.Line(&small))
+	return err
 }
 
 // Logf writes to stderr under -v.

@@ -54,8 +54,11 @@ type Options struct {
 	// each with an Asana token of its own: to the bridge they are distinct
 	// users, each with its own Asana quota.
 	Users int
-	// Prepare runs once the demo is provisioned and alice connected,
-	// before the bridge serves: the scale generator fills the store here.
+	// Scale, when set, fills the store and the Asana emulator with that
+	// much more (World.Filled says how long it took) once the demo is
+	// provisioned and the users connected, before the bridge serves.
+	Scale *Sizes
+	// Prepare runs after Scale, before the bridge serves.
 	Prepare func(ctx context.Context, w *World, st store.Store) error
 	// Configure adjusts the bridge's configuration before it starts (the
 	// sync benchmark chooses the Asana intake here).
@@ -86,6 +89,11 @@ type World struct {
 	Process *Process
 	// Recorder logs the emulators' requests when Options.Record is set.
 	Recorder *Recorder
+	// Filled is what Options.Scale added (nil without it).
+	Filled *Filled
+	// Ready is how long the bridge process took from its start to
+	// answering /readyz (Options.Bridge only).
+	Ready time.Duration
 
 	jiraAuth   func(base http.RoundTripper) http.RoundTripper
 	aliceJira  store.JiraCredential
@@ -170,6 +178,14 @@ func Start(ctx context.Context, opts Options) (_ *World, err error) {
 	for i := 1; err == nil && i < opts.Users; i++ {
 		err = w.addUser(ctx, a.Store(), srv, i)
 	}
+	if err == nil && opts.Scale != nil {
+		var f Filled
+		f, err = w.fill(ctx, a, *opts.Scale)
+		w.Filled = &f
+		if opts.BridgeLog != nil {
+			fmt.Fprintf(opts.BridgeLog, "scale generator: %v in %.1fs: %v\n", *opts.Scale, f.Duration.Seconds(), f)
+		}
+	}
 	if err == nil && opts.Prepare != nil {
 		err = opts.Prepare(ctx, w, a.Store())
 	}
@@ -188,7 +204,7 @@ func Start(ctx context.Context, opts Options) (_ *World, err error) {
 			return nil, err
 		}
 		w.stop = func() { _ = w.Process.Stop() } // the benchmark has its figures already
-		if _, err := w.Process.WaitReady(ctx, 30*time.Second); err != nil {
+		if w.Ready, err = w.Process.WaitReady(ctx, 30*time.Second); err != nil {
 			return nil, err
 		}
 		return w, nil

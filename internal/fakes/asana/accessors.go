@@ -79,3 +79,27 @@ func (s *Server) Stories(taskGID string) []Story {
 	}
 	return out
 }
+
+// AddWorkspace adds a workspace (the benchmarks' scale generator fills the
+// emulator with many). Adding a gid that exists renames it.
+func (s *Server) AddWorkspace(gid, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.workspaces[gid] = &workspace{gid: gid, name: name}
+}
+
+// AddUser adds a user who has no login or personal access token: someone
+// the API answers about by gid or email, as the benchmarks' scale
+// generator needs by the thousand. They are no project's members (a
+// project lists the demo users), so ten thousand of them leave the
+// answers the bridge reads as they were. Adding a gid that exists changes
+// its name and email.
+func (s *Server) AddUser(gid, name, email string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.st.users[gid]; u != nil {
+		u.name, u.email = name, email
+		return
+	}
+	s.st.users[gid] = &user{gid: gid, name: name, email: email}
+}

@@ -280,7 +280,7 @@ func (st *state) userByRef(ref string) (*user, bool) {
 		return u, true
 	}
 	for _, u := range st.users {
-		if u.login == ref {
+		if ref != "" && u.login == ref { // users added by AddUser have no login
 			return u, true
 		}
 	}
