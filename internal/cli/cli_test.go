@@ -69,10 +69,17 @@ func TestMainExitCodesAndMessages(t *testing.T) {
 			stdout: []string{"-metrics-listen", "ASANAJIRA_METRICS_LISTEN", "never served on --listen"}},
 		"serve postgres without key": {args: []string{"serve", "--database-url", "postgres://u:pw@127.0.0.1:1/db"}, code: 1,
 			stderr: []string{"required with PostgreSQL"}, noStderr: []string{"pw@"}},
-		"version":      {args: []string{"version"}, code: 0, stdout: []string{"asanajira ", "go1."}},
-		"keys unknown": {args: []string{"keys", "list"}, code: 2, stderr: []string{"asanajira keys generate"}},
-		"keys small":   {args: []string{"keys", "generate", "--bits", "1024"}, code: 2, stderr: []string{"at least 2048"}},
-		"secrets":      {args: []string{"secrets", "new-key"}, code: 0, stdout: []string{"="}},
+		"version":                 {args: []string{"version"}, code: 0, stdout: []string{"asanajira ", "go1."}},
+		"keys unknown":            {args: []string{"keys", "list"}, code: 2, stderr: []string{"asanajira keys generate"}},
+		"keys small":              {args: []string{"keys", "generate", "--bits", "1024"}, code: 2, stderr: []string{"at least 2048"}},
+		"secrets":                 {args: []string{"secrets", "new-key"}, code: 0, stdout: []string{"="}},
+		"sync needs a subcommand": {args: []string{"sync"}, code: 2, stderr: []string{"resync"}},
+		"sync resync help": {args: []string{"sync", "resync", "--help"}, code: 0,
+			stdout: []string{"--link", "--project", "--concurrency", "--restart", "ASANAJIRA_CONCURRENCY", "resumes"}},
+		"sync resync needs one target": {args: []string{"sync", "resync", "--link", "1", "--project", "2"}, code: 2,
+			stderr: []string{"exactly one of --link or --project"}},
+		"sync resync missing link": {args: []string{"sync", "resync", "--link", "7", "--database-url", filepath.Join(dir, "resync.db"), "--log-level", "error"}, code: 1,
+			stdout: []string{"1/1 link 7: failed: no link 7"}, stderr: []string{"could not be resynced"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -345,6 +345,8 @@ type fieldPlan struct {
 	actor        string // Asana gid (to Asana: "" for the Jira actor's mapping) of who changed it
 	jiraActor    string // Jira user name who changed it (for writes to Asana)
 	changedSides []string
+	// why says why, for a preview (see FieldChange.Why).
+	why string
 }
 
 // loadMapping finds the link's routed project and the mapping that applies
@@ -379,15 +381,9 @@ func (r *run) loadMapping(ctx context.Context) error {
 
 // syncFields brings the mapped fields of the link together.
 func (r *run) syncFields(ctx context.Context) error {
-	states, err := r.e.st.ListSyncFieldStates(ctx, r.link.ID)
-	if err != nil {
-		return wrap("read the field state", err)
+	if err := r.loadFieldState(ctx); err != nil {
+		return err
 	}
-	r.fstate = map[string]store.SyncFieldState{}
-	for _, s := range states {
-		r.fstate[s.Field] = s
-	}
-	r.collectJiraEmails()
 	var errs []error
 	for _, f := range Fields {
 		d := r.mapping.Direction(f)
@@ -414,6 +410,21 @@ func (r *run) syncFields(ctx context.Context) error {
 	if len(errs) > 0 {
 		return errs[0]
 	}
+	return nil
+}
+
+// loadFieldState reads the link's field state, and notes the e-mail of the
+// Jira users the issue names.
+func (r *run) loadFieldState(ctx context.Context) error {
+	states, err := r.e.st.ListSyncFieldStates(ctx, r.link.ID)
+	if err != nil {
+		return wrap("read the field state", err)
+	}
+	r.fstate = map[string]store.SyncFieldState{}
+	for _, s := range states {
+		r.fstate[s.Field] = s
+	}
+	r.collectJiraEmails()
 	return nil
 }
 
@@ -448,6 +459,9 @@ func (r *run) planField(ctx context.Context, f string, d Direction) (fieldPlan, 
 	aAt, aBy := r.asanaFieldChange(spec)
 	jAt, jBy := r.jiraFieldChange(spec)
 	toAsana, toJira := false, false
+	if has && r.force && a == st.AsanaValue && j == st.JiraValue {
+		has = false // a resync takes a disagreement left waiting as a first run
+	}
 	switch {
 	case agree:
 		if has && (a != st.AsanaValue || j != st.JiraValue) {
@@ -456,9 +470,10 @@ func (r *run) planField(ctx context.Context, f string, d Direction) (fieldPlan, 
 		if has && a == st.AsanaValue && st.Written == SideAsana || has && j == st.JiraValue && st.Written == SideJira {
 			r.fieldEcho[st.Written] = true
 		}
+		p.why = "in step"
 		return p, nil
 	case !has:
-		p.baseline = true
+		p.baseline, p.why = true, "first run"
 		switch {
 		case d == FromJira:
 			toAsana = true
@@ -471,6 +486,7 @@ func (r *run) planField(ctx context.Context, f string, d Direction) (fieldPlan, 
 		default:
 			// Both have a value (a summary chosen on the create form):
 			// the first change on either side wins.
+			p.why = "waits for a change"
 			return p, nil
 		}
 	default:
@@ -489,11 +505,17 @@ func (r *run) planField(ctx context.Context, f string, d Direction) (fieldPlan, 
 			}
 		}
 		if !aChanged && !jChanged {
-			return p, nil // they disagreed before; wait for a change
+			p.why = "waits for a change" // they disagreed before
+			return p, nil
 		}
 		toAsana, toJira = jChanged && d.ToAsana(), aChanged && d.ToJira()
+		p.why = "changed in Asana"
+		if jChanged {
+			p.why = "changed in Jira"
+		}
 		if !toAsana && !toJira {
-			return p, nil // the direction keeps this change on its side
+			p.why = "kept on its side" // by the field's direction
+			return p, nil
 		}
 	}
 	if toAsana {

@@ -1,6 +1,8 @@
 package syncengine_test
 
 import (
+	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -385,6 +387,126 @@ func TestNotesDescription(t *testing.T) {
 		e.Sync(t)
 		if is := e.Issue(t); is.Description != `Use \{code\} here` {
 			t.Fatalf("description %q", is.Description)
+		}
+	})
+}
+
+// Preview tells what a mapping would change on a link, writing nothing;
+// Resync applies the mapping to a link as if its fields were new.
+func TestPreviewAndResync(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db string) {
+		e := synctest.New(t, synctest.Options{DB: db})
+		ctx := t.Context()
+		m := syncengine.Mapping{DomainAliases: demoAliases}
+		mapFields(t, e, m)
+		e.Sync(t)
+		if _, err := e.AsanaAs(t, "alice").UpdateTask(ctx, e.Link.TaskGID, map[string]any{"due_on": "2026-12-24"}); err != nil {
+			t.Fatal(err)
+		}
+		type row struct{ Field, To, Value, Why string }
+		preview := func(m syncengine.Mapping, force bool) []row {
+			t.Helper()
+			cs, err := e.Engine.Preview(ctx, e.Link.ID, m, force)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []row
+			for _, c := range cs {
+				out = append(out, row{c.Field, c.To, c.Value, c.Why})
+			}
+			return out
+		}
+		want := []row{
+			{syncengine.FieldName, "", "", "waits for a change"},
+			{syncengine.FieldDue, store.SideJira, "2026-12-24", "changed in Asana"},
+			{syncengine.FieldAssignee, "", "", "in step"},
+			{syncengine.FieldNotes, "", "", "off"},
+			{syncengine.FieldStatus, "", "", "in step"},
+			{syncengine.FieldPriority, "", "", "in step"},
+			{syncengine.FieldSection, "", "", "off"},
+		}
+		if diff := cmp.Diff(want, preview(m, false)); diff != "" {
+			t.Errorf("preview (-want +got):\n%s", diff)
+		}
+		// Another mapping: the name from Jira, forced as a resync would.
+		m2 := syncengine.Mapping{DomainAliases: demoAliases, Fields: map[string]syncengine.Direction{syncengine.FieldName: syncengine.FromJira, syncengine.FieldDue: syncengine.Off}}
+		got := preview(m2, true)
+		if got[0] != (row{syncengine.FieldName, store.SideAsana, "Set up the demo board", "first run"}) || got[1].Why != "off" {
+			t.Errorf("forced preview: %+v", got)
+		}
+		if is := e.Issue(t); is.DueDate != "" {
+			t.Fatalf("a preview wrote the due date: %q", is.DueDate)
+		}
+
+		if _, err := e.Engine.Resync(ctx, e.Link.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := readTask(t, e).Name; got != "Set up the demo board" {
+			t.Errorf("after the resync the task is %q, want Jira's summary", got)
+		}
+		if is := e.Issue(t); is.DueDate != "2026-12-24" {
+			t.Errorf("after the resync DEMO-1 is due %q", is.DueDate)
+		}
+	})
+}
+
+// ResyncLinks resyncs the links it is given a few at a time, tells its
+// progress, and resumes after the links an interrupted run finished.
+func TestResyncLinks(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db string) {
+		e := synctest.New(t, synctest.Options{DB: db})
+		ctx := t.Context()
+		mapFields(t, e, syncengine.Mapping{DomainAliases: demoAliases})
+		e.Sync(t)
+		// A second link, of the third seeded task, to DEMO-2.
+		is2, _ := e.Jira.Issue("DEMO-2")
+		l2 := store.Link{WorkspaceGID: e.Seed.Workspace, TaskGID: e.Seed.Tasks[2].GID, JiraServerID: e.Server.ID,
+			IssueID: is2.ID, IssueKey: "DEMO-2", CreatedBy: e.Users["alice"]}
+		if err := e.Store.CreateLink(ctx, &l2); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := e.Engine.ProjectLinks(ctx, e.Seed.Project)
+		if !errors.Is(err, syncengine.ErrNoRoute) {
+			t.Fatalf("ProjectLinks of an unrouted project: %v, %v", ids, err)
+		}
+		if err := e.Store.PutProjectRoute(ctx, store.ProjectRoute{WorkspaceGID: e.Seed.Workspace, ProjectGID: e.Seed.Project, JiraServerID: e.Server.ID}); err != nil {
+			t.Fatal(err)
+		}
+		ids, err = e.Engine.ProjectLinks(ctx, e.Seed.Project)
+		if err != nil || !cmp.Equal(ids, []int64{e.Link.ID, l2.ID}) {
+			t.Fatalf("ProjectLinks = %v, %v; want both links", ids, err)
+		}
+		// An interrupted resync finished the first link.
+		if err := e.Store.PutSyncCursor(ctx, "resync:project:x", strconv.FormatInt(e.Link.ID, 10)); err != nil {
+			t.Fatal(err)
+		}
+		var seen []syncengine.ResyncProgress
+		failed, err := e.Engine.ResyncLinks(ctx, "project:x", ids, 2, false, func(p syncengine.ResyncProgress) { seen = append(seen, p) })
+		if err != nil || failed != 0 {
+			t.Fatalf("ResyncLinks: %d failed, %v", failed, err)
+		}
+		if len(seen) != 1 || seen[0].LinkID != l2.ID || seen[0].Done != 2 || seen[0].Total != 2 || seen[0].Skipped != 1 {
+			t.Fatalf("progress %+v; want the second link only, as 2 of 2", seen)
+		}
+		if got := readTask(t, e).Name; got != "Prepare the demo environment" {
+			t.Errorf("the skipped link was resynced: task %q", got)
+		}
+		tk := e.Asana.Task(e.Seed.Tasks[2].GID)
+		if tk.Name != "Login page crashes on Safari" {
+			t.Errorf("the second task is %q, want DEMO-2's summary", tk.Name)
+		}
+		// Finished: the next resync starts over and does both.
+		seen = nil
+		if _, err := e.Engine.ResyncLinks(ctx, "project:x", ids, 2, false, func(p syncengine.ResyncProgress) { seen = append(seen, p) }); err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 2 {
+			t.Fatalf("second resync: %+v", seen)
+		}
+		if got := readTask(t, e).Name; got != "Set up the demo board" {
+			t.Errorf("task %q after the full resync", got)
 		}
 	})
 }

@@ -39,6 +39,18 @@ const maxPending = 500
 // and leave the changes pending; errors people must act on are shown on the
 // link, the changes they concern are marked "error", and nil is returned.
 func (e *Engine) SyncLink(ctx context.Context, linkID int64) (Result, error) {
+	return e.syncLink(ctx, linkID, false)
+}
+
+// Resync is SyncLink applying the current field mapping to the link as if
+// its fields were new: a field whose sides differ is made to agree (its
+// direction's source wins; for a both-ways field, Jira's value unless it
+// has none), where SyncLink waits for a change.
+func (e *Engine) Resync(ctx context.Context, linkID int64) (Result, error) {
+	return e.syncLink(ctx, linkID, true)
+}
+
+func (e *Engine) syncLink(ctx context.Context, linkID int64, force bool) (Result, error) {
 	link, err := e.st.GetLink(ctx, linkID)
 	if errors.Is(err, store.ErrNotFound) {
 		return Result{}, nil // unlinked since; its changes went with it
@@ -73,7 +85,7 @@ func (e *Engine) SyncLink(ctx context.Context, linkID int64) (Result, error) {
 		return Result{}, wrap("sync link", err)
 	}
 	r := &run{e: e, link: link, set: set, owner: owner, state: state, pending: pending, started: e.now(),
-		wrote: map[string]bool{}, errs: map[string]*SyncError{}, deferred: map[string]bool{}, fieldEcho: map[string]bool{}}
+		wrote: map[string]bool{}, errs: map[string]*SyncError{}, deferred: map[string]bool{}, fieldEcho: map[string]bool{}, force: force}
 	if !set.Enabled {
 		return Result{}, r.finish(ctx) // switched off since they were recorded: each is a noop
 	}
