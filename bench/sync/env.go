@@ -189,6 +189,9 @@ func (e *env) latency(ctx context.Context, out io.Writer, from, intake string) e
 			viaBridge := func() error {
 				d, err := e.propagate(ctx, from, link, "bx"+marker, e.c.timeout)
 				bridge[seq] = d
+				if d > time.Second {
+					e.c.Logf("slow: bx%s on %s took %v (written at %s)", marker, link.task, d, time.Now().Add(-d).Format("15:04:05.000"))
+				}
 				return err
 			}
 			directly := func() error {

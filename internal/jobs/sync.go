@@ -33,6 +33,8 @@ type SyncLinkArgs struct {
 	LinkID int64 `json:"link_id"`
 	// FollowUp marks the run asked for while the link's job was running.
 	FollowUp bool `json:"follow_up,omitempty"`
+	// After is the running follow-up this one follows (0 for the first).
+	After int64 `json:"after,omitempty"`
 }
 
 // Kind is part of the persisted contract; never change it.
@@ -97,19 +99,33 @@ func (w *SyncLinkWorker) Work(ctx context.Context, job *river.Job[SyncLinkArgs])
 // EnqueueSyncLink enqueues a sync run of a link in tx (for the sync engine's
 // Record). When the link's job is running already, it may have read its
 // changes before this one was recorded, so a follow-up job is enqueued; it
-// waits for the running one through the link's lease.
+// waits for the running one through the link's lease. A job stays
+// "running" until river records its end, a little after its run, so the
+// follow-up may be running (or just finished) too: then a follow-up of that
+// follow-up is enqueued, and so on, each unique to the job it follows, so
+// the change is never left to the next reconciliation.
 func (q *Queue) EnqueueSyncLink(ctx context.Context, tx *sql.Tx, linkID int64) error {
-	res, err := q.client.InsertTx(ctx, tx, SyncLinkArgs{LinkID: linkID}, nil)
-	if err != nil {
-		return fmt.Errorf("jobs: enqueue sync_link: %w", err)
-	}
-	if res.UniqueSkippedAsDuplicate && res.Job != nil && res.Job.State == rivertype.JobStateRunning {
-		if _, err := q.client.InsertTx(ctx, tx, SyncLinkArgs{LinkID: linkID, FollowUp: true}, nil); err != nil {
+	args := SyncLinkArgs{LinkID: linkID}
+	for range maxFollowUps {
+		res, err := q.client.InsertTx(ctx, tx, args, nil)
+		if err != nil {
 			return fmt.Errorf("jobs: enqueue sync_link: %w", err)
 		}
+		if !res.UniqueSkippedAsDuplicate || res.Job == nil || res.Job.State != rivertype.JobStateRunning {
+			return nil
+		}
+		next := SyncLinkArgs{LinkID: linkID, FollowUp: true}
+		if args.FollowUp {
+			next.After = res.Job.ID
+		}
+		args = next
 	}
-	return nil
+	return fmt.Errorf("jobs: enqueue sync_link: %d jobs of link %d are running", maxFollowUps, linkID)
 }
+
+// maxFollowUps bounds the chain of follow-ups EnqueueSyncLink walks: runs of
+// a link take turns, so only a few can be running (or ending) at once.
+const maxFollowUps = 8
 
 // ReconcileJiraArgs is the periodic reconciliation of every Jira server.
 type ReconcileJiraArgs struct{}

@@ -174,6 +174,61 @@ func TestSyncLinkJobUnauthorized(t *testing.T) {
 	}
 }
 
+// A job stays "running" until river records its end: a change recorded
+// while both the link's job and its follow-up are running (both may have
+// read their changes already, and ended) gets a follow-up of the follow-up,
+// which applies it, instead of waiting for the next reconciliation.
+func TestChangeWhileTheFollowUpRunsGetsAnother(t *testing.T) {
+	t.Parallel()
+	for _, db := range synctest.Databases {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			e := synctest.New(t, synctest.Options{DB: db})
+			ctx := t.Context()
+			running := func() {
+				t.Helper()
+				if _, err := e.Store.DB().ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = $1
+					WHERE kind = 'sync_link' AND state = 'available'`, time.Now().UTC()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.RecordAsana(t, syncengine.KindResync, "", "first")
+			running()
+			e.RecordAsana(t, syncengine.KindTask, "", "second")
+			running()
+			if n := len(syncJobs(t, e)); n != 2 {
+				t.Fatalf("%d sync_link jobs, want the link's and its follow-up", n)
+			}
+			s, err := e.AsanaAs(t, "bob").AddComment(ctx, e.Link.TaskGID, "Written as the runs end.", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.RecordAsana(t, syncengine.KindComment, s.GID, "added:"+s.GID)
+			e.RecordAsana(t, syncengine.KindTask, "", "third") // joins it
+			waiting := 0
+			for _, j := range syncJobs(t, e) {
+				if j.State != rivertype.JobStateRunning {
+					waiting++
+				}
+			}
+			if waiting != 1 {
+				t.Fatalf("%d sync_link jobs waiting, want one after the running follow-up", waiting)
+			}
+			if err := e.Queue.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				_ = e.Queue.Stop(sctx) // the test is over
+			})
+			synctest.Eventually(t, 20*time.Second, "the job after the follow-up applies the comment", func() bool {
+				return len(e.JiraCommentsWith(t, "Written as the runs end.")) == 1
+			})
+		})
+	}
+}
+
 // A change recorded while its link's sync_link job is running (and may have
 // read its changes already) gets a follow-up job, which applies it.
 func TestChangeDuringARunGetsAFollowUp(t *testing.T) {
