@@ -90,9 +90,19 @@ workspaces:
           comments: true
           completion: true
           # The field mapping's defaults (name, due date and assignee both
-          # ways; Jira status and priority to Asana); the emulators' people
-          # have different e-mail domains.
+          # ways; Jira status and priority to Asana), and the Launch
+          # project's sections following the issue's status both ways; the
+          # emulators' people have different e-mail domains.
           fields:
+            directions:
+              section: both
+            status_sections:
+              - status: To Do
+                section: To do
+              - status: In Progress
+                section: In progress
+              - status: Done
+                section: Done
             domain_aliases:
               - asana: acme.example
                 jira: example.com
