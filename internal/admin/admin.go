@@ -414,6 +414,7 @@ var sections = map[string]string{
 	"projects_asana":   "connections",
 	"link":             "links",
 	"sync_connection":  "sync",
+	"sync_fields":      "sync",
 }
 
 // navLink is one entry of the header's navigation.

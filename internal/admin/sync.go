@@ -91,6 +91,7 @@ func (c *syncPages) mount(m *http.ServeMux) {
 	m.Handle("POST /admin/sync/{workspace}/{server}", c.admin(c.saveSettings))
 	m.Handle("GET /admin/links/{id}", c.admin(c.link))
 	m.Handle("POST /admin/links/{id}/sync", c.admin(c.retry))
+	c.mountFields(m)
 }
 
 // requestKind is the kind of change a comparison someone asked for is

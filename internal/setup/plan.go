@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +30,7 @@ type SyncSettings interface {
 type FieldMappings interface {
 	GetMapping(ctx context.Context, workspaceGID, jiraServerID, projectGID string) (syncengine.SavedMapping, error)
 	PutMapping(ctx context.Context, workspaceGID, jiraServerID, projectGID string, m syncengine.Mapping, by string) error
+	DeleteMapping(ctx context.Context, workspaceGID, jiraServerID, projectGID string) error
 }
 
 // Change ops, as a plan shows them.
@@ -617,8 +617,7 @@ func (p *planner) fields(ctx context.Context, c ConnectionEntry, gid, wsName, se
 		have, err := fm.GetMapping(ctx, gid, serverID, "")
 		switch {
 		case err == nil:
-			if describeMapping(have.Mapping) == describeMapping(want) && reflect.DeepEqual(have.Mapping.Users, want.Users) &&
-				reflect.DeepEqual(have.Mapping.StatusSections, want.StatusSections) {
+			if sameMapping(have.Mapping, want) {
 				return nil
 			}
 			op, what = OpChange, fmt.Sprintf("field mapping of %q × %q: %s → %s", wsName, c.Server, describeMapping(have.Mapping), describeMapping(want))
@@ -635,7 +634,7 @@ func (p *planner) fields(ctx context.Context, c ConnectionEntry, gid, wsName, se
 		if err := fm.PutMapping(ctx, gid, id, "", want, string(st.actor)); err != nil {
 			return &Error{Code: Invalid, Err: err, Message: "The sync engine refused the field mapping: " + err.Error()}
 		}
-		return p.s.audit(ctx, st.actor, "sync.fields", gid+"/"+id, describeMapping(want))
+		return p.s.audit(ctx, st.actor, "sync.fields", mappingTarget(gid, id, ""), describeMapping(want))
 	})
 	return nil
 }

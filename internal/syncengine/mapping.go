@@ -63,6 +63,14 @@ var fieldDirections = map[string][]Direction{
 	FieldPriority: {Off, FromJira},
 }
 
+// AllowedDirections are the directions field may take.
+func AllowedDirections(field string) []Direction {
+	if a, ok := fieldDirections[field]; ok {
+		return slices.Clone(a)
+	}
+	return []Direction{Off, FromJira, FromAsana, BothDirections}
+}
+
 // DefaultDirections are the directions of a mapping that says nothing of a
 // field.
 var DefaultDirections = map[string]Direction{
@@ -132,10 +140,7 @@ func (m Mapping) Validate() error {
 		if !slices.Contains(Fields, f) {
 			return fmt.Errorf("syncengine: no field %q (the fields: %s)", f, strings.Join(Fields, ", "))
 		}
-		allowed := []Direction{Off, FromJira, FromAsana, BothDirections}
-		if a, ok := fieldDirections[f]; ok {
-			allowed = a
-		}
+		allowed := AllowedDirections(f)
 		if !slices.Contains(allowed, d) {
 			return fmt.Errorf("syncengine: field %s cannot sync %q (it may: %v)", f, d, allowed)
 		}

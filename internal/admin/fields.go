@@ -1,0 +1,235 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/asanajira/asanajira/internal/httpx"
+	"github.com/asanajira/asanajira/internal/setup"
+	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/syncengine"
+)
+
+// The field mapping page of a connection: which fields sync which way,
+// the status → section table, the people whose e-mails differ and the
+// e-mail domains that are the same people, for the whole connection or as
+// the override of one routed project. Everything is saved through the
+// setup service, which audits it.
+
+// blankRows are the empty rows a table of the form offers for additions.
+const blankRows = 3
+
+type fieldsData struct {
+	WorkspaceGID, WorkspaceName string
+	ServerID, ServerName        string
+	// Project is the routed project whose override is shown, "" for the
+	// connection's mapping.
+	Project  string
+	Projects []fieldsProject
+	// Saved tells whether this mapping (or override) is saved.
+	Saved          bool
+	ConnSaved      bool
+	Rows           []fieldRow
+	StatusSections []syncengine.StatusSection
+	Users          []syncengine.UserPair
+	Aliases        []syncengine.DomainAlias
+	Error          string
+}
+
+type fieldsProject struct {
+	GID, JiraProject string
+	Current          bool
+}
+
+type fieldRow struct {
+	Field, Asana, Jira string
+	Options            []directionOption
+}
+
+type directionOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+// fieldLabels name each field's two sides as an admin knows them.
+var fieldLabels = map[string][2]string{
+	syncengine.FieldName:     {"Name", "Summary"},
+	syncengine.FieldDue:      {"Due date", "Due date"},
+	syncengine.FieldAssignee: {"Assignee", "Assignee (matched by e-mail)"},
+	syncengine.FieldNotes:    {"Description", "Description"},
+	syncengine.FieldStatus:   {"“Jira status” field", "Status"},
+	syncengine.FieldPriority: {"“Jira priority” field", "Priority"},
+	syncengine.FieldSection:  {"Section", "Status (the table below)"},
+}
+
+var directionLabels = map[syncengine.Direction]string{
+	syncengine.Off: "Off", syncengine.FromJira: "Jira → Asana", syncengine.FromAsana: "Asana → Jira", syncengine.BothDirections: "Both ways",
+}
+
+func (c *syncPages) mountFields(m *http.ServeMux) {
+	m.Handle("GET /admin/sync/{workspace}/{server}/fields", c.admin(c.fieldsPage))
+	m.Handle("POST /admin/sync/{workspace}/{server}/fields", c.admin(c.saveFields))
+	m.Handle("POST /admin/sync/{workspace}/{server}/fields/remove", c.admin(c.removeFields))
+}
+
+func fieldsPath(gid, serverID, project string) string {
+	p := syncPath(gid, serverID) + "/fields"
+	if project != "" {
+		p += "?project=" + url.QueryEscape(project)
+	}
+	return p
+}
+
+func (c *syncPages) fieldsPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	ws, srv, err := c.connectionOf(r)
+	if err != nil {
+		return err
+	}
+	project := r.URL.Query().Get("project")
+	m, saved, err := c.setup.FieldMapping(r.Context(), ws.GID, srv.ID, project)
+	if err != nil {
+		return err
+	}
+	d, err := c.fieldsView(r.Context(), ws, srv, project, m)
+	if err != nil {
+		return err
+	}
+	d.Saved = saved
+	c.render(w, r, http.StatusOK, "sync_fields", s, "Fields: "+ws.Name+" × "+srv.Name, d)
+	return nil
+}
+
+func (c *syncPages) fieldsView(ctx context.Context, ws store.Workspace, srv store.JiraServer, project string, m syncengine.Mapping) (fieldsData, error) {
+	d := fieldsData{WorkspaceGID: ws.GID, WorkspaceName: ws.Name, ServerID: srv.ID, ServerName: srv.Name, Project: project}
+	routes, err := c.setup.Routes(ctx, ws.GID)
+	if err != nil {
+		return d, err
+	}
+	for _, rt := range routes {
+		if rt.JiraServerID == srv.ID {
+			d.Projects = append(d.Projects, fieldsProject{GID: rt.ProjectGID, JiraProject: rt.JiraProjectKey, Current: rt.ProjectGID == project})
+		}
+	}
+	if project != "" {
+		_, d.ConnSaved, err = c.setup.FieldMapping(ctx, ws.GID, srv.ID, "")
+		if err != nil {
+			return d, err
+		}
+	}
+	for _, f := range syncengine.Fields {
+		row := fieldRow{Field: f, Asana: fieldLabels[f][0], Jira: fieldLabels[f][1]}
+		for _, dir := range syncengine.AllowedDirections(f) {
+			row.Options = append(row.Options, directionOption{Value: string(dir), Label: directionLabels[dir], Selected: dir == m.Direction(f)})
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	d.StatusSections = append(m.StatusSections, make([]syncengine.StatusSection, blankRows)...)
+	d.Users = append(m.Users, make([]syncengine.UserPair, blankRows)...)
+	d.Aliases = append(m.DomainAliases, make([]syncengine.DomainAlias, blankRows)...)
+	return d, nil
+}
+
+// mappingFromForm reads the mapping the form says; empty rows are
+// additions left unused.
+func mappingFromForm(r *http.Request) syncengine.Mapping {
+	m := syncengine.Mapping{Fields: map[string]syncengine.Direction{}}
+	for _, f := range syncengine.Fields {
+		if v := r.PostFormValue("dir_" + f); v != "" {
+			m.Fields[f] = syncengine.Direction(v)
+		}
+	}
+	pairs := func(a, b string, add func(x, y string)) {
+		xs, ys := r.PostForm[a], r.PostForm[b]
+		for i := range min(len(xs), len(ys)) {
+			x, y := strings.TrimSpace(xs[i]), strings.TrimSpace(ys[i])
+			if x != "" || y != "" {
+				add(x, y)
+			}
+		}
+	}
+	pairs("status", "section", func(x, y string) {
+		m.StatusSections = append(m.StatusSections, syncengine.StatusSection{Status: x, Section: y})
+	})
+	pairs("asana_email", "jira_user", func(x, y string) {
+		m.Users = append(m.Users, syncengine.UserPair{AsanaEmail: x, JiraUser: y})
+	})
+	pairs("asana_domain", "jira_domain", func(x, y string) {
+		m.DomainAliases = append(m.DomainAliases, syncengine.DomainAlias{Asana: x, Jira: y})
+	})
+	return m
+}
+
+// saveFields saves the form's mapping; a refused one is shown again as
+// typed, with the reason, so nothing the admin entered is lost.
+func (c *syncPages) saveFields(w http.ResponseWriter, r *http.Request, s *session) error {
+	ws, srv, err := c.connectionOf(r)
+	if err != nil {
+		return err
+	}
+	project, err := c.routedProject(r.Context(), ws.GID, srv.ID, r.PostFormValue("project"))
+	if err != nil {
+		return err
+	}
+	m := mappingFromForm(r)
+	changed, err := c.setup.SetFieldMapping(r.Context(), s.actor(), ws.GID, srv.ID, project, m)
+	var se *setup.Error
+	if errors.As(err, &se) && se.Code == setup.Invalid {
+		d, verr := c.fieldsView(r.Context(), ws, srv, project, m)
+		if verr != nil {
+			return verr
+		}
+		_, d.Saved, _ = c.setup.FieldMapping(r.Context(), ws.GID, srv.ID, project)
+		d.Error = se.Message
+		c.render(w, r, http.StatusUnprocessableEntity, "sync_fields", s, "Fields: "+ws.Name+" × "+srv.Name, d)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	msg := "Nothing changed."
+	if changed {
+		msg = "Field mapping saved. Linked pairs follow it from their next change; asanajira sync resync applies it to them now."
+	}
+	return c.redirect(w, r, fieldsPath(ws.GID, srv.ID, project), msg)
+}
+
+// routedProject returns the project a form names as its stored route to
+// the server ("" for the connection), so the page redirected to names only
+// what asanajira stores.
+func (c *syncPages) routedProject(ctx context.Context, gid, serverID, project string) (string, error) {
+	if project == "" {
+		return "", nil
+	}
+	routes, err := c.setup.Routes(ctx, gid)
+	if err != nil {
+		return "", err
+	}
+	for _, rt := range routes {
+		if rt.ProjectGID == project && rt.JiraServerID == serverID {
+			return rt.ProjectGID, nil
+		}
+	}
+	return "", httpx.Errorf(http.StatusNotFound, "Asana project %q is not routed to this Jira server; a project's own mapping needs its route first", project)
+}
+
+func (c *syncPages) removeFields(w http.ResponseWriter, r *http.Request, s *session) error {
+	ws, srv, err := c.connectionOf(r)
+	if err != nil {
+		return err
+	}
+	project, err := c.routedProject(r.Context(), ws.GID, srv.ID, r.PostFormValue("project"))
+	if err != nil {
+		return err
+	}
+	if err := c.setup.RemoveFieldMapping(r.Context(), s.actor(), ws.GID, srv.ID, project); err != nil {
+		return err
+	}
+	msg := "The connection's field mapping is removed: fields no longer sync on this connection (comments and completion follow the sync settings)."
+	if project != "" {
+		msg = "The project's own mapping is removed: the connection's mapping applies to it again."
+	}
+	return c.redirect(w, r, fieldsPath(ws.GID, srv.ID, project), msg)
+}
