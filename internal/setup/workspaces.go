@@ -327,16 +327,18 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 	names := map[string]string{}
 	for _, srv := range servers {
 		names[srv.ID] = srv.Name
-		creds, err := s.st.ListJiraCredentials(ctx, srv.ID)
+		// Counted through the indexes: a server may have thousands of
+		// users and links, whose sealed tokens a list would open.
+		users, err := s.st.CountJiraCredentials(ctx, srv.ID)
 		if err != nil {
 			return o, fmt.Errorf("setup: overview: %w", err)
 		}
-		links, err := s.st.ListLinks(ctx, store.LinkFilter{JiraServerID: srv.ID, Limit: linkCountCap})
+		links, err := s.st.CountLinks(ctx, srv.ID, linkCountCap)
 		if err != nil {
 			return o, fmt.Errorf("setup: overview: %w", err)
 		}
 		o.Servers = append(o.Servers, ServerSummary{Server: srv, LinkState: linkState(srv), WebhookState: WebhookState(srv),
-			Users: len(creds), Links: len(links), LinksCapped: len(links) == linkCountCap})
+			Users: users, Links: links, LinksCapped: links == linkCountCap})
 	}
 	workspaces, err := s.Workspaces(ctx)
 	if err != nil {

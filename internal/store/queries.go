@@ -323,9 +323,33 @@ func (q queries) GetJiraCredential(ctx context.Context, asanaUserGID, jiraServer
 }
 
 func (q queries) ListJiraCredentials(ctx context.Context, jiraServerID string) ([]JiraCredential, error) {
+	if jiraServerID == "" {
+		return list(ctx, q, "list jira credentials", `SELECT `+jiraCredentialColumns+`
+			FROM jira_credentials ORDER BY jira_server_id, asana_user_gid`, q.scanJiraCredential)
+	}
+	// One server's through its index (jira_server_id first), not a scan.
 	return list(ctx, q, "list jira credentials", `SELECT `+jiraCredentialColumns+`
-		FROM jira_credentials WHERE jira_server_id = $1 OR $1 = '' ORDER BY jira_server_id, asana_user_gid`,
-		q.scanJiraCredential, jiraServerID)
+		FROM jira_credentials WHERE jira_server_id = $1 ORDER BY asana_user_gid`, q.scanJiraCredential, jiraServerID)
+}
+
+func (q queries) FindJiraCredential(ctx context.Context, jiraServerID, jiraUsername string) (JiraCredential, error) {
+	c, err := q.scanJiraCredential(q.q.QueryRowContext(ctx, `SELECT `+jiraCredentialColumns+`
+		FROM jira_credentials WHERE jira_server_id = $1 AND lower(jira_username) = lower($2) AND NOT reconnect_needed
+		ORDER BY asana_user_gid LIMIT 1`, jiraServerID, jiraUsername))
+	return c, q.wrap("find jira credential of "+jiraUsername, err)
+}
+
+func (q queries) CountLinks(ctx context.Context, jiraServerID string, limit int) (int, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM links WHERE jira_server_id = $1 LIMIT $2) AS l`,
+		jiraServerID, limit).Scan(&n)
+	return n, q.wrap("count links", err)
+}
+
+func (q queries) CountJiraCredentials(ctx context.Context, jiraServerID string) (int, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT count(*) FROM jira_credentials WHERE jira_server_id = $1`, jiraServerID).Scan(&n)
+	return n, q.wrap("count jira credentials", err)
 }
 
 func (q queries) MarkJiraCredentialReconnect(ctx context.Context, asanaUserGID, jiraServerID, reason string) error {

@@ -59,6 +59,12 @@ type Queries interface {
 	PutJiraCredential(ctx context.Context, c JiraCredential) error
 	GetJiraCredential(ctx context.Context, asanaUserGID, jiraServerID string) (JiraCredential, error)
 	ListJiraCredentials(ctx context.Context, jiraServerID string) ([]JiraCredential, error)
+	// FindJiraCredential returns the credential on a server of the Jira
+	// user named jiraUsername (case ignored) that needs no reconnecting, the
+	// lowest Asana gid's when several are; ErrNotFound when there is none.
+	FindJiraCredential(ctx context.Context, jiraServerID, jiraUsername string) (JiraCredential, error)
+	// CountJiraCredentials counts a server's credentials (its users).
+	CountJiraCredentials(ctx context.Context, jiraServerID string) (int, error)
 	MarkJiraCredentialReconnect(ctx context.Context, asanaUserGID, jiraServerID, reason string) error
 	DeleteJiraCredential(ctx context.Context, asanaUserGID, jiraServerID string) error
 
@@ -70,6 +76,8 @@ type Queries interface {
 	GetLinkByIssue(ctx context.Context, jiraServerID, issueID string) (Link, error)
 	ListLinksByTask(ctx context.Context, taskGID string) ([]Link, error)
 	ListLinks(ctx context.Context, f LinkFilter) ([]Link, error)
+	// CountLinks counts a server's links, up to limit.
+	CountLinks(ctx context.Context, jiraServerID string, limit int) (int, error)
 	UpdateLinkIssueKey(ctx context.Context, id int64, issueKey string) error
 	DeleteLink(ctx context.Context, id int64) error
 

@@ -145,7 +145,7 @@ type run struct {
 	task     *asana.Task
 	stories  []asana.Story
 	maps     []store.SyncComment
-	creds    []store.JiraCredential // the server's, read once per run
+	authors  map[string]string // Jira user name → the Asana user connected as them, looked up once per run
 
 	// wrote records direction+"/"+kind for each kind of write made.
 	wrote  map[string]bool
@@ -548,20 +548,22 @@ func (r *run) asanaUserFor(ctx context.Context, jiraName string) string {
 	if jiraName == "" {
 		return ""
 	}
-	if r.creds == nil {
-		cs, err := r.e.st.ListJiraCredentials(ctx, r.link.JiraServerID)
-		if err != nil {
-			r.e.log.WarnContext(ctx, "cannot read the Jira credentials to attribute a sync write", slog.Any("error", err))
-			return ""
-		}
-		r.creds = append(cs, store.JiraCredential{}) // non-nil: read
+	key := strings.ToLower(jiraName)
+	if gid, ok := r.authors[key]; ok {
+		return gid
 	}
-	for _, c := range r.creds {
-		if c.AsanaUserGID != "" && !c.ReconnectNeeded && strings.EqualFold(c.JiraUsername, jiraName) {
-			return c.AsanaUserGID
-		}
+	// By the server's index, not its every credential: a server may have
+	// thousands of users.
+	c, err := r.e.st.FindJiraCredential(ctx, r.link.JiraServerID, jiraName)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		r.e.log.WarnContext(ctx, "cannot read the Jira credentials to attribute a sync write", slog.Any("error", err))
+		return ""
 	}
-	return ""
+	if r.authors == nil {
+		r.authors = map[string]string{}
+	}
+	r.authors[key] = c.AsanaUserGID
+	return c.AsanaUserGID
 }
 
 // asanaAs returns a client acting as the Asana user connected as Jira user

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -12,6 +13,56 @@ var adminListTests = map[string]func(t *testing.T, newStore NewStore){
 	"ListUsers":             testListUsers,
 	"ListJiraCredentialsOf": testListJiraCredentialsOf,
 	"ListAuditFilters":      testListAuditFilters,
+	"FindAndCount":          testFindAndCount,
+}
+
+// A server's credential is found by its Jira user name (case ignored, none
+// that must reconnect, the lowest gid first); credentials and links are
+// counted per server, links up to a limit.
+func testFindAndCount(t *testing.T, newStore NewStore) {
+	s, _ := open(t, newStore)
+	ctx := t.Context()
+	j1 := createServer(t, s, "https://one.example")
+	j2 := createServer(t, s, "https://two.example")
+	for _, c := range []struct {
+		gid, server, user string
+		reconnect         bool
+	}{
+		{"301", j1.ID, "Alice", true}, {"302", j1.ID, "alice", false}, {"303", j1.ID, "ALICE", false},
+		{"304", j1.ID, "bob", false}, {"305", j2.ID, "carol", false},
+	} {
+		must(t, s.PutAsanaUser(ctx, store.AsanaUser{GID: c.gid, Name: c.gid}))
+		must(t, s.PutJiraCredential(ctx, store.JiraCredential{AsanaUserGID: c.gid, JiraServerID: c.server, Method: store.AuthPAT,
+			AccessToken: store.Secret("pat-" + c.gid), JiraUsername: c.user, ReconnectNeeded: c.reconnect}))
+	}
+	for _, tc := range []struct{ server, user, want string }{
+		{j1.ID, "aLiCe", "302"}, {j1.ID, "bob", "304"}, {j1.ID, "carol", ""}, {j2.ID, "carol", "305"}, {j2.ID, "alice", ""},
+	} {
+		c, err := s.FindJiraCredential(ctx, tc.server, tc.user)
+		switch {
+		case tc.want == "" && !errors.Is(err, store.ErrNotFound):
+			t.Errorf("FindJiraCredential(%s): %+v, %v; want ErrNotFound", tc.user, c, err)
+		case tc.want != "" && (err != nil || c.AsanaUserGID != tc.want || c.AccessToken.Reveal() != "pat-"+tc.want):
+			t.Errorf("FindJiraCredential(%s): %+v, %v; want %s's", tc.user, c, err, tc.want)
+		}
+	}
+	for server, want := range map[string]int{j1.ID: 4, j2.ID: 1, "js_none": 0} {
+		if n, err := s.CountJiraCredentials(ctx, server); err != nil || n != want {
+			t.Errorf("CountJiraCredentials(%s) = %d, %v; want %d", server, n, err, want)
+		}
+	}
+	for i := range 5 {
+		must(t, s.CreateLink(ctx, &store.Link{WorkspaceGID: "1", TaskGID: fmt.Sprint(400 + i), JiraServerID: j1.ID,
+			IssueID: fmt.Sprint(10400 + i), IssueKey: fmt.Sprintf("DEMO-%d", i+1), CreatedBy: "301"}))
+	}
+	for _, tc := range []struct {
+		server      string
+		limit, want int
+	}{{j1.ID, 10, 5}, {j1.ID, 3, 3}, {j2.ID, 10, 0}} {
+		if n, err := s.CountLinks(ctx, tc.server, tc.limit); err != nil || n != tc.want {
+			t.Errorf("CountLinks(limit %d) = %d, %v; want %d", tc.limit, n, err, tc.want)
+		}
+	}
 }
 
 // Users page by name (case ignored, byte order), then gid; a search finds a
