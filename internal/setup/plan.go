@@ -559,8 +559,20 @@ func onOff(b bool) string {
 	return "off"
 }
 
-// sync plans a connection's sync settings.
+// sync plans a connection's sync settings and, when the file gives it, its
+// field mapping.
 func (p *planner) sync(ctx context.Context, c ConnectionEntry, gid, wsName, serverID string, connected bool) error {
+	if err := p.syncSettings(ctx, c, gid, wsName, serverID, connected); err != nil {
+		return err
+	}
+	if c.Sync.Fields != nil {
+		return p.fields(ctx, c, gid, wsName, serverID, connected)
+	}
+	return nil
+}
+
+// syncSettings plans a connection's sync settings.
+func (p *planner) syncSettings(ctx context.Context, c ConnectionEntry, gid, wsName, serverID string, connected bool) error {
 	if p.s.sync == nil {
 		return invalid("The setup file sets sync settings for %q × %q, but this asanajira has no sync engine to take them.", wsName, c.Server)
 	}
@@ -596,9 +608,6 @@ func (p *planner) sync(ctx context.Context, c ConnectionEntry, gid, wsName, serv
 		}
 		return p.s.audit(ctx, st.actor, "sync.settings", gid+"/"+id, describeSync(s))
 	})
-	if c.Sync.Fields != nil {
-		return p.fields(ctx, c, gid, wsName, serverID, connected)
-	}
 	return nil
 }
 

@@ -340,7 +340,6 @@ type fieldPlan struct {
 	value        string
 	asana, jira  string
 	state        store.SyncFieldState
-	baseline     bool
 	note         string
 	actor        string // Asana gid (to Asana: "" for the Jira actor's mapping) of who changed it
 	jiraActor    string // Jira user name who changed it (for writes to Asana)
@@ -473,7 +472,7 @@ func (r *run) planField(ctx context.Context, f string, d Direction) (fieldPlan, 
 		p.why = "in step"
 		return p, nil
 	case !has:
-		p.baseline, p.why = true, "first run"
+		p.why = "first run"
 		switch {
 		case d == FromJira:
 			toAsana = true
@@ -856,7 +855,7 @@ func (r *run) setEnum(ctx context.Context, ac *asana.Client, name, v string) err
 			}}
 		out, err := r.e.ledger.Apply(ctx, e, w)
 		if err != nil {
-			return r.customFieldError(err, name)
+			return r.customFieldError(ctx, err, name)
 		}
 		opt = asana.EnumOption{GID: out.Result, Name: v, Enabled: true}
 		if opt.GID == "" {
@@ -894,7 +893,7 @@ func (r *run) enumField(ctx context.Context, name string) (*asana.CustomField, e
 	}
 	f, err := find(ctx)
 	if err != nil {
-		return nil, r.customFieldError(err, name)
+		return nil, r.customFieldError(ctx, err, name)
 	}
 	if f == nil {
 		e := effects.Effect{Scope: scopeFieldSetup, Key: "field:" + r.project + ":" + strings.ToLower(name),
@@ -915,10 +914,10 @@ func (r *run) enumField(ctx context.Context, name string) (*asana.CustomField, e
 				return f.GID, true, nil
 			}}
 		if _, err := r.e.ledger.Apply(ctx, e, w); err != nil {
-			return nil, r.customFieldError(err, name)
+			return nil, r.customFieldError(ctx, err, name)
 		}
 		if f, err = find(ctx); err != nil || f == nil {
-			return nil, r.customFieldError(err, name)
+			return nil, r.customFieldError(ctx, err, name)
 		}
 		r.history(ctx, JiraToAsana, "field.setup", r.userName(ctx, r.link.CreatedBy), fmt.Sprintf("made the custom field %q on the project", name))
 	}
@@ -928,13 +927,13 @@ func (r *run) enumField(ctx context.Context, name string) (*asana.CustomField, e
 
 // customFieldError explains a custom field Asana would not make or change:
 // custom fields need a paid workspace and the right to edit the project.
-func (r *run) customFieldError(err error, name string) error {
+func (r *run) customFieldError(ctx context.Context, err error, name string) error {
 	if err == nil {
 		err = errors.New("not found after it was made")
 	}
 	if errors.Is(err, asana.ErrPaymentRequired) || errors.Is(err, asana.ErrForbidden) {
 		return &SyncError{Msg: fmt.Sprintf("Asana does not let %s add the custom field %q to the project (custom fields need a paid workspace and the right to edit the project)",
-			r.userName(context.Background(), r.link.CreatedBy), name), Err: err}
+			r.userName(ctx, r.link.CreatedBy), name), Err: err}
 	}
 	return fmt.Errorf("syncengine: the custom field %q: %w", name, err)
 }
