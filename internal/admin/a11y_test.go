@@ -18,6 +18,9 @@ import (
 	"github.com/asanajira/asanajira/internal/app"
 	"github.com/asanajira/asanajira/internal/demo"
 	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/syncengine"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -213,8 +216,12 @@ func TestEveryPageInBrowser(t *testing.T) {
 	seed := w.d.Asana.Seed()
 
 	// A link, for the Links page and a link's page.
-	link := store.Link{WorkspaceGID: seed.Workspace, TaskGID: seed.Tasks[0].GID, JiraServerID: w.srv.ID, IssueID: "10000",
-		IssueKey: "DEMO-1", CreatedBy: seed.Users["alice"]}
+	issue, ok := w.d.Jira.Issue("DEMO-2") // one alice may read
+	if !ok {
+		t.Fatal("the Jira emulator has no DEMO-2")
+	}
+	link := store.Link{WorkspaceGID: seed.Workspace, TaskGID: seed.Tasks[0].GID, JiraServerID: w.srv.ID, IssueID: issue.ID,
+		IssueKey: issue.Key, CreatedBy: seed.Users["alice"]}
 	if err := w.app.Store().CreateLink(ctx, &link); err != nil {
 		t.Fatal(err)
 	}
@@ -289,6 +296,9 @@ func TestEveryPageInBrowser(t *testing.T) {
 	visit("sync", "/admin/sync", `#sync-connections`)
 	visit("a connection's sync", "/admin/sync/"+seed.Workspace+"/"+w.srv.ID, `#sync-settings`)
 	visit("a connection's fields", "/admin/sync/"+seed.Workspace+"/"+w.srv.ID+"/fields", `#fields-form`)
+	c.step("preview the field mapping of a link whose owner has not connected", chromedp.SendKeys(`#preview-issue`, link.IssueKey),
+		chromedp.Click(`#preview`), chromedp.WaitVisible(`#preview-error`))
+	check("a field mapping preview that failed")
 	c.step("save the field mapping", chromedp.Click(`#save-fields`), chromedp.WaitVisible(`#flash`))
 	check("a saved field mapping")
 	visit("users", "/admin/users", `#q`)
@@ -345,9 +355,33 @@ func TestEveryPageInBrowser(t *testing.T) {
 	)
 	check("connect: denied")
 
+	// Alice is connected now: back as admin, the preview reads her link's
+	// task and issue.
+	if _, err := chromedp.Call(c.ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		t.Fatalf("forget alice's sessions: %v", err)
+	}
+	c.signIn(base)
+	c.step("preview the field mapping on alice's link",
+		chromedp.Navigate(base+"/admin/sync/"+seed.Workspace+"/"+w.srv.ID+"/fields"), chromedp.WaitVisible(`#fields-form`),
+		chromedp.SendKeys(`#preview-issue`, link.IssueKey), chromedp.Click(`#preview`),
+		chromedp.WaitVisible(`#preview-table, #preview-error`))
+	problem, err := chromedp.Run(c.ctx, chromedp.Evaluate[string](`(document.getElementById("preview-error") || {}).textContent || ""`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problem != "" {
+		t.Fatalf("the preview of %s failed: %s", link.IssueKey, problem)
+	}
+	rows, err := chromedp.Run(c.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#preview-table tbody tr").length`))
+	if err != nil || rows != len(syncengine.Fields) {
+		t.Errorf("the preview shows %d rows (%v), want one per field (%d)", rows, err, len(syncengine.Fields))
+	}
+	check("a field mapping preview")
+
 	// Every page the console serves was walked.
 	for _, want := range []string{"connections", "a connected server", "connect a Jira server", "a server that failed its checks",
-		"add a workspace", "route a project", "links", "a link", "sync", "a connection's sync", "users", "jobs", "audit log",
+		"add a workspace", "route a project", "links", "a link", "sync", "a connection's sync", "a connection's fields",
+		"a field mapping preview", "users", "jobs", "audit log",
 		"admins", "API tokens", "a page that does not exist", "sign-in page", "bootstrap page", "not an admin"} {
 		if !slices.Contains(checked, want) {
 			t.Errorf("the walk missed %s", want)

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,6 +38,19 @@ type fieldsData struct {
 	Users          []syncengine.UserPair
 	Aliases        []syncengine.DomainAlias
 	Error          string
+	// PreviewIssue is the issue key the preview is asked for; Preview its
+	// rows, PreviewError why there are none.
+	PreviewIssue string
+	Previewed    bool
+	Preview      []previewRow
+	PreviewError string
+}
+
+type previewRow struct {
+	syncengine.FieldChange
+	DirectionLabel string
+	// Writes says what would be written, "" when nothing would.
+	Writes string
 }
 
 type fieldsProject struct {
@@ -174,6 +188,9 @@ func (c *syncPages) saveFields(w http.ResponseWriter, r *http.Request, s *sessio
 		return err
 	}
 	m := mappingFromForm(r)
+	if r.PostFormValue("preview") != "" {
+		return c.previewFields(w, r, s, ws, srv, project, m)
+	}
 	changed, err := c.setup.SetFieldMapping(r.Context(), s.actor(), ws.GID, srv.ID, project, m)
 	var se *setup.Error
 	if errors.As(err, &se) && se.Code == setup.Invalid {
@@ -232,4 +249,83 @@ func (c *syncPages) removeFields(w http.ResponseWriter, r *http.Request, s *sess
 		msg = "The project's own mapping is removed: the connection's mapping applies to it again."
 	}
 	return c.redirect(w, r, fieldsPath(ws.GID, srv.ID, project), msg)
+}
+
+// previewFields shows the page with the mapping as typed (not saved) and
+// what it would change on one linked pair, read from both sides as the
+// link's owner.
+func (c *syncPages) previewFields(w http.ResponseWriter, r *http.Request, s *session, ws store.Workspace, srv store.JiraServer, project string, m syncengine.Mapping) error {
+	ctx := r.Context()
+	d, err := c.fieldsView(ctx, ws, srv, project, m)
+	if err != nil {
+		return err
+	}
+	_, d.Saved, _ = c.setup.FieldMapping(ctx, ws.GID, srv.ID, project)
+	d.Previewed = true
+	d.PreviewIssue = strings.ToUpper(strings.TrimSpace(r.PostFormValue("preview_issue")))
+	if err := m.Validate(); err != nil {
+		d.Error = "The field mapping cannot be previewed: " + err.Error()
+		c.render(w, r, http.StatusUnprocessableEntity, "sync_fields", s, "Fields: "+ws.Name+" × "+srv.Name, d)
+		return nil
+	}
+	status := http.StatusOK
+	link, err := c.linkByIssue(ctx, ws.GID, srv.ID, d.PreviewIssue)
+	if err == nil {
+		var changes []syncengine.FieldChange
+		if changes, err = c.d.Sync.Preview(ctx, link.ID, m, false); err == nil {
+			for _, ch := range changes {
+				row := previewRow{FieldChange: ch, DirectionLabel: directionLabels[ch.Direction]}
+				switch ch.To {
+				case store.SideAsana:
+					row.Writes = "Asana ← " + or(ch.Value, "(empty)")
+				case store.SideJira:
+					row.Writes = "Jira ← " + or(ch.Value, "(empty)")
+				}
+				d.Preview = append(d.Preview, row)
+			}
+		}
+	}
+	if err != nil {
+		status = http.StatusUnprocessableEntity
+		d.PreviewError = previewProblem(err)
+		if !errors.Is(err, errNoSuchLink) {
+			c.log.WarnContext(ctx, "admin: field mapping preview", "link_issue", d.PreviewIssue, "error", err)
+		}
+	}
+	c.render(w, r, status, "sync_fields", s, "Fields: "+ws.Name+" × "+srv.Name, d)
+	return nil
+}
+
+// errNoSuchLink says the preview's issue is not linked on the connection.
+var errNoSuchLink = errors.New("admin: no such link")
+
+// linkByIssue finds the link of an issue key on a connection.
+func (c *syncPages) linkByIssue(ctx context.Context, gid, serverID, key string) (store.Link, error) {
+	if key == "" {
+		return store.Link{}, errNoSuchLink
+	}
+	links, err := c.d.Store.ListLinks(ctx, store.LinkFilter{JiraServerID: serverID, Query: key, Limit: 20})
+	if err != nil {
+		return store.Link{}, fmt.Errorf("admin: find the link of %s: %w", key, err)
+	}
+	for _, l := range links {
+		if strings.EqualFold(l.IssueKey, key) && l.WorkspaceGID == gid {
+			return l, nil
+		}
+	}
+	return store.Link{}, errNoSuchLink
+}
+
+// previewProblem words why a preview could not be made.
+func previewProblem(err error) string {
+	if errors.Is(err, errNoSuchLink) {
+		return "No task of this workspace is linked to that issue on this server: give the key of a linked issue (such as DEMO-2)."
+	}
+	// The outermost message is the one written for people; what it wraps
+	// goes to the log.
+	msg := err.Error()
+	if inner := errors.Unwrap(err); inner != nil {
+		msg = strings.TrimSuffix(msg, ": "+inner.Error())
+	}
+	return "The preview could not read both sides: " + msg
 }

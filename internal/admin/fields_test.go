@@ -59,6 +59,23 @@ func TestFieldsPage(t *testing.T) {
 		t.Errorf("status synced Asana → Jira: %d, want 422", r.Status)
 	}
 
+	// A preview names what it cannot do and saves nothing: an issue that is
+	// not linked here, and a link whose sides cannot be read (this bed's
+	// Jira and Asana do not answer).
+	for _, tc := range []struct{ issue, says string }{
+		{"NOPE-1", "No task of this workspace is linked to that issue on this server"},
+		{"OPS-1", "No task of this workspace is linked to that issue on this server"}, // linked on the other server
+		{"leg-1", "The preview could not read both sides"},
+	} {
+		r := b.postForm(br, path, form(url.Values{"preview": {"1"}, "preview_issue": {tc.issue}}))
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, tc.says) || !strings.Contains(r.Body, `value="Doing"`) {
+			t.Errorf("preview of %s: %d, want 422 saying %q and keeping the form:\n%s", tc.issue, r.Status, tc.says, r.Body)
+		}
+	}
+	if _, err := b.engine.GetMapping(ctx, acme, b.old.ID, ""); err == nil {
+		t.Fatal("a preview saved the mapping")
+	}
+
 	r = b.postForm(br, path, form(nil))
 	if r.Status != http.StatusSeeOther || r.Location != path {
 		t.Fatalf("save: %d %q\n%s", r.Status, r.Location, r.Body)

@@ -21,6 +21,9 @@ type Sync interface {
 	RequestSync(ctx context.Context, linkID int64, source, key, by string) (bool, error)
 	LinkStatus(ctx context.Context, linkID int64) (syncengine.Status, error)
 	History(ctx context.Context, linkID int64, limit int) ([]store.SyncHistory, error)
+	// Preview tells what a field mapping would change on a link, writing
+	// nothing.
+	Preview(ctx context.Context, linkID int64, m syncengine.Mapping, force bool) ([]syncengine.FieldChange, error)
 }
 
 // AsanaIntake tells the Sync page how asanajira learns of changes in
