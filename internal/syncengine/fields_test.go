@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
 	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/syncengine"
@@ -507,6 +508,28 @@ func TestResyncLinks(t *testing.T) {
 		}
 		if got := readTask(t, e).Name; got != "Set up the demo board" {
 			t.Errorf("task %q after the full resync", got)
+		}
+	})
+}
+
+// A workspace without custom fields (a free plan) cannot hold "Jira
+// status": the link shows why, the other fields still sync.
+func TestFieldsFreeWorkspace(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db string) {
+		e := synctest.New(t, synctest.Options{DB: db})
+		ctx := t.Context()
+		if err := e.Asana.SetFaults(fakeasana.Faults{FreeWorkspace: true}); err != nil {
+			t.Fatal(err)
+		}
+		mapFields(t, e, syncengine.Mapping{DomainAliases: demoAliases})
+		e.Sync(t)
+		st, err := e.Engine.LinkStatus(ctx, e.Link.ID)
+		if err != nil || !strings.Contains(st.Error, `custom field "Jira status"`) || !strings.Contains(st.Error, "paid workspace") {
+			t.Fatalf("link status %+v, %v; want the custom field refusal", st, err)
+		}
+		if is := e.Issue(t); is.Assignee != "bob" {
+			t.Errorf("the assignee did not sync beside the refusal: %q", is.Assignee)
 		}
 	})
 }

@@ -8,9 +8,17 @@ import (
 
 var customFieldSubtypes = []string{"text", "enum", "multi_enum", "number", "date"}
 
+// errPremium is Asana's answer to custom field changes in a free workspace.
+func errPremium() error {
+	return errorf(http.StatusPaymentRequired, "Custom Fields are not available for free users or guests.")
+}
+
 func (s *Server) createCustomField(w http.ResponseWriter, q *apiRequest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.st.faults.FreeWorkspace {
+		return errPremium()
+	}
 	ws, _ := str(q.data, "workspace")
 	if s.st.workspaces[ws] == nil {
 		return errorf(http.StatusBadRequest, "workspace: Missing input")
@@ -93,6 +101,9 @@ func (s *Server) getCustomField(w http.ResponseWriter, q *apiRequest) error {
 func (s *Server) createEnumOption(w http.ResponseWriter, q *apiRequest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.st.faults.FreeWorkspace {
+		return errPremium()
+	}
 	cf := s.st.customFields[q.r.PathValue("custom_field_gid")]
 	if cf == nil {
 		return notFound("custom_field")
@@ -165,6 +176,9 @@ func (s *Server) listCustomFieldSettings(w http.ResponseWriter, q *apiRequest) e
 func (s *Server) addCustomFieldSetting(w http.ResponseWriter, q *apiRequest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.st.faults.FreeWorkspace {
+		return errPremium()
+	}
 	p := s.st.projects[q.r.PathValue("project_gid")]
 	if p == nil {
 		return notFound("project")

@@ -38,6 +38,10 @@ type Faults struct {
 	// PathPrefix limits the request faults above to request paths with
 	// this prefix.
 	PathPrefix string `json:"path_prefix"`
+	// FreeWorkspace makes the workspace a free one: creating custom fields
+	// and their options, and adding them to projects, answer 402 Payment
+	// Required, as Asana does without a paid plan.
+	FreeWorkspace bool `json:"free_workspace"`
 
 	// Delivery faults act on events, not on requests: on webhook deliveries
 	// and on what GET /events lists (DeliveryScope narrows them to one).

@@ -2,6 +2,7 @@ package asana
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -201,5 +202,26 @@ func TestEnumFieldsOnTasks(t *testing.T) {
 	st := s.Stories(task)
 	if last := st[len(st)-1]; last.Subtype != "enum_custom_field_changed" || last.Text != `changed Jira status to "In Progress"` {
 		t.Errorf("last story %+v", last)
+	}
+}
+
+// TestFreeWorkspaceRefusesCustomFields: with the free_workspace fault,
+// making a custom field, an option or a project setting answers 402.
+func TestFreeWorkspaceRefusesCustomFields(t *testing.T) {
+	t.Parallel()
+	e := newChangeEnv(t, Options{})
+	if err := e.s.SetFaults(Faults{FreeWorkspace: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path string }{
+		{"/custom_fields"},
+		{"/custom_fields/" + e.seed.PriorityField + "/enum_options"},
+		{"/projects/" + e.seed.Project + "/addCustomFieldSetting"},
+	} {
+		r := call(t, e.hs, "pat-admin", "POST", c.path, data(map[string]any{"workspace": e.seed.Workspace, "name": "Jira status",
+			"resource_subtype": "enum", "custom_field": e.seed.PriorityField}))
+		if r.Status != 402 || !strings.Contains(string(r.Body), "not available for free users") {
+			t.Errorf("POST %s: %d %s", c.path, r.Status, r.Body)
+		}
 	}
 }
