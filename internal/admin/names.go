@@ -11,7 +11,8 @@ import (
 
 // names turns the gids and ids a page shows into the names asanajira
 // knows, so pages show names first and gids only as secondary text: Jira
-// servers (a handful of rows, read once per page), and workspaces, admins
+// servers (their ids, names and URLs, a handful of rows read once per
+// page, no secret opened), and workspaces, admins
 // and Asana users who installed the app, each read by its key as a page
 // needs it, so a page costs the same with a thousand workspaces.
 type names struct {
@@ -23,7 +24,7 @@ type names struct {
 
 func (c *base) names(ctx context.Context) (*names, error) {
 	n := &names{ctx: ctx, st: c.d.Store, known: map[string]string{}, looked: map[string]bool{}}
-	servers, err := c.d.Store.ListJiraServers(ctx)
+	servers, err := c.d.Store.ListJiraServerNames(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("admin: names: %w", err)
 	}

@@ -76,7 +76,7 @@ func (c *linksPage) linksPage(w http.ResponseWriter, r *http.Request, s *session
 	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
 	// The server filter offers every connected Jira server: a handful of
 	// rows, one per server an admin connected.
-	servers, err := c.d.Store.ListJiraServers(ctx)
+	servers, err := c.d.Store.ListJiraServerNames(ctx)
 	if err != nil {
 		return fmt.Errorf("admin: links: %w", err)
 	}

@@ -1,10 +1,14 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -130,33 +134,85 @@ type connectionRow struct {
 type syncOverviewData struct {
 	Available   bool
 	Connections []connectionRow
-	Intake      *IntakeStatus
-	IntakeError string
+	// Earlier and Later are the neighbouring pages of connections ("" when
+	// none).
+	Earlier, Later template.URL
+	Intake         *IntakeStatus
+	IntakeError    string
 }
 
-// overview lists every connection with its sync state, and the Asana
-// intake with its request budget.
+// overview lists the connections with their sync state, a page at a time
+// (each row reads its settings and counts), and the Asana intake with its
+// request budget.
 func (c *syncPages) overview(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	d := syncOverviewData{Available: c.d.Sync != nil}
 	if d.Available {
-		o, err := c.setup.Overview(ctx)
+		conns, err := c.connectionsInOrder(ctx)
 		if err != nil {
 			return err
 		}
-		for _, ws := range o.Workspaces {
-			for _, conn := range ws.Connections {
-				row, err := c.connectionRow(ctx, ws.Workspace, conn.ServerID, conn.ServerName)
-				if err != nil {
-					return err
-				}
-				d.Connections = append(d.Connections, row)
+		from, _ := strconv.Atoi(r.URL.Query().Get("from"))
+		from = min(max(from, 0), len(conns))
+		to := min(from+pageSize, len(conns))
+		for _, conn := range conns[from:to] {
+			row, err := c.connectionRow(ctx, conn.ws, conn.serverID, conn.serverName)
+			if err != nil {
+				return err
 			}
+			d.Connections = append(d.Connections, row)
+		}
+		if from > 0 {
+			d.Earlier = pageURL("/admin/sync", url.Values{"from": {strconv.Itoa(max(from-pageSize, 0))}})
+		}
+		if to < len(conns) {
+			d.Later = pageURL("/admin/sync", url.Values{"from": {strconv.Itoa(to)}})
 		}
 	}
 	d.Intake, d.IntakeError = c.intake(ctx)
 	c.render(w, r, http.StatusOK, "sync", s, "Sync", d)
 	return nil
+}
+
+type orderedConnection struct {
+	ws                   store.Workspace
+	serverID, serverName string
+}
+
+// connectionsInOrder lists every connection as the Connections page orders
+// them (workspaces by name, each one's servers by name), from three plain
+// lists: no secret is opened and nothing is counted.
+func (c *syncPages) connectionsInOrder(ctx context.Context) ([]orderedConnection, error) {
+	workspaces, err := c.d.Store.ListWorkspaces(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("admin: sync: %w", err)
+	}
+	conns, err := c.d.Store.ListConnections(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("admin: sync: %w", err)
+	}
+	servers, err := c.d.Store.ListJiraServerNames(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("admin: sync: %w", err)
+	}
+	names := map[string]string{}
+	for _, srv := range servers {
+		names[srv.ID] = srv.Name
+	}
+	byWorkspace := map[string][]orderedConnection{}
+	for _, cn := range conns {
+		byWorkspace[cn.WorkspaceGID] = append(byWorkspace[cn.WorkspaceGID], orderedConnection{serverID: cn.JiraServerID, serverName: names[cn.JiraServerID]})
+	}
+	var out []orderedConnection
+	for _, ws := range workspaces {
+		row := byWorkspace[ws.GID]
+		slices.SortFunc(row, func(a, b orderedConnection) int { return cmp.Compare(a.serverName, b.serverName) })
+		for _, oc := range row {
+			oc.ws = ws
+			out = append(out, oc)
+		}
+	}
+	return out, nil
 }
 
 // intake reads the Asana intake's status; a failure is shown on the page,

@@ -99,6 +99,15 @@ func (q queries) ListJiraServers(ctx context.Context) ([]JiraServer, error) {
 	return list(ctx, q, "list jira servers", `SELECT `+jiraServerColumns+` FROM jira_servers ORDER BY name, id`, q.scanJiraServer)
 }
 
+func (q queries) ListJiraServerNames(ctx context.Context) ([]JiraServer, error) {
+	return list(ctx, q, "list jira server names", `SELECT id, name, base_url FROM jira_servers ORDER BY name, id`,
+		func(row scanner) (JiraServer, error) {
+			var j JiraServer
+			err := row.Scan(&j.ID, &j.Name, &j.BaseURL)
+			return j, err
+		})
+}
+
 func (q queries) UpdateJiraServer(ctx context.Context, j *JiraServer) error {
 	sealed, err := q.sealAll(j.PrivateKeyPEM, j.OAuth2ClientSecret, j.WebhookSecret)
 	if err != nil {

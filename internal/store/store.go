@@ -35,6 +35,9 @@ type Queries interface {
 	GetJiraServer(ctx context.Context, id string) (JiraServer, error)
 	GetJiraServerByConsumerKey(ctx context.Context, consumerKey string) (JiraServer, error)
 	ListJiraServers(ctx context.Context) ([]JiraServer, error)
+	// ListJiraServerNames lists every server's ID, Name and BaseURL alone,
+	// in name order, for pages that name servers: no secret is opened.
+	ListJiraServerNames(ctx context.Context) ([]JiraServer, error)
 	UpdateJiraServer(ctx context.Context, s *JiraServer) error
 	DeleteJiraServer(ctx context.Context, id string) error
 

@@ -46,6 +46,17 @@ func testFindAndCount(t *testing.T, newStore NewStore) {
 			t.Errorf("FindJiraCredential(%s): %+v, %v; want %s's", tc.user, c, err, tc.want)
 		}
 	}
+	full, err := s.ListJiraServers(ctx)
+	must(t, err)
+	var want []store.JiraServer
+	for _, j := range full {
+		want = append(want, store.JiraServer{ID: j.ID, Name: j.Name, BaseURL: j.BaseURL})
+	}
+	names, err := s.ListJiraServerNames(ctx)
+	must(t, err)
+	if diff := cmp.Diff(want, names); diff != "" || len(names) != 2 {
+		t.Errorf("ListJiraServerNames: ID, Name and BaseURL of ListJiraServers, in its order (-want +got):\n%s", diff)
+	}
 	for server, want := range map[string]int{j1.ID: 4, j2.ID: 1, "js_none": 0} {
 		if n, err := s.CountJiraCredentials(ctx, server); err != nil || n != want {
 			t.Errorf("CountJiraCredentials(%s) = %d, %v; want %d", server, n, err, want)
