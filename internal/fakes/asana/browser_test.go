@@ -113,8 +113,24 @@ func TestTaskPaneEditsInBrowser(t *testing.T) {
 	task := seed.Tasks[1].GID
 
 	ctx := openPane(t, hs, "alice", task)
+	// Each change re-renders the pane when the emulator has it; the next
+	// step waits for that render, or it would act on a node being replaced.
+	markOld := func() {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector("#pane .task-title h1").dataset.old = "1", true)`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rendered := func(what string) {
+		t.Helper()
+		waitFor(t, what+" shown in the pane", func() bool {
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const h = document.querySelector("#pane .task-title h1"); return !!h && !h.dataset.old; })()`))
+			return err == nil && ok
+		})
+	}
 	change := func(what, sel, value string, done func(Task) bool) {
 		t.Helper()
+		markOld()
 		err := chromedp.Do(ctx,
 			chromedp.WaitVisible(sel),
 			chromedp.SetValue(sel, value),
@@ -126,12 +142,14 @@ func TestTaskPaneEditsInBrowser(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 		waitFor(t, what, func() bool { return done(s.Task(task)) })
+		rendered(what)
 	}
 	change("assign", `#assignee-select`, seed.Users["alice"], func(x Task) bool { return x.Assignee == seed.Users["alice"] })
 	change("set the due date", `#due-input`, "2026-03-20", func(x Task) bool { return x.DueOn == "2026-03-20" })
 	change("move to Done", `#section-select`, seed.Sections["Done"], func(x Task) bool { return x.Sections[seed.Project] == seed.Sections["Done"] })
 	change("set the priority", `select.custom-field[data-field="`+seed.PriorityField+`"]`, seed.PriorityOptions["High"],
 		func(x Task) bool { return x.CustomFields[seed.PriorityField] == seed.PriorityOptions["High"] })
+	markOld()
 	if err := chromedp.Do(ctx, chromedp.Click(`.task-title .check`)); err != nil {
 		t.Fatalf("complete: %v", err)
 	}
