@@ -38,8 +38,8 @@ import (
 // told once, as a story on the task (scope sync-field-note, keyed by what
 // it says), and the change is taken as seen: no error loop.
 
-// KindField: a mapped field changed (told by the intake as KindTask or
-// KindIssue, or by a completion change for status).
+// KindField is the kind of a mapped field's change (told by the intake as
+// KindTask or KindIssue, or by a completion change for status).
 const KindField = "field"
 
 // Ledger scopes of field sync.
@@ -457,7 +457,9 @@ func (r *run) planField(ctx context.Context, f string, d Direction) (fieldPlan, 
 	}
 	aAt, aBy := r.asanaFieldChange(spec)
 	jAt, jBy := r.jiraFieldChange(spec)
-	toAsana, toJira := false, false
+	// toAsana says Jira's value is written to Asana; past the switch, a
+	// change that is not is Asana's value written to Jira.
+	toAsana := false
 	if has && r.force && a == st.AsanaValue && j == st.JiraValue {
 		has = false // a resync takes a disagreement left waiting as a first run
 	}
@@ -476,10 +478,8 @@ func (r *run) planField(ctx context.Context, f string, d Direction) (fieldPlan, 
 		switch {
 		case d == FromJira:
 			toAsana = true
-		case d == FromAsana:
-			toJira = true
-		case j == "" && a != "":
-			toJira = true
+		case d == FromAsana, j == "" && a != "":
+			// Asana's value is written to Jira below.
 		case a == "" || r.force:
 			toAsana = true
 		default:
@@ -507,7 +507,8 @@ func (r *run) planField(ctx context.Context, f string, d Direction) (fieldPlan, 
 			p.why = "waits for a change" // they disagreed before
 			return p, nil
 		}
-		toAsana, toJira = jChanged && d.ToAsana(), aChanged && d.ToJira()
+		toAsana = jChanged && d.ToAsana()
+		toJira := aChanged && d.ToJira()
 		p.why = "changed in Asana"
 		if jChanged {
 			p.why = "changed in Jira"
