@@ -484,9 +484,21 @@ func (r *run) planField(ctx context.Context, f string, d Direction) (fieldPlan, 
 			toAsana = true
 		default:
 			// Both have a value (a summary chosen on the create form):
-			// the first change on either side wins.
-			p.why = "waits for a change"
-			return p, nil
+			// the first change on either side wins, also one made after
+			// the link but before this first run (the later when both
+			// were); with none yet, both stay as they are.
+			since := r.link.CreatedAt
+			switch {
+			case jAt.After(since) && !aAt.After(jAt):
+				toAsana, p.why = true, "changed in Jira"
+				p.changedSides = append(p.changedSides, SideJira)
+			case aAt.After(since):
+				p.why = "changed in Asana" // Asana's value is written to Jira below.
+				p.changedSides = append(p.changedSides, SideAsana)
+			default:
+				p.why = "waits for a change"
+				return p, nil
+			}
 		}
 	default:
 		aChanged, jChanged := a != st.AsanaValue, j != st.JiraValue

@@ -533,3 +533,39 @@ func TestFieldsFreeWorkspace(t *testing.T) {
 		}
 	})
 }
+
+// A name changed on one side after the link was made but before its first
+// sync run is that first change: it reaches the other side (the later one
+// when both sides were changed), where a difference older than the link
+// waits for a change.
+func TestFieldChangedBeforeFirstRun(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db string) {
+		for _, side := range []string{store.SideJira, store.SideAsana} {
+			t.Run(side, func(t *testing.T) {
+				e := synctest.New(t, synctest.Options{DB: db})
+				ctx := t.Context()
+				mapFields(t, e, syncengine.Mapping{DomainAliases: demoAliases})
+				const renamed = "Renamed before the first run"
+				if side == store.SideJira {
+					editIssue(t, e, "alice", map[string]any{"summary": renamed})
+				} else {
+					if _, err := e.AsanaAs(t, "alice").UpdateTask(ctx, e.Link.TaskGID, map[string]any{"name": renamed}); err != nil {
+						t.Fatal(err)
+					}
+					e.RecordAsana(t, syncengine.KindTask, "", "rename-before")
+				}
+				e.Sync(t)
+				if got := readTask(t, e).Name; got != renamed {
+					t.Errorf("task name %q, want %q", got, renamed)
+				}
+				if got := e.Issue(t).Summary; got != renamed {
+					t.Errorf("issue summary %q, want %q", got, renamed)
+				}
+				if n := e.Sync(t); n != 0 {
+					t.Errorf("a second run wrote %d times", n)
+				}
+			})
+		}
+	})
+}
