@@ -50,6 +50,7 @@ type change interface {
 
 var changes = map[string]change{
 	"comment": comment{},
+	"name":    name{},
 }
 
 func changeNames() []string { return slices.Sorted(maps.Keys(changes)) }
@@ -96,6 +97,54 @@ func (comment) carries(emulator, method, path string) bool {
 		return strings.Contains(path, "/rest/api/2/issue/") && strings.HasSuffix(path, "/comment")
 	}
 	return strings.HasPrefix(path, "/api/1.0/tasks/") && strings.HasSuffix(path, "/stories")
+}
+
+// name is a field change: the task's name on Asana's side, the issue's
+// summary on Jira's, which the demo's field mapping syncs both ways.
+type name struct{}
+
+func (name) write(ctx context.Context, e *env, side string, p pair, marker string) error {
+	text := "Benchmark name " + marker
+	if side == sideJira {
+		req, err := e.w.JiraRequest(ctx, http.MethodPut, "/rest/api/2/issue/"+p.issue, map[string]any{"fields": map[string]any{"summary": text}})
+		if err != nil {
+			return err
+		}
+		return harness.DoJSON(e.client, req, http.StatusNoContent, nil)
+	}
+	req, err := e.w.AsanaRequest(ctx, http.MethodPut, "/tasks/"+p.task, map[string]any{"data": map[string]any{"name": text}})
+	if err != nil {
+		return err
+	}
+	return harness.DoJSON(e.client, req, http.StatusOK, nil)
+}
+
+func (name) read(ctx context.Context, e *env, side string, p pair) error {
+	if side == sideJira {
+		req, err := e.w.JiraRequest(ctx, http.MethodGet, "/rest/api/2/issue/"+p.issue, nil)
+		if err != nil {
+			return err
+		}
+		return harness.DoJSON(e.client, req, http.StatusOK, nil)
+	}
+	req, err := e.w.AsanaRequest(ctx, http.MethodGet, "/tasks/"+p.task, nil)
+	if err != nil {
+		return err
+	}
+	return harness.DoJSON(e.client, req, http.StatusOK, nil)
+}
+
+// carries: the issue's or the task's own PUT, not one of its sub-resources.
+func (name) carries(emulator, method, path string) bool {
+	if method != http.MethodPut {
+		return false
+	}
+	prefix := "/api/1.0/tasks/"
+	if emulator == sideJira {
+		prefix = "/rest/api/2/issue/"
+	}
+	i := strings.Index(path, prefix)
+	return i >= 0 && !strings.Contains(path[i+len(prefix):], "/")
 }
 
 // direct does the work of one change without the bridge, on an unlinked

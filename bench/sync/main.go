@@ -13,7 +13,9 @@
 // linked: the write on one side, the read of that side a sync makes, and
 // the write on the other. -concurrency workers each own a link and wait a
 // random part of -spread before each change, so changes fall anywhere in
-// the poll cycle. It prints one line per direction:
+// the poll cycle. -change picks what changes: a comment (the default) or
+// the task's name ↔ the summary (name), a field the demo's field
+// mapping syncs both ways. It prints one line per direction:
 //
 //	bench=sync db=sqlite direction=jira_to_asana intake=webhook change=comment n=… concurrency=… p50_ms=… p99_ms=… max_ms=… target_p99_ms=2000.00 meets_target=true direct_p50_ms=… direct_p99_ms=… ratio=…
 //

@@ -11,3 +11,10 @@ import (
 func TestSmoke(t *testing.T) {
 	harness.Smoke(t, "bench=sync ", run, []string{"-n", "4", "-concurrency", "2", "-deliveries", "40", "-intake-concurrency", "4", "-spread", "100ms"})
 }
+
+// TestSmokeFieldChange runs the field change (the task's name ↔ the
+// issue's summary) through the propagation phases.
+func TestSmokeFieldChange(t *testing.T) {
+	harness.Smoke(t, "bench=sync ", run, []string{"-change", "name", "-only", "jira_to_asana,asana_to_jira_events,asana_to_jira_webhooks",
+		"-n", "4", "-concurrency", "2", "-spread", "100ms"})
+}
