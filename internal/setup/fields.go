@@ -25,8 +25,11 @@ func (s *Service) FieldMapping(ctx context.Context, gid, serverID, projectGID st
 	case errors.Is(err, syncengine.ErrNoMapping):
 		if projectGID != "" { // an override starts from what applies today
 			conn, cerr := fm.GetMapping(ctx, gid, serverID, "")
-			if cerr == nil {
+			switch {
+			case cerr == nil:
 				return conn.Mapping, false, nil
+			case !errors.Is(cerr, syncengine.ErrNoMapping):
+				return m, false, fmt.Errorf("setup: field mapping: %w", cerr)
 			}
 		}
 		return syncengine.Mapping{}, false, nil
