@@ -622,5 +622,6 @@ func (q queries) DeleteExpired(ctx context.Context, now time.Time) (int64, error
 		}
 		total += n
 	}
-	return total, nil
+	n, err := q.deleteExpiredJiraDeliveries(ctx, now)
+	return total + n, err
 }

@@ -94,8 +94,9 @@ type Queries interface {
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 
 	// DeleteExpired removes auth states, idempotency keys, signed request
-	// records and side effects that expired before now and reports how many
-	// rows went.
+	// records and side effects that expired before now, applied Jira
+	// deliveries that expired and unapplied ones a week after, and reports
+	// how many rows went.
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 
 	RuleConfigQueries
@@ -107,6 +108,7 @@ type Queries interface {
 	AsanaIntakeQueries
 	SyncStatusQueries
 	FieldMappingQueries
+	JiraDeliveryQueries
 }
 
 // Tx is a transaction over the store. SQL exposes the underlying *sql.Tx so

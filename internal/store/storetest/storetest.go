@@ -109,6 +109,7 @@ func Run(t *testing.T, newStore NewStore) {
 	maps.Copy(tests, adminListTests)
 	maps.Copy(tests, syncStatusTests)
 	maps.Copy(tests, fieldMappingTests)
+	maps.Copy(tests, jiraDeliveryTests)
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
