@@ -72,6 +72,7 @@ func (c *adminAPI) mount(m *http.ServeMux) {
 	m.Handle("DELETE "+apiPrefix+"/connections/{workspace}/{server}", write(c.deleteConnection))
 	m.Handle("PUT "+apiPrefix+"/routes/{workspace}/{project}", write(c.putRoute))
 	m.Handle("DELETE "+apiPrefix+"/routes/{workspace}/{project}", write(c.deleteRoute))
+	c.mountSync(m, read, write)
 	// Anything else under the API answers in JSON too.
 	m.Handle(apiPrefix+"/", read(func(http.ResponseWriter, *http.Request, setup.Actor) error {
 		return httpx.Errorf(http.StatusNotFound, "no such API endpoint; docs/admin-api.yaml lists them")
