@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
 )
 
@@ -22,6 +23,65 @@ type Attachment struct {
 	MimeType  string `json:"mimeType,omitempty"`
 	Content   string `json:"content,omitempty"`
 	Thumbnail string `json:"thumbnail,omitempty"`
+}
+
+// stream, given to Do, receives a 2xx answer unread: Do retries what it
+// may (a rate limit, a 5xx of a GET) before any of the body is read.
+type stream struct{ resp *http.Response }
+
+// ErrNotTheFile matches an *AttachmentContentError.
+var ErrNotTheFile = errors.New("jira: the download is not the attachment's content")
+
+// AttachmentContentError says that Jira answered a download with something
+// else than the file: an HTML login page (an SSO or proxy login that
+// intercepted the request), or a length that is not the file's. Retrying
+// later may succeed; it is not a refused credential.
+type AttachmentContentError struct {
+	ID, Filename string
+	Why          string
+}
+
+func (e *AttachmentContentError) Error() string {
+	return fmt.Sprintf("jira: download of attachment %s (%q): %s", e.ID, e.Filename, e.Why)
+}
+
+// Is matches ErrNotTheFile.
+func (e *AttachmentContentError) Is(target error) bool { return target == ErrNotTheFile }
+
+// OpenAttachment opens an attachment's content as a stream, with the
+// client's credentials; the caller closes it. The request goes to the
+// attachment's content path on the client's own base URL (never to a host
+// the attachment names), and is retried like every GET before any byte is
+// read. An HTML page where the file is not HTML, or a Content-Length that
+// is not the file's size, is an *AttachmentContentError: an SSO login page
+// must never be copied as the file.
+//
+// https://docs.atlassian.com/software/jira/docs/api/REST/latest/#api/2/attachment-getAttachment (content)
+func (c *Client) OpenAttachment(ctx context.Context, a Attachment) (io.ReadCloser, error) {
+	if a.ID == "" || strings.ContainsAny(a.ID, "/?#") {
+		return nil, fmt.Errorf("jira: attachment id %q is not one", a.ID)
+	}
+	req, err := c.NewRequest(ctx, http.MethodGet, "secure/attachment/"+url.PathEscape(a.ID)+"/"+url.PathEscape(a.Filename), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "*/*")
+	var st stream
+	if _, err := c.Do(req, &st); err != nil {
+		return nil, err
+	}
+	resp := st.resp
+	fail := func(why string) (io.ReadCloser, error) {
+		_ = resp.Body.Close()
+		return nil, &AttachmentContentError{ID: a.ID, Filename: a.Filename, Why: why}
+	}
+	if isHTML(resp.Header) && !strings.Contains(strings.ToLower(a.MimeType), "html") {
+		return fail("Jira answered with an HTML page (an SSO or proxy login page?) instead of the file")
+	}
+	if a.Size > 0 && resp.ContentLength >= 0 && resp.ContentLength != a.Size {
+		return fail(fmt.Sprintf("Jira sent %d bytes where the file has %d", resp.ContentLength, a.Size))
+	}
+	return resp.Body, nil
 }
 
 // AttachmentSettings is GET rest/api/2/attachment/meta.

@@ -268,6 +268,10 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 			return nil, err
 		}
 		r := &Response{Response: resp, RateLimitRemaining: headerInt(resp.Header, "X-RateLimit-Remaining", "X-RateLimiting-Remaining")}
+		if st, ok := v.(*stream); ok && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			st.resp = resp // the caller reads and closes the body
+			return r, nil
+		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			err := decodeBody(resp, v)
 			return r, err

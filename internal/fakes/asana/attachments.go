@@ -9,6 +9,39 @@ import (
 	"strings"
 )
 
+// UploadLimit is the largest file Asana accepts in POST /attachments: 100 MB.
+const UploadLimit = maxBody
+
+// SetAttachmentLimit makes POST /attachments refuse files larger than n
+// bytes (0: UploadLimit), so tests need not send 100 MB.
+func (s *Server) SetAttachmentLimit(n int64) { s.attachLimit.Store(n) }
+
+func (s *Server) attachmentLimit() int64 {
+	if n := s.attachLimit.Load(); n > 0 {
+		return n
+	}
+	return UploadLimit
+}
+
+// SetCommentOnly makes a user (by gid or name) a comment-only member of
+// every project: they may read and comment on tasks, and Asana refuses
+// their attachments with 403, as it does for a project's comment-only
+// members.
+func (s *Server) SetCommentOnly(user string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gid := user
+	for _, u := range s.st.users {
+		if u.name == user || u.login == user || u.gid == user {
+			gid = u.gid
+		}
+	}
+	if s.commentOnly == nil {
+		s.commentOnly = map[string]bool{}
+	}
+	s.commentOnly[gid] = on
+}
+
 // linkHosts are the attachment hosts that are links to another service.
 var linkHosts = []string{"dropbox", "gdrive", "box", "onedrive", "vimeo", "external"}
 
@@ -82,7 +115,7 @@ func (s *Server) createAttachment(w http.ResponseWriter, q *apiRequest) error {
 	if err := r.ParseMultipartForm(8 << 20); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return errorf(http.StatusRequestEntityTooLarge, "file: The file is larger than the 100 MB limit")
+			return errorf(http.StatusBadRequest, "file: The file is larger than the limit of %d bytes", UploadLimit)
 		}
 		return errorf(http.StatusBadRequest, "Could not parse the multipart body: %v", err)
 	}
@@ -109,6 +142,10 @@ func (s *Server) createAttachment(w http.ResponseWriter, q *apiRequest) error {
 			return errorf(http.StatusBadRequest, "file: %v", err)
 		}
 		defer f.Close()
+		// The spec lists 400 (not 413) among this call's answers.
+		if files[0].Size > s.attachmentLimit() {
+			return errorf(http.StatusBadRequest, "file: The file is larger than the limit of %d bytes", s.attachmentLimit())
+		}
 		if a.content, err = io.ReadAll(f); err != nil {
 			return errorf(http.StatusBadRequest, "file: %v", err)
 		}
@@ -145,6 +182,9 @@ func (s *Server) createAttachment(w http.ResponseWriter, q *apiRequest) error {
 	t := s.st.lookupTask(field("parent"))
 	if t == nil {
 		return errorf(http.StatusBadRequest, "parent: Not a recognized ID: %s", field("parent"))
+	}
+	if s.commentOnly[q.user] {
+		return errorf(http.StatusForbidden, "Forbidden")
 	}
 	a.gid, a.parent, a.createdAt = s.st.newGID(), t.gid, s.nowLocked()
 	s.addAttachmentLocked(a, q.user, true)

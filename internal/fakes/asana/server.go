@@ -19,6 +19,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -88,8 +89,15 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu sync.Mutex
-	st *state
+	// attachLimit is the largest file POST /attachments accepts (0:
+	// Asana's 100 MB); commentOnly holds the users (gid) who may only
+	// comment on tasks, as a project's comment-only members: Asana refuses
+	// their attachments with 403.
+	attachLimit atomic.Int64
+
+	mu          sync.Mutex
+	st          *state
+	commentOnly map[string]bool
 }
 
 // New returns a Server seeded with the demo workspace, users, project and
