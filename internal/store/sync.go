@@ -131,6 +131,31 @@ type SyncComment struct {
 	UpdatedAt time.Time
 }
 
+// Origins of an attachment mapping (SyncAttachment.Origin).
+const (
+	// AttachmentFromJira: a Jira attachment copied to the task.
+	AttachmentFromJira = "jira"
+	// AttachmentFromAsana: a task's file copied to the issue.
+	AttachmentFromAsana = "asana"
+	// AttachmentSame: the other side had the same file (name and size)
+	// already.
+	AttachmentSame = "same"
+	// AttachmentSkipped: a Jira attachment that was not copied, and why was
+	// told; it is never tried again.
+	AttachmentSkipped = "skipped"
+)
+
+// SyncAttachment pairs a Jira attachment with its Asana counterpart on a
+// link, so that neither is copied back.
+type SyncAttachment struct {
+	ID                 int64
+	LinkID             int64
+	JiraAttachmentID   string
+	AsanaAttachmentGID string // "" for AttachmentSkipped
+	Origin             string
+	CreatedAt          time.Time
+}
+
 // SyncHistory is one thing the engine did on a link, for people.
 type SyncHistory struct {
 	ID        int64
@@ -194,6 +219,12 @@ type SyncQueries interface {
 	InsertSyncComment(ctx context.Context, c *SyncComment) error
 	// UpdateSyncComment rewrites a mapping by its ID.
 	UpdateSyncComment(ctx context.Context, c SyncComment) error
+
+	// ListSyncAttachments lists a link's attachment map, oldest first.
+	ListSyncAttachments(ctx context.Context, linkID int64) ([]SyncAttachment, error)
+	// InsertSyncAttachment stores a mapping and sets a.ID; ErrConflict (and
+	// no unique violation) when its Jira attachment is mapped already.
+	InsertSyncAttachment(ctx context.Context, a *SyncAttachment) error
 
 	AppendSyncHistory(ctx context.Context, h SyncHistory) error
 	// ListSyncHistory lists a link's history, newest first, at most limit.
@@ -459,6 +490,41 @@ func (q queries) UpdateSyncComment(ctx context.Context, c SyncComment) error {
 		c.ID, c.JiraCommentID, c.AsanaStoryGID, c.Origin, c.State, c.JiraHash, c.AsanaHash, c.Author, c.WrittenBy,
 		c.Prefix, q.now())
 	return q.mustAffect("update sync comment "+strconv.FormatInt(c.ID, 10), res, err)
+}
+
+// Attachment map.
+
+func scanSyncAttachment(row scanner) (SyncAttachment, error) {
+	var (
+		a       SyncAttachment
+		created sql.NullTime
+	)
+	err := row.Scan(&a.ID, &a.LinkID, &a.JiraAttachmentID, &a.AsanaAttachmentGID, &a.Origin, &created)
+	a.CreatedAt = fromNullTime(created)
+	return a, err
+}
+
+func (q queries) ListSyncAttachments(ctx context.Context, linkID int64) ([]SyncAttachment, error) {
+	return list(ctx, q, "list sync attachments", `SELECT id, link_id, jira_attachment_id, asana_attachment_gid, origin, created_at
+		FROM sync_attachments WHERE link_id = $1 ORDER BY id`, scanSyncAttachment, linkID)
+}
+
+func (q queries) InsertSyncAttachment(ctx context.Context, a *SyncAttachment) error {
+	if a.JiraAttachmentID == "" || a.Origin == "" {
+		return errors.New("store: insert sync attachment: a Jira attachment id and an origin are required")
+	}
+	now := q.now()
+	err := q.q.QueryRowContext(ctx, `INSERT INTO sync_attachments (link_id, jira_attachment_id, asana_attachment_gid, origin, created_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
+		a.LinkID, a.JiraAttachmentID, a.AsanaAttachmentGID, a.Origin, now).Scan(&a.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: map Jira attachment %q ↔ %q: mapped already: %w", a.JiraAttachmentID, a.AsanaAttachmentGID, ErrConflict)
+	}
+	if err != nil {
+		return q.wrap("insert sync attachment", err)
+	}
+	a.CreatedAt = now
+	return nil
 }
 
 // History.

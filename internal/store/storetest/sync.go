@@ -20,6 +20,7 @@ var syncTests = map[string]func(t *testing.T, newStore NewStore){
 	"SyncLease":             testSyncLease,
 	"SyncLeaseOneHolder":    testSyncLeaseOneHolder,
 	"SyncComments":          testSyncComments,
+	"SyncAttachments":       testSyncAttachments,
 	"SyncHistoryAndCursors": testSyncHistoryAndCursors,
 	"SyncCascade":           testSyncCascade,
 }
@@ -363,6 +364,41 @@ func testSyncComments(t *testing.T, newStore NewStore) {
 	}
 	if diff := cmp.Diff(mirrored, all[0], cmpopts.IgnoreFields(store.SyncComment{}, "CreatedAt", "UpdatedAt")); diff != "" {
 		t.Fatalf("mirrored comment (-want +got):\n%s", diff)
+	}
+}
+
+func testSyncAttachments(t *testing.T, newStore NewStore) {
+	s, _ := open(t, newStore)
+	ctx := t.Context()
+	_, l := syncBed(t, s)
+	want := []store.SyncAttachment{
+		{LinkID: l.ID, JiraAttachmentID: "100", AsanaAttachmentGID: "a1", Origin: store.AttachmentFromJira},
+		{LinkID: l.ID, JiraAttachmentID: "101", AsanaAttachmentGID: "a2", Origin: store.AttachmentFromAsana},
+		// Skipped ones have no Asana side; many may be.
+		{LinkID: l.ID, JiraAttachmentID: "102", Origin: store.AttachmentSkipped},
+		{LinkID: l.ID, JiraAttachmentID: "103", Origin: store.AttachmentSkipped},
+	}
+	for i := range want {
+		must(t, s.InsertSyncAttachment(ctx, &want[i]))
+	}
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		dup := store.SyncAttachment{LinkID: l.ID, JiraAttachmentID: "100", AsanaAttachmentGID: "a9", Origin: store.AttachmentFromJira}
+		wantErr(t, tx.InsertSyncAttachment(ctx, &dup), store.ErrConflict)
+		// The transaction stays usable after a conflict.
+		return tx.AppendSyncHistory(ctx, store.SyncHistory{LinkID: l.ID, What: "after-conflict"})
+	})
+	must(t, err)
+	if err := s.InsertSyncAttachment(ctx, &store.SyncAttachment{LinkID: l.ID, Origin: store.AttachmentFromJira}); err == nil {
+		t.Error("a mapping without a Jira attachment was stored")
+	}
+	got, err := s.ListSyncAttachments(ctx, l.ID)
+	must(t, err)
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(store.SyncAttachment{}, "CreatedAt")); diff != "" {
+		t.Fatalf("ListSyncAttachments (-want +got):\n%s", diff)
+	}
+	must(t, s.DeleteLink(ctx, l.ID))
+	if got, err := s.ListSyncAttachments(ctx, l.ID); err != nil || len(got) != 0 {
+		t.Errorf("after the link was deleted: %v, %v", got, err)
 	}
 }
 
