@@ -123,6 +123,10 @@ type Provider struct {
 	locks      map[credKey]*sync.Mutex
 	transports map[transportKey]*http.Transport
 	limiters   map[string]*asana.Limiter
+	// keys holds parsed application link private keys by their PEM text:
+	// parsing one took longer than signing with it, on every OAuth 1.0a
+	// request.
+	keys map[string]*rsa.PrivateKey
 }
 
 type credKey struct {
@@ -162,6 +166,7 @@ func New(opts Options) (*Provider, error) {
 		locks:          map[credKey]*sync.Mutex{},
 		transports:     map[transportKey]*http.Transport{},
 		limiters:       map[string]*asana.Limiter{},
+		keys:           map[string]*rsa.PrivateKey{},
 	}
 	if p.hc == nil {
 		p.hc = &http.Client{Timeout: 60 * time.Second}
@@ -260,11 +265,33 @@ func (p *Provider) JiraSigner(srv store.JiraServer) (*jira.OAuth1Signer, error) 
 	if srv.ConsumerKey == "" || srv.PrivateKeyPEM == "" {
 		return nil, fmt.Errorf("credentials: jira server %s has no application link key pair; an administrator must set up the application link", srv.ID)
 	}
-	key, err := parsePrivateKey(srv.PrivateKeyPEM.Reveal())
+	key, err := p.privateKey(srv.PrivateKeyPEM.Reveal())
 	if err != nil {
 		return nil, fmt.Errorf("credentials: jira server %s: %w", srv.ID, err)
 	}
 	return &jira.OAuth1Signer{ConsumerKey: srv.ConsumerKey, PrivateKey: key}, nil
+}
+
+// privateKey parses a PEM private key once per process; a server whose
+// key is replaced has a new PEM text, so a new entry.
+func (p *Provider) privateKey(pemText string) (*rsa.PrivateKey, error) {
+	p.mu.Lock()
+	k := p.keys[pemText]
+	p.mu.Unlock()
+	if k != nil {
+		return k, nil
+	}
+	k, err := parsePrivateKey(pemText)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.keys) >= 64 { // a few servers; keys rotated away are dropped
+		clear(p.keys)
+	}
+	p.keys[pemText] = k
+	return k, nil
 }
 
 // JiraOAuth2Config returns the OAuth 2.0 configuration of a Jira server's

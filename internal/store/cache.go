@@ -25,8 +25,21 @@ const maxCachedKeys = 20000
 // of a server, connection or route through this Store, directly or in a
 // transaction, empties the cache; entries also expire after ConfigCacheTTL,
 // for changes made by other replicas. Everything else goes to the Store it
-// wraps. Credentials are never cached: a revoked or refreshed token must be
-// seen at once.
+// wraps.
+//
+// Users' Jira credentials are kept too, opened, one entry per user and
+// server (reading and opening one was a third of a widget request's CPU).
+// Every write of a credential through this Store (connecting, a refresh,
+// marking it for reconnection, disconnecting, directly or in a
+// transaction) drops that entry at once, and a server's deletion or a
+// re-seal drops them all, so within a process a revoked or refreshed token
+// is never served. Another replica's write is seen within ConfigCacheTTL;
+// until then the only stale case that matters, a token Jira no longer
+// accepts, is caught by Jira itself: the 401 marks the credential for
+// reconnection through this replica's own write (credentials.Provider), so
+// the next request sees "reconnect", and an OAuth 2.0 token rotated by
+// another replica's refresh is re-read under the credential's row lock.
+// Reads inside a transaction (GetJiraCredential FOR UPDATE) bypass the cache.
 type ConfigCache struct {
 	Store
 	ttl time.Duration
@@ -38,6 +51,7 @@ type ConfigCache struct {
 	conns   map[string]entry[[]Connection]
 	routes  map[[2]string]entry[ProjectRoute]
 	routed  map[[2]string]entry[JiraServer]
+	creds   map[[2]string]entry[JiraCredential] // (Asana user, Jira server)
 }
 
 type entry[T any] struct {
@@ -56,7 +70,8 @@ func NewConfigCache(st Store, ttl time.Duration, now func() time.Time) *ConfigCa
 	}
 	return &ConfigCache{Store: st, ttl: ttl, now: now,
 		servers: map[string]entry[JiraServer]{}, conns: map[string]entry[[]Connection]{},
-		routes: map[[2]string]entry[ProjectRoute]{}, routed: map[[2]string]entry[JiraServer]{}}
+		routes: map[[2]string]entry[ProjectRoute]{}, routed: map[[2]string]entry[JiraServer]{},
+		creds: map[[2]string]entry[JiraCredential]{}}
 }
 
 // cachedRead returns m[k] while fresh, else fetches and keeps it unless the
@@ -92,6 +107,21 @@ func (c *ConfigCache) Invalidate() {
 	clear(c.conns)
 	clear(c.routes)
 	clear(c.routed)
+	clear(c.creds)
+}
+
+// forgetCredentials drops the cached credentials of keys (all when none),
+// after a write of them.
+func (c *ConfigCache) forgetCredentials(keys ...[2]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if len(keys) == 0 {
+		clear(c.creds)
+	}
+	for _, k := range keys {
+		delete(c.creds, k)
+	}
 }
 
 func cloneServer(s JiraServer) JiraServer {
@@ -126,6 +156,33 @@ func (c *ConfigCache) RouteProject(ctx context.Context, workspaceGID, projectGID
 		return c.Store.RouteProject(ctx, workspaceGID, projectGID)
 	})
 	return cloneServer(s), err
+}
+
+// GetJiraCredential reads a user's credential on a server through the
+// cache (see ConfigCache for when a change is seen).
+func (c *ConfigCache) GetJiraCredential(ctx context.Context, asanaUserGID, jiraServerID string) (JiraCredential, error) {
+	return cachedRead(c, c.creds, [2]string{asanaUserGID, jiraServerID}, func() (JiraCredential, error) {
+		return c.Store.GetJiraCredential(ctx, asanaUserGID, jiraServerID)
+	})
+}
+
+// PutJiraCredential stores a credential and forgets its cached copy.
+func (c *ConfigCache) PutJiraCredential(ctx context.Context, cred JiraCredential) error {
+	defer c.forgetCredentials([2]string{cred.AsanaUserGID, cred.JiraServerID})
+	return c.Store.PutJiraCredential(ctx, cred)
+}
+
+// MarkJiraCredentialReconnect marks a credential and forgets its cached
+// copy.
+func (c *ConfigCache) MarkJiraCredentialReconnect(ctx context.Context, asanaUserGID, jiraServerID, reason string) error {
+	defer c.forgetCredentials([2]string{asanaUserGID, jiraServerID})
+	return c.Store.MarkJiraCredentialReconnect(ctx, asanaUserGID, jiraServerID, reason)
+}
+
+// DeleteJiraCredential deletes a credential and forgets its cached copy.
+func (c *ConfigCache) DeleteJiraCredential(ctx context.Context, asanaUserGID, jiraServerID string) error {
+	defer c.forgetCredentials([2]string{asanaUserGID, jiraServerID})
+	return c.Store.DeleteJiraCredential(ctx, asanaUserGID, jiraServerID)
 }
 
 // The writes that change what is cached empty the cache after they ran
@@ -184,18 +241,37 @@ func (c *ConfigCache) ResealSecrets(ctx context.Context) (int, error) {
 // empties the cache once the transaction ends.
 func (c *ConfigCache) InTx(ctx context.Context, fn func(tx Tx) error) error {
 	changed := false
+	var creds [][2]string
 	defer func() {
 		if changed {
 			c.Invalidate()
+		} else if len(creds) > 0 {
+			c.forgetCredentials(creds...)
 		}
 	}()
-	return c.Store.InTx(ctx, func(tx Tx) error { return fn(&configTx{Tx: tx, changed: &changed}) })
+	return c.Store.InTx(ctx, func(tx Tx) error { return fn(&configTx{Tx: tx, changed: &changed, creds: &creds}) })
 }
 
 // configTx notes the writes that change what is cached.
 type configTx struct {
 	Tx
 	changed *bool
+	creds   *[][2]string // credentials written
+}
+
+func (t *configTx) PutJiraCredential(ctx context.Context, cred JiraCredential) error {
+	*t.creds = append(*t.creds, [2]string{cred.AsanaUserGID, cred.JiraServerID})
+	return t.Tx.PutJiraCredential(ctx, cred)
+}
+
+func (t *configTx) MarkJiraCredentialReconnect(ctx context.Context, asanaUserGID, jiraServerID, reason string) error {
+	*t.creds = append(*t.creds, [2]string{asanaUserGID, jiraServerID})
+	return t.Tx.MarkJiraCredentialReconnect(ctx, asanaUserGID, jiraServerID, reason)
+}
+
+func (t *configTx) DeleteJiraCredential(ctx context.Context, asanaUserGID, jiraServerID string) error {
+	*t.creds = append(*t.creds, [2]string{asanaUserGID, jiraServerID})
+	return t.Tx.DeleteJiraCredential(ctx, asanaUserGID, jiraServerID)
 }
 
 func (t *configTx) CreateJiraServer(ctx context.Context, s *JiraServer) error {
