@@ -41,6 +41,35 @@ type WidgetData struct {
 	Viewer, ViewerName string
 }
 
+// widgetIssue is what the widget reads of GET issue: names and a comment
+// count. Decoding only these skips the comments themselves and the
+// double decoding of jira.Issue's fields, which were most of the
+// request's CPU. A field Jira sends as null leaves its zero value.
+type widgetIssue struct {
+	ID     string `json:"id"`
+	Key    string `json:"key"`
+	Fields struct {
+		Summary    string       `json:"summary"`
+		Status     *jira.Status `json:"status"`
+		Assignee   named        `json:"assignee"`
+		Priority   named        `json:"priority"`
+		IssueType  named        `json:"issuetype"`
+		Resolution named        `json:"resolution"`
+		DueDate    string       `json:"duedate"`
+		Updated    jira.Time    `json:"updated"`
+		Comment    struct {
+			Total int `json:"total"`
+		} `json:"comment"`
+	} `json:"fields"`
+}
+
+// named is a Jira object the widget shows by name (a user by display
+// name).
+type named struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
+}
+
 var widgetFields = []string{"summary", "status", "assignee", "priority", "issuetype", "duedate", "resolution", "updated", "comment"}
 
 // Widget reads the issue behind an attachment's resource URL with the
@@ -76,7 +105,8 @@ func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (
 	if c, err := s.st.GetJiraCredential(ctx, id.User, srv.ID); err == nil {
 		viewer, viewerName = c.JiraUsername, c.JiraDisplayName
 	}
-	is, err := jc.GetIssue(ctx, key, &jira.GetIssueOptions{Fields: widgetFields})
+	var is widgetIssue
+	err = jc.GetIssueInto(ctx, key, &jira.GetIssueOptions{Fields: widgetFields}, &is)
 	if err != nil {
 		err = s.jiraError(ctx, id.User, srv, err, "see "+key)
 		if errors.Is(err, ErrNoAccess) {
@@ -86,25 +116,13 @@ func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (
 		}
 		return nil, err
 	}
-	d := &WidgetData{ServerID: srv.ID, Key: is.Key, Summary: is.Fields.Summary, URL: BrowseURL(srv, is.Key),
-		DueDate: is.Fields.DueDate, Updated: is.Fields.Updated.Time, Viewer: viewer, ViewerName: viewerName}
-	if st := is.Fields.Status; st != nil {
+	f := &is.Fields
+	d := &WidgetData{ServerID: srv.ID, Key: is.Key, Summary: f.Summary, URL: BrowseURL(srv, is.Key),
+		DueDate: f.DueDate, Updated: f.Updated.Time, Viewer: viewer, ViewerName: viewerName,
+		Assignee: f.Assignee.DisplayName, Priority: f.Priority.Name, IssueType: f.IssueType.Name,
+		Resolution: f.Resolution.Name, Comments: f.Comment.Total}
+	if st := f.Status; st != nil {
 		d.Status, d.StatusCategory = st.Name, st.StatusCategory.Key
-	}
-	if a := is.Fields.Assignee; a != nil {
-		d.Assignee = a.DisplayName
-	}
-	if p := is.Fields.Priority; p != nil {
-		d.Priority = p.Name
-	}
-	if t := is.Fields.IssueType; t != nil {
-		d.IssueType = t.Name
-	}
-	if r := is.Fields.Resolution; r != nil {
-		d.Resolution = r.Name
-	}
-	if c := is.Fields.Comment; c != nil {
-		d.Comments = c.Total
 	}
 	s.syncStatus(ctx, srv.ID, is.ID, d)
 	s.widgets.put(cacheKey, d)
