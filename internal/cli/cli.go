@@ -38,7 +38,7 @@ func commands() []command {
 		{"jira", "Connect Jira servers: jira add|list|show|verify|remove.", runJira},
 		{"workspace", "Add and list the Asana workspaces asanajira serves: workspace add|list.", runWorkspace},
 		{"route", "Route Asana workspaces and projects to Jira servers: route set|list|remove.", runRoute},
-		{"sync", "Two-way sync tools: sync resync --link ID | --project GID applies the field mapping to existing links.", runSync},
+		{"sync", "Two-way sync of a connection: sync show / set / fields set it up, sync resync applies the field mapping to existing links.", runSync},
 		{"apply", "Make the setup what a setup file says (apply -f setup.yaml [--dry-run] [--prune]).", runApply},
 		{"keys", "Generate the RSA key pair and consumer key of a Jira application link.", runKeys},
 		{"secrets", "Manage the keys that seal tokens at rest (secrets rotate).", runSecrets},

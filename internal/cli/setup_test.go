@@ -199,6 +199,10 @@ func TestSetupCommandsUsage(t *testing.T) {
 		"route without server":   {[]string{"route", "set", "--workspace", "Acme"}, "--workspace and --server are required"},
 		"remove needs one thing": {[]string{"route", "remove", "--workspace", "Acme"}, "either --project or --server"},
 		"two positionals":        {[]string{"jira", "show", "a", "b"}, `unexpected argument "b"`},
+		"sync without server":    {[]string{"sync", "set", "--workspace", "Acme", "--enabled"}, "--workspace and --server are required"},
+		"remove with a field":    {[]string{"sync", "fields", "--workspace", "Acme", "--server", "x", "--remove", "--field", "due=off"}, "--remove takes no mapping flags"},
+		"field without =":        {[]string{"sync", "fields", "--workspace", "Acme", "--server", "x", "--field", "due"}, `want NAME=VALUE, got "due"`},
+		"unknown sync command":   {[]string{"sync", "enable"}, `unknown sync subcommand "enable"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

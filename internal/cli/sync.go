@@ -4,33 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/asanajira/asanajira/internal/app"
 	"github.com/asanajira/asanajira/internal/syncengine"
 )
-
-func runSync(ctx context.Context, args []string, env Env) error {
-	usage := func(w io.Writer) {
-		fmt.Fprintln(w, "Usage: asanajira sync resync --link ID | --project GID [flags]")
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Two-way sync tools.")
-		fmt.Fprintln(w, "  resync  apply the current field mapping to existing links (asanajira sync resync --help)")
-	}
-	if len(args) == 0 {
-		usage(env.Stderr)
-		return usageErrorf("name the sync subcommand: resync")
-	}
-	switch args[0] {
-	case "resync":
-		return runSyncResync(ctx, args[1:], env)
-	case "-h", "--help", "help":
-		usage(env.Stdout)
-		return errHelp
-	}
-	return usageErrorf("unknown sync subcommand %q: use resync", args[0])
-}
 
 func runSyncResync(ctx context.Context, args []string, env Env) error {
 	var (

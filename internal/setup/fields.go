@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/syncengine"
@@ -48,7 +49,7 @@ func (s *Service) SetFieldMapping(ctx context.Context, actor Actor, gid, serverI
 		return false, err
 	}
 	if err := m.Validate(); err != nil {
-		return false, &Error{Code: Invalid, Err: err, Message: "The field mapping cannot be saved: " + err.Error()}
+		return false, &Error{Code: Invalid, Err: err, Message: "The field mapping cannot be saved: " + strings.TrimPrefix(err.Error(), "syncengine: ")}
 	}
 	have, saved, err := s.FieldMapping(ctx, gid, serverID, projectGID)
 	if err != nil {

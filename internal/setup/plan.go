@@ -584,7 +584,7 @@ func (p *planner) syncSettings(ctx context.Context, c ConnectionEntry, gid, wsNa
 	if c.Sync.Completion != nil {
 		want.Completion = *c.Sync.Completion
 	}
-	op, what := OpAdd, fmt.Sprintf("sync settings of %q × %q: %s", wsName, c.Server, describeSync(want))
+	op, what := OpAdd, fmt.Sprintf("sync settings of %q × %q: %s", wsName, c.Server, DescribeSync(want))
 	if connected {
 		have, err := p.s.sync.Settings(ctx, gid, serverID)
 		if err != nil {
@@ -593,7 +593,7 @@ func (p *planner) syncSettings(ctx context.Context, c ConnectionEntry, gid, wsNa
 		if sameSync(have, want) {
 			return nil
 		}
-		op, what = OpChange, fmt.Sprintf("sync settings of %q × %q: %s → %s", wsName, c.Server, describeSync(have), describeSync(want))
+		op, what = OpChange, fmt.Sprintf("sync settings of %q × %q: %s → %s", wsName, c.Server, DescribeSync(have), DescribeSync(want))
 	}
 	server := c.Server
 	p.add(op, what, func(ctx context.Context, st *applyState) error {
@@ -606,7 +606,7 @@ func (p *planner) syncSettings(ctx context.Context, c ConnectionEntry, gid, wsNa
 		if err := p.s.sync.PutSettings(ctx, s, string(st.actor)); err != nil {
 			return &Error{Code: Invalid, Err: err, Message: "The sync engine refused the settings: " + err.Error()}
 		}
-		return p.s.audit(ctx, st.actor, "sync.settings", gid+"/"+id, describeSync(s))
+		return p.s.audit(ctx, st.actor, "sync.settings", gid+"/"+id, DescribeSync(s))
 	})
 	return nil
 }

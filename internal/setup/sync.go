@@ -49,7 +49,7 @@ func (s *Service) SetConnectionSync(ctx context.Context, actor Actor, set store.
 	if err := s.sync.PutSettings(ctx, set, string(actor)); err != nil {
 		return false, fmt.Errorf("setup: save sync settings: %w", err)
 	}
-	return true, s.audit(ctx, actor, "sync.settings", set.WorkspaceGID+"/"+set.JiraServerID, describeSync(set))
+	return true, s.audit(ctx, actor, "sync.settings", set.WorkspaceGID+"/"+set.JiraServerID, DescribeSync(set))
 }
 
 // requireConnection checks that sync settings can be kept for a
@@ -74,8 +74,8 @@ func sameSync(a, b store.SyncSettings) bool {
 		a.DoneTransition == b.DoneTransition && a.ReopenTransition == b.ReopenTransition
 }
 
-// describeSync is sync settings in words, for plans and the audit log.
-func describeSync(s store.SyncSettings) string {
+// DescribeSync is sync settings in words, for plans and the audit log.
+func DescribeSync(s store.SyncSettings) string {
 	out := "sync " + onOff(s.Enabled) + ", comments " + onOff(s.Comments) + ", completion " + onOff(s.Completion)
 	if s.DoneTransition != "" {
 		out += ", done by " + s.DoneTransition

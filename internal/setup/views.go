@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/syncengine"
 )
 
 // The views are how the command line's --json and the admin API show
@@ -111,4 +112,70 @@ func ViewRouting(o Overview) RoutingView {
 		}
 	}
 	return v
+}
+
+// SyncView is a connection's two-way sync settings, with the names of an
+// apply file's sync: block.
+type SyncView struct {
+	Workspace        string     `json:"workspace"`
+	Server           string     `json:"server"`
+	Enabled          bool       `json:"enabled"`
+	Comments         bool       `json:"comments"`
+	Completion       bool       `json:"completion"`
+	DoneTransition   string     `json:"done_transition"`
+	ReopenTransition string     `json:"reopen_transition"`
+	EnabledAt        *time.Time `json:"enabled_at,omitempty"`
+	UpdatedBy        string     `json:"updated_by,omitempty"`
+	UpdatedAt        *time.Time `json:"updated_at,omitempty"`
+}
+
+// ViewSync shows sync settings.
+func ViewSync(s store.SyncSettings) SyncView {
+	return SyncView{Workspace: s.WorkspaceGID, Server: s.JiraServerID, Enabled: s.Enabled, Comments: s.Comments,
+		Completion: s.Completion, DoneTransition: s.DoneTransition, ReopenTransition: s.ReopenTransition,
+		EnabledAt: viewTime(s.EnabledAt), UpdatedBy: s.UpdatedBy, UpdatedAt: viewTime(s.UpdatedAt)}
+}
+
+// viewTime is t in UTC, or nil when it is zero.
+func viewTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// FieldMappingView is a field mapping with the names of an apply file's
+// sync: fields: block, every field with its direction.
+type FieldMappingView struct {
+	// Saved is false when no mapping is saved there: a connection's fields
+	// do not sync, a project follows its connection's mapping; the rest is
+	// then what a save would start from. Shown, never taken.
+	Saved          *bool                           `json:"saved,omitempty"`
+	Directions     map[string]syncengine.Direction `json:"directions"`
+	StatusSections []syncengine.StatusSection      `json:"status_sections"`
+	Users          []syncengine.UserPair           `json:"users"`
+	DomainAliases  []syncengine.DomainAlias        `json:"domain_aliases"`
+}
+
+// ViewFieldMapping shows a mapping; its lists are never null, so a script
+// can range over them.
+func ViewFieldMapping(m syncengine.Mapping, saved bool) FieldMappingView {
+	v := FieldMappingView{Saved: &saved, Directions: m.Directions(), StatusSections: m.StatusSections, Users: m.Users, DomainAliases: m.DomainAliases}
+	if v.StatusSections == nil {
+		v.StatusSections = []syncengine.StatusSection{}
+	}
+	if v.Users == nil {
+		v.Users = []syncengine.UserPair{}
+	}
+	if v.DomainAliases == nil {
+		v.DomainAliases = []syncengine.DomainAlias{}
+	}
+	return v
+}
+
+// Mapping is the mapping v describes; a field it leaves out takes its
+// default direction.
+func (v FieldMappingView) Mapping() syncengine.Mapping {
+	return syncengine.Mapping{Fields: v.Directions, StatusSections: v.StatusSections, Users: v.Users, DomainAliases: v.DomainAliases}
 }
