@@ -117,7 +117,7 @@ func New(d Deps) http.Handler {
 	h.handle("GET /asana/widget", h.widget)
 	h.handle("GET /asana/form", h.formMetadata)
 	h.handle("POST /asana/form/change", h.formChange)
-	h.handleOnce("POST /asana/form/submit", h.formSubmit)
+	h.handleOnceWithin("POST /asana/form/submit", h.formSubmit)
 	h.handle("GET /asana/form/typeahead", h.formTypeahead)
 	h.handle("GET /asana/lookup/typeahead", h.lookupTypeahead)
 	h.handleOnce("POST /asana/lookup/attach", h.attach)
@@ -169,14 +169,23 @@ func (h *Handler) wake(ctx context.Context, req *request) {
 
 // handleOnce is handle for a request that changes something: a repeat of
 // the same signed request is answered from the first (see replay.go).
-func (h *Handler) handleOnce(pattern string, fn appHandler) {
+func (h *Handler) handleOnce(pattern string, fn appHandler) { h.handleBy(pattern, fn, h.once) }
+
+// handleOnceWithin is handleOnce for a handler that records its signature
+// in its own transactions (see onceWithin).
+func (h *Handler) handleOnceWithin(pattern string, fn appHandler) {
+	h.handleBy(pattern, fn, h.onceWithin)
+}
+
+func (h *Handler) handleBy(pattern string, fn appHandler,
+	once func(w http.ResponseWriter, r *http.Request, route string, req *request, fn appHandler) error) {
 	h.mux.Handle(pattern, httpx.Handle(h.d.Log, func(w http.ResponseWriter, r *http.Request) error {
 		req, err := h.authenticate(w, r)
 		if err != nil {
 			return err
 		}
 		h.wake(r.Context(), req)
-		return h.once(w, r, pattern, req, fn)
+		return once(w, r, pattern, req, fn)
 	}))
 }
 

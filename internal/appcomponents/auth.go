@@ -44,6 +44,9 @@ type request struct {
 	// signature is the verified signature; expires the parsed expiry.
 	signature string
 	expires   time.Time
+	// signed is the record of the signature a handler under onceWithin
+	// writes in its own transactions (nil elsewhere).
+	signed *signedRecord
 }
 
 func (q *request) identity() bridge.Identity {

@@ -1,12 +1,15 @@
 package appcomponents
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/httpx"
+	"github.com/asanajira/asanajira/internal/store"
 )
 
 // fail maps a bridge error to the App Components answer: 401 makes Asana
@@ -75,12 +78,44 @@ func (h *Handler) formSubmit(w http.ResponseWriter, r *http.Request, req *reques
 	if values == nil {
 		values = bridge.Values{}
 	}
-	c, f, err := h.d.Bridge.CreateIssue(r.Context(), req.identity(), req.Task, values, h.afterLink)
-	if err != nil {
-		return h.formFailure(w, r, f, err, h.renderCreateForm)
+	hooks := bridge.CreateHooks{Linked: func(ctx context.Context, tx store.Tx, l store.Link, _ *bridge.Created) error {
+		return h.afterLink(ctx, tx, l)
+	}}
+	var answer []byte
+	if sr := req.signed; sr != nil {
+		// The signature is recorded with the creation's claim and its
+		// answer with the link (see onceWithin).
+		hooks.Claim = sr.claim
+		hooks.Linked = func(ctx context.Context, tx store.Tx, l store.Link, c *bridge.Created) error {
+			if err := h.afterLink(ctx, tx, l); err != nil {
+				return err
+			}
+			answer = attachedJSON(c)
+			return sr.answer(ctx, tx, http.StatusOK, answer)
+		}
 	}
-	httpx.WriteJSON(w, http.StatusOK, attachedResponse{ResourceName: c.ResourceName(), ResourceURL: c.URL})
+	c, f, err := h.d.Bridge.CreateIssue(r.Context(), req.identity(), req.Task, values, hooks)
+	switch {
+	case errors.Is(err, errRepeat):
+		return h.replay(w, r, req.signed.route, *req.signed.first)
+	case err != nil:
+		return h.formFailure(w, r, f, err, h.renderCreateForm)
+	case answer != nil:
+		// The very bytes recorded: httpx.WriteJSON writes encoded JSON
+		// as it is.
+		req.signed.answered = true
+		httpx.WriteJSON(w, http.StatusOK, json.RawMessage(answer))
+		return nil
+	}
+	httpx.WriteJSON(w, http.StatusOK, json.RawMessage(attachedJSON(c)))
 	return nil
+}
+
+// attachedJSON is the answer to a create: the issue as Asana shows it on
+// the task, encoded as httpx.WriteJSON encodes it.
+func attachedJSON(c *bridge.Created) []byte {
+	b, _ := json.Marshal(attachedResponse{ResourceName: c.ResourceName(), ResourceURL: c.URL}) // strings only: cannot fail
+	return append(b, '\n')
 }
 
 func (h *Handler) renderCreateForm(r *http.Request, f *bridge.Form) formResponse {

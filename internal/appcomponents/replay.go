@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -29,6 +30,13 @@ import (
 // GET requests (widget, form metadata, typeaheads) and the form change
 // callbacks only read; Asana repeats them freely and they are not
 // recorded.
+
+// The form submit, which creates an issue, keeps the same rules with fewer
+// writes (onceWithin): a read tells a repeat, and the record of the
+// signature is written inside the create's own transactions, claimed with
+// the creation's claim and answered with the link (bridge.CreateHooks), so
+// that a create writes twice instead of four times; an answer that created
+// nothing is recorded in one transaction at the end.
 
 // ReplayHeader marks an answer repeated from the first request with the
 // same signature.
@@ -71,6 +79,105 @@ func (h *Handler) once(w http.ResponseWriter, r *http.Request, route string, req
 	if err != nil {
 		// The answer is sent; a replay will find the request in progress
 		// (409) until the record expires.
+		h.d.Log.LogAttrs(ctx, slog.LevelError, "cannot record the answer of a signed request",
+			slog.String("route", route), slog.Any("error", err))
+	}
+	return nil
+}
+
+// signedRecord is the record of one signed request handled by onceWithin,
+// which the handler writes inside its own transactions. The flags say
+// what such a transaction wrote: claimed, the claim (set while the
+// transaction is still open; a claim whose transaction rolled back is
+// recorded again at the end); answered, the answer (set by the handler
+// once that transaction committed).
+type signedRecord struct {
+	digest   string
+	route    string
+	expires  time.Time
+	claimed  bool
+	answered bool
+	// first is the record found when the claim was refused: the request
+	// is a repeat, answered from it.
+	first *store.SignedRequest
+}
+
+// errRepeat ends a create whose signature was claimed by another copy of
+// the same request meanwhile.
+var errRepeat = errors.New("appcomponents: the same signed request is being handled")
+
+func (h *Handler) signedRecord(req *request, route string) *signedRecord {
+	digest := sha256.Sum256([]byte(req.signature))
+	return &signedRecord{digest: hex.EncodeToString(digest[:]), route: route, expires: req.expires.Add(replayKeepMargin)}
+}
+
+func (s *signedRecord) record() store.SignedRequest {
+	return store.SignedRequest{Signature: s.digest, Route: s.route, ExpiresAt: s.expires}
+}
+
+// claim claims the signature in tx, or ends the create with errRepeat.
+func (s *signedRecord) claim(ctx context.Context, tx store.Tx) error {
+	first, claimed, err := tx.ClaimSignedRequest(ctx, s.record())
+	if err != nil {
+		return err
+	}
+	if !claimed {
+		s.first = &first
+		return errRepeat
+	}
+	s.claimed = true
+	return nil
+}
+
+// answer records the answer in tx. A signature not claimed is claimed with
+// it: the handler answered without creating, or created without a claim of
+// its own (another attempt at the same task had failed), or the claim's
+// transaction rolled back. When another copy of the request holds the
+// claim, that copy records its own answer.
+func (s *signedRecord) answer(ctx context.Context, tx store.Tx, status int, body []byte) error {
+	if s.claimed {
+		err := tx.FinishSignedRequest(ctx, s.digest, status, body)
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	if _, claimed, err := tx.ClaimSignedRequest(ctx, s.record()); err != nil || !claimed {
+		return err
+	}
+	return tx.FinishSignedRequest(ctx, s.digest, status, body)
+}
+
+// onceWithin is once for a handler that records its signature inside its
+// own transactions (req.signed); what it did not record is recorded here.
+func (h *Handler) onceWithin(w http.ResponseWriter, r *http.Request, route string, req *request, fn appHandler) error {
+	sr := h.signedRecord(req, route)
+	first, err := h.d.Store.GetSignedRequest(r.Context(), sr.digest)
+	switch {
+	case err == nil:
+		return h.replay(w, r, route, first)
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("appcomponents: read signed request: %w", err)
+	}
+	req.signed = sr
+	rec := &recorder{ResponseWriter: w}
+	httpx.Handle(h.d.Log, func(w http.ResponseWriter, r *http.Request) error { return fn(w, r, req) }).ServeHTTP(rec, r)
+	if sr.answered || sr.first != nil {
+		return nil
+	}
+	ctx := context.WithoutCancel(r.Context())
+	switch {
+	case rec.status >= http.StatusInternalServerError || rec.status == 0:
+		if sr.claimed {
+			err = h.d.Store.ReleaseSignedRequest(ctx, sr.digest)
+		}
+	default:
+		var body []byte
+		if !rec.overflow {
+			body = rec.body.Bytes()
+		}
+		err = h.d.Store.InTx(ctx, func(tx store.Tx) error { return sr.answer(ctx, tx, rec.status, body) })
+	}
+	if err != nil {
 		h.d.Log.LogAttrs(ctx, slog.LevelError, "cannot record the answer of a signed request",
 			slog.String("route", route), slog.Any("error", err))
 	}

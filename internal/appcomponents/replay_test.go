@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -217,5 +218,79 @@ func TestRepeatedReadsAreServed(t *testing.T) {
 		if status != http.StatusOK || hdr.Get(appcomponents.ReplayHeader) != "" {
 			t.Errorf("repeated form metadata: %d, replay header %q", status, hdr.Get(appcomponents.ReplayHeader))
 		}
+	}
+}
+
+// signedSubmit is a form submit as Asana signs it, to send as many times
+// as a test likes.
+func signedSubmit(t *testing.T, e *env, task string, values string) (body, signature string) {
+	t.Helper()
+	expires := time.Now().Add(time.Minute).UTC().Format("2006-01-02T15:04:05.000Z")
+	data := `{"workspace":"` + e.seed.Workspace + `","user":"` + e.alice + `","task":"` + task + `","values":` + values + `,"expires_at":"` + expires + `"}`
+	quoted, err := jsonString(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return `{"data":` + quoted + `}`, appcomponents.Sign("demo-secret", data)
+}
+
+// The same signed submit arriving several times at once creates one issue:
+// one copy runs, the others are told it is being handled (409) or get its
+// answer; every later repeat gets that answer. A submit Jira refuses is
+// answered from the first answer too.
+func TestIdenticalSubmitsAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	tests := []struct {
+		name, values string
+		status       int
+		issues       int
+	}{
+		{"created", `{"project":"DEMO","issuetype":"10002","summary":"Once only"}`, http.StatusOK, 1},
+		{"refused", `{"project":"DEMO","issuetype":"10002","summary":""}`, http.StatusBadRequest, 0},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body, sig := signedSubmit(t, e, e.seed.Tasks[i].GID, tc.values)
+			hdr := map[string]string{appcomponents.SignatureHeader: sig}
+			issues := len(e.jira.Issues())
+			type answer struct {
+				status   int
+				body     string
+				replayed bool
+			}
+			const n = 6
+			answers := make([]answer, n)
+			var wg sync.WaitGroup
+			for j := range n {
+				wg.Go(func() {
+					status, b, h := rawDo(t, "POST", e.appURL+"/asana/form/submit", body, hdr)
+					answers[j] = answer{status, b, h.Get(appcomponents.ReplayHeader) != ""}
+				})
+			}
+			wg.Wait()
+			var ran []answer
+			for _, a := range answers {
+				switch {
+				case !a.replayed:
+					ran = append(ran, a)
+				case a.status == tc.status || a.status == http.StatusConflict:
+				default:
+					t.Errorf("concurrent repeat: %d %s", a.status, a.body)
+				}
+			}
+			if len(ran) == 0 || len(e.jira.Issues()) != issues+tc.issues {
+				t.Fatalf("%d copies ran, %d issues created; want at least 1 and %d (answers %+v)", len(ran), len(e.jira.Issues())-issues, tc.issues, answers)
+			}
+			for _, a := range ran {
+				if a.status != tc.status {
+					t.Fatalf("answer %d %s, want %d", a.status, a.body, tc.status)
+				}
+			}
+			status, b, h := rawDo(t, "POST", e.appURL+"/asana/form/submit", body, hdr)
+			if status != tc.status || h.Get(appcomponents.ReplayHeader) == "" || !slices.ContainsFunc(ran, func(a answer) bool { return a.body == b }) {
+				t.Errorf("repeat afterwards: %d %s (replay header %q), want one of the answers %+v", status, b, h.Get(appcomponents.ReplayHeader), ran)
+			}
+		})
 	}
 }

@@ -20,6 +20,36 @@ import (
 // does.
 type LinkHook func(ctx context.Context, tx store.Tx, l store.Link) error
 
+// CreateHooks let the caller keep records of its own in the transactions
+// of a create, so that they commit, or not, with the create's. A signed
+// form submit records its signature with the claim and its answer with the
+// link: a create then writes twice (the claim before Jira is asked to
+// create anything, the link after), where each record in a transaction of
+// its own would wait for SQLite's one writer, or for PostgreSQL to flush
+// its log, twice more.
+type CreateHooks struct {
+	// Claim runs in the transaction that claims the task's creation, after
+	// the claim is taken and before Jira is asked to create anything. An
+	// error rolls the claim back and ends the create with that error.
+	// Claim may not run at all (the task had its issue already, or another
+	// attempt was creating it), and may run more than once when a claim
+	// left by a dead request is taken over.
+	Claim func(ctx context.Context, tx store.Tx) error
+	// Linked runs in the transaction that stores the link, with the link
+	// and what the create answers: when CreateIssue then returns no error,
+	// what it wrote is committed. It does not run when the link was stored
+	// already (Created.Existing).
+	Linked func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error
+}
+
+// linked adapts a LinkHook to CreateHooks.Linked.
+func linked(after LinkHook) func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error {
+	if after == nil {
+		return nil
+	}
+	return func(ctx context.Context, tx store.Tx, l store.Link, _ *Created) error { return after(ctx, tx, l) }
+}
+
 // Created is the issue a task is linked to after a create or attach.
 type Created struct {
 	ServerID string
@@ -58,11 +88,11 @@ type createResult struct {
 
 // CreateIssue creates a Jira issue from a submitted create form, as the
 // user, links it to the task (remote link with GlobalID, stored link) and
-// runs after inside the link's transaction. A field Jira or the form
-// rejects comes back as a *FieldErrors together with the form to show
-// again. Creation is idempotent per (server, task): a double click, a
-// retried request or two replicas racing produce one issue.
-func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, values Values, after LinkHook) (*Created, *Form, error) {
+// runs hooks inside the claim's and the link's transactions. A field Jira
+// or the form rejects comes back as a *FieldErrors together with the form
+// to show again. Creation is idempotent per (server, task): a double
+// click, a retried request or two replicas racing produce one issue.
+func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, values Values, hooks CreateHooks) (*Created, *Form, error) {
 	ctx, cancel := s.jiraCtx(ctx)
 	defer cancel()
 	form, err := s.buildForm(ctx, id, taskGID, values)
@@ -83,11 +113,7 @@ func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, 
 		fe.Apply(form)
 		return nil, form, fe
 	}
-	jc, srv, err := s.jiraFor(ctx, id.User, form.ServerID)
-	if err != nil {
-		return nil, form, err
-	}
-	c, err := s.createOnce(ctx, id, jc, srv, form.task, in, after)
+	c, err := s.createOnce(ctx, id, form.jc, form.srv, form.task, in, hooks)
 	var ferr *FieldErrors
 	if errors.As(err, &ferr) {
 		ferr.Apply(form)
@@ -97,15 +123,19 @@ func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, 
 
 // createOnce creates the issue for a task unless the task already has one
 // on this server.
-func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, after LinkHook) (*Created, error) {
+func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, hooks CreateHooks) (*Created, error) {
 	if c, ok := s.existing(ctx, id.User, jc, srv, task.GID); ok {
 		return c, nil
 	}
 	key := srv.ID + ":" + task.GID
 	for {
-		err := s.st.ClaimIdempotencyKey(ctx, store.IdempotencyKey{Scope: createScope, Key: key, ExpiresAt: s.now().Add(createClaimTTL)})
+		err := s.claimCreation(ctx, key, hooks.Claim)
 		if err == nil {
 			break
+		}
+		var he *hookError
+		if errors.As(err, &he) {
+			return nil, he.err
 		}
 		if !errors.Is(err, store.ErrConflict) {
 			return nil, fmt.Errorf("bridge: claim issue creation: %w", err)
@@ -120,7 +150,7 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 			break
 		}
 	}
-	c, err := s.createClaimed(ctx, id, jc, srv, task, in, after)
+	c, err := s.createClaimed(ctx, id, jc, srv, task, in, hooks.Linked)
 	if err != nil {
 		res, _ := json.Marshal(createResult{Failed: true})
 		if cerr := s.st.CompleteIdempotencyKey(context.WithoutCancel(ctx), createScope, key, res); cerr != nil {
@@ -129,6 +159,31 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 	}
 	return c, err
 }
+
+// claimCreation claims the creation of a task's issue (key), running claim
+// in the same transaction. A claim that is taken already is ErrConflict;
+// an error of claim comes back as a *hookError.
+func (s *Service) claimCreation(ctx context.Context, key string, claim func(ctx context.Context, tx store.Tx) error) error {
+	k := store.IdempotencyKey{Scope: createScope, Key: key, ExpiresAt: s.now().Add(createClaimTTL)}
+	if claim == nil {
+		return s.st.ClaimIdempotencyKey(ctx, k)
+	}
+	return s.st.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.ClaimIdempotencyKey(ctx, k); err != nil {
+			return err
+		}
+		if err := claim(ctx, tx); err != nil {
+			return &hookError{err}
+		}
+		return nil
+	})
+}
+
+// hookError carries the error of a caller's hook through a transaction.
+type hookError struct{ err error }
+
+func (e *hookError) Error() string { return e.err.Error() }
+func (e *hookError) Unwrap() error { return e.err }
 
 // existing returns the task's issue when a link is stored.
 func (s *Service) existing(ctx context.Context, user string, jc *jira.Client, srv store.JiraServer, taskGID string) (*Created, bool) {
@@ -174,7 +229,8 @@ func (s *Service) awaitCreation(ctx context.Context, user string, jc *jira.Clien
 	}
 }
 
-func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, after LinkHook) (*Created, error) {
+func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput,
+	after func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error) (*Created, error) {
 	gid := GlobalID(task.GID)
 	// A previous attempt may have created the issue and died before
 	// storing the link: Jira knows it by the remote link's globalId.
@@ -213,7 +269,8 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 
 // storeLink stores the link and runs after in the same transaction, and
 // records the creation's result for concurrent requests.
-func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServer, taskGID string, c *Created, after LinkHook) error {
+func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServer, taskGID string, c *Created,
+	after func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error) error {
 	res, _ := json.Marshal(createResult{IssueID: c.IssueID, IssueKey: c.IssueKey, Summary: c.Summary})
 	err := s.st.InTx(context.WithoutCancel(ctx), func(tx store.Tx) error {
 		l := store.Link{WorkspaceGID: id.Workspace, TaskGID: taskGID, JiraServerID: srv.ID, IssueID: c.IssueID, IssueKey: c.IssueKey, CreatedBy: id.User}
@@ -221,16 +278,14 @@ func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServ
 			return err
 		}
 		c.LinkID = l.ID
-		if after != nil {
-			if err := after(ctx, tx, l); err != nil {
-				return err
-			}
-		}
 		err := tx.CompleteIdempotencyKey(ctx, createScope, srv.ID+":"+taskGID, res)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil // attach has no claim
+		if err != nil && !errors.Is(err, store.ErrNotFound) { // attach has no claim
+			return err
 		}
-		return err
+		if after != nil {
+			return after(ctx, tx, l, c)
+		}
+		return nil
 	})
 	if errors.Is(err, store.ErrConflict) {
 		l, gerr := s.st.GetLinkByTask(ctx, srv.ID, taskGID)

@@ -98,6 +98,9 @@ type Form struct {
 	meta []jira.CreateField
 	srv  store.JiraServer
 	task *asana.Task
+	// jc is the user's Jira client the form was built with; a submit
+	// creates with it rather than reading the credential again.
+	jc *jira.Client
 }
 
 // Values are a form's values as Asana sends them, by field id.
@@ -195,7 +198,7 @@ func (s *Service) buildForm(ctx context.Context, id Identity, taskGID string, va
 	if err != nil {
 		return nil, err
 	}
-	f := &Form{Title: "Create a Jira issue", ServerID: srv.ID, CanSubmit: true, srv: srv, task: task}
+	f := &Form{Title: "Create a Jira issue", ServerID: srv.ID, CanSubmit: true, srv: srv, task: task, jc: jc}
 	if len(servers) > 1 {
 		opts := make([]Option, 0, len(servers))
 		for _, c := range servers {

@@ -215,7 +215,7 @@ func (s *Service) Attach(ctx context.Context, id Identity, taskGID, input string
 		return nil, s.jiraError(ctx, id.User, srv, err, "add the Asana link to "+is.Key)
 	}
 	c := &Created{ServerID: srv.ID, IssueID: is.ID, IssueKey: is.Key, Summary: is.Fields.Summary, URL: BrowseURL(srv, is.Key)}
-	if err := s.storeLink(ctx, id, srv, taskGID, c, after); err != nil {
+	if err := s.storeLink(ctx, id, srv, taskGID, c, linked(after)); err != nil {
 		return nil, err
 	}
 	return c, nil

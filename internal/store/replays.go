@@ -31,6 +31,10 @@ type SignedRequestQueries interface {
 	// the same signature exists it is returned with claimed false and
 	// nothing is written; an expired one is replaced.
 	ClaimSignedRequest(ctx context.Context, r SignedRequest) (existing SignedRequest, claimed bool, err error)
+	// GetSignedRequest reads the live record of a signature: ErrNotFound
+	// when there is none or it expired. A read, so a request that is not a
+	// repeat learns it without writing.
+	GetSignedRequest(ctx context.Context, signature string) (SignedRequest, error)
 	// FinishSignedRequest records the answer of a claimed request.
 	FinishSignedRequest(ctx context.Context, signature string, status int, response []byte) error
 	// ReleaseSignedRequest forgets a claim, so the same request may be
@@ -84,6 +88,18 @@ func (q queries) claimSignedRequest(ctx context.Context, r SignedRequest) (Signe
 		Scan(&e.Signature, &e.Route, &e.Status, &e.Response, &expires, &created)
 	e.ExpiresAt, e.CreatedAt = fromNullTime(expires), fromNullTime(created)
 	return e, false, q.wrap("read signed request", err)
+}
+
+func (q queries) GetSignedRequest(ctx context.Context, signature string) (SignedRequest, error) {
+	var (
+		e                SignedRequest
+		expires, created sql.NullTime
+	)
+	err := q.q.QueryRowContext(ctx, `SELECT signature, route, status, response, expires_at, created_at
+		FROM signed_requests WHERE signature = $1 AND expires_at > $2`, signature, q.now()).
+		Scan(&e.Signature, &e.Route, &e.Status, &e.Response, &expires, &created)
+	e.ExpiresAt, e.CreatedAt = fromNullTime(expires), fromNullTime(created)
+	return e, q.wrap("read signed request", err)
 }
 
 func (q queries) FinishSignedRequest(ctx context.Context, signature string, status int, response []byte) error {

@@ -203,10 +203,15 @@ func testSignedRequests(t *testing.T, newStore NewStore) {
 	s, clk := open(t, newStore)
 	ctx := t.Context()
 	r := store.SignedRequest{Signature: "sig", Route: "POST /submit", ExpiresAt: clk.Now().Add(time.Minute)}
+	_, err := s.GetSignedRequest(ctx, "sig")
+	wantErr(t, err, store.ErrNotFound)
 	_, claimed, err := s.ClaimSignedRequest(ctx, r)
 	must(t, err)
 	if !claimed {
 		t.Fatal("first claim not claimed")
+	}
+	if got, err := s.GetSignedRequest(ctx, "sig"); err != nil || got.Status != 0 || got.Route != "POST /submit" {
+		t.Fatalf("read while running = %+v, %v", got, err)
 	}
 	got, claimed, err := s.ClaimSignedRequest(ctx, r)
 	must(t, err)
@@ -220,6 +225,9 @@ func testSignedRequests(t *testing.T, newStore NewStore) {
 		t.Fatalf("claim after finish = %+v, %v", got, claimed)
 	}
 	wantErr(t, s.FinishSignedRequest(ctx, "nope", 200, nil), store.ErrNotFound)
+	if got, err := s.GetSignedRequest(ctx, "sig"); err != nil || got.Status != 200 || string(got.Response) != `{"ok":true}` {
+		t.Fatalf("read after finish = %+v, %v", got, err)
+	}
 
 	// Released, the request may run again.
 	must(t, s.ReleaseSignedRequest(ctx, "sig"))
@@ -238,8 +246,11 @@ func testSignedRequests(t *testing.T, newStore NewStore) {
 		t.Fatalf("write after the conflicting claim was lost: %v", err)
 	}
 
-	// An expired record is replaced, and DeleteExpired removes them.
+	// An expired record is not read, is replaced, and DeleteExpired
+	// removes them.
 	clk.Add(2 * time.Minute)
+	_, err = s.GetSignedRequest(ctx, "sig")
+	wantErr(t, err, store.ErrNotFound)
 	if _, claimed, err := s.ClaimSignedRequest(ctx, store.SignedRequest{Signature: "sig", Route: "r", ExpiresAt: clk.Now().Add(time.Minute)}); err != nil || !claimed {
 		t.Fatalf("claim over an expired record = %v, %v", claimed, err)
 	}
