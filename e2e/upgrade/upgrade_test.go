@@ -76,7 +76,8 @@ func TestPostgresRollingUpgradeFromPreviousRelease(t *testing.T) {
 	}
 
 	// Side by side on the migrated database: both answer, and both take
-	// Jira webhooks, which write a dedup key and a job in one transaction.
+	// Jira webhooks, which write a dedup key (the new replica: the delivery)
+	// and a job in one transaction.
 	for _, base := range []string{oldURL, newURL} {
 		if code := get(t, base+"/readyz"); code != http.StatusOK {
 			t.Errorf("%s/readyz: %d", base, code)
@@ -109,7 +110,9 @@ func TestPostgresRollingUpgradeFromPreviousRelease(t *testing.T) {
 	}
 	queued := 0
 	for key, job := range after["river_job"] {
-		if _, old := before["river_job"][key]; !old && job["kind"] == "apply_jira_event" {
+		// The previous release queues apply_jira_event (which this one still
+		// runs), this one apply_jira_deliveries.
+		if _, old := before["river_job"][key]; !old && (job["kind"] == "apply_jira_event" || job["kind"] == "apply_jira_deliveries") {
 			queued++
 		}
 	}

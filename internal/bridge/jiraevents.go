@@ -48,6 +48,12 @@ func (s *Service) ApplyJiraEvent(ctx context.Context, jiraServerID string, paylo
 	if err != nil {
 		return fmt.Errorf("bridge: apply Jira event: %w", err)
 	}
+	return s.ApplyJiraWebhook(ctx, jiraServerID, ev, payload)
+}
+
+// ApplyJiraWebhook is ApplyJiraEvent for a delivery already parsed from
+// payload.
+func (s *Service) ApplyJiraWebhook(ctx context.Context, jiraServerID string, ev *jira.WebhookEvent, payload []byte) error {
 	if ev.Issue == nil || ev.Issue.ID == "" {
 		// Standalone comment_* events on Server carry no issue; the
 		// jira:issue_updated delivery of the same change does.

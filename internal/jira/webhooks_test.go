@@ -122,3 +122,60 @@ func TestParseWebhookRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestParseWebhookSummary: the summary of every recorded payload states
+// what the whole parse does, and the summary refuses what it refuses.
+func TestParseWebhookSummary(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("testdata", "webhooks", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no recorded payloads: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := ParseWebhook(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := ParseWebhookSummary(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var changelog, comment string
+			if e.Changelog != nil {
+				changelog = e.Changelog.ID
+			}
+			if e.Comment != nil {
+				comment = e.Comment.ID
+			}
+			var sChangelog, sComment string
+			if s.Changelog != nil {
+				sChangelog = s.Changelog.ID
+			}
+			if s.Comment != nil {
+				sComment = s.Comment.ID
+			}
+			var issueID string
+			if e.Issue != nil {
+				issueID = e.Issue.ID
+			}
+			got := []any{s.WebhookEvent, s.Timestamp, s.IssueID(), sChangelog, sComment}
+			want := []any{e.WebhookEvent, e.Timestamp, issueID, changelog, comment}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("summary %v, want %v", got, want)
+				}
+			}
+		})
+	}
+	for _, body := range []string{"  ", "<html>", `{"timestamp":1}`, `{"timestamp":1,"webhookEvent":"jira:issue_updated"}`, `[1,2]`} {
+		if s, err := ParseWebhookSummary([]byte(body)); err == nil {
+			t.Errorf("ParseWebhookSummary(%q) = %+v, want error", body, s)
+		}
+	}
+}

@@ -1,12 +1,15 @@
 // Package jirawebhook owns the endpoint Jira's webhooks call: it
 // authenticates each delivery against the secret of the Jira server it is
-// addressed to, rejects malformed and oversized bodies, records the event
+// addressed to, rejects malformed and oversized bodies, stores the delivery
 // once (Jira Server may deliver the same change twice) and enqueues its
 // application in the same transaction, then answers 202 at once so Jira's
 // request thread is never held up.
 //
 // Jira Server and Data Center do not retry deliveries, so nothing is
-// accepted before it is durably queued.
+// accepted before it is durably queued. A transaction per delivery would
+// cap the intake at the database's commits a second, so deliveries that
+// arrive together share one (group commit, committer.go): each is answered
+// once the transaction holding it has committed.
 package jirawebhook
 
 import (
@@ -21,6 +24,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,9 +41,11 @@ const MaxBody = 1 << 20
 // dedupWindow is how long a delivery's identity is remembered.
 const dedupWindow = 48 * time.Hour
 
-// Enqueuer queues the application of one event in the caller's transaction.
+// Enqueuer queues, in the caller's transaction, the application of stored
+// deliveries (store.JiraDelivery ids) of one Jira server: each group is
+// applied in its order, by one job.
 type Enqueuer interface {
-	EnqueueJiraEvent(ctx context.Context, tx *sql.Tx, jiraServerID string, payload []byte) error
+	EnqueueJiraDeliveries(ctx context.Context, tx *sql.Tx, jiraServerID string, groups [][]int64) error
 }
 
 // Deps are what the handler needs.
@@ -48,9 +54,15 @@ type Deps struct {
 	Enqueuer Enqueuer
 	Log      *slog.Logger
 	Now      func() time.Time
+	// MaxBatch bounds the deliveries one transaction stores (default
+	// DefaultMaxBatch).
+	MaxBatch int
 }
 
-type handler struct{ Deps }
+type handler struct {
+	Deps
+	c *committer
+}
 
 // New returns the handler for POST /jira/webhook/{server}.
 //
@@ -59,13 +71,21 @@ type handler struct{ Deps }
 // secret>, sent by Jira versions that have a secret field) or a secret query
 // parameter equal to the webhook secret (for older versions, where the secret
 // travels in the registered URL).
-func New(d Deps) http.Handler {
+func New(d Deps) http.Handler { return newHandler(d).routes() }
+
+func newHandler(d Deps) *handler {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	h := &handler{d}
+	if d.MaxBatch <= 0 {
+		d.MaxBatch = DefaultMaxBatch
+	}
+	return &handler{Deps: d, c: &committer{st: d.Store, enq: d.Enqueuer, max: d.MaxBatch}}
+}
+
+func (h *handler) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /jira/webhook/{server}", httpx.Handle(d.Log, h.receive))
+	mux.Handle("POST /jira/webhook/{server}", httpx.Handle(h.Log, h.receive))
 	return mux
 }
 
@@ -89,25 +109,14 @@ func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
 	if err := authenticate(r, body, srv.WebhookSecret.Reveal()); err != nil {
 		return err
 	}
-	ev, err := jira.ParseWebhook(body)
+	// The summary alone: the job that applies the delivery reads the rest.
+	ev, err := jira.ParseWebhookSummary(body)
 	if err != nil {
 		return httpx.Wrap(http.StatusBadRequest, err.Error(), err)
 	}
-	key := deliveryKey(ev)
-	duplicate := false
-	err = h.Store.InTx(r.Context(), func(tx store.Tx) error {
-		err := tx.ClaimIdempotencyKey(r.Context(), store.IdempotencyKey{
-			Scope: "jira-webhook:" + srv.ID, Key: key, ExpiresAt: h.Now().Add(dedupWindow),
-		})
-		if errors.Is(err, store.ErrConflict) {
-			duplicate = true
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return h.Enqueuer.EnqueueJiraEvent(r.Context(), tx.SQL(), srv.ID, body)
-	})
+	now := h.Now()
+	duplicate, err := h.c.submit(r.Context(), store.JiraDelivery{JiraServerID: srv.ID, DedupKey: deliveryKey(ev),
+		Event: ev.WebhookEvent, IssueID: ev.IssueID(), Payload: body, ReceivedAt: now, ExpiresAt: now.Add(dedupWindow)})
 	if err != nil {
 		return fmt.Errorf("jirawebhook: queue %s from %s: %w", ev.WebhookEvent, srv.ID, err)
 	}
@@ -148,8 +157,8 @@ func authenticate(r *http.Request, body []byte, secret string) error {
 
 // deliveryKey identifies one change, so Jira's second delivery of the same
 // change (Server sends comment changes twice) is recognised.
-func deliveryKey(ev *jira.WebhookEvent) string {
-	parts := []string{ev.WebhookEvent, fmt.Sprint(ev.Timestamp)}
+func deliveryKey(ev *jira.WebhookSummary) string {
+	parts := []string{ev.WebhookEvent, strconv.FormatInt(ev.Timestamp, 10)}
 	if ev.Issue != nil {
 		parts = append(parts, ev.Issue.ID)
 	}

@@ -1,4 +1,4 @@
-package jirawebhook_test
+package jirawebhook
 
 import (
 	"bytes"
@@ -15,7 +15,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/asanajira/asanajira/internal/jirawebhook"
 	"github.com/asanajira/asanajira/internal/jobs"
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/store/postgres"
@@ -33,6 +32,7 @@ var fixtureDir = filepath.Join("..", "jira", "testdata", "webhooks")
 
 type fixture struct {
 	st      store.Store
+	h       *handler
 	handler http.Handler
 	server  string
 }
@@ -95,13 +95,14 @@ func setupOn(t *testing.T, dialect string) fixture {
 	if err := st.CreateJiraServer(t.Context(), &noSecret); err != nil {
 		t.Fatal(err)
 	}
-	return fixture{st: st, handler: jirawebhook.New(jirawebhook.Deps{Store: st, Enqueuer: q, Log: log}), server: srv.ID}
+	h := newHandler(Deps{Store: st, Enqueuer: q, Log: log})
+	return fixture{st: st, h: h, handler: h.routes(), server: srv.ID}
 }
 
 func (f fixture) jobs(t *testing.T) int {
 	t.Helper()
 	var n int
-	if err := f.st.DB().QueryRowContext(t.Context(), `SELECT count(*) FROM river_job WHERE kind = 'apply_jira_event'`).Scan(&n); err != nil {
+	if err := f.st.DB().QueryRowContext(t.Context(), `SELECT count(*) FROM river_job WHERE kind = 'apply_jira_deliveries'`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -158,7 +159,7 @@ func TestReceive(t *testing.T) {
 			400, "not a Jira webhook payload", 0},
 		"not jira": {nil, []byte(`{"hello":"world"}`), func(b []byte) map[string]string { return map[string]string{"X-Hub-Signature": sign(b, secret)} },
 			400, "no webhookEvent", 0},
-		"too large": {nil, bytes.Repeat([]byte("x"), jirawebhook.MaxBody+1), func(b []byte) map[string]string { return map[string]string{"X-Hub-Signature": sign(b, secret)} },
+		"too large": {nil, bytes.Repeat([]byte("x"), MaxBody+1), func(b []byte) map[string]string { return map[string]string{"X-Hub-Signature": sign(b, secret)} },
 			413, "larger than", 0},
 		"get": {nil, nil, nil, 405, "", 0},
 	}

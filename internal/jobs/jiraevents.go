@@ -5,13 +5,20 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
+	"time"
 
+	"github.com/asanajira/asanajira/internal/jira"
+	"github.com/asanajira/asanajira/internal/store"
 	"github.com/riverqueue/river"
 )
 
 // ApplyJiraEventArgs carries one Jira webhook delivery to be applied to the
 // linked Asana tasks. The payload is kept whole: it is a hint, the applier
 // re-reads the issue with a user's credentials before writing to Asana.
+// The receiver now stores deliveries and queues ApplyJiraDeliveriesArgs;
+// this kind runs the jobs queued before.
 type ApplyJiraEventArgs struct {
 	JiraServerID string          `json:"jira_server_id"`
 	Payload      json.RawMessage `json:"payload"`
@@ -20,9 +27,11 @@ type ApplyJiraEventArgs struct {
 // Kind is part of the persisted contract; never change it.
 func (ApplyJiraEventArgs) Kind() string { return "apply_jira_event" }
 
-// JiraEventApplier applies a Jira event to Asana (internal/bridge does).
+// JiraEventApplier applies a Jira event to Asana (internal/bridge does):
+// a delivery's body, or the event parsed from it.
 type JiraEventApplier interface {
 	ApplyJiraEvent(ctx context.Context, jiraServerID string, payload []byte) error
+	ApplyJiraWebhook(ctx context.Context, jiraServerID string, ev *jira.WebhookEvent, payload []byte) error
 }
 
 // ApplyJiraEventWorker runs ApplyJiraEventArgs.
@@ -54,7 +63,94 @@ func (w *ApplyJiraEventWorker) Work(ctx context.Context, job *river.Job[ApplyJir
 	return outcome(w.Applier.ApplyJiraEvent(ctx, job.Args.JiraServerID, job.Args.Payload))
 }
 
-// EnqueueJiraEvent queues a Jira webhook delivery in tx (for internal/jirawebhook).
-func (q *Queue) EnqueueJiraEvent(ctx context.Context, tx *sql.Tx, jiraServerID string, payload []byte) error {
-	return q.InsertTx(ctx, tx, ApplyJiraEventArgs{JiraServerID: jiraServerID, Payload: payload}, nil)
+// ApplyJiraDeliveriesArgs applies Jira webhook deliveries the receiver
+// stored (store.JiraDelivery), in their order: those of one issue that one
+// transaction stored. The job names rows, so a delivery's 15 KiB stay out
+// of the queue's table.
+type ApplyJiraDeliveriesArgs struct {
+	JiraServerID string  `json:"jira_server_id"`
+	DeliveryIDs  []int64 `json:"delivery_ids"`
+}
+
+// Kind is part of the persisted contract; never change it.
+func (ApplyJiraDeliveriesArgs) Kind() string { return "apply_jira_deliveries" }
+
+// ApplyJiraDeliveriesWorker runs ApplyJiraDeliveriesArgs.
+type ApplyJiraDeliveriesWorker struct {
+	river.WorkerDefaults[ApplyJiraDeliveriesArgs]
+	Store   store.Store
+	Applier JiraEventApplier
+	// Sync, when set, records the changes the deliveries tell of for the
+	// sync engine, in one transaction.
+	Sync Syncer
+	Log  *slog.Logger
+	Now  func() time.Time
+}
+
+// Work parses each delivery not applied yet once, records the changes
+// they tell of, applies them in order and marks them applied. A failure
+// leaves the deliveries from the failed one on for the next attempt (what
+// river does next is decided as for apply_jira_event); recording and
+// applying again are harmless.
+func (w *ApplyJiraDeliveriesWorker) Work(ctx context.Context, job *river.Job[ApplyJiraDeliveriesArgs]) error {
+	if w.Applier == nil {
+		return river.JobCancel(errNoApplier)
+	}
+	server := job.Args.JiraServerID
+	ds, err := w.Store.GetJiraDeliveries(ctx, job.Args.DeliveryIDs)
+	if err != nil {
+		return fmt.Errorf("jobs: apply Jira deliveries: %w", err)
+	}
+	var (
+		done     []int64 // applied, or never to be
+		ids      []int64
+		events   []*jira.WebhookEvent
+		payloads [][]byte
+	)
+	for _, d := range ds {
+		if !d.AppliedAt.IsZero() || d.JiraServerID != server {
+			continue
+		}
+		ev, err := jira.ParseWebhook(d.Payload)
+		if err != nil {
+			// The receiver read its summary; the rest does not parse.
+			w.Log.WarnContext(ctx, "a stored Jira webhook delivery cannot be read; it is not applied",
+				slog.Int64("delivery", d.ID), slog.String("event", d.Event), slog.Any("error", err))
+			done = append(done, d.ID)
+			continue
+		}
+		ids, events, payloads = append(ids, d.ID), append(events, ev), append(payloads, d.Payload)
+	}
+	if w.Sync != nil && len(events) > 0 {
+		if _, err := w.Sync.RecordJiraEvents(ctx, server, events); err != nil {
+			return errors.Join(err, w.markApplied(ctx, done))
+		}
+	}
+	for i, ev := range events {
+		if err := w.Applier.ApplyJiraWebhook(ctx, server, ev, payloads[i]); err != nil {
+			return outcome(errors.Join(err, w.markApplied(ctx, done)))
+		}
+		done = append(done, ids[i])
+	}
+	return w.markApplied(ctx, done)
+}
+
+func (w *ApplyJiraDeliveriesWorker) markApplied(ctx context.Context, ids []int64) error {
+	if err := w.Store.MarkJiraDeliveriesApplied(ctx, ids, w.Now()); err != nil {
+		return fmt.Errorf("jobs: apply Jira deliveries: %w", err)
+	}
+	return nil
+}
+
+// EnqueueJiraDeliveries queues one apply_jira_deliveries job per group of
+// stored deliveries, in tx (for internal/jirawebhook).
+func (q *Queue) EnqueueJiraDeliveries(ctx context.Context, tx *sql.Tx, jiraServerID string, groups [][]int64) error {
+	params := make([]river.InsertManyParams, len(groups))
+	for i, ids := range groups {
+		params[i] = river.InsertManyParams{Args: ApplyJiraDeliveriesArgs{JiraServerID: jiraServerID, DeliveryIDs: ids}}
+	}
+	if _, err := q.client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("jobs: enqueue %s: %w", ApplyJiraDeliveriesArgs{}.Kind(), err)
+	}
+	return nil
 }

@@ -2,7 +2,10 @@ package jobs_test
 
 import (
 	"database/sql"
+	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,48 +112,133 @@ func TestApplyJiraEventOutcomes(t *testing.T) {
 			want: result{kind: river.EventKindJobCancelled},
 		},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			var (
-				e  *bridgetest.Env
-				cs *bridgetest.CrashingStore
-			)
-			if tc.env != nil {
-				e, cs = tc.env(t)
-			} else {
-				e = bridgetest.New(t, bridgetest.Options{})
-			}
-			if err := e.Jira.AddComment("DEMO-1", "bob", "Needs a decision"); err != nil {
-				t.Fatal(err)
-			}
-			payload := e.Next(t, "jira:issue_updated", "Needs a decision")
-			if tc.before != nil {
-				tc.before(t, e, cs, payload)
-			}
-
-			driver, tx := riverTx(t)
-			w := rivertest.NewWorker(t, driver, &river.Config{}, &jobs.ApplyJiraEventWorker{Applier: e.Bridge})
-			started := time.Now()
-			res, err := w.Work(t.Context(), t, tx, jobs.ApplyJiraEventArgs{JiraServerID: e.Server.ID, Payload: payload}, nil)
-			// rivertest returns the error of a failed job (to be retried),
-			// not those of a cancelled or snoozed one.
-			if (err != nil) != (tc.want.kind == river.EventKindJobFailed) || res == nil {
-				t.Fatalf("Work = %+v, %v", res, err)
-			}
-			if res.EventKind != tc.want.kind {
-				t.Fatalf("job ended %s (errors %+v), want %s", res.EventKind, res.Job.Errors, tc.want.kind)
-			}
-			if tc.want.kind == river.EventKindJobSnoozed {
-				wait := res.Job.ScheduledAt.Sub(started)
-				if wait < tc.want.snooze || wait > tc.want.snooze+tc.want.within {
-					t.Fatalf("snoozed for %s, want at least %s", wait, tc.want.snooze)
+	for _, kind := range []string{"apply_jira_deliveries", "apply_jira_event"} {
+		for name, tc := range tests {
+			t.Run(kind+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				var (
+					e  *bridgetest.Env
+					cs *bridgetest.CrashingStore
+				)
+				if tc.env != nil {
+					e, cs = tc.env(t)
+				} else {
+					e = bridgetest.New(t, bridgetest.Options{})
 				}
-			}
-			if tc.check != nil {
-				tc.check(t, e)
-			}
-		})
+				if err := e.Jira.AddComment("DEMO-1", "bob", "Needs a decision"); err != nil {
+					t.Fatal(err)
+				}
+				payload := e.Next(t, "jira:issue_updated", "Needs a decision")
+				if tc.before != nil {
+					tc.before(t, e, cs, payload)
+				}
+
+				started := time.Now()
+				var (
+					res *rivertest.WorkResult
+					err error
+				)
+				if kind == "apply_jira_event" {
+					driver, tx := riverTx(t)
+					w := rivertest.NewWorker(t, driver, &river.Config{}, &jobs.ApplyJiraEventWorker{Applier: e.Bridge})
+					res, err = w.Work(t.Context(), t, tx, jobs.ApplyJiraEventArgs{JiraServerID: e.Server.ID, Payload: payload}, nil)
+				} else {
+					res, err = workDeliveries(t, e, payload)
+				}
+				// rivertest returns the error of a failed job (to be retried),
+				// not those of a cancelled or snoozed one.
+				if (err != nil) != (tc.want.kind == river.EventKindJobFailed) || res == nil {
+					t.Fatalf("Work = %+v, %v", res, err)
+				}
+				if res.EventKind != tc.want.kind {
+					t.Fatalf("job ended %s (errors %+v), want %s", res.EventKind, res.Job.Errors, tc.want.kind)
+				}
+				if tc.want.kind == river.EventKindJobSnoozed {
+					wait := res.Job.ScheduledAt.Sub(started)
+					if wait < tc.want.snooze || wait > tc.want.snooze+tc.want.within {
+						t.Fatalf("snoozed for %s, want at least %s", wait, tc.want.snooze)
+					}
+				}
+				if kind == "apply_jira_deliveries" {
+					wantApplied(t, e, tc.want.kind == river.EventKindJobCompleted)
+				}
+				if tc.check != nil {
+					tc.check(t, e)
+				}
+			})
+		}
+	}
+}
+
+// workDeliveries stores payloads as the receiver does and runs one
+// apply_jira_deliveries job naming them.
+func workDeliveries(t *testing.T, e *bridgetest.Env, payloads ...[]byte) (*rivertest.WorkResult, error) {
+	t.Helper()
+	ds := make([]store.JiraDelivery, len(payloads))
+	for i, p := range payloads {
+		ds[i] = store.JiraDelivery{JiraServerID: e.Server.ID, DedupKey: fmt.Sprintf("delivery-%d-%d", time.Now().UnixNano(), i),
+			Event: "jira:issue_updated", IssueID: e.Link.IssueID, Payload: p, ExpiresAt: time.Now().Add(time.Hour)}
+	}
+	if err := e.Store.AddJiraDeliveries(t.Context(), ds); err != nil {
+		t.Fatal(err)
+	}
+	args := jobs.ApplyJiraDeliveriesArgs{JiraServerID: e.Server.ID}
+	for _, d := range ds {
+		args.DeliveryIDs = append(args.DeliveryIDs, d.ID)
+	}
+	driver, tx := riverTx(t)
+	w := rivertest.NewWorker(t, driver, &river.Config{}, &jobs.ApplyJiraDeliveriesWorker{Store: e.Store, Applier: e.Bridge,
+		Log: slog.New(slog.DiscardHandler), Now: time.Now})
+	return w.Work(t.Context(), t, tx, args, nil)
+}
+
+// wantApplied checks whether every stored delivery is marked applied.
+func wantApplied(t *testing.T, e *bridgetest.Env, applied bool) {
+	t.Helper()
+	var pending int
+	if err := e.Store.DB().QueryRowContext(t.Context(), `SELECT count(*) FROM jira_deliveries WHERE applied_at IS NULL`).Scan(&pending); err != nil {
+		t.Fatal(err)
+	}
+	if (pending == 0) != applied {
+		t.Fatalf("%d deliveries not applied, want applied %v", pending, applied)
+	}
+}
+
+// One job applies the deliveries it names in order and marks them applied;
+// one whose body does not parse beyond the receiver's summary is skipped.
+func TestApplyJiraDeliveriesInOrderOnce(t *testing.T) {
+	t.Parallel()
+	e := bridgetest.New(t, bridgetest.Options{})
+	var payloads [][]byte
+	for _, text := range []string{"Needs a decision", "Decided: ship it"} {
+		if err := e.Jira.AddComment("DEMO-1", "bob", text); err != nil {
+			t.Fatal(err)
+		}
+		payloads = append(payloads, e.Next(t, "jira:issue_updated", text))
+	}
+	// Not a Jira delivery beyond its summary: skipped, and marked so.
+	payloads = append(payloads, []byte(`{"webhookEvent":"jira:issue_updated","issue":{"id":"`+e.Link.IssueID+`","fields":{"status":"Done"}}}`))
+	res, err := workDeliveries(t, e, payloads...)
+	if err != nil || res.EventKind != river.EventKindJobCompleted {
+		t.Fatalf("Work = %+v, %v", res, err)
+	}
+	wantApplied(t, e, true)
+	wantStories(t, e, 1)
+	if n := e.Stories("Decided: ship it"); n != 1 {
+		t.Fatalf("%d stories tell the second comment, want 1", n)
+	}
+	stories := e.Asana.Stories(e.Link.TaskGID)
+	first, second := -1, -1
+	for i, s := range stories {
+		switch {
+		case strings.Contains(s.Text, "Needs a decision"):
+			first = i
+		case strings.Contains(s.Text, "Decided: ship it"):
+			second = i
+		}
+	}
+	if first < 0 || second < first {
+		t.Fatalf("stories out of order: %+v", stories)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/syncengine"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -18,6 +19,7 @@ type Syncer interface {
 	SyncLink(ctx context.Context, linkID int64) (syncengine.Result, error)
 	ReconcileJira(ctx context.Context) (syncengine.ReconcileResult, error)
 	RecordJiraEvent(ctx context.Context, jiraServerID string, payload []byte) (bool, error)
+	RecordJiraEvents(ctx context.Context, jiraServerID string, events []*jira.WebhookEvent) (int, error)
 	PruneChanges(ctx context.Context) error
 }
 

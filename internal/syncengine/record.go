@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -83,30 +84,58 @@ func (e *Engine) Record(ctx context.Context, c Change) (bool, error) {
 // RecordTx is Record inside the caller's transaction: the change and its job
 // exist only if tx commits.
 func (e *Engine) RecordTx(ctx context.Context, tx store.Tx, c Change) (bool, error) {
+	n, err := e.recordAllTx(ctx, tx, []Change{c})
+	return n == 1, err
+}
+
+// recordAllTx records each of cs once in tx and enqueues one sync run for
+// each link that got a new change. It reports how many were new.
+func (e *Engine) recordAllTx(ctx context.Context, tx store.Tx, cs []Change) (int, error) {
 	if e.enq == nil {
-		return false, errors.New("syncengine: record: no enqueuer is configured")
+		return 0, errors.New("syncengine: record: no enqueuer is configured")
 	}
-	link, err := tx.GetLink(ctx, c.LinkID)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+	syncs := map[int64]bool{} // of each link met: does it exist and sync
+	var runs []int64          // links to run, in the order of their first change
+	recorded := 0
+	for _, c := range cs {
+		on, seen := syncs[c.LinkID]
+		if !seen {
+			link, err := tx.GetLink(ctx, c.LinkID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+			case err != nil:
+				return recorded, fmt.Errorf("syncengine: record: %w", err)
+			default:
+				if on, err = syncing(ctx, tx, link); err != nil {
+					return recorded, err
+				}
+			}
+			syncs[c.LinkID] = on
+		}
+		if !on {
+			continue
+		}
+		sc := store.SyncChange{LinkID: c.LinkID, Side: c.Side, Source: c.Source, DedupKey: c.DedupKey, Kind: c.Kind,
+			Object: c.Object, Actor: c.Actor, Detail: c.Detail, ObservedAt: c.ObservedAt}
+		ok, err := tx.RecordSyncChange(ctx, &sc)
+		if err != nil {
+			return recorded, wrap("record", err)
+		}
+		if !ok {
+			continue
+		}
+		if !slices.Contains(runs, c.LinkID) {
+			runs = append(runs, c.LinkID)
+		}
+		recorded++
+		e.metrics.received.WithLabelValues(direction(c.Side), c.Kind).Inc()
 	}
-	if err != nil {
-		return false, fmt.Errorf("syncengine: record: %w", err)
+	for _, id := range runs {
+		if err := e.enq.EnqueueSyncLink(ctx, tx.SQL(), id); err != nil {
+			return recorded, fmt.Errorf("syncengine: record: %w", err)
+		}
 	}
-	if on, err := syncing(ctx, tx, link); err != nil || !on {
-		return false, err
-	}
-	sc := store.SyncChange{LinkID: c.LinkID, Side: c.Side, Source: c.Source, DedupKey: c.DedupKey, Kind: c.Kind,
-		Object: c.Object, Actor: c.Actor, Detail: c.Detail, ObservedAt: c.ObservedAt}
-	ok, err := tx.RecordSyncChange(ctx, &sc)
-	if err != nil || !ok {
-		return false, wrap("record", err)
-	}
-	if err := e.enq.EnqueueSyncLink(ctx, tx.SQL(), c.LinkID); err != nil {
-		return false, fmt.Errorf("syncengine: record: %w", err)
-	}
-	e.metrics.received.WithLabelValues(direction(c.Side), c.Kind).Inc()
-	return true, nil
+	return recorded, nil
 }
 
 // syncing reports whether the link's connection has sync enabled.
@@ -130,19 +159,48 @@ func (e *Engine) RecordJiraEvent(ctx context.Context, jiraServerID string, paylo
 	if err != nil {
 		return false, fmt.Errorf("syncengine: record Jira event: %w", err)
 	}
-	if ev.Issue == nil || ev.Issue.ID == "" || ev.WebhookEvent == jira.EventIssueDeleted {
-		// Standalone comment_* events on Server carry no issue (their
-		// jira:issue_updated twin does); a deleted issue ends its link.
-		return false, nil
+	n, err := e.RecordJiraEvents(ctx, jiraServerID, []*jira.WebhookEvent{ev})
+	return n == 1, err
+}
+
+// RecordJiraEvents is RecordJiraEvent for several deliveries of one server,
+// in one transaction that enqueues one run per link. It reports how many
+// changes were new.
+func (e *Engine) RecordJiraEvents(ctx context.Context, jiraServerID string, events []*jira.WebhookEvent) (int, error) {
+	var cs []Change
+	links := map[string]int64{} // issue id → link id (0: none)
+	for _, ev := range events {
+		if ev.Issue == nil || ev.Issue.ID == "" || ev.WebhookEvent == jira.EventIssueDeleted {
+			// Standalone comment_* events on Server carry no issue (their
+			// jira:issue_updated twin does); a deleted issue ends its link.
+			continue
+		}
+		id, seen := links[ev.Issue.ID]
+		if !seen {
+			link, err := e.st.GetLinkByIssue(ctx, jiraServerID, ev.Issue.ID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+			case err != nil:
+				return 0, fmt.Errorf("syncengine: record Jira event: %w", err)
+			default:
+				id = link.ID
+			}
+			links[ev.Issue.ID] = id
+		}
+		if id != 0 {
+			cs = append(cs, JiraEventChange(id, ev))
+		}
 	}
-	link, err := e.st.GetLinkByIssue(ctx, jiraServerID, ev.Issue.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+	if len(cs) == 0 {
+		return 0, nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("syncengine: record Jira event: %w", err)
-	}
-	return e.Record(ctx, JiraEventChange(link.ID, ev))
+	var n int
+	err := e.st.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		n, err = e.recordAllTx(ctx, tx, cs)
+		return err
+	})
+	return n, err
 }
 
 // JiraEventChange is the change a webhook delivery tells of. Jira Server
