@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/asanajira/asanajira/internal/asana"
 	"github.com/asanajira/asanajira/internal/httpx"
 	"github.com/asanajira/asanajira/internal/setup"
 	"github.com/asanajira/asanajira/internal/store"
@@ -55,7 +56,10 @@ type previewRow struct {
 
 type fieldsProject struct {
 	GID, JiraProject string
-	Current          bool
+	// Name is the project's name in Asana, "" when it could not be read
+	// (the page then shows the gid).
+	Name    string
+	Current bool
 }
 
 type fieldRow struct {
@@ -107,7 +111,7 @@ func (c *syncPages) fieldsPage(w http.ResponseWriter, r *http.Request, s *sessio
 	if err != nil {
 		return err
 	}
-	d, err := c.fieldsView(r.Context(), ws, srv, project, m)
+	d, err := c.fieldsView(w, r, s, ws, srv, project, m)
 	if err != nil {
 		return err
 	}
@@ -116,7 +120,10 @@ func (c *syncPages) fieldsPage(w http.ResponseWriter, r *http.Request, s *sessio
 	return nil
 }
 
-func (c *syncPages) fieldsView(ctx context.Context, ws store.Workspace, srv store.JiraServer, project string, m syncengine.Mapping) (fieldsData, error) {
+func (c *syncPages) fieldsView(w http.ResponseWriter, r *http.Request, s *session, ws store.Workspace, srv store.JiraServer, project string,
+	m syncengine.Mapping,
+) (fieldsData, error) {
+	ctx := r.Context()
 	d := fieldsData{WorkspaceGID: ws.GID, WorkspaceName: ws.Name, ServerID: srv.ID, ServerName: srv.Name, Project: project}
 	routes, err := c.setup.Routes(ctx, ws.GID)
 	if err != nil {
@@ -127,6 +134,7 @@ func (c *syncPages) fieldsView(ctx context.Context, ws store.Workspace, srv stor
 			d.Projects = append(d.Projects, fieldsProject{GID: rt.ProjectGID, JiraProject: rt.JiraProjectKey, Current: rt.ProjectGID == project})
 		}
 	}
+	c.nameProjects(w, r, s, d.Projects)
 	if project != "" {
 		_, d.ConnSaved, err = c.setup.FieldMapping(ctx, ws.GID, srv.ID, "")
 		if err != nil {
@@ -144,6 +152,38 @@ func (c *syncPages) fieldsView(ctx context.Context, ws store.Workspace, srv stor
 	d.Users = append(m.Users, make([]syncengine.UserPair, blankRows)...)
 	d.Aliases = append(m.DomainAliases, make([]syncengine.DomainAlias, blankRows)...)
 	return d, nil
+}
+
+// nameProjects names the routed projects the page lists, read from Asana
+// as the signed-in admin, as the project picker names them: asanajira
+// keeps routes by gid alone. At most a picker's page of them is read; a
+// project Asana does not show the admin keeps its gid, and any other
+// failure (no Asana sign-in, Asana not answering) leaves the rest as gids
+// too rather than waiting on Asana once per project.
+func (c *syncPages) nameProjects(w http.ResponseWriter, r *http.Request, s *session, ps []fieldsProject) {
+	if len(ps) == 0 {
+		return
+	}
+	ctx := r.Context()
+	cl, err := c.asanaAs(w, r, s)
+	if err != nil {
+		if !errors.Is(err, errNoAsanaSignin) {
+			c.log.WarnContext(ctx, "admin: name routed projects", "error", err)
+		}
+		return
+	}
+	for i := range ps[:min(len(ps), pickPage)] {
+		p, err := cl.Project(ctx, ps[i].GID)
+		var ae *asana.Error
+		switch {
+		case err == nil:
+			ps[i].Name = p.Name
+		case errors.As(err, &ae) && (ae.StatusCode == http.StatusNotFound || ae.StatusCode == http.StatusForbidden):
+		default:
+			c.log.WarnContext(ctx, "admin: name routed projects", "project", ps[i].GID, "error", err)
+			return
+		}
+	}
 }
 
 // mappingFromForm reads the mapping the form says; empty rows are
@@ -194,7 +234,7 @@ func (c *syncPages) saveFields(w http.ResponseWriter, r *http.Request, s *sessio
 	changed, err := c.setup.SetFieldMapping(r.Context(), s.actor(), ws.GID, srv.ID, project, m)
 	var se *setup.Error
 	if errors.As(err, &se) && se.Code == setup.Invalid {
-		d, verr := c.fieldsView(r.Context(), ws, srv, project, m)
+		d, verr := c.fieldsView(w, r, s, ws, srv, project, m)
 		if verr != nil {
 			return verr
 		}
@@ -256,7 +296,7 @@ func (c *syncPages) removeFields(w http.ResponseWriter, r *http.Request, s *sess
 // link's owner.
 func (c *syncPages) previewFields(w http.ResponseWriter, r *http.Request, s *session, ws store.Workspace, srv store.JiraServer, project string, m syncengine.Mapping) error {
 	ctx := r.Context()
-	d, err := c.fieldsView(ctx, ws, srv, project, m)
+	d, err := c.fieldsView(w, r, s, ws, srv, project, m)
 	if err != nil {
 		return err
 	}
