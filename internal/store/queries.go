@@ -153,16 +153,7 @@ func (q queries) GetWorkspace(ctx context.Context, gid string) (Workspace, error
 }
 
 func (q queries) ListWorkspaces(ctx context.Context) ([]Workspace, error) {
-	return list(ctx, q, "list workspaces", `SELECT gid, name, created_at FROM workspaces ORDER BY name, gid`,
-		func(row scanner) (Workspace, error) {
-			var (
-				w       Workspace
-				created sql.NullTime
-			)
-			err := row.Scan(&w.GID, &w.Name, &created)
-			w.CreatedAt = fromNullTime(created)
-			return w, err
-		})
+	return list(ctx, q, "list workspaces", `SELECT gid, name, created_at FROM workspaces ORDER BY name, gid`, scanWorkspace)
 }
 
 // PutConnection adds or updates a connection; making it the default clears

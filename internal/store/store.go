@@ -54,6 +54,7 @@ type Queries interface {
 	RouteProject(ctx context.Context, workspaceGID, projectGID string) (JiraServer, error)
 	RoutingQueries
 	UserListQueries
+	ConnectionListQueries
 
 	PutAsanaUser(ctx context.Context, u AsanaUser) error
 	GetAsanaUser(ctx context.Context, gid string) (AsanaUser, error)

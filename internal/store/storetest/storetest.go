@@ -107,6 +107,7 @@ func Run(t *testing.T, newStore NewStore) {
 	maps.Copy(tests, asanaIntakeTests)
 	maps.Copy(tests, routingTests)
 	maps.Copy(tests, adminListTests)
+	maps.Copy(tests, connectionListTests)
 	maps.Copy(tests, syncStatusTests)
 	maps.Copy(tests, fieldMappingTests)
 	maps.Copy(tests, jiraDeliveryTests)
