@@ -134,39 +134,36 @@ type connectionRow struct {
 type syncOverviewData struct {
 	Available   bool
 	Connections []connectionRow
-	// Earlier and Later are the neighbouring pages of connections ("" when
-	// none).
-	Earlier, Later template.URL
-	Intake         *IntakeStatus
-	IntakeError    string
+	// Next is the next page of workspaces ("" when none); Paged says this
+	// is not the first page.
+	Next        template.URL
+	Paged       bool
+	Intake      *IntakeStatus
+	IntakeError string
 }
 
-// overview lists the connections with their sync state, a page at a time
-// (each row reads its settings and counts), and the Asana intake with its
-// request budget.
+// overview lists the connections with their sync state, those of 50
+// workspaces a page (each row reads its settings and counts through the
+// connection's indexes), and the Asana intake with its request budget.
 func (c *syncPages) overview(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	d := syncOverviewData{Available: c.d.Sync != nil}
 	if d.Available {
-		conns, err := c.connectionsInOrder(ctx)
+		after := r.URL.Query().Get("after")
+		d.Paged = after != ""
+		conns, last, err := c.connectionsPage(ctx, after)
 		if err != nil {
 			return err
 		}
-		from, _ := strconv.Atoi(r.URL.Query().Get("from"))
-		from = min(max(from, 0), len(conns))
-		to := min(from+pageSize, len(conns))
-		for _, conn := range conns[from:to] {
+		for _, conn := range conns {
 			row, err := c.connectionRow(ctx, conn.ws, conn.serverID, conn.serverName)
 			if err != nil {
 				return err
 			}
 			d.Connections = append(d.Connections, row)
 		}
-		if from > 0 {
-			d.Earlier = pageURL("/admin/sync", url.Values{"from": {strconv.Itoa(max(from-pageSize, 0))}})
-		}
-		if to < len(conns) {
-			d.Later = pageURL("/admin/sync", url.Values{"from": {strconv.Itoa(to)}})
+		if last != "" {
+			d.Next = pageURL("/admin/sync", url.Values{"after": {last}})
 		}
 	}
 	d.Intake, d.IntakeError = c.intake(ctx)
@@ -179,40 +176,49 @@ type orderedConnection struct {
 	serverID, serverName string
 }
 
-// connectionsInOrder lists every connection as the Connections page orders
-// them (workspaces by name, each one's servers by name), from three plain
-// lists: no secret is opened and nothing is counted.
-func (c *syncPages) connectionsInOrder(ctx context.Context) ([]orderedConnection, error) {
-	workspaces, err := c.d.Store.ListWorkspaces(ctx)
+// connectionsPage lists the connections of a page of workspaces after the
+// workspace after, as the Connections page orders them (workspaces by
+// name, each one's servers by name): the workspaces by the name index,
+// their connections by their keys, no secret opened. last is the page's
+// last workspace when there are more, else "".
+func (c *syncPages) connectionsPage(ctx context.Context, after string) (conns []orderedConnection, last string, err error) {
+	workspaces, err := c.d.Store.ListWorkspacesPage(ctx, store.WorkspaceFilter{AfterGID: after, Limit: pageSize + 1})
 	if err != nil {
-		return nil, fmt.Errorf("admin: sync: %w", err)
+		return nil, "", fmt.Errorf("admin: sync: %w", err)
 	}
-	conns, err := c.d.Store.ListConnections(ctx)
+	if len(workspaces) > pageSize {
+		workspaces = workspaces[:pageSize]
+		last = workspaces[len(workspaces)-1].GID
+	}
+	gids := make([]string, len(workspaces))
+	for i, ws := range workspaces {
+		gids[i] = ws.GID
+	}
+	all, err := c.d.Store.ListConnectionsOf(ctx, gids)
 	if err != nil {
-		return nil, fmt.Errorf("admin: sync: %w", err)
+		return nil, "", fmt.Errorf("admin: sync: %w", err)
 	}
 	servers, err := c.d.Store.ListJiraServerNames(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("admin: sync: %w", err)
+		return nil, "", fmt.Errorf("admin: sync: %w", err)
 	}
 	names := map[string]string{}
 	for _, srv := range servers {
 		names[srv.ID] = srv.Name
 	}
 	byWorkspace := map[string][]orderedConnection{}
-	for _, cn := range conns {
+	for _, cn := range all {
 		byWorkspace[cn.WorkspaceGID] = append(byWorkspace[cn.WorkspaceGID], orderedConnection{serverID: cn.JiraServerID, serverName: names[cn.JiraServerID]})
 	}
-	var out []orderedConnection
 	for _, ws := range workspaces {
 		row := byWorkspace[ws.GID]
 		slices.SortFunc(row, func(a, b orderedConnection) int { return cmp.Compare(a.serverName, b.serverName) })
 		for _, oc := range row {
 			oc.ws = ws
-			out = append(out, oc)
+			conns = append(conns, oc)
 		}
 	}
-	return out, nil
+	return conns, last, nil
 }
 
 // intake reads the Asana intake's status; a failure is shown on the page,

@@ -58,11 +58,13 @@ func (s *Service) requireConnection(ctx context.Context, gid, serverID string) e
 	if s.sync == nil {
 		return invalid("This asanajira has no sync engine to keep sync settings.")
 	}
-	conns, err := s.Connections(ctx)
+	// The workspace's own connections, by its key: the Sync page asks this
+	// for each of its rows.
+	conns, err := s.workspaceConnections(ctx, gid)
 	if err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(conns, func(c store.Connection) bool { return c.WorkspaceGID == gid && c.JiraServerID == serverID }) {
+	if !slices.ContainsFunc(conns, func(c store.Connection) bool { return c.JiraServerID == serverID }) {
 		return notFound("Workspace %q is not connected to Jira server %q; connect them first.", gid, serverID)
 	}
 	return nil

@@ -136,6 +136,16 @@ func (s *Service) Connections(ctx context.Context) ([]store.Connection, error) {
 	return cs, nil
 }
 
+// workspaceConnections lists one workspace's connections by its key, not
+// every connection of the installation.
+func (s *Service) workspaceConnections(ctx context.Context, gid string) ([]store.Connection, error) {
+	conns, err := s.st.ListWorkspaceConnections(ctx, gid)
+	if err != nil {
+		return nil, fmt.Errorf("setup: connections of %s: %w", gid, err)
+	}
+	return conns, nil
+}
+
 // Connect lets a workspace use a server; isDefault makes the server the
 // route of the workspace's projects that have no override (and the
 // workspace's other connections not default). It reports whether anything
@@ -148,13 +158,11 @@ func (s *Service) Connect(ctx context.Context, actor Actor, gid, serverID string
 	if err != nil {
 		return false, err
 	}
-	conns, err := s.Connections(ctx)
+	conns, err := s.workspaceConnections(ctx, ws.GID)
 	if err != nil {
 		return false, err
 	}
-	if slices.ContainsFunc(conns, func(c store.Connection) bool {
-		return c.WorkspaceGID == ws.GID && c.JiraServerID == srv.ID && c.IsDefault == isDefault
-	}) {
+	if slices.ContainsFunc(conns, func(c store.Connection) bool { return c.JiraServerID == srv.ID && c.IsDefault == isDefault }) {
 		return false, nil
 	}
 	if err := s.st.PutConnection(ctx, store.Connection{WorkspaceGID: ws.GID, JiraServerID: srv.ID, IsDefault: isDefault}); err != nil {
@@ -227,11 +235,11 @@ func (s *Service) SetRoute(ctx context.Context, actor Actor, r store.ProjectRout
 	if key != "" && !projectKeyPattern.MatchString(key) {
 		return false, invalid("A Jira project key is letters and digits starting with a letter, like OPS.")
 	}
-	conns, err := s.Connections(ctx)
+	conns, err := s.workspaceConnections(ctx, ws.GID)
 	if err != nil {
 		return false, err
 	}
-	if !slices.ContainsFunc(conns, func(cn store.Connection) bool { return cn.WorkspaceGID == ws.GID && cn.JiraServerID == srv.ID }) {
+	if !slices.ContainsFunc(conns, func(cn store.Connection) bool { return cn.JiraServerID == srv.ID }) {
 		return false, invalid("Connect %s to %s before routing its projects there.", ws.Name, srv.Name)
 	}
 	routes, err := s.Routes(ctx, ws.GID)
