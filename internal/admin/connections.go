@@ -1,6 +1,9 @@
 package admin
 
 import (
+	"cmp"
+	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -57,30 +60,91 @@ type routeView struct {
 type connectionsData struct {
 	Servers    []serverRow
 	Workspaces []workspaceView
+	// Query is the workspace search (a gid or the start of a name).
+	Query string
+	// Next is the next page of workspaces ("" when none); Paged says this
+	// is not the first page.
+	Next  template.URL
+	Paged bool
 }
 
+// linkCountCap bounds the links counted per server: past it the page says
+// "500+".
+const linkCountCap = 500
+
+// page shows every Jira server with its users and links counted through
+// the indexes, and the workspaces a page at a time by name (searchable by
+// gid or the start of a name), each with its own connections and routes:
+// nothing on it reads every workspace, connection or route.
 func (c *connectionsPage) page(w http.ResponseWriter, r *http.Request, s *session) error {
-	o, err := c.setup.Overview(r.Context())
+	ctx := r.Context()
+	q := r.URL.Query()
+	d := connectionsData{Query: strings.TrimSpace(q.Get("q")), Paged: q.Get("after") != ""}
+	servers, err := c.setup.Servers(ctx)
 	if err != nil {
 		return err
 	}
-	var d connectionsData
-	for _, sv := range o.Servers {
-		row := serverRow{Server: sv.Server, LinkStatus: sv.LinkState, WebhookStatus: sv.WebhookState, Users: sv.Users, Links: strconv.Itoa(sv.Links)}
-		if sv.LinksCapped {
+	names := map[string]string{}
+	for _, srv := range servers {
+		names[srv.ID] = srv.Name
+		// Counted through the indexes: a server may have thousands of
+		// users and links, whose sealed tokens a list would open.
+		users, err := c.d.Store.CountJiraCredentials(ctx, srv.ID)
+		if err != nil {
+			return fmt.Errorf("admin: connections: %w", err)
+		}
+		links, err := c.d.Store.CountLinks(ctx, srv.ID, linkCountCap)
+		if err != nil {
+			return fmt.Errorf("admin: connections: %w", err)
+		}
+		row := serverRow{Server: srv, LinkStatus: setup.LinkState(srv), WebhookStatus: setup.WebhookState(srv), Users: users, Links: strconv.Itoa(links)}
+		if links == linkCountCap {
 			row.Links += "+"
 		}
 		d.Servers = append(d.Servers, row)
 	}
-	for _, ws := range o.Workspaces {
-		v := workspaceView{Workspace: ws.Workspace, Connections: ws.Connections}
-		for _, sv := range o.Servers {
-			if !slices.ContainsFunc(ws.Connections, func(cn setup.ConnectionSummary) bool { return cn.ServerID == sv.Server.ID }) {
-				v.Unconnected = append(v.Unconnected, sv.Server)
+	workspaces, err := c.d.Store.ListWorkspacesPage(ctx, store.WorkspaceFilter{Query: d.Query, AfterGID: q.Get("after"), Limit: pageSize + 1})
+	if err != nil {
+		return fmt.Errorf("admin: connections: %w", err)
+	}
+	if len(workspaces) > pageSize {
+		workspaces = workspaces[:pageSize]
+		next := url.Values{"after": {workspaces[len(workspaces)-1].GID}}
+		if d.Query != "" {
+			next.Set("q", d.Query)
+		}
+		d.Next = pageURL("/admin/connections", next)
+	}
+	gids := make([]string, len(workspaces))
+	for i, ws := range workspaces {
+		gids[i] = ws.GID
+	}
+	conns, err := c.d.Store.ListConnectionsOf(ctx, gids)
+	if err != nil {
+		return fmt.Errorf("admin: connections: %w", err)
+	}
+	routes, err := c.d.Store.ListProjectRoutesOf(ctx, gids)
+	if err != nil {
+		return fmt.Errorf("admin: connections: %w", err)
+	}
+	for _, ws := range workspaces {
+		v := workspaceView{Workspace: ws}
+		for _, cn := range conns {
+			if cn.WorkspaceGID == ws.GID {
+				v.Connections = append(v.Connections, setup.ConnectionSummary{ServerID: cn.JiraServerID, ServerName: names[cn.JiraServerID], IsDefault: cn.IsDefault})
 			}
 		}
-		for _, rt := range ws.Routes {
-			v.Routes = append(v.Routes, routeView{Route: rt.Route, ServerName: rt.ServerName})
+		// Server ids are random; show the connections in name order.
+		slices.SortFunc(v.Connections, func(a, b setup.ConnectionSummary) int { return cmp.Compare(a.ServerName, b.ServerName) })
+		for _, srv := range servers {
+			if !slices.ContainsFunc(v.Connections, func(cn setup.ConnectionSummary) bool { return cn.ServerID == srv.ID }) {
+				v.Unconnected = append(v.Unconnected, srv)
+			}
+		}
+		for _, rt := range routes {
+			if rt.WorkspaceGID == ws.GID {
+				v.Routes = append(v.Routes, routeView{Route: rt, ServerName: names[rt.JiraServerID]})
+			}
 		}
 		d.Workspaces = append(d.Workspaces, v)
 	}
@@ -200,28 +264,44 @@ type asanaProjectsData struct {
 // a project override.
 func (c *connectionsPage) asanaProjectsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
-	o, err := c.setup.Overview(ctx)
-	if err != nil {
-		return err
-	}
 	gid := r.PathValue("gid")
-	i := slices.IndexFunc(o.Workspaces, func(ws setup.WorkspaceSummary) bool { return ws.Workspace.GID == gid })
-	if i < 0 {
+	ws, err := c.d.Store.GetWorkspace(ctx, gid)
+	if errors.Is(err, store.ErrNotFound) {
 		return httpx.Errorf(http.StatusNotFound, "asanajira does not serve a workspace %q; add it on the Connections page first", gid)
 	}
-	ws := o.Workspaces[i]
+	if err != nil {
+		return fmt.Errorf("admin: route a project: %w", err)
+	}
+	servers, err := c.d.Store.ListJiraServerNames(ctx)
+	if err != nil {
+		return fmt.Errorf("admin: route a project: %w", err)
+	}
+	names := map[string]string{}
+	for _, srv := range servers {
+		names[srv.ID] = srv.Name
+	}
+	conns, err := c.d.Store.ListWorkspaceConnections(ctx, gid)
+	if err != nil {
+		return fmt.Errorf("admin: route a project: %w", err)
+	}
+	routes, err := c.d.Store.ListProjectRoutes(ctx, gid)
+	if err != nil {
+		return fmt.Errorf("admin: route a project: %w", err)
+	}
 	q := r.URL.Query()
-	d := asanaProjectsData{Workspace: ws.Workspace, Servers: ws.Connections, Query: strings.TrimSpace(q.Get("q"))}
-	for _, cn := range ws.Connections {
+	d := asanaProjectsData{Workspace: ws, Query: strings.TrimSpace(q.Get("q"))}
+	for _, cn := range conns {
+		d.Servers = append(d.Servers, setup.ConnectionSummary{ServerID: cn.JiraServerID, ServerName: names[cn.JiraServerID], IsDefault: cn.IsDefault})
 		if cn.IsDefault {
-			d.Default = cn.ServerName
+			d.Default = names[cn.JiraServerID]
 		}
 	}
+	slices.SortFunc(d.Servers, func(a, b setup.ConnectionSummary) int { return cmp.Compare(a.ServerName, b.ServerName) })
 	routed := map[string]string{}
-	for _, rt := range ws.Routes {
-		routed[rt.Route.ProjectGID] = or(rt.ServerName, rt.Route.JiraServerID)
-		if rt.Route.JiraProjectKey != "" {
-			routed[rt.Route.ProjectGID] += " (" + rt.Route.JiraProjectKey + ")"
+	for _, rt := range routes {
+		routed[rt.ProjectGID] = or(names[rt.JiraServerID], rt.JiraServerID)
+		if rt.JiraProjectKey != "" {
+			routed[rt.ProjectGID] += " (" + rt.JiraProjectKey + ")"
 		}
 	}
 	cl, err := c.asanaAs(w, r, s)
@@ -257,7 +337,7 @@ func (c *connectionsPage) asanaProjectsPage(w http.ResponseWriter, r *http.Reque
 		c.log.WarnContext(ctx, "admin: list Asana projects", "workspace", gid, "error", err)
 		d.Error, d.Projects = asanaProblem(err), nil
 	}
-	c.render(w, r, http.StatusOK, "projects_asana", s, "Route a project of "+ws.Workspace.Name, d)
+	c.render(w, r, http.StatusOK, "projects_asana", s, "Route a project of "+ws.Name, d)
 	return nil
 }
 

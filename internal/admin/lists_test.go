@@ -15,6 +15,7 @@ var (
 	issueCell = regexp.MustCompile(`>(ZZ-\d+)<`)
 	userCell  = regexp.MustCompile(`<td>(User \d+)<span class="sub">`)
 	auditCell = regexp.MustCompile(`<td class="text">(entry \d+)</td></tr>`)
+	wsCell    = regexp.MustCompile(`<h3 id="ws-\d+">(Workspace \d+)</h3>`)
 	pageLink  = func(label string) *regexp.Regexp { return regexp.MustCompile(`<a href="([^"]+)">` + label + `</a>`) }
 )
 
@@ -53,7 +54,7 @@ func TestListPagesPageThrough(t *testing.T) {
 	if err := e.store.CreateJiraServer(ctx, &srv); err != nil {
 		t.Fatal(err)
 	}
-	var keys, names []string
+	var keys, names, workspaces []string
 	for i := range 120 {
 		key := fmt.Sprintf("ZZ-%d", i)
 		if err := e.store.CreateLink(ctx, &store.Link{WorkspaceGID: "1", TaskGID: fmt.Sprint(5000 + i), JiraServerID: srv.ID,
@@ -69,6 +70,14 @@ func TestListPagesPageThrough(t *testing.T) {
 		if err := e.store.AppendAudit(ctx, store.AuditEntry{Actor: "test", Action: "test.entry", Target: "t", Detail: fmt.Sprintf("entry %d", i)}); err != nil {
 			t.Fatal(err)
 		}
+		ws := store.Workspace{GID: fmt.Sprint(8000 + i), Name: fmt.Sprintf("Workspace %03d", i)}
+		if err := e.store.PutWorkspace(ctx, ws); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.PutConnection(ctx, store.Connection{WorkspaceGID: ws.GID, JiraServerID: srv.ID, IsDefault: true}); err != nil {
+			t.Fatal(err)
+		}
+		workspaces = append(workspaces, ws.Name)
 	}
 	newestFirst := slices.Clone(keys)
 	slices.Reverse(newestFirst)
@@ -91,6 +100,16 @@ func TestListPagesPageThrough(t *testing.T) {
 	users := walk(t, e, b, "/admin/users?q=user", "Next", userCell)
 	if !slices.Equal(users, names) {
 		t.Fatalf("users paging: %d rows %v", len(users), users)
+	}
+
+	if got := walk(t, e, b, "/admin/connections", "Next", wsCell); !slices.Equal(got, workspaces) {
+		t.Fatalf("workspaces paging: %d rows %v", len(got), got)
+	}
+	if got := walk(t, e, b, "/admin/connections?q=WORKSPACE+1", "Next", wsCell); !slices.Equal(got, workspaces[100:]) {
+		t.Fatalf("workspaces named Workspace 1…: %d rows %v", len(got), got)
+	}
+	if got := walk(t, e, b, "/admin/connections?q=8007", "Next", wsCell); !slices.Equal(got, []string{"Workspace 007"}) {
+		t.Fatalf("the workspace of gid 8007: %v", got)
 	}
 
 	var entries []string
