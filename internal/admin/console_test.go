@@ -239,6 +239,23 @@ func TestServerRemovalDescribesWhatExists(t *testing.T) {
 			t.Errorf("the removal lacks %q", want)
 		}
 	}
+	// A server many workspaces use: they are counted, a few named.
+	for i := range 12 {
+		gid := fmt.Sprint(1301000000000000 + i)
+		if err := e.store.PutWorkspace(t.Context(), store.Workspace{GID: gid, Name: fmt.Sprintf("W%02d", i)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.PutConnection(t.Context(), store.Connection{WorkspaceGID: gid, JiraServerID: dc.ID, IsDefault: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page = b.get(e.hs.URL + "/admin/servers/" + dc.ID).Body
+	want := `<p id="remove-what">Removes Jira DC from asanajira with its 13 workspace connections (Acme, W00, W01, W02, W03, W04, W05, W06, W07, W08 and 3 more), `
+	if !strings.Contains(page, want) {
+		_, removal, _ := strings.Cut(page, `id="remove-what">`)
+		removal, _, _ = strings.Cut(removal, "</p>")
+		t.Errorf("the removal of a server 13 workspaces use says %q, want %q", removal, want)
+	}
 }
 
 // The pickers list the admin's Asana workspaces and a workspace's projects

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -177,7 +178,11 @@ type removalPlan struct {
 func (m removalPlan) Describe() string {
 	var parts []string
 	if m.Connections > 0 {
-		parts = append(parts, plural(m.Connections, "workspace connection", "workspace connections")+" ("+strings.Join(m.Workspaces, ", ")+")")
+		names := strings.Join(m.Workspaces, ", ")
+		if more := m.Connections - len(m.Workspaces); more > 0 {
+			names += " and " + strconv.Itoa(more) + " more"
+		}
+		parts = append(parts, plural(m.Connections, "workspace connection", "workspace connections")+" ("+names+")")
 	}
 	if m.Routes > 0 {
 		parts = append(parts, plural(m.Routes, "project override", "project overrides"))
@@ -283,31 +288,35 @@ func (c *serverPages) serverView(srv store.JiraServer) serverData {
 	return d
 }
 
-// removal reads what removing srv would remove.
+// removalNames is how many of a server's workspaces its removal names;
+// the rest are counted.
+const removalNames = 10
+
+// removal reads what removing srv would remove: counts through the
+// server's indexes and the names of a few of its workspaces, so that the
+// page costs the same whatever the installation's size.
 func (c *serverPages) removal(ctx context.Context, srv store.JiraServer) (removalPlan, error) {
 	m := removalPlan{Name: srv.Name}
-	o, err := c.setup.Overview(ctx)
-	if err != nil {
-		return m, err
+	var err error
+	if m.Connections, m.Routes, err = c.d.Store.CountServerUse(ctx, srv.ID); err != nil {
+		return m, fmt.Errorf("admin: removal of %s: %w", srv.ID, err)
 	}
-	for _, ws := range o.Workspaces {
-		for _, cn := range ws.Connections {
-			if cn.ServerID == srv.ID {
-				m.Connections++
-				m.Workspaces = append(m.Workspaces, ws.Workspace.Name)
-			}
+	if m.Connections > 0 {
+		ws, err := c.d.Store.ListServerWorkspaces(ctx, srv.ID, removalNames)
+		if err != nil {
+			return m, fmt.Errorf("admin: removal of %s: %w", srv.ID, err)
 		}
-		for _, rt := range ws.Routes {
-			if rt.Route.JiraServerID == srv.ID {
-				m.Routes++
-			}
+		for _, w := range ws {
+			m.Workspaces = append(m.Workspaces, w.Name)
 		}
 	}
-	for _, sv := range o.Servers {
-		if sv.Server.ID == srv.ID {
-			m.Users, m.Links, m.LinksCapped = sv.Users, sv.Links, sv.LinksCapped
-		}
+	if m.Users, err = c.d.Store.CountJiraCredentials(ctx, srv.ID); err != nil {
+		return m, fmt.Errorf("admin: removal of %s: %w", srv.ID, err)
 	}
+	if m.Links, err = c.d.Store.CountLinks(ctx, srv.ID, linkCountCap); err != nil {
+		return m, fmt.Errorf("admin: removal of %s: %w", srv.ID, err)
+	}
+	m.LinksCapped = m.Links == linkCountCap
 	if srv.AppLinkID != "" && srv.AppLinkID != setup.ManualLinkID {
 		m.JiraItems = append(m.JiraItems, "the application link "+c.setup.LinkName())
 	}
