@@ -12,8 +12,8 @@
 // scale_ratio is scale_p50_ms / small_p50_ms (issue 14's goal: at most
 // 1.5). The pages: Links (first page, a search by issue key, a server's),
 // Users (first page, a search by name), Jobs, Audit (first page, one
-// action), Connections, Sync, a connection's sync page and the demo server's
-// page.
+// action), Connections (first page, a search by name), Sync, a
+// connection's sync page and the demo server's page.
 package main
 
 import (
@@ -39,9 +39,10 @@ func main() {
 }
 
 // defaultSmall fills each list with more than a page (the console shows 50
-// rows a page): a quarter of the audit entries are of the action the
-// filtered page asks for, and a hundredth of the jobs failed.
-const defaultSmall = "workspaces=5,servers=2,users=60,links=60,audit=240,jobs=6000"
+// rows a page; the Connections and Sync pages 50 workspaces): a quarter of
+// the audit entries are of the action the filtered page asks for, and a
+// hundredth of the jobs failed.
+const defaultSmall = "workspaces=60,servers=2,users=60,links=60,audit=240,jobs=6000"
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
@@ -145,6 +146,7 @@ func pages(*harness.World) []page {
 		fixed("audit", "/admin/audit"),
 		fixed("audit_action", "/admin/audit?action=server.verify"),
 		fixed("connections", "/admin/connections"),
+		fixed("connections_search", "/admin/connections?q=Scale+workspace+0004"),
 		{"server", func(w *harness.World) string { return "/admin/servers/" + w.Server.ID }},
 		fixed("sync", "/admin/sync"),
 		{"sync_connection", func(w *harness.World) string { return "/admin/sync/" + w.Seed.Workspace + "/" + w.Server.ID }},
