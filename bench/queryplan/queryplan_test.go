@@ -229,7 +229,7 @@ func runRequestPaths(t *testing.T, w *harness.World, rec *recorder) {
 		t.Fatal(err)
 	}
 	for _, page := range []string{"/admin/links", "/admin/links?q=" + key, "/admin/links?q=DEMO", "/admin/links?q=" + created,
-		"/admin/links?server=" + w.Server.ID, "/admin/users", "/admin/users?q=alice", "/admin/jobs", "/admin/audit",
+		"/admin/links?server=" + w.Server.ID, "/admin/users", "/admin/users?q=alice", "/admin/users?after=" + w.Seed.Users["alice"], "/admin/jobs", "/admin/audit",
 		"/admin/connections", "/admin/connections?q=" + url.QueryEscape(w.Seed.Workspace), "/admin/connections?q=demo",
 		"/admin/connections?after=" + w.Seed.Workspace, "/admin/servers/" + w.Server.ID,
 		"/admin/workspaces/" + w.Seed.Workspace + "/projects", "/admin/sync", "/admin/sync?after=" + w.Seed.Workspace,

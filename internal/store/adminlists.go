@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -56,7 +58,11 @@ func (q queries) ListUsers(ctx context.Context, f UserFilter) ([]AsanaUser, erro
 		where = append(where, name+" >= "+arg(prefix), name+" < "+arg(prefix+"\U0010FFFF"))
 	}
 	if f.AfterGID != "" {
-		where = append(where, "("+name+", gid) > (SELECT "+name+", gid FROM asana_users WHERE gid = "+arg(f.AfterGID)+")")
+		cond, ok, err := q.afterByName(ctx, "asana_users", name, f.AfterGID, arg)
+		if err != nil || !ok {
+			return nil, err
+		}
+		where = append(where, cond)
 	}
 	clause := ""
 	if len(where) > 0 {
@@ -64,6 +70,26 @@ func (q queries) ListUsers(ctx context.Context, f UserFilter) ([]AsanaUser, erro
 	}
 	return list(ctx, q, "list users", `SELECT `+asanaUserColumns+` FROM asana_users`+clause+
 		` ORDER BY `+name+`, gid LIMIT `+arg(limitOr(f.Limit, 50, 500)), q.scanAsanaUser, args...)
+}
+
+// afterByName is the condition of a page of table's rows by name (the
+// expression name, over lower(name)) then gid that starts after the row
+// of gid after. That row's name is read first, by its key, so that the
+// page is a range of the name index on either database: SQLite does not
+// range-scan a row value compared with a subquery's. lower() is the
+// database's, as the index's (SQLite's folds ASCII letters alone). ok is
+// false when the row is gone: the page is empty.
+func (q queries) afterByName(ctx context.Context, table, name, after string, arg func(any) string) (cond string, ok bool, err error) {
+	var lowered string
+	err = q.q.QueryRowContext(ctx, `SELECT lower(name) FROM `+table+` WHERE gid = $1`, after).Scan(&lowered)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, q.wrap("page of "+table, err)
+	}
+	n, g := arg(lowered), arg(after)
+	return name + " >= " + n + " AND (" + name + " > " + n + " OR gid > " + g + ")", true, nil
 }
 
 func (q queries) ListJiraCredentialsOf(ctx context.Context, asanaUserGIDs []string) ([]JiraCredential, error) {

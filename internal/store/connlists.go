@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
 )
 
@@ -64,21 +63,11 @@ func (q queries) ListWorkspacesPage(ctx context.Context, f WorkspaceFilter) ([]W
 		where = append(where, name+" >= "+arg(prefix), name+" < "+arg(prefix+"\U0010FFFF"))
 	}
 	if f.AfterGID != "" {
-		// The cursor's name is read first, by its key, so that the page is
-		// a range of the name index on either database (SQLite does not
-		// range-scan a row value compared with a subquery's).
-		// lower() is the database's, as the index's: SQLite's folds ASCII
-		// letters alone.
-		var lowered string
-		err := q.q.QueryRowContext(ctx, `SELECT lower(name) FROM workspaces WHERE gid = $1`, f.AfterGID).Scan(&lowered)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, nil
+		cond, ok, err := q.afterByName(ctx, "workspaces", name, f.AfterGID, arg)
+		if err != nil || !ok {
+			return nil, err
 		}
-		if err != nil {
-			return nil, q.wrap("list workspaces page", err)
-		}
-		n, g := arg(lowered), arg(f.AfterGID)
-		where = append(where, name+" >= "+n, "("+name+" > "+n+" OR gid > "+g+")")
+		where = append(where, cond)
 	}
 	clause := ""
 	if len(where) > 0 {
