@@ -143,10 +143,11 @@ type Service struct {
 	hosts    map[string]bool
 	download *http.Client
 
-	widgets *ttlCache[*WidgetData]
-	meta    *ttlCache[[]jira.CreateField]
-	types   *ttlCache[[]jira.IssueType]
-	projs   *ttlCache[[]jira.Project]
+	widgets   *ttlCache[*WidgetData]
+	syncLines *ttlCache[syncLine] // by server|issue id
+	meta      *ttlCache[[]jira.CreateField]
+	types     *ttlCache[[]jira.IssueType]
+	projs     *ttlCache[[]jira.Project]
 
 	// effects makes every write to Asana and Jira exactly once.
 	effects *effects.Ledger
@@ -175,11 +176,12 @@ func New(cfg Config) *Service {
 	s := &Service{
 		st: cfg.Store, clients: cfg.Clients, log: cfg.Log, timeout: cfg.JiraTimeout, now: cfg.Now,
 		public: strings.TrimRight(cfg.PublicURL, "/"), hosts: map[string]bool{},
-		widgets: newTTLCache[*WidgetData](cfg.WidgetCacheTTL, 10000, cfg.Now).tagged(func(d *WidgetData) string { return issueTag(d.ServerID, d.Key) }),
-		meta:    newTTLCache[[]jira.CreateField](cfg.MetaCacheTTL, 2000, cfg.Now),
-		types:   newTTLCache[[]jira.IssueType](cfg.MetaCacheTTL, 2000, cfg.Now),
-		projs:   newTTLCache[[]jira.Project](cfg.MetaCacheTTL, 2000, cfg.Now),
-		effects: effects.NewLedger(cfg.Store, effects.Options{Log: cfg.Log}),
+		widgets:   newTTLCache[*WidgetData](cfg.WidgetCacheTTL, 10000, cfg.Now).tagged(func(d *WidgetData) string { return issueTag(d.ServerID, d.Key) }),
+		syncLines: newTTLCache[syncLine](cfg.WidgetCacheTTL, 10000, cfg.Now).tagged(func(l syncLine) string { return issueTag(l.server, l.key) }),
+		meta:      newTTLCache[[]jira.CreateField](cfg.MetaCacheTTL, 2000, cfg.Now),
+		types:     newTTLCache[[]jira.IssueType](cfg.MetaCacheTTL, 2000, cfg.Now),
+		projs:     newTTLCache[[]jira.Project](cfg.MetaCacheTTL, 2000, cfg.Now),
+		effects:   effects.NewLedger(cfg.Store, effects.Options{Log: cfg.Log}),
 	}
 	for _, h := range cfg.DownloadHosts {
 		s.hosts[strings.ToLower(strings.TrimSpace(h))] = true

@@ -30,17 +30,33 @@ func (s *Service) commentsSynced(ctx context.Context, link store.Link) (bool, er
 }
 
 // syncStatus fills the widget's sync line when the issue's link syncs: when
-// it last synced, and its sync error.
-func (s *Service) syncStatus(ctx context.Context, serverID, issueID string, d *WidgetData) {
-	link, err := s.st.GetLinkByIssue(ctx, serverID, issueID)
-	if err != nil {
-		return // not linked (the widget of a task that only mentions the issue), or unreadable: no sync line
+// it last synced, and its sync error. The line does not depend on who
+// looks, so it is kept per issue as long as a widget (WidgetCacheTTL) and
+// dropped with the issue's widgets when the issue changes or its link
+// syncs (InvalidateIssue): another user's widget of the same issue, or the
+// same issue attached to another task, costs no database round trip.
+func (s *Service) syncStatus(ctx context.Context, serverID, issueID, issueKey string, d *WidgetData) {
+	k := serverID + "|" + issueID
+	line, ok := s.syncLines.get(k)
+	if !ok {
+		st, err := s.st.GetIssueSyncStatus(ctx, serverID, issueID)
+		switch {
+		case err == nil:
+			line = syncLine{server: serverID, key: issueKey, status: st}
+		case errors.Is(err, store.ErrNotFound):
+			line = syncLine{server: serverID, key: issueKey} // not linked: the widget of a task that only mentions the issue
+		default:
+			return // unreadable: no sync line this time
+		}
+		s.syncLines.put(k, line)
 	}
-	if set, err := s.syncSettings(ctx, link); err != nil || !set.Enabled {
-		return
+	if line.status.Enabled {
+		d.Syncing, d.SyncedAt, d.SyncError = true, line.status.LastSyncedAt, line.status.LastError
 	}
-	d.Syncing = true
-	if st, err := s.st.GetSyncLinkState(ctx, link.ID); err == nil {
-		d.SyncedAt, d.SyncError = st.LastSyncedAt, st.LastError
-	}
+}
+
+// syncLine is an issue's cached sync status; server and key tag it.
+type syncLine struct {
+	server, key string
+	status      store.IssueSyncStatus
 }

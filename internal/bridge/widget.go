@@ -124,7 +124,7 @@ func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (
 	if st := f.Status; st != nil {
 		d.Status, d.StatusCategory = st.Name, st.StatusCategory.Key
 	}
-	s.syncStatus(ctx, srv.ID, is.ID, d)
+	s.syncStatus(ctx, srv.ID, is.ID, is.Key, d)
 	s.widgets.put(cacheKey, d)
 	return d, nil
 }
@@ -132,7 +132,9 @@ func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (
 // InvalidateIssue drops every cached widget of an issue (for every user),
 // for the Jira webhook receiver to call when the issue changes.
 func (s *Service) InvalidateIssue(serverID, issueKey string) {
-	s.widgets.deleteTag(issueTag(serverID, issueKey))
+	tag := issueTag(serverID, issueKey)
+	s.widgets.deleteTag(tag)
+	s.syncLines.deleteTag(tag)
 }
 
 // issueTag names an issue's cached widgets; keys compare case-insensitively.

@@ -55,6 +55,7 @@ type Queries interface {
 	RoutingQueries
 	UserListQueries
 	ConnectionListQueries
+	WidgetQueries
 
 	PutAsanaUser(ctx context.Context, u AsanaUser) error
 	GetAsanaUser(ctx context.Context, gid string) (AsanaUser, error)

@@ -111,6 +111,7 @@ func Run(t *testing.T, newStore NewStore) {
 	maps.Copy(tests, syncStatusTests)
 	maps.Copy(tests, fieldMappingTests)
 	maps.Copy(tests, jiraDeliveryTests)
+	maps.Copy(tests, widgetTests)
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
