@@ -70,8 +70,16 @@ func (s *Service) ApplyJiraWebhook(ctx context.Context, jiraServerID string, ev 
 
 	deleted := ev.WebhookEvent == jira.EventIssueDeleted
 	told := isStatusStory(ev) || isCommentEvent(ev)
-	if !deleted && !told && (ev.Issue.Key == "" || strings.EqualFold(ev.Issue.Key, link.IssueKey)) {
+	sameKey := ev.Issue.Key == "" || strings.EqualFold(ev.Issue.Key, link.IssueKey)
+	if !deleted && !told && sameKey {
 		return nil
+	}
+	if !deleted && sameKey && isCommentEvent(ev) && !isStatusStory(ev) {
+		// Two-way sync mirrors the comment itself: nothing to read from
+		// Jira (a flood of comments would otherwise read the issue each).
+		if synced, err := s.commentsSynced(ctx, link); err != nil || synced {
+			return err
+		}
 	}
 	jc, srv, err := s.jiraFor(ctx, link.CreatedBy, jiraServerID)
 	if err != nil {

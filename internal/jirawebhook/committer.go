@@ -108,8 +108,9 @@ func (c *committer) commitSafely(ctx context.Context, batch []*pending) (dups []
 }
 
 // commit stores the batch and enqueues its jobs in one transaction: one job
-// per server and issue, naming that issue's new deliveries in the order
-// they arrived. It reports which deliveries were duplicates.
+// per server, naming that server's new deliveries in the order they
+// arrived (the job keeps each issue's in that order). It reports which
+// deliveries were duplicates.
 func (c *committer) commit(ctx context.Context, batch []*pending) ([]bool, error) {
 	ds := make([]store.JiraDelivery, len(batch))
 	for i, p := range batch {
@@ -119,28 +120,19 @@ func (c *committer) commit(ctx context.Context, batch []*pending) ([]bool, error
 		if err := tx.AddJiraDeliveries(ctx, ds); err != nil {
 			return err
 		}
-		type target struct{ server, issue string }
 		var servers []string
-		groups := map[string][][]int64{}
-		at := map[target]int{}
+		ids := map[string][]int64{}
 		for _, d := range ds {
 			if d.ID == 0 {
 				continue
 			}
-			t := target{d.JiraServerID, d.IssueID}
-			i, ok := at[t]
-			if !ok {
-				if _, seen := groups[d.JiraServerID]; !seen {
-					servers = append(servers, d.JiraServerID)
-				}
-				i = len(groups[d.JiraServerID])
-				at[t] = i
-				groups[d.JiraServerID] = append(groups[d.JiraServerID], nil)
+			if _, seen := ids[d.JiraServerID]; !seen {
+				servers = append(servers, d.JiraServerID)
 			}
-			groups[d.JiraServerID][i] = append(groups[d.JiraServerID][i], d.ID)
+			ids[d.JiraServerID] = append(ids[d.JiraServerID], d.ID)
 		}
 		for _, s := range servers {
-			if err := c.enq.EnqueueJiraDeliveries(ctx, tx.SQL(), s, groups[s]); err != nil {
+			if err := c.enq.EnqueueJiraDeliveries(ctx, tx.SQL(), s, ids[s]); err != nil {
 				return err
 			}
 		}

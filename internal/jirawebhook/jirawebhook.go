@@ -42,10 +42,9 @@ const MaxBody = 1 << 20
 const dedupWindow = 48 * time.Hour
 
 // Enqueuer queues, in the caller's transaction, the application of stored
-// deliveries (store.JiraDelivery ids) of one Jira server: each group is
-// applied in its order, by one job.
+// deliveries (store.JiraDelivery ids) of one Jira server, in their order.
 type Enqueuer interface {
-	EnqueueJiraDeliveries(ctx context.Context, tx *sql.Tx, jiraServerID string, groups [][]int64) error
+	EnqueueJiraDeliveries(ctx context.Context, tx *sql.Tx, jiraServerID string, ids []int64) error
 }
 
 // Deps are what the handler needs.

@@ -64,9 +64,9 @@ func (w *ApplyJiraEventWorker) Work(ctx context.Context, job *river.Job[ApplyJir
 }
 
 // ApplyJiraDeliveriesArgs applies Jira webhook deliveries the receiver
-// stored (store.JiraDelivery), in their order: those of one issue that one
-// transaction stored. The job names rows, so a delivery's 15 KiB stay out
-// of the queue's table.
+// stored (store.JiraDelivery) in one transaction, each issue's in their
+// order. The job names rows, so a delivery's 15 KiB stay out of the
+// queue's table, and a batch makes one job, not one per delivery.
 type ApplyJiraDeliveriesArgs struct {
 	JiraServerID string  `json:"jira_server_id"`
 	DeliveryIDs  []int64 `json:"delivery_ids"`
@@ -88,10 +88,11 @@ type ApplyJiraDeliveriesWorker struct {
 }
 
 // Work parses each delivery not applied yet once, records the changes
-// they tell of, applies them in order and marks them applied. A failure
-// leaves the deliveries from the failed one on for the next attempt (what
-// river does next is decided as for apply_jira_event); recording and
-// applying again are harmless.
+// they tell of, applies them and marks the applied ones. A delivery that
+// fails holds back the later ones of its issue, not the other issues'; the
+// job then ends with the first failure, decided as for apply_jira_event
+// (retried, snoozed or cancelled), and its next attempt takes what is not
+// applied. Recording and applying again are harmless.
 func (w *ApplyJiraDeliveriesWorker) Work(ctx context.Context, job *river.Job[ApplyJiraDeliveriesArgs]) error {
 	if w.Applier == nil {
 		return river.JobCancel(errNoApplier)
@@ -103,7 +104,7 @@ func (w *ApplyJiraDeliveriesWorker) Work(ctx context.Context, job *river.Job[App
 	}
 	var (
 		done     []int64 // applied, or never to be
-		ids      []int64
+		pending  []store.JiraDelivery
 		events   []*jira.WebhookEvent
 		payloads [][]byte
 	)
@@ -119,20 +120,33 @@ func (w *ApplyJiraDeliveriesWorker) Work(ctx context.Context, job *river.Job[App
 			done = append(done, d.ID)
 			continue
 		}
-		ids, events, payloads = append(ids, d.ID), append(events, ev), append(payloads, d.Payload)
+		pending, events, payloads = append(pending, d), append(events, ev), append(payloads, d.Payload)
 	}
 	if w.Sync != nil && len(events) > 0 {
 		if _, err := w.Sync.RecordJiraEvents(ctx, server, events); err != nil {
 			return errors.Join(err, w.markApplied(ctx, done))
 		}
 	}
+	var first error
+	failed := map[string]bool{} // issues held back
 	for i, ev := range events {
-		if err := w.Applier.ApplyJiraWebhook(ctx, server, ev, payloads[i]); err != nil {
-			return outcome(errors.Join(err, w.markApplied(ctx, done)))
+		issue := pending[i].IssueID
+		if failed[issue] {
+			continue
 		}
-		done = append(done, ids[i])
+		if err := w.Applier.ApplyJiraWebhook(ctx, server, ev, payloads[i]); err != nil {
+			failed[issue] = true
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		done = append(done, pending[i].ID)
 	}
-	return w.markApplied(ctx, done)
+	if err := w.markApplied(ctx, done); err != nil || first == nil {
+		return errors.Join(err, first)
+	}
+	return outcome(first)
 }
 
 func (w *ApplyJiraDeliveriesWorker) markApplied(ctx context.Context, ids []int64) error {
@@ -142,15 +156,8 @@ func (w *ApplyJiraDeliveriesWorker) markApplied(ctx context.Context, ids []int64
 	return nil
 }
 
-// EnqueueJiraDeliveries queues one apply_jira_deliveries job per group of
-// stored deliveries, in tx (for internal/jirawebhook).
-func (q *Queue) EnqueueJiraDeliveries(ctx context.Context, tx *sql.Tx, jiraServerID string, groups [][]int64) error {
-	params := make([]river.InsertManyParams, len(groups))
-	for i, ids := range groups {
-		params[i] = river.InsertManyParams{Args: ApplyJiraDeliveriesArgs{JiraServerID: jiraServerID, DeliveryIDs: ids}}
-	}
-	if _, err := q.client.InsertManyTx(ctx, tx, params); err != nil {
-		return fmt.Errorf("jobs: enqueue %s: %w", ApplyJiraDeliveriesArgs{}.Kind(), err)
-	}
-	return nil
+// EnqueueJiraDeliveries queues the apply_jira_deliveries job of stored
+// deliveries, in tx (for internal/jirawebhook).
+func (q *Queue) EnqueueJiraDeliveries(ctx context.Context, tx *sql.Tx, jiraServerID string, ids []int64) error {
+	return q.InsertTx(ctx, tx, ApplyJiraDeliveriesArgs{JiraServerID: jiraServerID, DeliveryIDs: ids}, nil)
 }
