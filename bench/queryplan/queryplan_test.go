@@ -94,7 +94,7 @@ func TestRequestPathsUseIndexes(t *testing.T) {
 			}
 			db := readDB(t, w)
 			for _, s := range stmts {
-				if listsEveryServer(s.query) || intakeState(s.query) {
+				if intakeState(s.query) {
 					continue
 				}
 				var problems []string
@@ -104,6 +104,11 @@ func TestRequestPathsUseIndexes(t *testing.T) {
 					problems = postgresPlan(t, db, s)
 				}
 				for _, p := range problems {
+					// The list of servers may read them all; what it reads
+					// per server (counts) must still go by index.
+					if listsEveryServer(s.query) && (strings.Contains(p, "SCAN jira_servers") || strings.Contains(p, "Seq Scan on jira_servers")) {
+						continue
+					}
 					t.Errorf("%s ran a statement that %s:\n%s", s.path, p, oneLine(s.query))
 				}
 			}
@@ -112,9 +117,10 @@ func TestRequestPathsUseIndexes(t *testing.T) {
 	}
 }
 
-// listsEveryServer reports the one statement allowed to read a whole
-// table: the list of every connected Jira server (the Links page's server
-// filter), one row per server an administrator connected.
+// listsEveryServer reports the statements allowed to read a whole table:
+// the lists of every connected Jira server (the Links page's server filter,
+// the Connections page's servers with their counts), one row per server an
+// administrator connected.
 func listsEveryServer(query string) bool {
 	q := oneLine(query)
 	return strings.HasPrefix(q, "SELECT ") && strings.HasSuffix(q, " FROM jira_servers ORDER BY name, id")

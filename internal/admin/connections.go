@@ -36,8 +36,7 @@ type serverRow struct {
 	Server        store.JiraServer
 	LinkStatus    string
 	WebhookStatus string
-	Users         int
-	Links         string
+	Users, Links  string
 }
 
 // workspaceView is a workspace card: its connections, the servers it may
@@ -68,9 +67,17 @@ type connectionsData struct {
 	Paged bool
 }
 
-// linkCountCap bounds the links counted per server: past it the page says
-// "500+".
+// linkCountCap bounds the users and links counted per server: past it the
+// page says "500+".
 const linkCountCap = 500
+
+// capped shows a count made up to linkCountCap.
+func capped(n int) string {
+	if n >= linkCountCap {
+		return strconv.Itoa(linkCountCap) + "+"
+	}
+	return strconv.Itoa(n)
+}
 
 // page shows every Jira server with its users and links counted through
 // the indexes, and the workspaces a page at a time by name (searchable by
@@ -84,23 +91,19 @@ func (c *connectionsPage) page(w http.ResponseWriter, r *http.Request, s *sessio
 	if err != nil {
 		return err
 	}
+	// Counted through the indexes, up to a cap, every server in one
+	// statement: a server may have thousands of users and links, whose
+	// sealed tokens a list would open, and a statement a server cost a
+	// round trip each on PostgreSQL.
+	counts, err := c.d.Store.CountServersUsers(ctx, linkCountCap)
+	if err != nil {
+		return fmt.Errorf("admin: connections: %w", err)
+	}
 	names := map[string]string{}
 	for _, srv := range servers {
 		names[srv.ID] = srv.Name
-		// Counted through the indexes: a server may have thousands of
-		// users and links, whose sealed tokens a list would open.
-		users, err := c.d.Store.CountJiraCredentials(ctx, srv.ID)
-		if err != nil {
-			return fmt.Errorf("admin: connections: %w", err)
-		}
-		links, err := c.d.Store.CountLinks(ctx, srv.ID, linkCountCap)
-		if err != nil {
-			return fmt.Errorf("admin: connections: %w", err)
-		}
-		row := serverRow{Server: srv, LinkStatus: setup.LinkState(srv), WebhookStatus: setup.WebhookState(srv), Users: users, Links: strconv.Itoa(links)}
-		if links == linkCountCap {
-			row.Links += "+"
-		}
+		n := counts[srv.ID]
+		row := serverRow{Server: srv, LinkStatus: setup.LinkState(srv), WebhookStatus: setup.WebhookState(srv), Users: capped(n.Users), Links: capped(n.Links)}
 		d.Servers = append(d.Servers, row)
 	}
 	workspaces, err := c.d.Store.ListWorkspacesPage(ctx, store.WorkspaceFilter{Query: d.Query, AfterGID: q.Get("after"), Limit: pageSize + 1})

@@ -33,6 +33,16 @@ type ConnectionListQueries interface {
 	// ListServerWorkspaces lists up to limit of the workspaces connected to
 	// a server, by gid.
 	ListServerWorkspaces(ctx context.Context, jiraServerID string, limit int) ([]Workspace, error)
+	// CountServersUsers counts every server's users (credentials) and
+	// links, each up to limit, in one statement: one round trip for a page
+	// that lists the servers, however many there are.
+	CountServersUsers(ctx context.Context, limit int) (map[string]ServerCounts, error)
+}
+
+// ServerCounts are a server's users and links, each counted up to a
+// limit.
+type ServerCounts struct {
+	Users, Links int
 }
 
 func scanWorkspace(row scanner) (Workspace, error) {
@@ -119,4 +129,29 @@ func (q queries) ListServerWorkspaces(ctx context.Context, jiraServerID string, 
 	return list(ctx, q, "list workspaces of server "+jiraServerID, `SELECT w.gid, w.name, w.created_at
 		FROM connections c JOIN workspaces w ON w.gid = c.workspace_gid
 		WHERE c.jira_server_id = $1 ORDER BY c.workspace_gid LIMIT $2`, scanWorkspace, jiraServerID, limitOr(limit, 10, 500))
+}
+
+func (q queries) CountServersUsers(ctx context.Context, limit int) (map[string]ServerCounts, error) {
+	// Each count reads the server's index up to the limit; the servers are
+	// the one list read whole (a row per server an administrator connected).
+	rows, err := q.q.QueryContext(ctx, `SELECT id,
+		(SELECT count(*) FROM (SELECT 1 FROM jira_credentials c WHERE c.jira_server_id = jira_servers.id LIMIT $1) AS u),
+		(SELECT count(*) FROM (SELECT 1 FROM links l WHERE l.jira_server_id = jira_servers.id LIMIT $1) AS k)
+		FROM jira_servers ORDER BY name, id`, limit)
+	if err != nil {
+		return nil, q.wrap("count servers' users and links", err)
+	}
+	defer rows.Close()
+	out := map[string]ServerCounts{}
+	for rows.Next() {
+		var (
+			id string
+			c  ServerCounts
+		)
+		if err := rows.Scan(&id, &c.Users, &c.Links); err != nil {
+			return nil, q.wrap("count servers' users and links", err)
+		}
+		out[id] = c
+	}
+	return out, q.wrap("count servers' users and links", rows.Err())
 }
