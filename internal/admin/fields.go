@@ -74,13 +74,14 @@ type directionOption struct {
 
 // fieldLabels name each field's two sides as an admin knows them.
 var fieldLabels = map[string][2]string{
-	syncengine.FieldName:     {"Name", "Summary"},
-	syncengine.FieldDue:      {"Due date", "Due date"},
-	syncengine.FieldAssignee: {"Assignee", "Assignee (matched by e-mail)"},
-	syncengine.FieldNotes:    {"Description", "Description"},
-	syncengine.FieldStatus:   {"“Jira status” field", "Status"},
-	syncengine.FieldPriority: {"“Jira priority” field", "Priority"},
-	syncengine.FieldSection:  {"Section", "Status (the table below)"},
+	syncengine.FieldName:        {"Name", "Summary"},
+	syncengine.FieldDue:         {"Due date", "Due date"},
+	syncengine.FieldAssignee:    {"Assignee", "Assignee (matched by e-mail)"},
+	syncengine.FieldNotes:       {"Description", "Description"},
+	syncengine.FieldStatus:      {"“Jira status” field", "Status"},
+	syncengine.FieldPriority:    {"“Jira priority” field", "Priority"},
+	syncengine.FieldSection:     {"Section", "Status (the table below)"},
+	syncengine.FieldAttachments: {"Attachments (a link when over Asana's 100 MB)", "Attachments"},
 }
 
 var directionLabels = map[syncengine.Direction]string{

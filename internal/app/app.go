@@ -270,6 +270,10 @@ func (s syncEnqueuer) EnqueueSyncLink(ctx context.Context, tx *sql.Tx, linkID in
 	return s.a.queue.EnqueueSyncLink(ctx, tx, linkID)
 }
 
+func (s syncEnqueuer) EnqueueJiraAttachments(ctx context.Context, linkID int64, upTo string) error {
+	return s.a.queue.EnqueueJiraAttachments(ctx, linkID, upTo)
+}
+
 func (a *App) buildSetup() error {
 	svc, err := newSetup(a.cfg, a.store, a.log, a.sync)
 	a.setup = svc

@@ -50,6 +50,8 @@ type AttachmentOutcome struct {
 	Name   string `json:"name"`
 	Action string `json:"action"`
 	Reason string `json:"reason,omitempty"`
+	// JiraID is the Jira attachment a copy made ("" for others).
+	JiraID string `json:"jira_id,omitempty"`
 }
 
 // CopyReport lists every attachment's outcome, including those handled by
@@ -132,6 +134,16 @@ func (s *Service) copyAttachments(ctx context.Context, args CopyAttachmentsArgs)
 		return nil, s.jiraError(ctx, args.AsanaUser, srv, err, "read Jira's attachment settings")
 	}
 	rep := &CopyReport{IssueKey: l.IssueKey}
+	// The files two-way sync copied from the issue to the task (and every
+	// file mapped to one on the issue) are never copied back.
+	maps, err := s.st.ListSyncAttachments(ctx, l.ID)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: copy attachments: %w", err)
+	}
+	mapped := map[string]bool{}
+	for _, m := range maps {
+		mapped[m.AsanaAttachmentGID] = true
+	}
 	var existing []jira.Attachment
 	loadedExisting := false
 	for a, err := range ac.Attachments(ctx, args.TaskGID) {
@@ -147,8 +159,8 @@ func (s *Service) copyAttachments(ctx context.Context, args CopyAttachmentsArgs)
 			rep.Items = append(rep.Items, *done)
 			continue
 		}
-		if s.isOwnIssueLink(ctx, &a, srv) {
-			continue // the URL attachment of the issue itself
+		if s.isOwnIssueLink(ctx, &a, srv) || mapped[a.GID] {
+			continue // the URL attachment of the issue itself, or a copy of a Jira file
 		}
 		if inProgress && a.Hosted() {
 			// An earlier attempt died during this upload: Jira may have the
@@ -172,6 +184,15 @@ func (s *Service) copyAttachments(ctx context.Context, args CopyAttachmentsArgs)
 		out, err := s.copyOne(ctx, ac, jc, srv, settings, l.IssueKey, &a)
 		if err != nil {
 			return nil, s.jiraError(ctx, args.AsanaUser, srv, err, "copy "+a.Name+" to "+l.IssueKey)
+		}
+		if out.JiraID != "" {
+			// Mapped before it is remembered: two-way sync must know the
+			// copy on the issue as this file, not as a new one.
+			err := s.st.InsertSyncAttachment(ctx, &store.SyncAttachment{LinkID: l.ID, JiraAttachmentID: out.JiraID,
+				AsanaAttachmentGID: a.GID, Origin: store.AttachmentFromAsana})
+			if err != nil && !errors.Is(err, store.ErrConflict) {
+				return nil, fmt.Errorf("bridge: map the copy of %s: %w", a.Name, err)
+			}
 		}
 		if err := s.remember(ctx, key, out); err != nil {
 			return nil, err
@@ -324,7 +345,7 @@ func (s *Service) copyOne(ctx context.Context, ac *asana.Client, jc *jira.Client
 		return out, nil
 	}
 	ct := resp.Header.Get("Content-Type")
-	_, err = jc.UploadAttachment(ctx, issueKey, a.Name, size, resp.Body, &jira.UploadOptions{ContentType: ct, Settings: settings})
+	up, err := jc.UploadAttachment(ctx, issueKey, a.Name, size, resp.Body, &jira.UploadOptions{ContentType: ct, Settings: settings})
 	var tooLarge *jira.AttachmentTooLargeError
 	switch {
 	case errors.As(err, &tooLarge):
@@ -340,6 +361,9 @@ func (s *Service) copyOne(ctx context.Context, ac *asana.Client, jc *jira.Client
 		return out, err
 	}
 	out.Action = OutcomeCopied
+	if len(up) > 0 {
+		out.JiraID = up[0].ID
+	}
 	return out, nil
 }
 

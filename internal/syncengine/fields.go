@@ -289,6 +289,14 @@ var fieldSpecs = map[string]fieldSpec{
 	},
 }
 
+// fieldLabel names a mapped field for people.
+func fieldLabel(f string) string {
+	if f == FieldAttachments {
+		return "the attachments"
+	}
+	return fieldSpecs[f].label
+}
+
 // noteError is a write that cannot be made for a reason people must know,
 // told once on the task instead of retried.
 type noteError struct{ msg string }
@@ -328,7 +336,7 @@ var taskFieldOptFields = []string{"name", "completed", "completed_at", "modified
 	"custom_fields.enum_options.name", "custom_fields.enum_options.enabled"}
 
 // issueFieldFields are the issue fields field sync reads.
-var issueFieldFields = []string{"summary", "status", "updated", "project", "duedate", "assignee", "priority", "description"}
+var issueFieldFields = []string{"summary", "status", "updated", "project", "duedate", "assignee", "priority", "description", "attachment"}
 
 // fieldPlan is what field sync would do for one field of a link.
 type fieldPlan struct {
@@ -386,8 +394,8 @@ func (r *run) syncFields(ctx context.Context) error {
 	var errs []error
 	for _, f := range Fields {
 		d := r.mapping.Direction(f)
-		if d == Off {
-			continue
+		if d == Off || f == FieldAttachments {
+			continue // attachments are copied by their own job
 		}
 		p, err := r.planField(ctx, f, d)
 		if err != nil {
@@ -747,7 +755,7 @@ func (r *run) fieldNote(ctx context.Context, field, dir, why string) error {
 	if dir == JiraToAsana {
 		where = "from Jira"
 	}
-	text := fmt.Sprintf("asanajira did not sync %s %s: %s.", fieldSpecs[field].label, where, strings.TrimSuffix(why, "."))
+	text := fmt.Sprintf("asanajira did not sync %s %s: %s.", fieldLabel(field), where, strings.TrimSuffix(why, "."))
 	e := effects.Effect{Scope: scopeFieldNote, Key: fmt.Sprintf("%d:%s:%s", r.link.ID, field, effects.Digest(text)),
 		Target: r.asanaTarget(), Author: r.link.CreatedBy}
 	if err := r.renew(ctx); err != nil {

@@ -426,6 +426,7 @@ func TestPreviewAndResync(t *testing.T) {
 			{syncengine.FieldStatus, "", "", "in step"},
 			{syncengine.FieldPriority, "", "", "in step"},
 			{syncengine.FieldSection, "", "", "off"},
+			{syncengine.FieldAttachments, "", "", "in step"},
 		}
 		if diff := cmp.Diff(want, preview(m, false)); diff != "" {
 			t.Errorf("preview (-want +got):\n%s", diff)

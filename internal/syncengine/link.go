@@ -249,6 +249,11 @@ func (r *run) sync(ctx context.Context) error {
 			}
 			r.fail(KindField, err)
 		}
+		if r.mapping.Direction(FieldAttachments).ToAsana() {
+			if err := r.askAttachments(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -340,6 +345,9 @@ func (r *run) userName(ctx context.Context, gid string) string {
 // renew extends the lease before a write; a run whose lease went to
 // another run stops.
 func (r *run) renew(ctx context.Context) error {
+	if r.owner == "" {
+		return nil // a copy of attachments, which holds no lease (attachments.go)
+	}
 	if _, err := r.e.st.AcquireSyncLease(ctx, r.link.ID, r.owner, r.e.lease); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return errLeaseLost

@@ -51,16 +51,22 @@ const (
 	// FieldSection: the task's section in its routed project ↔ status,
 	// through the mapping's status → section table.
 	FieldSection = "section"
+	// FieldAttachments: files attached to the issue are copied to the task
+	// (streamed, or linked when over Asana's upload limit; see
+	// attachments.go). The task's files travel to the issue through the
+	// copy job of the link (bridge.CopyAttachments), not this mapping.
+	FieldAttachments = "attachments"
 )
 
 // Fields lists the mapped fields in the order they are shown and synced.
-var Fields = []string{FieldName, FieldDue, FieldAssignee, FieldNotes, FieldStatus, FieldPriority, FieldSection}
+var Fields = []string{FieldName, FieldDue, FieldAssignee, FieldNotes, FieldStatus, FieldPriority, FieldSection, FieldAttachments}
 
 // fieldDirections are the directions a field may take: status and
-// priority exist in Jira only.
+// priority exist in Jira only; Jira's attachments are copied one way.
 var fieldDirections = map[string][]Direction{
-	FieldStatus:   {Off, FromJira},
-	FieldPriority: {Off, FromJira},
+	FieldStatus:      {Off, FromJira},
+	FieldPriority:    {Off, FromJira},
+	FieldAttachments: {Off, FromJira},
 }
 
 // AllowedDirections are the directions field may take.
@@ -75,7 +81,7 @@ func AllowedDirections(field string) []Direction {
 // field.
 var DefaultDirections = map[string]Direction{
 	FieldName: BothDirections, FieldDue: BothDirections, FieldAssignee: BothDirections, FieldNotes: Off,
-	FieldStatus: FromJira, FieldPriority: FromJira, FieldSection: Off,
+	FieldStatus: FromJira, FieldPriority: FromJira, FieldSection: Off, FieldAttachments: FromJira,
 }
 
 // Mapping says which fields of a connection (or of one routed project)

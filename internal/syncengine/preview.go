@@ -52,6 +52,14 @@ func (e *Engine) Preview(ctx context.Context, linkID int64, m Mapping, force boo
 	}
 	var out []FieldChange
 	for _, f := range Fields {
+		if f == FieldAttachments {
+			c, err := r.previewAttachments(ctx, m.Direction(f))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+			continue
+		}
 		spec := fieldSpecs[f]
 		d := m.Direction(f)
 		c := FieldChange{Field: f, Label: spec.label, Direction: d, Asana: spec.asana(r, r.task), Jira: spec.jira(r, r.issue)}

@@ -96,6 +96,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/asanajira/asanajira/internal/asana"
 	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/effects"
 	"github.com/asanajira/asanajira/internal/store"
@@ -150,6 +151,9 @@ type Config struct {
 	// ReconcileLookback is how far back the first reconciliation of a
 	// server looks (default 1 h).
 	ReconcileLookback time.Duration
+	// AsanaUploadLimit is the largest Jira attachment uploaded to Asana
+	// (default asana.UploadLimit, 100 MB); a larger one is linked.
+	AsanaUploadLimit int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -168,6 +172,9 @@ type Engine struct {
 	margin    time.Duration
 	lookback  time.Duration
 	now       func() time.Time
+	// writeLease and uploadLimit are for the copy of attachments.
+	writeLease  time.Duration
+	uploadLimit int64
 }
 
 // New returns an Engine.
@@ -197,6 +204,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.AsanaUploadLimit <= 0 {
+		cfg.AsanaUploadLimit = asana.UploadLimit
+	}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
 		return nil, err
@@ -205,7 +215,7 @@ func New(cfg Config) (*Engine, error) {
 		st: cfg.Store, clients: cfg.Clients, enq: cfg.Enqueuer, inval: cfg.Invalidator, log: cfg.Log,
 		ledger:  effects.NewLedger(cfg.Store, effects.Options{Lease: cfg.WriteLease, Log: cfg.Log}),
 		metrics: m, lease: cfg.Lease, maxWrites: cfg.MaxWrites, margin: cfg.ReconcileMargin,
-		lookback: cfg.ReconcileLookback, now: cfg.Now,
+		lookback: cfg.ReconcileLookback, now: cfg.Now, writeLease: cfg.WriteLease, uploadLimit: cfg.AsanaUploadLimit,
 	}, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/asanajira/asanajira/internal/asana"
+	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/bridge/bridgetest"
 	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
@@ -60,8 +62,10 @@ type Env struct {
 	clients *bridgetest.Clients
 	// Delivered counts the deliveries recorded.
 	Delivered atomic.Int64
-	riverDB   *sql.DB
-	url       string
+	// CopiesAsked counts the copies of Jira attachments sync runs asked for.
+	CopiesAsked atomic.Int64
+	riverDB     *sql.DB
+	url         string
 }
 
 // Options vary the bench.
@@ -75,6 +79,8 @@ type Options struct {
 	ReconcileInterval time.Duration
 	// JiraVersion is the emulated Jira (default 9.12.0).
 	JiraVersion string
+	// AsanaUploadLimit is the engine's (default Asana's 100 MB).
+	AsanaUploadLimit int64
 }
 
 // New starts the bench; everything stops with the test.
@@ -126,7 +132,7 @@ func New(t *testing.T, o Options) *Env {
 
 	e.Metrics = prometheus.NewRegistry()
 	e.Engine, err = syncengine.New(syncengine.Config{Store: st, Clients: e.clients, Enqueuer: e, Log: slog.New(slog.DiscardHandler),
-		Metrics: e.Metrics})
+		Metrics: e.Metrics, AsanaUploadLimit: o.AsanaUploadLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +226,14 @@ func (e *Env) EnqueueSyncLink(ctx context.Context, tx *sql.Tx, linkID int64) err
 	return e.Queue.EnqueueSyncLink(ctx, tx, linkID)
 }
 
+// EnqueueJiraAttachments implements syncengine.AttachmentEnqueuer: it
+// counts the copies asked for and enqueues them (run by the queue when
+// started; tests without it call CopyJiraAttachments themselves).
+func (e *Env) EnqueueJiraAttachments(ctx context.Context, linkID int64, upTo string) error {
+	e.CopiesAsked.Add(1)
+	return e.Queue.EnqueueJiraAttachments(ctx, linkID, upTo)
+}
+
 // Connect connects a seeded user on both sides: tokens for the clients and
 // the stored credentials (the Jira one names the Jira user, which is how
 // the engine attributes writes). It returns the user's Asana gid.
@@ -240,6 +254,13 @@ func (e *Env) Connect(t *testing.T, login string) string {
 		Method: store.AuthPAT, AccessToken: store.Secret(jtok), JiraUsername: login}))
 	e.clients.SetTokens(gid, jtok, atok)
 	return gid
+}
+
+// Bridge is the bridge's service on the bench's store and users, for the
+// copy of a task's files to the issue.
+func (e *Env) Bridge() *bridge.Service {
+	u, _ := url.Parse(e.AsanaURL)
+	return bridge.New(bridge.Config{Store: e.Store, Clients: e.clients, DownloadHosts: []string{u.Host}})
 }
 
 // DisconnectJira forgets a user's Jira connection (tokens and credential).
