@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -16,8 +15,6 @@ import (
 
 	"github.com/asanajira/asanajira/bench/internal/harness"
 	"github.com/asanajira/asanajira/internal/jobs"
-	"github.com/asanajira/asanajira/internal/store"
-	"github.com/asanajira/asanajira/internal/store/postgres/pgtest"
 )
 
 // statement is one SQL text the store ran, with the arguments of its first
@@ -64,26 +61,7 @@ func TestRequestPathsUseIndexes(t *testing.T) {
 	for _, db := range []string{harness.SQLite, harness.Postgres} {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
-			opts := harness.Options{Database: db, Users: 1}
-			if db == harness.Postgres {
-				opts.PostgresURL = pgtest.URL(t)
-			}
-			rec := &recorder{seen: map[string]bool{}}
-			opts.Prepare = func(_ context.Context, _ *harness.World, st store.Store) error {
-				o, ok := st.(interface {
-					ObserveQueries(func(context.Context, string, []any))
-				})
-				if !ok {
-					return fmt.Errorf("the store %T cannot report its statements", st)
-				}
-				o.ObserveQueries(rec.observe)
-				return nil
-			}
-			w, err := harness.Start(t.Context(), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
+			w, rec := startRecorded(t, db)
 			runRequestPaths(t, w, rec)
 			rec.mu.Lock()
 			rec.on = false

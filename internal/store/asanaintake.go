@@ -163,12 +163,18 @@ const syncedLinks = `links l JOIN sync_settings s ON s.workspace_gid = l.workspa
 // Task → project map.
 
 func (q queries) AsanaTasksToMap(ctx context.Context, checkedBefore time.Time, limit int) ([]AsanaTaskToMap, error) {
+	// From the connections that sync (sync_settings_enabled) to their links
+	// (links_connection) and each link's task's projects (by key): the
+	// links of connections that do not sync, and the projects of their
+	// tasks, are never read. CROSS JOIN keeps SQLite's planner to that
+	// order (it preferred reading every link in task order for the GROUP
+	// BY); PostgreSQL plans it as the inner join it is.
 	return list(ctx, q, "asana tasks to map", `SELECT l.task_gid, MIN(l.workspace_gid), MIN(l.created_by)
-		FROM `+syncedLinks+`
-		LEFT JOIN (SELECT task_gid, MIN(checked_at) AS checked FROM asana_task_projects GROUP BY task_gid) tp
-			ON tp.task_gid = l.task_gid
-		WHERE tp.checked IS NULL OR tp.checked < $1
-		GROUP BY l.task_gid ORDER BY MIN(tp.checked) IS NOT NULL, MIN(tp.checked), l.task_gid LIMIT $2`,
+		FROM sync_settings s CROSS JOIN links l
+		LEFT JOIN asana_task_projects tp ON tp.task_gid = l.task_gid
+		WHERE s.enabled AND l.workspace_gid = s.workspace_gid AND l.jira_server_id = s.jira_server_id
+		GROUP BY l.task_gid HAVING MIN(tp.checked_at) IS NULL OR MIN(tp.checked_at) < $1
+		ORDER BY MIN(tp.checked_at) IS NOT NULL, MIN(tp.checked_at), l.task_gid LIMIT $2`,
 		func(row scanner) (AsanaTaskToMap, error) {
 			var m AsanaTaskToMap
 			err := row.Scan(&m.TaskGID, &m.WorkspaceGID, &m.Owner)

@@ -289,9 +289,12 @@ func (q queries) GetLink(ctx context.Context, id int64) (Link, error) {
 }
 
 func (q queries) ListSyncedLinks(ctx context.Context, jiraServerID string) ([]Link, error) {
-	return list(ctx, q, "list synced links", `SELECT `+prefixed("l.", linkColumns)+` FROM links l
-		JOIN sync_settings s ON s.workspace_gid = l.workspace_gid AND s.jira_server_id = l.jira_server_id
-		WHERE l.jira_server_id = $1 AND s.enabled ORDER BY l.id`, scanLink, jiraServerID)
+	// From the server's connections that sync (sync_settings_enabled) to
+	// their links (links_connection): a server whose connections do not
+	// sync costs one index probe, not a read of its links.
+	return list(ctx, q, "list synced links", `SELECT `+prefixed("l.", linkColumns)+` FROM sync_settings s
+		JOIN links l ON l.workspace_gid = s.workspace_gid AND l.jira_server_id = s.jira_server_id
+		WHERE s.jira_server_id = $1 AND s.enabled ORDER BY l.id`, scanLink, jiraServerID)
 }
 
 // Changes.

@@ -1,0 +1,94 @@
+package queryplan
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asanajira/asanajira/bench/internal/harness"
+	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/store/postgres/pgtest"
+)
+
+// TestSweepsReadOnlySyncedConnections checks the reads of the periodic
+// sweeps that scale with the links: reconciliation's links of a server
+// (ListSyncedLinks, once per server every pass) and the Asana intake's
+// tasks to map (AsanaTasksToMap, every poll tick). Both start from the
+// connections that sync (a partial index, sync_settings_enabled: its scan
+// reads only those) and reach their links by key, so links of connections
+// that do not sync are never read.
+func TestSweepsReadOnlySyncedConnections(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{harness.SQLite, harness.Postgres} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			w, rec := startRecorded(t, db)
+			ctx := t.Context()
+			st := w.App.Store()
+			servers, err := st.ListJiraServers(ctx)
+			if err != nil || len(servers) == 0 {
+				t.Fatalf("servers: %v, %v", servers, err)
+			}
+			rec.during("reconciliation")
+			if _, err := st.ListSyncedLinks(ctx, servers[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			rec.during("the Asana intake's task map")
+			if _, err := st.AsanaTasksToMap(ctx, time.Now(), 50); err != nil {
+				t.Fatal(err)
+			}
+			rec.mu.Lock()
+			rec.on = false
+			stmts := slices.Clone(rec.stmts)
+			rec.mu.Unlock()
+			if len(stmts) != 2 {
+				t.Fatalf("%d statements recorded, want 2", len(stmts))
+			}
+			rdb := readDB(t, w)
+			for _, s := range stmts {
+				var problems []string
+				if w.Database == harness.SQLite {
+					problems = sqlitePlan(t, rdb, s)
+				} else {
+					problems = postgresPlan(t, rdb, s)
+				}
+				for _, p := range problems {
+					if strings.Contains(p, "sync_settings_enabled") {
+						continue // the connections that sync, and only those
+					}
+					t.Errorf("%s ran a statement that %s:\n%s", s.path, p, oneLine(s.query))
+				}
+			}
+		})
+	}
+}
+
+// startRecorded starts a world on db whose store reports its statements
+// to the returned recorder (off until during is called).
+func startRecorded(t *testing.T, db string) (*harness.World, *recorder) {
+	t.Helper()
+	opts := harness.Options{Database: db, Users: 1}
+	if db == harness.Postgres {
+		opts.PostgresURL = pgtest.URL(t)
+	}
+	rec := &recorder{seen: map[string]bool{}}
+	opts.Prepare = func(_ context.Context, _ *harness.World, st store.Store) error {
+		o, ok := st.(interface {
+			ObserveQueries(func(context.Context, string, []any))
+		})
+		if !ok {
+			return fmt.Errorf("the store %T cannot report its statements", st)
+		}
+		o.ObserveQueries(rec.observe)
+		return nil
+	}
+	w, err := harness.Start(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	return w, rec
+}
