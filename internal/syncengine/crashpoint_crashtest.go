@@ -12,10 +12,11 @@ import (
 // itself with SIGKILL, as a power cut or the OOM killer would: nothing after
 // it runs, no deferred call, no shutdown. Steps:
 //
-//	before-asana-write, after-asana-write, after-asana-record   (a story)
-//	before-jira-write, after-jira-write, after-jira-record      (a Jira comment)
+//	before-asana-write, after-asana-write, after-asana-record   (a story; a field's write, without -record)
+//	before-jira-write, after-jira-write, after-jira-record      (a Jira comment; a field's write, without -record)
 //	before-jira-transition, after-jira-transition               (the status)
 //	before-asana-complete, after-asana-complete                 (the task's completion)
+//	before-attachment-write, after-attachment-write             (a Jira file copied to the task)
 //	before-finish                                               (state saved, changes not yet marked)
 //
 // This file is compiled only with -tags crashtest, so no released binary

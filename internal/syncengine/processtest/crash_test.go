@@ -328,6 +328,17 @@ func (b *bed) recordAsana(kind, object, key string) {
 	}
 }
 
+// baseline runs serve once, for the first run that takes the link's
+// baseline, and starts the recorder.
+func (b *bed) baseline() {
+	b.t.Helper()
+	p := b.serve("serve (baseline)", "")
+	b.recorder()
+	b.recordAsana(syncengine.KindResync, "", "baseline")
+	waitFor(b.t, "the baseline run", time.Minute, b.settled)
+	p.Stop()
+}
+
 // world is what the test counts: stories and Jira comments containing a
 // text, the task's completion stories, the status moves.
 type world struct {
@@ -464,12 +475,7 @@ func TestEveryChangeOnceAcrossCrashes(t *testing.T) {
 func crashes(t *testing.T, db string) {
 	b := newBed(t, db)
 	ctx := t.Context()
-	// A first run takes the link's baseline.
-	p := b.serve("serve (baseline)", "")
-	b.recorder()
-	b.recordAsana(syncengine.KindResync, "", "baseline")
-	waitFor(t, "the baseline run", time.Minute, b.settled)
-	p.Stop()
+	b.baseline()
 
 	steps := []struct {
 		step, change string
