@@ -291,10 +291,13 @@ func (q queries) GetLink(ctx context.Context, id int64) (Link, error) {
 func (q queries) ListSyncedLinks(ctx context.Context, jiraServerID string) ([]Link, error) {
 	// From the server's connections that sync (sync_settings_enabled) to
 	// their links (links_connection): a server whose connections do not
-	// sync costs one index probe, not a read of its links.
+	// sync costs one index probe, not a read of its links. CROSS JOIN
+	// keeps SQLite's planner to that order (it preferred the server's links
+	// in id order, for the ORDER BY, each probing its settings).
 	return list(ctx, q, "list synced links", `SELECT `+prefixed("l.", linkColumns)+` FROM sync_settings s
-		JOIN links l ON l.workspace_gid = s.workspace_gid AND l.jira_server_id = s.jira_server_id
-		WHERE s.jira_server_id = $1 AND s.enabled ORDER BY l.id`, scanLink, jiraServerID)
+		CROSS JOIN links l
+		WHERE s.jira_server_id = $1 AND s.enabled AND l.workspace_gid = s.workspace_gid AND l.jira_server_id = s.jira_server_id
+		ORDER BY l.id`, scanLink, jiraServerID)
 }
 
 // Changes.
