@@ -38,8 +38,10 @@ import (
 // that a create writes twice instead of four times; an answer that created
 // nothing is recorded in one transaction at the end.
 
-// ReplayHeader marks an answer repeated from the first request with the
-// same signature.
+// ReplayHeader marks the answer to a repeat of a signed request: the first
+// request's answer repeated ("first-answer"), or a 409 because the first is
+// still running ("in-progress"), was another call ("other-route") or kept
+// no answer ("no-answer-kept").
 const ReplayHeader = "Asanajira-Replay"
 
 // replayKeepMargin keeps a record past its request's expiry, for replicas
@@ -188,12 +190,17 @@ func (h *Handler) onceWithin(w http.ResponseWriter, r *http.Request, route strin
 func (h *Handler) replay(w http.ResponseWriter, r *http.Request, route string, first store.SignedRequest) error {
 	h.d.Log.LogAttrs(r.Context(), slog.LevelWarn, "signed request received again",
 		slog.String("route", route), slog.String("first_route", first.Route), slog.Int("first_status", first.Status))
+	// Every answer to a repeat carries ReplayHeader, the 409s too, so a
+	// client tells "a copy of mine is running" from a conflict of its own.
 	switch {
 	case first.Route != route:
+		w.Header().Set(ReplayHeader, "other-route")
 		return httpx.Errorf(http.StatusConflict, "This signed request was already used for another call.")
 	case first.Status == 0:
+		w.Header().Set(ReplayHeader, "in-progress")
 		return httpx.Errorf(http.StatusConflict, "This request is already being handled; its answer comes with the first one.")
 	case len(first.Response) == 0:
+		w.Header().Set(ReplayHeader, "no-answer-kept")
 		return httpx.Errorf(http.StatusConflict, "This request was handled already.")
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
