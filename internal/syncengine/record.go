@@ -163,9 +163,9 @@ func (e *Engine) RecordJiraEvent(ctx context.Context, jiraServerID string, paylo
 	return n == 1, err
 }
 
-// RecordJiraEvents is RecordJiraEvent for several deliveries of one server,
-// in one transaction that enqueues one run per link. It reports how many
-// changes were new.
+// RecordJiraEvents is RecordJiraEvent for several deliveries of one server:
+// one transaction per link, which records its changes and enqueues one run.
+// It reports how many changes were new.
 func (e *Engine) RecordJiraEvents(ctx context.Context, jiraServerID string, events []*jira.WebhookEvent) (int, error) {
 	var cs []Change
 	links := map[string]int64{} // issue id → link id (0: none)
@@ -191,16 +191,29 @@ func (e *Engine) RecordJiraEvents(ctx context.Context, jiraServerID string, even
 			cs = append(cs, JiraEventChange(id, ev))
 		}
 	}
-	if len(cs) == 0 {
-		return 0, nil
+	// One transaction per link: a transaction that took the locks of
+	// several links' changes and runs, in its own order, would deadlock
+	// with another batch taking them in another (PostgreSQL).
+	var order []int64
+	byLink := map[int64][]Change{}
+	for _, c := range cs {
+		if _, seen := byLink[c.LinkID]; !seen {
+			order = append(order, c.LinkID)
+		}
+		byLink[c.LinkID] = append(byLink[c.LinkID], c)
 	}
-	var n int
-	err := e.st.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		n, err = e.recordAllTx(ctx, tx, cs)
-		return err
-	})
-	return n, err
+	total := 0
+	for _, id := range order {
+		err := e.st.InTx(ctx, func(tx store.Tx) error {
+			n, err := e.recordAllTx(ctx, tx, byLink[id])
+			total += n
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // JiraEventChange is the change a webhook delivery tells of. Jira Server
