@@ -87,6 +87,8 @@ func observe(ev asana.Event) (observed, bool) {
 			o.kind, o.object, o.detail = syncengine.KindComment, ev.Resource.GID, "comment "+ev.Action
 		case "marked_complete", "marked_incomplete":
 			o.kind = syncengine.KindCompletion
+		case "attachment_added":
+			o.kind, o.object = syncengine.KindAttachment, ev.Resource.GID
 		}
 		if ev.Action == "added" {
 			// A story is added once: its gid alone is the key.

@@ -68,6 +68,8 @@ func TestObserveRecordedShapes(t *testing.T) {
 			{Task: story, Kind: syncengine.KindTask, AddedTo: "1201000000000101"},
 			{Task: story, Kind: syncengine.KindTask},
 		},
+		// A file attached to the task: its copy to the issue is asked for.
+		"file_attached.json": {{Task: task, Story: "1300000000000003", Kind: syncengine.KindAttachment, Object: "1300000000000003"}},
 		"renamed.json": {
 			{Task: task, Kind: syncengine.KindTask},
 			{Task: task, Story: story, Kind: syncengine.KindTask},

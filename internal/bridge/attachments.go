@@ -27,6 +27,11 @@ type CopyAttachmentsArgs struct {
 	// AsanaUser is whose Asana and Jira credentials do the copy: the user who
 	// created or linked the issue.
 	AsanaUser string `json:"asana_user"`
+	// Later asks for the files attached since the link was made (two-way
+	// sync saw one): a file the issue has already (same name and size) is
+	// taken as copied, and no report is posted on the task, only a note
+	// for each file that could not be copied.
+	Later bool `json:"later,omitempty"`
 }
 
 // Kind names the job; never change it.
@@ -146,6 +151,21 @@ func (s *Service) copyAttachments(ctx context.Context, args CopyAttachmentsArgs)
 	}
 	var existing []jira.Attachment
 	loadedExisting := false
+	loadExisting := func() error {
+		is, err := jc.GetIssue(ctx, l.IssueKey, &jira.GetIssueOptions{Fields: []string{"attachment"}})
+		if err != nil {
+			return s.jiraError(ctx, args.AsanaUser, srv, err, "read "+l.IssueKey)
+		}
+		existing, loadedExisting = is.Fields.Attachment, true
+		return nil
+	}
+	if args.Later {
+		// A file the issue has already is a copy two-way sync made from it
+		// and has not mapped yet, or one a person attached on both sides.
+		if err := loadExisting(); err != nil {
+			return nil, err
+		}
+	}
 	for a, err := range ac.Attachments(ctx, args.TaskGID) {
 		if err != nil {
 			return nil, asanaError(err, "list the task's attachments")
@@ -162,15 +182,13 @@ func (s *Service) copyAttachments(ctx context.Context, args CopyAttachmentsArgs)
 		if s.isOwnIssueLink(ctx, &a, srv) || mapped[a.GID] {
 			continue // the URL attachment of the issue itself, or a copy of a Jira file
 		}
-		if inProgress && a.Hosted() {
-			// An earlier attempt died during this upload: Jira may have the
-			// file already.
+		if (inProgress || args.Later) && a.Hosted() {
+			// An earlier attempt died during this upload, or the file came
+			// later: Jira may have it already.
 			if !loadedExisting {
-				is, err := jc.GetIssue(ctx, l.IssueKey, &jira.GetIssueOptions{Fields: []string{"attachment"}})
-				if err != nil {
-					return nil, s.jiraError(ctx, args.AsanaUser, srv, err, "read "+l.IssueKey)
+				if err := loadExisting(); err != nil {
+					return nil, err
 				}
-				existing, loadedExisting = is.Fields.Attachment, true
 			}
 			if hasFile(existing, a.Name, a.Size) {
 				out := AttachmentOutcome{GID: a.GID, Name: a.Name, Action: OutcomeCopied}
@@ -184,6 +202,13 @@ func (s *Service) copyAttachments(ctx context.Context, args CopyAttachmentsArgs)
 		out, err := s.copyOne(ctx, ac, jc, srv, settings, l.IssueKey, &a)
 		if err != nil {
 			return nil, s.jiraError(ctx, args.AsanaUser, srv, err, "copy "+a.Name+" to "+l.IssueKey)
+		}
+		if args.Later && out.Action == OutcomeSkipped {
+			// Told before it is remembered: a retry after a crash tells it
+			// once, through the ledger.
+			if err := s.tellSkipped(ctx, ac, srv.ID, l, args, out); err != nil {
+				return nil, err
+			}
 		}
 		if out.JiraID != "" {
 			// Mapped before it is remembered: two-way sync must know the
@@ -199,8 +224,8 @@ func (s *Service) copyAttachments(ctx context.Context, args CopyAttachmentsArgs)
 		}
 		rep.Items = append(rep.Items, out)
 	}
-	if len(rep.Items) == 0 {
-		return rep, nil
+	if len(rep.Items) == 0 || args.Later {
+		return rep, nil // a later file is seen on the issue; a skipped one was told
 	}
 	rep.Comment = copyComment(rep)
 	// One report per task and issue, posted exactly once: recorded as an
@@ -215,6 +240,18 @@ func (s *Service) copyAttachments(ctx context.Context, args CopyAttachmentsArgs)
 		rep.Comment = "" // posted by an earlier attempt
 	}
 	return rep, nil
+}
+
+// tellSkipped posts, once, why a file attached to the task after the link
+// was not copied to the issue.
+func (s *Service) tellSkipped(ctx context.Context, ac *asana.Client, serverID string, l store.Link, args CopyAttachmentsArgs, out AttachmentOutcome) error {
+	text := fmt.Sprintf("asanajira did not copy %s to Jira issue %s: %s.", out.Name, l.IssueKey, out.Reason)
+	e := effects.Effect{Scope: commentScope + "_later", Key: serverID + ":" + l.IssueID + ":" + args.TaskGID + ":" + out.GID,
+		Target: "asana:task:" + args.TaskGID, Author: args.AsanaUser}
+	if _, err := s.effects.Apply(ctx, e, effects.AsanaStory{Client: ac, Task: args.TaskGID, Text: text}); err != nil {
+		return asanaError(err, "comment on the task")
+	}
+	return nil
 }
 
 // remembered returns the stored outcome of an attachment, or inProgress

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -45,6 +46,17 @@ func (w *CopyAttachmentsWorker) Work(ctx context.Context, job *river.Job[CopyAtt
 	if w.Log != nil {
 		w.Log.LogAttrs(ctx, slog.LevelInfo, "attachments copied", slog.String("issue", rep.IssueKey),
 			slog.Int("attachments", len(rep.Items)), slog.String("task", job.Args.TaskGID))
+	}
+	return nil
+}
+
+// EnqueueTaskAttachments enqueues a link's copy job again, for files
+// attached to the task after the link was made (the sync engine's
+// TaskAttachmentEnqueuer); the copy handles each file once however often
+// it runs.
+func (q *Queue) EnqueueTaskAttachments(ctx context.Context, args bridge.CopyAttachmentsArgs) error {
+	if _, err := q.client.Insert(ctx, args, &river.InsertOpts{MaxAttempts: 10}); err != nil {
+		return fmt.Errorf("jobs: enqueue copy_attachments: %w", err)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func TestApplyFieldMapping(t *testing.T) {
 		}
 		first := withFields("            domain_aliases: [{asana: acme.example, jira: example.com}]\n")
 		p, lines := a.plan(t, first, false)
-		want := `+ field mapping of "Acme" × "Jira": name both, due both, assignee both, notes off, status jira_to_asana, priority jira_to_asana, section off, attachments jira_to_asana; acme.example ↔ example.com`
+		want := `+ field mapping of "Acme" × "Jira": name both, due both, assignee both, notes off, status jira_to_asana, priority jira_to_asana, section off, attachments both; acme.example ↔ example.com`
 		if !strings.Contains(strings.Join(lines, "\n"), want) {
 			t.Fatalf("plan lacks %q:\n%s", want, strings.Join(lines, "\n"))
 		}
@@ -43,8 +43,8 @@ func TestApplyFieldMapping(t *testing.T) {
 		changed := withFields("            directions: {notes: asana_to_jira, section: both}\n" +
 			"            status_sections: [{status: Done, section: Done}]\n")
 		p, lines = a.plan(t, changed, false)
-		want = `~ field mapping of "Acme" × "Jira": name both, due both, assignee both, notes off, status jira_to_asana, priority jira_to_asana, section off, attachments jira_to_asana; acme.example ↔ example.com → ` +
-			`name both, due both, assignee both, notes asana_to_jira, status jira_to_asana, priority jira_to_asana, section both, attachments jira_to_asana; 1 status → section row(s)`
+		want = `~ field mapping of "Acme" × "Jira": name both, due both, assignee both, notes off, status jira_to_asana, priority jira_to_asana, section off, attachments both; acme.example ↔ example.com → ` +
+			`name both, due both, assignee both, notes asana_to_jira, status jira_to_asana, priority jira_to_asana, section both, attachments both; 1 status → section row(s)`
 		if diff := cmp.Diff([]string{want}, lines); diff != "" {
 			t.Fatalf("plan (-want +got):\n%s", diff)
 		}

@@ -293,3 +293,140 @@ func keyOf(e *synctest.Env, jiraID string) string {
 func asanaFile(e *synctest.Env, name, content string) asana.FileUpload {
 	return asana.FileUpload{Parent: e.Link.TaskGID, Name: name, Size: int64(len(content)), Body: strings.NewReader(content)}
 }
+
+// attachedLater uploads a file to the task as login and records the change
+// the Asana intake records for its attachment_added story.
+func attachedLater(t *testing.T, e *synctest.Env, login, name, content string) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := e.AsanaAs(t, login).UploadAttachment(ctx, asanaFile(e, name, content)); err != nil {
+		t.Fatal(err)
+	}
+	recordStory(t, e, name)
+}
+
+// recordStory records the attachment_added story of the task's file name
+// as the Asana intake does.
+func recordStory(t *testing.T, e *synctest.Env, name string) {
+	t.Helper()
+	var story string
+	for _, s := range e.Asana.Stories(e.Link.TaskGID) {
+		if s.Subtype == "attachment_added" && strings.Contains(s.Text, name) {
+			story = s.GID
+		}
+	}
+	if story == "" {
+		t.Fatalf("no attachment_added story for %s", name)
+	}
+	if _, err := e.Engine.Record(t.Context(), syncengine.Change{LinkID: e.Link.ID, Side: syncengine.SideAsana, Source: "events",
+		DedupKey: "asana:story:" + story + ":added", Kind: syncengine.KindAttachment, Object: story, ObservedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTaskFilesAttachedLater: a file attached to the task after the link
+// was made reaches the issue through the link's copy job, asked for by the
+// sync run that sees its attachment_added story, once however often the
+// job runs, without a report on the task; a file over Jira's limit is told
+// on the task once; a file two-way sync brought from the issue, or one the
+// issue has already, is not copied back; with the direction Jira → Asana
+// only, nothing is asked.
+func TestTaskFilesAttachedLater(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db string) {
+		e, _ := attachmentsBench(t, synctest.Options{DB: db})
+		ctx := t.Context()
+		b := e.Bridge()
+		runCopies := func() {
+			t.Helper()
+			for _, args := range e.TaskCopies {
+				if !args.Later {
+					t.Errorf("a later copy without Later: %+v", args)
+				}
+				if _, err := b.CopyAttachments(ctx, args); err != nil {
+					t.Fatalf("CopyAttachments: %v", err)
+				}
+			}
+		}
+		onIssue := func() map[string]int {
+			n := map[string]int{}
+			for _, a := range e.Issue(t).Attachments {
+				n[a.Filename]++
+			}
+			return n
+		}
+		comments := func() int {
+			n := 0
+			for _, s := range e.Asana.Stories(e.Link.TaskGID) {
+				if s.Type == "comment" {
+					n++
+				}
+			}
+			return n
+		}
+		before := comments()
+
+		attachedLater(t, e, "alice", "later.txt", "added after the link")
+		e.Sync(t)
+		if e.TaskCopiesAsked() != 1 {
+			t.Fatalf("copies asked: %d, want 1", e.TaskCopiesAsked())
+		}
+		runCopies()
+		runCopies() // a repeat copies nothing more
+		if n := onIssue()["later.txt"]; n != 1 {
+			t.Errorf("later.txt is on the issue %d times, want 1", n)
+		}
+		if got := comments(); got != before {
+			t.Errorf("%d comments on the task after a later copy, want %d (no report)", got, before)
+		}
+		changes, err := e.Store.ListSyncChanges(ctx, store.SyncChangeFilter{LinkID: e.Link.ID, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range changes {
+			if c.Kind == syncengine.KindAttachment && c.Outcome != syncengine.OutcomeApplied {
+				t.Errorf("attachment change %s: outcome %q, want applied", c.DedupKey, c.Outcome)
+			}
+		}
+
+		// Over Jira's limit: told once on the task, however often the copy runs.
+		e.Jira.SetAttachmentLimit(10)
+		attachedLater(t, e, "alice", "huge.bin", "more than ten bytes")
+		e.Sync(t)
+		runCopies()
+		runCopies()
+		told := 0
+		for _, s := range e.Asana.Stories(e.Link.TaskGID) {
+			if s.Type == "comment" && strings.Contains(s.Text, "did not copy huge.bin to Jira issue "+e.Link.IssueKey) {
+				told++
+			}
+		}
+		if told != 1 || onIssue()["huge.bin"] != 0 {
+			t.Errorf("huge.bin: told %d times, on the issue %d times; want 1 and 0", told, onIssue()["huge.bin"])
+		}
+		e.Jira.SetAttachmentLimit(0)
+
+		// From Jira and back: the copy two-way sync made is not copied back.
+		attachInJira(t, e, "bob", "from-jira.txt", []byte("jira's"))
+		e.Sync(t)
+		copyFiles(t, e)
+		recordStory(t, e, "from-jira.txt")
+		// The same file on both sides, the map not knowing it.
+		attachInJira(t, e, "alice", "both.txt", []byte("same"))
+		attachedLater(t, e, "alice", "both.txt", "same")
+		e.Sync(t)
+		runCopies()
+		if got := onIssue(); got["from-jira.txt"] != 1 || got["both.txt"] != 1 {
+			t.Errorf("the issue's files: %v", got)
+		}
+
+		// Jira → Asana only: a later file stays on the task.
+		mapFields(t, e, syncengine.Mapping{DomainAliases: demoAliases, Fields: map[string]syncengine.Direction{syncengine.FieldAttachments: syncengine.FromJira}})
+		asked := e.TaskCopiesAsked()
+		attachedLater(t, e, "alice", "mine.txt", "stays")
+		e.Sync(t)
+		if e.TaskCopiesAsked() != asked {
+			t.Errorf("direction Jira → Asana: %d copies asked", e.TaskCopiesAsked()-asked)
+		}
+	})
+}

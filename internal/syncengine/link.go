@@ -255,6 +255,13 @@ func (r *run) sync(ctx context.Context) error {
 			}
 		}
 	}
+	// Without a field mapping the task's files still travel, as they do
+	// when the link is made.
+	if !r.fieldsOn || r.mapping.Direction(FieldAttachments).ToJira() {
+		if err := r.askTaskAttachments(ctx); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -472,6 +479,9 @@ func (r *run) outcome(c store.SyncChange) (string, string) {
 		return OutcomeError, se.Msg
 	}
 	kinds := []string{c.Kind}
+	if c.Kind == KindAttachment && r.wrote[dir+"/"+KindAttachment] {
+		return OutcomeApplied, "" // its copy is asked for
+	}
 	if c.Kind != KindComment && r.wrote[dir+"/"+KindField] {
 		// A field write answers any change but a comment's: the intake
 		// tells field changes as task or issue changes, and a status

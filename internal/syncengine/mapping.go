@@ -53,8 +53,10 @@ const (
 	FieldSection = "section"
 	// FieldAttachments: files attached to the issue are copied to the task
 	// (streamed, or linked when over Asana's upload limit; see
-	// attachments.go). The task's files travel to the issue through the
-	// copy job of the link (bridge.CopyAttachments), not this mapping.
+	// attachments.go), and files attached to the task after the link was
+	// made are copied to the issue by the link's copy job
+	// (bridge.CopyAttachments, which copies the task's files when the link
+	// is made whatever the mapping says).
 	FieldAttachments = "attachments"
 )
 
@@ -62,11 +64,10 @@ const (
 var Fields = []string{FieldName, FieldDue, FieldAssignee, FieldNotes, FieldStatus, FieldPriority, FieldSection, FieldAttachments}
 
 // fieldDirections are the directions a field may take: status and
-// priority exist in Jira only; Jira's attachments are copied one way.
+// priority exist in Jira only.
 var fieldDirections = map[string][]Direction{
-	FieldStatus:      {Off, FromJira},
-	FieldPriority:    {Off, FromJira},
-	FieldAttachments: {Off, FromJira},
+	FieldStatus:   {Off, FromJira},
+	FieldPriority: {Off, FromJira},
 }
 
 // AllowedDirections are the directions field may take.
@@ -81,7 +82,7 @@ func AllowedDirections(field string) []Direction {
 // field.
 var DefaultDirections = map[string]Direction{
 	FieldName: BothDirections, FieldDue: BothDirections, FieldAssignee: BothDirections, FieldNotes: Off,
-	FieldStatus: FromJira, FieldPriority: FromJira, FieldSection: Off, FieldAttachments: FromJira,
+	FieldStatus: FromJira, FieldPriority: FromJira, FieldSection: Off, FieldAttachments: BothDirections,
 }
 
 // Mapping says which fields of a connection (or of one routed project)

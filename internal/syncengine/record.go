@@ -33,6 +33,9 @@ const (
 	// tell what (a reconciliation hit).
 	KindIssue = "issue"
 	KindTask  = "task"
+	// KindAttachment: a file was attached to the task (its
+	// attachment_added story); it is copied to the issue.
+	KindAttachment = "attachment"
 	// KindResync: compare everything (an Asana 412, a person asking).
 	KindResync = "resync"
 )

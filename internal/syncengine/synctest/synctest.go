@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -64,8 +65,12 @@ type Env struct {
 	Delivered atomic.Int64
 	// CopiesAsked counts the copies of Jira attachments sync runs asked for.
 	CopiesAsked atomic.Int64
-	riverDB     *sql.DB
-	url         string
+	// TaskCopies are the copies of the task's files sync runs asked for
+	// (tests run them with Bridge().CopyAttachments).
+	TaskCopies []bridge.CopyAttachmentsArgs
+	taskMu     sync.Mutex
+	riverDB    *sql.DB
+	url        string
 }
 
 // Options vary the bench.
@@ -232,6 +237,22 @@ func (e *Env) EnqueueSyncLink(ctx context.Context, tx *sql.Tx, linkID int64) err
 func (e *Env) EnqueueJiraAttachments(ctx context.Context, linkID int64, upTo string) error {
 	e.CopiesAsked.Add(1)
 	return e.Queue.EnqueueJiraAttachments(ctx, linkID, upTo)
+}
+
+// EnqueueTaskAttachments implements syncengine.TaskAttachmentEnqueuer: it
+// keeps the copies asked for in TaskCopies.
+func (e *Env) EnqueueTaskAttachments(_ context.Context, args bridge.CopyAttachmentsArgs) error {
+	e.taskMu.Lock()
+	defer e.taskMu.Unlock()
+	e.TaskCopies = append(e.TaskCopies, args)
+	return nil
+}
+
+// TaskCopiesAsked is how many copies of the task's files were asked for.
+func (e *Env) TaskCopiesAsked() int {
+	e.taskMu.Lock()
+	defer e.taskMu.Unlock()
+	return len(e.TaskCopies)
 }
 
 // Connect connects a seeded user on both sides: tokens for the clients and
