@@ -421,15 +421,35 @@ func (r *run) finish(ctx context.Context) error {
 	for _, dir := range []string{JiraToAsana, AsanaToJira} {
 		catch[dir] = r.wroteDir(dir)
 	}
+	type finished struct {
+		c                store.SyncChange
+		outcome, errText string
+	}
+	var done []finished
 	for _, c := range r.pending {
 		if c.Object != "" && r.deferred[c.Side+"/"+c.Object] {
 			continue // its run comes
 		}
-		dir := direction(c.Side)
 		outcome, errText := r.outcome(c)
-		if err := r.e.st.FinishSyncChange(ctx, c.ID, outcome, errText); err != nil {
-			return wrap("finish change", err)
+		done = append(done, finished{c, outcome, errText})
+	}
+	// One transaction for all: a run may finish hundreds of changes, and on
+	// SQLite each write of its own would take a turn on the one writer that
+	// the webhook receiver waits for.
+	err := r.e.st.InTx(ctx, func(tx store.Tx) error {
+		for _, f := range done {
+			if err := tx.FinishSyncChange(ctx, f.c.ID, f.outcome, f.errText); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return wrap("finish change", err)
+	}
+	for _, f := range done {
+		c, outcome := f.c, f.outcome
+		dir := direction(c.Side)
 		r.e.metrics.events.WithLabelValues(dir, c.Kind, outcome).Inc()
 		if outcome == OutcomeApplied {
 			from := c.ObservedAt
