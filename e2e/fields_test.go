@@ -49,7 +49,10 @@ func TestFieldsInBrowser(t *testing.T) {
 	b.waitJS("the pane shows bob", `(document.querySelector("#assignee-select") || {}).value === `+jsString(bob))
 	poll(t, key+"'s page in Jira shows the due date and bob", func() string {
 		b.jiraIssuePage(w, key, "alice")
-		due, who := b.text(`#due-date`), b.text(`#assignee-val`)
+		// Jira's page has no due date row until the issue has one: read it
+		// without waiting for it, so the poll loads the page again.
+		due := eval[string](b, `(document.querySelector("#due-date") || {}).textContent || ""`)
+		who := b.text(`#assignee-val`)
 		if who != "Bob Brown" || missing(due, "15", "Mar") != "" {
 			return "Jira shows due " + due + ", assignee " + who
 		}
