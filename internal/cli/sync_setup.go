@@ -78,9 +78,7 @@ connection's, which it follows until it has one).
 		return err
 	}
 	ws, srv, err := c.openConnection(ctx, *wsRef, *srvRef)
-	if c.done != nil {
-		defer c.close()
-	}
+	defer c.close() // after a failed open too: close does nothing then
 	if err != nil {
 		return err
 	}
@@ -155,9 +153,7 @@ on starts it from now: comments written before are never mirrored.
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	ws, srv, err := c.openConnection(ctx, *wsRef, *srvRef)
-	if c.done != nil {
-		defer c.close()
-	}
+	defer c.close() // after a failed open too: close does nothing then
 	if err != nil {
 		return err
 	}
@@ -233,9 +229,7 @@ again; a connection's fields stop syncing).
 		return usageErrorf("--remove takes no mapping flags")
 	}
 	ws, srv, err := c.openConnection(ctx, *wsRef, *srvRef)
-	if c.done != nil {
-		defer c.close()
-	}
+	defer c.close() // after a failed open too: close does nothing then
 	if err != nil {
 		return err
 	}
