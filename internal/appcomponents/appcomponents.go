@@ -155,16 +155,25 @@ func (h *Handler) handle(pattern string, fn appHandler) {
 		if err != nil {
 			return err
 		}
-		h.wake(r.Context(), req)
+		defer h.wake(r.Context(), req)()
 		return fn(w, r, req)
 	}))
 }
 
-// wake tells the Waker that someone works on the request's task.
-func (h *Handler) wake(ctx context.Context, req *request) {
-	if h.d.Waker != nil && req.Task != "" {
-		h.d.Waker.WakeTask(ctx, req.Task)
+// wake tells the Waker that someone works on the request's task, beside
+// the request rather than before it (the first wake of a task reads the
+// store, which on PostgreSQL is a round trip); the function it returns
+// waits for it, so it ends with the request.
+func (h *Handler) wake(ctx context.Context, req *request) (wait func()) {
+	if h.d.Waker == nil || req.Task == "" {
+		return func() {}
 	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.d.Waker.WakeTask(context.WithoutCancel(ctx), req.Task)
+	}()
+	return func() { <-done }
 }
 
 // handleOnce is handle for a request that changes something: a repeat of
@@ -184,7 +193,7 @@ func (h *Handler) handleBy(pattern string, fn appHandler,
 		if err != nil {
 			return err
 		}
-		h.wake(r.Context(), req)
+		defer h.wake(r.Context(), req)()
 		return once(w, r, pattern, req, fn)
 	}))
 }

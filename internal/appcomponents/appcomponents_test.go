@@ -12,6 +12,7 @@ import (
 	"github.com/asanajira/asanajira/internal/bridge"
 	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
+	"github.com/asanajira/asanajira/internal/store/sqlite"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -237,5 +238,70 @@ func TestConcurrentSubmitsCreateOneIssue(t *testing.T) {
 		if urls[i] != urls[0] {
 			t.Errorf("submit %d got %s, submit 0 got %s", i, urls[i], urls[0])
 		}
+	}
+}
+
+// TestLostClaimFindsTheEarlierIssue: an attempt that created the issue and
+// its remote link, and whose records were then lost (its claim and link
+// gone, or its claim marked failed and no link stored, as after a crash
+// between Jira's answer and the link's commit), is found by the next
+// submit through the remote link's globalId: the task gets that issue, and
+// Jira no second one. This is the guard the creation's claim relies on
+// when it is taken over (bridge.createOnce).
+func TestLostClaimFindsTheEarlierIssue(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		lose string // what happens to the first attempt's records
+	}{
+		{"claim and link gone", `DELETE FROM idempotency_keys`},
+		{"claim failed, link gone", `UPDATE idempotency_keys SET result = '{"failed":true}'`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			e := newEnv(t, envOptions{})
+			task := e.seed.Tasks[2]
+			values := map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "Lost claim"}
+			submit := func() attachedJSON {
+				t.Helper()
+				r := e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", Task: task.GID, Values: values})
+				mustOK(t, r, http.StatusOK)
+				return decode[attachedJSON](t, r.Body)
+			}
+			first := submit()
+			l, err := e.store.GetLinkByTask(ctx, e.server.ID, task.GID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.store.DeleteLink(ctx, l.ID); err != nil {
+				t.Fatal(err)
+			}
+			db, err := sqlite.OpenDB(ctx, e.dbPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = db.Close() }()
+			res, err := db.ExecContext(ctx, tc.lose)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				t.Fatalf("%d claims changed, want 1", n)
+			}
+			before := len(e.jira.Issues())
+
+			again := submit()
+			if diff := cmp.Diff(first, again); diff != "" {
+				t.Errorf("answer after the lost claim (-first +again):\n%s", diff)
+			}
+			if n := len(e.jira.Issues()); n != before {
+				t.Errorf("Jira has %d issues after the repeat, want %d", n, before)
+			}
+			got, err := e.store.GetLinkByTask(ctx, e.server.ID, task.GID)
+			if err != nil || got.IssueKey != l.IssueKey {
+				t.Errorf("link after the repeat = %+v, %v; want %s", got, err, l.IssueKey)
+			}
+		})
 	}
 }

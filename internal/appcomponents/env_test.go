@@ -78,6 +78,7 @@ type env struct {
 	clients  *testClients
 	seed     fakeasana.SeedIDs
 	server   store.JiraServer
+	dbPath   string // the SQLite file behind store
 	alice    string // Asana gid of alice, connected to Jira as alice
 	bob      string // Asana gid of bob, not connected
 }
@@ -135,7 +136,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	e.store = st
+	e.store, e.dbPath = st, path
 	e.server = store.JiraServer{Name: "Jira " + o.version, BaseURL: e.jiraURL, Version: o.version}
 	if err := st.CreateJiraServer(ctx, &e.server); err != nil {
 		t.Fatal(err)

@@ -123,16 +123,37 @@ func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, 
 
 // createOnce creates the issue for a task unless the task already has one
 // on this server.
+//
+// Exactly once. The claim (an idempotency key per server and task) is
+// durable before Jira is asked to create anything, and the issue's
+// fingerprint, the remote link whose globalId names the task, is written
+// after the create, by a call of its own; an attempt that finds no stored
+// link and takes the claim first asks Jira for an issue with that globalId
+// (an earlier attempt that created one and died before storing the link).
+// The claim therefore cannot be left to an unflushed commit
+// (synchronous_commit off) or an advisory lock: a PostgreSQL crash that
+// lost the claim while the first attempt was between Jira's create and its
+// remote link would let a repeat submit find no claim and no fingerprint,
+// and create a second issue. What the claim's commit waits for (PostgreSQL
+// flushing its log, SQLite's one writer) is overlapped with the globalId
+// search instead: the search starts inside the claim's transaction, once
+// the claim row and the caller's hook are written (a competing attempt now
+// waits on that row or finds it), and its answer counts only if that
+// transaction commits; the create is sent after the commit returned.
 func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, hooks CreateHooks) (*Created, error) {
 	if c, ok := s.existing(ctx, id.User, jc, srv, task.GID); ok {
 		return c, nil
 	}
 	key := srv.ID + ":" + task.GID
+	var look *lookup
 	for {
-		err := s.claimCreation(ctx, key, hooks.Claim)
+		look = nil
+		err := s.claimCreation(ctx, key, hooks.Claim, func() { look = startLookup(ctx, jc, task.GID) })
 		if err == nil {
 			break
 		}
+		look.discard()
+		look = nil
 		var he *hookError
 		if errors.As(err, &he) {
 			return nil, he.err
@@ -146,11 +167,14 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 		}
 		if !retry {
 			// The other attempt failed: try again, still guarded by the
-			// remote link check below.
+			// remote link check below (made now, after that failure).
 			break
 		}
 	}
-	c, err := s.createClaimed(ctx, id, jc, srv, task, in, hooks.Linked)
+	if look == nil {
+		look = startLookup(ctx, jc, task.GID)
+	}
+	c, err := s.createClaimed(ctx, id, jc, srv, task, in, look, hooks.Linked)
 	if err != nil {
 		res, _ := json.Marshal(createResult{Failed: true})
 		if cerr := s.st.CompleteIdempotencyKey(context.WithoutCancel(ctx), createScope, key, res); cerr != nil {
@@ -161,22 +185,59 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 }
 
 // claimCreation claims the creation of a task's issue (key), running claim
-// in the same transaction. A claim that is taken already is ErrConflict;
-// an error of claim comes back as a *hookError.
-func (s *Service) claimCreation(ctx context.Context, key string, claim func(ctx context.Context, tx store.Tx) error) error {
+// in the same transaction, then held, before the transaction commits. A
+// claim that is taken already is ErrConflict; an error of claim comes back
+// as a *hookError.
+func (s *Service) claimCreation(ctx context.Context, key string, claim func(ctx context.Context, tx store.Tx) error, held func()) error {
 	k := store.IdempotencyKey{Scope: createScope, Key: key, ExpiresAt: s.now().Add(createClaimTTL)}
-	if claim == nil {
-		return s.st.ClaimIdempotencyKey(ctx, k)
-	}
 	return s.st.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.ClaimIdempotencyKey(ctx, k); err != nil {
 			return err
 		}
-		if err := claim(ctx, tx); err != nil {
-			return &hookError{err}
+		if claim != nil {
+			if err := claim(ctx, tx); err != nil {
+				return &hookError{err}
+			}
 		}
+		held()
 		return nil
 	})
+}
+
+// lookup is the search for an issue already created from a task (by the
+// globalId of its remote link), running while the claim commits.
+type lookup struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+	found  *jira.SearchResult
+	err    error
+}
+
+func startLookup(ctx context.Context, jc *jira.Client, taskGID string) *lookup {
+	ctx, cancel := context.WithCancel(ctx)
+	l := &lookup{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(l.done)
+		l.found, l.err = jc.Search(ctx, jira.SearchOptions{JQL: fmt.Sprintf(`issue in issuesWithRemoteLinksByGlobalId(%q)`, GlobalID(taskGID)),
+			MaxResults: 1, Fields: []string{"summary"}})
+	}()
+	return l
+}
+
+// wait returns the search's answer.
+func (l *lookup) wait() (*jira.SearchResult, error) {
+	<-l.done
+	l.cancel()
+	return l.found, l.err
+}
+
+// discard ends a search whose answer no longer counts (its claim did not
+// commit). l may be nil.
+func (l *lookup) discard() {
+	if l != nil {
+		l.cancel()
+		<-l.done
+	}
 }
 
 // hookError carries the error of a caller's hook through a transaction.
@@ -230,11 +291,10 @@ func (s *Service) awaitCreation(ctx context.Context, user string, jc *jira.Clien
 }
 
 func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput,
-	after func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error) (*Created, error) {
-	gid := GlobalID(task.GID)
+	look *lookup, after func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error) (*Created, error) {
 	// A previous attempt may have created the issue and died before
 	// storing the link: Jira knows it by the remote link's globalId.
-	found, err := jc.Search(ctx, jira.SearchOptions{JQL: fmt.Sprintf(`issue in issuesWithRemoteLinksByGlobalId(%q)`, gid), MaxResults: 1, Fields: []string{"summary"}})
+	found, err := look.wait()
 	if err != nil {
 		return nil, s.jiraError(ctx, id.User, srv, err, "check for an issue already created from this task")
 	}
@@ -256,7 +316,11 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 	}
 	c.URL = BrowseURL(srv, c.IssueKey)
 	// The remote link is safe to retry (upsert by globalId); a failure here
-	// is repaired by the attachment job, which upserts it again.
+	// is repaired by the attachment job, which upserts it again. (It is not
+	// added while the link is stored: the link's commit lets the job start,
+	// and two upserts at once could give the issue two links; waiting for
+	// it inside that transaction would hold SQLite's one writer over a Jira
+	// call.)
 	if err := s.upsertRemoteLink(ctx, jc, c.IssueKey, task); err != nil {
 		s.log.WarnContext(ctx, "could not add the Asana remote link now; the attachment job will retry",
 			slog.String("issue", c.IssueKey), slog.Any("error", err))
