@@ -12,8 +12,8 @@
 // scale_ratio is scale_p50_ms / small_p50_ms (issue 14's goal: at most
 // 1.5). The pages: Links (first page, a search by issue key, a server's),
 // Users (first page, a search by name), Jobs, Audit (first page, one
-// action), Connections (first page, a search by name), Sync, a
-// connection's sync page and the demo server's page.
+// action), Connections (first page, a search by name), a workspace's
+// connect page, Sync, a connection's sync page and the demo server's page.
 package main
 
 import (
@@ -24,6 +24,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/asanajira/asanajira/bench/internal/harness"
@@ -50,6 +52,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	f.Register(fs)
 	n := fs.Int("n", 50, "reads of each page from each world")
 	smallSizes := fs.String("small-sizes", defaultSmall, "what the small world adds to the demo's data (-scale-sizes for the large one)")
+	only := fs.String("pages", "", "measure only these pages, by name, comma-separated (default: every page)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,6 +86,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer prof.Stop() //nolint:errcheck // stopped below; this covers the error paths
 	for _, p := range pages(worlds[0]) {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), p.name) {
+			continue
+		}
 		read := func(i int) func(ctx context.Context, _ int) error {
 			return func(ctx context.Context, _ int) error {
 				_, err := worlds[i].AdminPage(ctx, clients[i], p.path(worlds[i]))
@@ -147,6 +153,7 @@ func pages(*harness.World) []page {
 		fixed("audit_action", "/admin/audit?action=server.verify"),
 		fixed("connections", "/admin/connections"),
 		fixed("connections_search", "/admin/connections?q=Scale+workspace+0004"),
+		{"workspace_connect", func(w *harness.World) string { return "/admin/workspaces/" + w.Seed.Workspace + "/connect" }},
 		{"server", func(w *harness.World) string { return "/admin/servers/" + w.Server.ID }},
 		fixed("sync", "/admin/sync"),
 		{"sync_connection", func(w *harness.World) string { return "/admin/sync/" + w.Seed.Workspace + "/" + w.Server.ID }},

@@ -96,9 +96,9 @@ func TestRequestPathsUseIndexes(t *testing.T) {
 }
 
 // listsEveryServer reports the statements allowed to read a whole table:
-// the lists of every connected Jira server (the Links page's server filter,
-// the Connections page's servers with their counts), one row per server an
-// administrator connected.
+// the names of every connected Jira server (the Connections and Sync pages
+// name a page's connections by them, the project picker offers the
+// workspace's), one row per server an administrator connected.
 func listsEveryServer(query string) bool {
 	q := oneLine(query)
 	return strings.HasPrefix(q, "SELECT ") && strings.HasSuffix(q, " FROM jira_servers ORDER BY name, id")
@@ -215,7 +215,8 @@ func runRequestPaths(t *testing.T, w *harness.World, rec *recorder) {
 	for _, page := range []string{"/admin/links", "/admin/links?q=" + key, "/admin/links?q=DEMO", "/admin/links?q=" + created,
 		"/admin/links?server=" + w.Server.ID, "/admin/users", "/admin/users?q=alice", "/admin/users?after=" + w.Seed.Users["alice"], "/admin/jobs", "/admin/audit",
 		"/admin/connections", "/admin/connections?q=" + url.QueryEscape(w.Seed.Workspace), "/admin/connections?q=demo",
-		"/admin/connections?after=" + w.Seed.Workspace, "/admin/servers/" + w.Server.ID,
+		"/admin/connections?after=" + w.Seed.Workspace, "/admin/connections?servers_after=" + w.Server.ID, "/admin/servers/" + w.Server.ID,
+		"/admin/workspaces/" + w.Seed.Workspace + "/connect", "/admin/workspaces/" + w.Seed.Workspace + "/connect?after=" + w.Server.ID,
 		"/admin/workspaces/" + w.Seed.Workspace + "/projects", "/admin/sync", "/admin/sync?after=" + w.Seed.Workspace,
 		"/admin/sync/" + w.Seed.Workspace + "/" + w.Server.ID, "/admin/sync/" + w.Seed.Workspace + "/" + w.Server.ID + "/fields"} {
 		rec.during("the admin page " + page)

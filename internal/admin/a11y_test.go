@@ -289,6 +289,7 @@ func TestEveryPageInBrowser(t *testing.T) {
 	c.step("save it anyway", chromedp.Click(`#save-anyway`), chromedp.WaitVisible(`#recheck`))
 	check("a server without a link")
 	visit("add a workspace", "/admin/workspaces/asana", `#asana-workspace-list`)
+	visit("connect a workspace", "/admin/workspaces/"+seed.Workspace+"/connect", `h1`)
 	visit("route a project", "/admin/workspaces/"+seed.Workspace+"/projects", `#asana-project-list`)
 	visit("search the projects", "/admin/workspaces/"+seed.Workspace+"/projects?q=lau", `#asana-project-list`)
 	visit("links", "/admin/links", `#links`)
@@ -380,7 +381,7 @@ func TestEveryPageInBrowser(t *testing.T) {
 
 	// Every page the console serves was walked.
 	for _, want := range []string{"connections", "a connected server", "connect a Jira server", "a server that failed its checks",
-		"add a workspace", "route a project", "links", "a link", "sync", "a connection's sync", "a connection's fields",
+		"add a workspace", "connect a workspace", "route a project", "links", "a link", "sync", "a connection's sync", "a connection's fields",
 		"a field mapping preview", "users", "jobs", "audit log",
 		"admins", "API tokens", "a page that does not exist", "sign-in page", "bootstrap page", "not an admin"} {
 		if !slices.Contains(checked, want) {

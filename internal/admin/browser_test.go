@@ -63,8 +63,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Click(`#asana-workspaces`),
 		chromedp.WaitVisible(`tr[data-workspace="`+ws+`"] button`),
 		chromedp.Click(`tr[data-workspace="`+ws+`"] button`),
-		chromedp.WaitVisible(`div.workspace[data-workspace="`+ws+`"] form.connect-form button`),
-		chromedp.Click(`div.workspace[data-workspace="`+ws+`"] form.connect-form button`),
+		chromedp.WaitVisible(`div.workspace[data-workspace="`+ws+`"] a.connect-link`),
+		chromedp.Click(`div.workspace[data-workspace="`+ws+`"] a.connect-link`),
+		chromedp.WaitVisible(`form.connect-form button`),
+		chromedp.Click(`form.connect-form button`),
 		// The page had a flash already; wait for the default connection.
 		chromedp.WaitVisible(`div.workspace[data-workspace="`+ws+`"] td strong`),
 	)

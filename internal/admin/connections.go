@@ -2,6 +2,7 @@ package admin
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -26,6 +27,7 @@ func (c *connectionsPage) mount(m *http.ServeMux) {
 	m.Handle("POST /admin/workspaces", c.admin(c.addWorkspace))
 	m.Handle("GET /admin/workspaces/asana", c.admin(c.asanaWorkspacesPage))
 	m.Handle("GET /admin/workspaces/{gid}/projects", c.admin(c.asanaProjectsPage))
+	m.Handle("GET /admin/workspaces/{gid}/connect", c.admin(c.connectPage))
 	m.Handle("POST /admin/connections", c.admin(c.putConnection))
 	m.Handle("POST /admin/connections/delete", c.admin(c.deleteConnection))
 	m.Handle("POST /admin/routes", c.admin(c.putRoute))
@@ -36,16 +38,15 @@ type serverRow struct {
 	Server        store.JiraServer
 	LinkStatus    string
 	WebhookStatus string
-	Users, Links  string
 }
 
-// workspaceView is a workspace card: its connections, the servers it may
-// still connect to (a connected server is not offered again) and its
-// project overrides.
+// workspaceView is a workspace card: its connections and its project
+// overrides. Connecting it to another server is a page of its own, which
+// reads the servers: a card offering every server made the page grow with
+// them.
 type workspaceView struct {
 	Workspace   store.Workspace
 	Connections []setup.ConnectionSummary
-	Unconnected []store.JiraServer
 	Routes      []routeView
 }
 
@@ -57,7 +58,16 @@ type routeView struct {
 }
 
 type connectionsData struct {
-	Servers    []serverRow
+	// ShowServers says the page lists the Jira servers: not while it
+	// searches workspaces.
+	ShowServers bool
+	Servers     []serverRow
+	// ServersNext is the next page of servers ("" when none);
+	// ServersPaged says this is not their first page.
+	ServersNext  template.URL
+	ServersPaged bool
+	// AnyServer says there is a Jira server to connect a workspace to.
+	AnyServer  bool
 	Workspaces []workspaceView
 	// Query is the workspace search (a gid or the start of a name).
 	Query string
@@ -67,61 +77,49 @@ type connectionsData struct {
 	Paged bool
 }
 
-// linkCountCap bounds the users and links counted per server: past it the
-// page says "500+".
+// linkCountCap bounds the links a server's page counts: past it the page
+// says "more than 500".
 const linkCountCap = 500
 
-// capped shows a count made up to linkCountCap.
-func capped(n int) string {
-	if n >= linkCountCap {
-		return strconv.Itoa(linkCountCap) + "+"
-	}
-	return strconv.Itoa(n)
-}
+// serverPageSize is how many Jira servers the Connections page lists at a
+// time, by name.
+const serverPageSize = 10
 
-// page shows every Jira server with its users and links counted through
-// the indexes, and the workspaces a page at a time by name (searchable by
-// gid or the start of a name), each with its own connections and routes:
-// nothing on it reads every workspace, connection or route.
+// page shows the Jira servers and the workspaces, each a page at a time by
+// name (workspaces searchable by gid or the start of a name), each
+// workspace with its own connections and routes: nothing on it reads every
+// workspace, connection or route, or counts what uses a server (a
+// server's page does).
 func (c *connectionsPage) page(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	d := connectionsData{Query: strings.TrimSpace(q.Get("q")), Paged: q.Get("after") != ""}
-	servers, err := c.setup.Servers(ctx)
-	if err != nil {
-		return err
+	d.ShowServers = d.Query == ""
+	serversAfter := q.Get("servers_after")
+	d.ServersPaged = serversAfter != ""
+	// A search lists no server: the first one says whether the cards
+	// offer to connect.
+	f := store.JiraServerFilter{AfterID: serversAfter, Limit: serverPageSize + 1}
+	if !d.ShowServers {
+		f = store.JiraServerFilter{Limit: 1}
 	}
-	// Counted through the indexes, up to a cap, every server in one
-	// statement: a server may have thousands of users and links, whose
-	// sealed tokens a list would open, and a statement a server cost a
-	// round trip each on PostgreSQL.
-	counts, err := c.d.Store.CountServersUsers(ctx, linkCountCap)
+	servers, err := c.d.Store.ListJiraServersPage(ctx, f)
 	if err != nil {
 		return fmt.Errorf("admin: connections: %w", err)
 	}
-	names := map[string]string{}
-	for _, srv := range servers {
-		names[srv.ID] = srv.Name
-		n := counts[srv.ID]
-		row := serverRow{Server: srv, LinkStatus: setup.LinkState(srv), WebhookStatus: setup.WebhookState(srv), Users: capped(n.Users), Links: capped(n.Links)}
-		d.Servers = append(d.Servers, row)
+	d.AnyServer = len(servers) > 0 || d.ServersPaged
+	if d.ShowServers {
+		servers, d.ServersNext = onePage(servers, serverPageSize, "/admin/connections", "servers_after", serverID)
+		for _, srv := range servers {
+			d.Servers = append(d.Servers, serverRow{Server: srv, LinkStatus: setup.LinkState(srv), WebhookStatus: setup.WebhookState(srv)})
+		}
 	}
 	workspaces, err := c.d.Store.ListWorkspacesPage(ctx, store.WorkspaceFilter{Query: d.Query, AfterGID: q.Get("after"), Limit: pageSize + 1})
 	if err != nil {
 		return fmt.Errorf("admin: connections: %w", err)
 	}
-	if len(workspaces) > pageSize {
-		workspaces = workspaces[:pageSize]
-		next := url.Values{"after": {workspaces[len(workspaces)-1].GID}}
-		if d.Query != "" {
-			next.Set("q", d.Query)
-		}
-		d.Next = pageURL("/admin/connections", next)
-	}
-	gids := make([]string, len(workspaces))
-	for i, ws := range workspaces {
-		gids[i] = ws.GID
-	}
+	workspaces, d.Next = onePage(workspaces, pageSize, "/admin/connections", "after", workspaceGID, "q", d.Query)
+	gids := keys(workspaces, workspaceGID)
 	conns, err := c.d.Store.ListConnectionsOf(ctx, gids)
 	if err != nil {
 		return fmt.Errorf("admin: connections: %w", err)
@@ -130,28 +128,76 @@ func (c *connectionsPage) page(w http.ResponseWriter, r *http.Request, s *sessio
 	if err != nil {
 		return fmt.Errorf("admin: connections: %w", err)
 	}
+	nb := c.names(ctx)
 	for _, ws := range workspaces {
 		v := workspaceView{Workspace: ws}
 		for _, cn := range conns {
 			if cn.WorkspaceGID == ws.GID {
-				v.Connections = append(v.Connections, setup.ConnectionSummary{ServerID: cn.JiraServerID, ServerName: names[cn.JiraServerID], IsDefault: cn.IsDefault})
+				v.Connections = append(v.Connections, setup.ConnectionSummary{ServerID: cn.JiraServerID, ServerName: nb.serverName(cn.JiraServerID), IsDefault: cn.IsDefault})
 			}
 		}
 		// Server ids are random; show the connections in name order.
 		slices.SortFunc(v.Connections, func(a, b setup.ConnectionSummary) int { return cmp.Compare(a.ServerName, b.ServerName) })
-		for _, srv := range servers {
-			if !slices.ContainsFunc(v.Connections, func(cn setup.ConnectionSummary) bool { return cn.ServerID == srv.ID }) {
-				v.Unconnected = append(v.Unconnected, srv)
-			}
-		}
 		for _, rt := range routes {
 			if rt.WorkspaceGID == ws.GID {
-				v.Routes = append(v.Routes, routeView{Route: rt, ServerName: names[rt.JiraServerID]})
+				v.Routes = append(v.Routes, routeView{Route: rt, ServerName: nb.serverName(rt.JiraServerID)})
 			}
 		}
 		d.Workspaces = append(d.Workspaces, v)
 	}
 	c.render(w, r, http.StatusOK, "connections", s, "Connections", d)
+	return nil
+}
+
+// workspace reads a workspace the console's pages name in their path: a
+// 404 that says where to add it when asanajira does not serve it.
+func (c *connectionsPage) workspace(ctx context.Context, gid string) (store.Workspace, error) {
+	ws, err := c.d.Store.GetWorkspace(ctx, gid)
+	if errors.Is(err, store.ErrNotFound) {
+		return ws, httpx.Errorf(http.StatusNotFound, "asanajira does not serve a workspace %q; add it on the Connections page first", gid)
+	}
+	return ws, err
+}
+
+type connectData struct {
+	Workspace store.Workspace
+	// Servers are the servers of this page the workspace is not connected
+	// to yet, by name; Connected counts those it is connected to.
+	Servers   []store.JiraServer
+	Connected int
+	// Next is the next page of servers ("" when none); Paged says this is
+	// not the first.
+	Next  template.URL
+	Paged bool
+}
+
+// connectPage offers a workspace the Jira servers it is not connected to
+// yet, ten at a time by name, with whether the one chosen becomes the
+// default of its projects.
+func (c *connectionsPage) connectPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx := r.Context()
+	gid := r.PathValue("gid")
+	ws, err := c.workspace(ctx, gid)
+	if err != nil {
+		return fmt.Errorf("admin: connect a workspace: %w", err)
+	}
+	conns, err := c.d.Store.ListWorkspaceConnections(ctx, gid)
+	if err != nil {
+		return fmt.Errorf("admin: connect a workspace: %w", err)
+	}
+	after := r.URL.Query().Get("after")
+	servers, err := c.d.Store.ListJiraServersPage(ctx, store.JiraServerFilter{AfterID: after, Limit: serverPageSize + 1})
+	if err != nil {
+		return fmt.Errorf("admin: connect a workspace: %w", err)
+	}
+	d := connectData{Workspace: ws, Connected: len(conns), Paged: after != ""}
+	servers, d.Next = onePage(servers, serverPageSize, "/admin/workspaces/"+url.PathEscape(gid)+"/connect", "after", serverID)
+	for _, srv := range servers {
+		if !slices.ContainsFunc(conns, func(cn store.Connection) bool { return cn.JiraServerID == srv.ID }) {
+			d.Servers = append(d.Servers, srv)
+		}
+	}
+	c.render(w, r, http.StatusOK, "workspace_connect", s, "Connect "+ws.Name, d)
 	return nil
 }
 
@@ -268,21 +314,11 @@ type asanaProjectsData struct {
 func (c *connectionsPage) asanaProjectsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	gid := r.PathValue("gid")
-	ws, err := c.d.Store.GetWorkspace(ctx, gid)
-	if errors.Is(err, store.ErrNotFound) {
-		return httpx.Errorf(http.StatusNotFound, "asanajira does not serve a workspace %q; add it on the Connections page first", gid)
-	}
+	ws, err := c.workspace(ctx, gid)
 	if err != nil {
 		return fmt.Errorf("admin: route a project: %w", err)
 	}
-	servers, err := c.d.Store.ListJiraServerNames(ctx)
-	if err != nil {
-		return fmt.Errorf("admin: route a project: %w", err)
-	}
-	names := map[string]string{}
-	for _, srv := range servers {
-		names[srv.ID] = srv.Name
-	}
+	nb := c.names(ctx)
 	conns, err := c.d.Store.ListWorkspaceConnections(ctx, gid)
 	if err != nil {
 		return fmt.Errorf("admin: route a project: %w", err)
@@ -294,15 +330,15 @@ func (c *connectionsPage) asanaProjectsPage(w http.ResponseWriter, r *http.Reque
 	q := r.URL.Query()
 	d := asanaProjectsData{Workspace: ws, Query: strings.TrimSpace(q.Get("q"))}
 	for _, cn := range conns {
-		d.Servers = append(d.Servers, setup.ConnectionSummary{ServerID: cn.JiraServerID, ServerName: names[cn.JiraServerID], IsDefault: cn.IsDefault})
+		d.Servers = append(d.Servers, setup.ConnectionSummary{ServerID: cn.JiraServerID, ServerName: nb.serverName(cn.JiraServerID), IsDefault: cn.IsDefault})
 		if cn.IsDefault {
-			d.Default = names[cn.JiraServerID]
+			d.Default = nb.serverName(cn.JiraServerID)
 		}
 	}
 	slices.SortFunc(d.Servers, func(a, b setup.ConnectionSummary) int { return cmp.Compare(a.ServerName, b.ServerName) })
 	routed := map[string]string{}
 	for _, rt := range routes {
-		routed[rt.ProjectGID] = or(names[rt.JiraServerID], rt.JiraServerID)
+		routed[rt.ProjectGID] = or(nb.serverName(rt.JiraServerID), rt.JiraServerID)
 		if rt.JiraProjectKey != "" {
 			routed[rt.ProjectGID] += " (" + rt.JiraProjectKey + ")"
 		}

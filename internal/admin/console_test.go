@@ -61,7 +61,8 @@ func TestHeaderMarksTheCurrentSection(t *testing.T) {
 	}
 }
 
-// A workspace is offered only the servers it is not connected to yet.
+// A workspace is offered only the servers it is not connected to yet, on
+// its own connect page, which its card on the Connections page links to.
 func TestConnectedServerIsNotOfferedAgain(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -72,13 +73,11 @@ func TestConnectedServerIsNotOfferedAgain(t *testing.T) {
 	}
 	offered := func(gid string) []string {
 		t.Helper()
-		page := b.get(e.hs.URL + "/admin/connections").Body
-		_, card, ok := strings.Cut(page, `data-workspace="`+gid+`"`)
-		if !ok {
-			t.Fatalf("no card for workspace %s", gid)
+		r := b.get(e.hs.URL + "/admin/workspaces/" + gid + "/connect")
+		if r.Status != http.StatusOK {
+			t.Fatalf("the connect page of workspace %s: %d", gid, r.Status)
 		}
-		card, _, _ = strings.Cut(card, `class="card workspace"`)
-		_, sel, ok := strings.Cut(card, `<select id="connect-`+gid+`" name="server">`)
+		_, sel, ok := strings.Cut(r.Body, `<select id="connect-`+gid+`" name="server">`)
 		if !ok {
 			return nil
 		}
@@ -88,6 +87,15 @@ func TestConnectedServerIsNotOfferedAgain(t *testing.T) {
 			ids = append(ids, m[1])
 		}
 		return ids
+	}
+	page := b.get(e.hs.URL + "/admin/connections").Body
+	for _, gid := range []string{"1201000000000001", "1201000000000002"} {
+		if !strings.Contains(page, `href="/admin/workspaces/`+gid+`/connect"`) {
+			t.Errorf("the card of workspace %s does not link to its connect page", gid)
+		}
+	}
+	if r := b.get(e.hs.URL + "/admin/workspaces/999/connect"); r.Status != http.StatusNotFound {
+		t.Errorf("the connect page of an unknown workspace: %d, want 404", r.Status)
 	}
 	if got := offered("1201000000000001"); got != nil {
 		t.Errorf("Acme, connected to both servers, is offered %v", got)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/asanajira/asanajira/internal/store"
@@ -128,4 +129,64 @@ func linkID(t *testing.T, e *env, key string) int64 {
 		t.Fatalf("link %s: %v %v", key, ls, err)
 	}
 	return ls[0].ID
+}
+
+// The Connections page lists the Jira servers a page at a time by name,
+// every server once, and not while it searches workspaces; a workspace's
+// connect page offers them a page at a time.
+func TestConnectionsPageListsServersAPageAtATime(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	b := e.admin()
+	var (
+		names []string
+		last  store.JiraServer
+	)
+	for _, i := range []int{7, 23, 0, 12, 3, 18, 9, 21, 1, 15, 5, 11, 20, 2, 16, 8, 22, 4, 13, 19, 6, 10, 17, 14} {
+		last = store.JiraServer{Name: fmt.Sprintf("Server %02d", i), BaseURL: fmt.Sprintf("https://jira%d.example.com", i)}
+		if err := e.store.CreateJiraServer(ctx, &last); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 24 {
+		names = append(names, fmt.Sprintf("Server %02d", i))
+	}
+	if err := e.store.PutWorkspace(ctx, store.Workspace{GID: "8001", Name: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	serverCell := regexp.MustCompile(`<td><a href="/admin/servers/js_[^"]+">(Server \d+)</a>`)
+	if got := walk(t, e, b, "/admin/connections", "More servers", serverCell); !slices.Equal(got, names) {
+		t.Fatalf("servers paging: %d rows %v", len(got), got)
+	}
+	// A workspace's connect page offers them a page at a time too.
+	optionCell := regexp.MustCompile(`<option value="js_[^"]+">(Server \d+)</option>`)
+	if got := walk(t, e, b, "/admin/workspaces/8001/connect", "More servers", optionCell); !slices.Equal(got, names) {
+		t.Fatalf("servers offered to connect: %d rows %v", len(got), got)
+	}
+	r := b.get(e.hs.URL + "/admin/connections?q=acme")
+	if r.Status != http.StatusOK || strings.Contains(r.Body, `id="servers"`) || !strings.Contains(r.Body, `href="/admin/workspaces/8001/connect"`) {
+		t.Errorf("a workspace search lists the servers, or offers no connect page: %d\n%s", r.Status, r.Body)
+	}
+
+	// With more servers than a page, the Links page's filter is set from a
+	// server's page, and names the server it is set to.
+	if err := e.store.CreateLink(ctx, &store.Link{WorkspaceGID: "8001", TaskGID: "5001", JiraServerID: last.ID, IssueID: "9001", IssueKey: "ZZ-1"}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string][]string{
+		"/admin/links": {`<p class="hint" id="server-filter">A Jira server's page`, `<td>Server 14</td>`},
+		"/admin/links?server=" + last.ID: {`<input type="hidden" name="server" value="` + last.ID + `">`,
+			`Links of Server 14 only: <a href="/admin/links">all servers</a>.`, `<a href="https://jira14.example.com/browse/ZZ-1">ZZ-1</a>`},
+	} {
+		r := b.get(e.hs.URL + path)
+		if r.Status != http.StatusOK || strings.Contains(r.Body, `<select id="server"`) {
+			t.Errorf("%s: %d, or it offers every server", path, r.Status)
+		}
+		for _, w := range want {
+			if !strings.Contains(r.Body, w) {
+				t.Errorf("%s lacks %s", path, w)
+			}
+		}
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/asanajira/asanajira/internal/httpx"
 	"github.com/asanajira/asanajira/internal/store"
 )
@@ -43,6 +45,39 @@ func (c *auditPage) mount(m *http.ServeMux) { m.Handle("GET /admin/audit", c.adm
 // first page as on the thousandth, with a hundred links or a hundred
 // thousand.
 
+// onePage trims rows, read one over size, to size, and returns the URL of
+// the next page when there is one ("" when none): path with param set to
+// the last row's key and the name, value pairs of keep whose value is
+// not empty (the search and filters the next page keeps).
+func onePage[T any](rows []T, size int, path, param string, key func(T) string, keep ...string) ([]T, template.URL) {
+	if len(rows) <= size {
+		return rows, ""
+	}
+	rows = rows[:size]
+	next := url.Values{param: {key(rows[len(rows)-1])}}
+	for i := 0; i+1 < len(keep); i += 2 {
+		if keep[i+1] != "" {
+			next.Set(keep[i], keep[i+1])
+		}
+	}
+	return rows, pageURL(path, next)
+}
+
+// keys are the keys of rows, in their order.
+func keys[T any](rows []T, key func(T) string) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = key(r)
+	}
+	return out
+}
+
+func userGID(u store.AsanaUser) string      { return u.GID }
+func workspaceGID(w store.Workspace) string { return w.GID }
+func jobID(j *rivertype.JobRow) string      { return strconv.FormatInt(j.ID, 10) }
+func auditID(e store.AuditEntry) string     { return strconv.FormatInt(e.ID, 10) }
+func serverID(j store.JiraServer) string    { return j.ID }
+
 // pageURL is a list page's URL with its query; both are ours, so the
 // template may use it as is.
 func pageURL(path string, q url.Values) template.URL {
@@ -60,8 +95,12 @@ type linkRow struct {
 
 type linksData struct {
 	Query, Server string
-	Servers       []store.JiraServer
-	Links         []linkRow
+	// Servers are the servers the filter offers, when there are a page of
+	// them at most; past that the filter is set from a server's page, and
+	// ServerName names the one it is set to.
+	Servers    []store.JiraServer
+	ServerName string
+	Links      []linkRow
 	// Newer and Older are the neighbouring pages ("" when none).
 	Newer, Older template.URL
 }
@@ -74,17 +113,18 @@ func (c *linksPage) linksPage(w http.ResponseWriter, r *http.Request, s *session
 	d := linksData{Query: strings.TrimSpace(q.Get("q")), Server: q.Get("server")}
 	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
 	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
-	// The server filter offers every connected Jira server: a handful of
-	// rows, one per server an admin connected.
-	servers, err := c.d.Store.ListJiraServerNames(ctx)
+	// The server filter offers the servers when they fit a page; with
+	// more, a server's page sets it (its links are a link there), so that
+	// the page does not grow with the servers.
+	servers, err := c.d.Store.ListJiraServersPage(ctx, store.JiraServerFilter{Limit: serverPageSize + 1})
 	if err != nil {
 		return fmt.Errorf("admin: links: %w", err)
 	}
-	d.Servers = servers
-	byID := map[string]store.JiraServer{}
-	for _, srv := range servers {
-		byID[srv.ID] = srv
+	if len(servers) <= serverPageSize {
+		d.Servers = servers
 	}
+	nb := c.names(ctx)
+	d.ServerName = nb.serverName(d.Server)
 	links, err := c.d.Store.ListLinks(ctx, store.LinkFilter{JiraServerID: d.Server, Query: d.Query, Limit: pageSize + 1, BeforeID: before, AfterID: after})
 	if err != nil {
 		return fmt.Errorf("admin: links: %w", err)
@@ -114,13 +154,9 @@ func (c *linksPage) linksPage(w http.ResponseWriter, r *http.Request, s *session
 			d.Newer = pageURL("/admin/links", page)
 		}
 	}
-	nb, err := c.names(ctx)
-	if err != nil {
-		return err
-	}
 	for _, l := range links {
 		row := linkRow{Link: l, ServerName: l.JiraServerID, WorkspaceName: nb.of(l.WorkspaceGID), CreatorName: nb.of(l.CreatedBy)}
-		if srv, ok := byID[l.JiraServerID]; ok {
+		if srv, ok := nb.server(l.JiraServerID); ok {
 			row.ServerName, row.IssueURL = srv.Name, srv.BaseURL+"/browse/"+l.IssueKey
 		}
 		d.Links = append(d.Links, row)
@@ -155,19 +191,8 @@ func (c *usersPage) usersPage(w http.ResponseWriter, r *http.Request, s *session
 	if err != nil {
 		return fmt.Errorf("admin: users: %w", err)
 	}
-	if len(users) > pageSize {
-		users = users[:pageSize]
-		next := url.Values{"after": {users[len(users)-1].GID}}
-		if d.Query != "" {
-			next.Set("q", d.Query)
-		}
-		d.Next = pageURL("/admin/users", next)
-	}
-	gids := make([]string, len(users))
-	for i, u := range users {
-		gids[i] = u.GID
-	}
-	creds, err := c.d.Store.ListJiraCredentialsOf(ctx, gids)
+	users, d.Next = onePage(users, pageSize, "/admin/users", "after", userGID, "q", d.Query)
+	creds, err := c.d.Store.ListJiraCredentialsOf(ctx, keys(users, userGID))
 	if err != nil {
 		return fmt.Errorf("admin: users: %w", err)
 	}
@@ -238,14 +263,7 @@ func (c *jobsPage) jobsPage(w http.ResponseWriter, r *http.Request, s *session) 
 		if err != nil {
 			return fmt.Errorf("admin: jobs: %w", err)
 		}
-		if len(failed) > pageSize {
-			failed = failed[:pageSize]
-			older := url.Values{"before": {strconv.FormatInt(failed[len(failed)-1].ID, 10)}}
-			if d.Kind != "" {
-				older.Set("kind", d.Kind)
-			}
-			d.Older = pageURL("/admin/jobs", older)
-		}
+		failed, d.Older = onePage(failed, pageSize, "/admin/jobs", "before", jobID, "kind", d.Kind)
 		for _, j := range failed {
 			row := jobRow{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, At: j.CreatedAt}
 			if n := len(j.Errors); n > 0 {
@@ -297,22 +315,9 @@ func (c *auditPage) auditPage(w http.ResponseWriter, r *http.Request, s *session
 	if err != nil {
 		return fmt.Errorf("admin: audit: %w", err)
 	}
-	if len(es) > pageSize {
-		es = es[:pageSize]
-		older := url.Values{"before": {strconv.FormatInt(es[len(es)-1].ID, 10)}}
-		if d.Action != "" {
-			older.Set("action", d.Action)
-		}
-		if d.Target != "" {
-			older.Set("target", d.Target)
-		}
-		d.Older = pageURL("/admin/audit", older)
-	}
+	es, d.Older = onePage(es, pageSize, "/admin/audit", "before", auditID, "action", d.Action, "target", d.Target)
 	d.Entries, d.Targets = es, map[string]string{}
-	nb, err := c.names(r.Context())
-	if err != nil {
-		return err
-	}
+	nb := c.names(r.Context())
 	for _, e := range es {
 		if n := nb.target(e.Target); n != "" {
 			d.Targets[e.Target] = n

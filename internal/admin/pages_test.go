@@ -76,6 +76,8 @@ func TestPagesGolden(t *testing.T) {
 		{"api_tokens_empty", "/admin/api-tokens", b, http.StatusOK},
 		{"workspaces_asana", "/admin/workspaces/asana", b, http.StatusOK},
 		{"projects_asana", "/admin/workspaces/1201000000000001/projects", b, http.StatusOK},
+		{"workspace_connect", "/admin/workspaces/1201000000000002/connect", b, http.StatusOK},
+		{"workspace_connect_all", "/admin/workspaces/1201000000000001/connect", b, http.StatusOK},
 		{"not_found", "/admin/servers/js_missing", b, http.StatusNotFound},
 	}
 	for _, p := range pages {

@@ -179,8 +179,8 @@ type orderedConnection struct {
 // connectionsPage lists the connections of a page of workspaces after the
 // workspace after, as the Connections page orders them (workspaces by
 // name, each one's servers by name): the workspaces by the name index,
-// their connections by their keys, no secret opened. last is the page's
-// last workspace when there are more, else "".
+// their connections and servers by their keys. last is the page's last
+// workspace when there are more, else "".
 func (c *syncPages) connectionsPage(ctx context.Context, after string) (conns []orderedConnection, last string, err error) {
 	workspaces, err := c.d.Store.ListWorkspacesPage(ctx, store.WorkspaceFilter{AfterGID: after, Limit: pageSize + 1})
 	if err != nil {
@@ -190,25 +190,14 @@ func (c *syncPages) connectionsPage(ctx context.Context, after string) (conns []
 		workspaces = workspaces[:pageSize]
 		last = workspaces[len(workspaces)-1].GID
 	}
-	gids := make([]string, len(workspaces))
-	for i, ws := range workspaces {
-		gids[i] = ws.GID
-	}
-	all, err := c.d.Store.ListConnectionsOf(ctx, gids)
+	all, err := c.d.Store.ListConnectionsOf(ctx, keys(workspaces, workspaceGID))
 	if err != nil {
 		return nil, "", fmt.Errorf("admin: sync: %w", err)
 	}
-	servers, err := c.d.Store.ListJiraServerNames(ctx)
-	if err != nil {
-		return nil, "", fmt.Errorf("admin: sync: %w", err)
-	}
-	names := map[string]string{}
-	for _, srv := range servers {
-		names[srv.ID] = srv.Name
-	}
+	nb := c.names(ctx)
 	byWorkspace := map[string][]orderedConnection{}
 	for _, cn := range all {
-		byWorkspace[cn.WorkspaceGID] = append(byWorkspace[cn.WorkspaceGID], orderedConnection{serverID: cn.JiraServerID, serverName: names[cn.JiraServerID]})
+		byWorkspace[cn.WorkspaceGID] = append(byWorkspace[cn.WorkspaceGID], orderedConnection{serverID: cn.JiraServerID, serverName: nb.serverName(cn.JiraServerID)})
 	}
 	for _, ws := range workspaces {
 		row := byWorkspace[ws.GID]

@@ -39,26 +39,42 @@ func (p *params) add(v any) string {
 }
 
 func (q queries) ListUsers(ctx context.Context, f UserFilter) ([]AsanaUser, error) {
-	// Names sort and compare in byte order (the index's), whatever the
-	// database's collation, so that a name prefix is a range of the index.
+	return pageByName(ctx, q, "list users", nameOrder{table: "asana_users", key: "gid", columns: asanaUserColumns, email: "email"},
+		f.Query, f.AfterGID, f.Limit, q.scanAsanaUser)
+}
+
+// nameOrder is a table listed a page at a time by name, case ignored,
+// then by its key: the columns read, and the column an email search
+// compares ("" when the rows have none).
+type nameOrder struct {
+	table, key, columns, email string
+}
+
+// pageByName lists a page of o's rows by name (case ignored, in byte
+// order) then key, starting after the row whose key is after. query, when
+// set, is a key (digits), an email (it has an @, when o has emails) or the
+// start of a name, in any case. Names sort and compare in byte order (the
+// index's), whatever the database's collation, so that a page and a name
+// prefix are each a range of the index on lower(name) and the key.
+func pageByName[T any](ctx context.Context, q queries, op string, o nameOrder, query, after string, limit int, scan func(scanner) (T, error)) ([]T, error) {
 	name := "lower(name)" + q.s.dialect.ByteOrder
 	var (
 		where []string
 		args  params
 	)
 	arg := args.add
-	switch query := strings.TrimSpace(f.Query); {
+	switch query = strings.TrimSpace(query); {
 	case query == "":
 	case digitsShape.MatchString(query):
-		where = append(where, "gid = "+arg(query))
-	case emailShape.MatchString(query):
-		where = append(where, "lower(email) = "+arg(strings.ToLower(query)))
+		where = append(where, o.key+" = "+arg(query))
+	case o.email != "" && emailShape.MatchString(query):
+		where = append(where, "lower("+o.email+") = "+arg(strings.ToLower(query)))
 	default:
 		prefix := strings.ToLower(query)
 		where = append(where, name+" >= "+arg(prefix), name+" < "+arg(prefix+"\U0010FFFF"))
 	}
-	if f.AfterGID != "" {
-		cond, ok, err := q.afterByName(ctx, "asana_users", name, f.AfterGID, arg)
+	if after != "" {
+		cond, ok, err := q.afterByName(ctx, o, name, after, arg)
 		if err != nil || !ok {
 			return nil, err
 		}
@@ -68,39 +84,35 @@ func (q queries) ListUsers(ctx context.Context, f UserFilter) ([]AsanaUser, erro
 	if len(where) > 0 {
 		clause = " WHERE " + strings.Join(where, " AND ")
 	}
-	return list(ctx, q, "list users", `SELECT `+asanaUserColumns+` FROM asana_users`+clause+
-		` ORDER BY `+name+`, gid LIMIT `+arg(limitOr(f.Limit, 50, 500)), q.scanAsanaUser, args...)
+	return list(ctx, q, op, `SELECT `+o.columns+` FROM `+o.table+clause+
+		` ORDER BY `+name+`, `+o.key+` LIMIT `+arg(limitOr(limit, 50, 500)), scan, args...)
 }
 
-// afterByName is the condition of a page of table's rows by name (the
-// expression name, over lower(name)) then gid that starts after the row
-// of gid after. That row's name is read first, by its key, so that the
+// afterByName is the condition of a page of o's rows by name (the
+// expression name, over lower(name)) then key that starts after the row
+// whose key is after. That row's name is read first, by its key, so that the
 // page is a range of the name index on either database: SQLite does not
 // range-scan a row value compared with a subquery's. lower() is the
 // database's, as the index's (SQLite's folds ASCII letters alone). ok is
 // false when the row is gone: the page is empty.
-func (q queries) afterByName(ctx context.Context, table, name, after string, arg func(any) string) (cond string, ok bool, err error) {
+func (q queries) afterByName(ctx context.Context, o nameOrder, name, after string, arg func(any) string) (cond string, ok bool, err error) {
 	var lowered string
-	err = q.q.QueryRowContext(ctx, `SELECT lower(name) FROM `+table+` WHERE gid = $1`, after).Scan(&lowered)
+	err = q.q.QueryRowContext(ctx, `SELECT lower(name) FROM `+o.table+` WHERE `+o.key+` = $1`, after).Scan(&lowered)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, q.wrap("page of "+table, err)
+		return "", false, q.wrap("page of "+o.table, err)
 	}
-	n, g := arg(lowered), arg(after)
-	return name + " >= " + n + " AND (" + name + " > " + n + " OR gid > " + g + ")", true, nil
+	n, k := arg(lowered), arg(after)
+	return name + " >= " + n + " AND (" + name + " > " + n + " OR " + o.key + " > " + k + ")", true, nil
 }
 
 func (q queries) ListJiraCredentialsOf(ctx context.Context, asanaUserGIDs []string) ([]JiraCredential, error) {
 	if len(asanaUserGIDs) == 0 {
 		return nil, nil
 	}
-	marks := make([]string, len(asanaUserGIDs))
-	args := make([]any, len(asanaUserGIDs))
-	for i, gid := range asanaUserGIDs {
-		marks[i], args[i] = "$"+strconv.Itoa(i+1), gid
-	}
+	marks, args := in(asanaUserGIDs)
 	return list(ctx, q, "list jira credentials of users", `SELECT `+jiraCredentialColumns+` FROM jira_credentials
-		WHERE asana_user_gid IN (`+strings.Join(marks, ", ")+`) ORDER BY asana_user_gid, jira_server_id`, q.scanJiraCredential, args...)
+		WHERE asana_user_gid IN (`+marks+`) ORDER BY asana_user_gid, jira_server_id`, q.scanJiraCredential, args...)
 }

@@ -17,8 +17,9 @@ type WorkspaceFilter struct {
 
 // ConnectionListQueries serve the console's Connections, Sync and server
 // pages: a page of workspaces with the connections and routes of just
-// those workspaces, and what uses a server counted through its indexes,
-// so that each page costs the same with a thousand workspaces.
+// those workspaces, a page of servers, and what uses a server counted
+// through its indexes, so that each page costs the same with a thousand
+// workspaces and fifty servers.
 type ConnectionListQueries interface {
 	ListWorkspacesPage(ctx context.Context, f WorkspaceFilter) ([]Workspace, error)
 	// ListConnectionsOf lists the connections of the given workspaces, by
@@ -33,16 +34,18 @@ type ConnectionListQueries interface {
 	// ListServerWorkspaces lists up to limit of the workspaces connected to
 	// a server, by gid.
 	ListServerWorkspaces(ctx context.Context, jiraServerID string, limit int) ([]Workspace, error)
-	// CountServersUsers counts every server's users (credentials) and
-	// links, each up to limit, in one statement: one round trip for a page
-	// that lists the servers, however many there are.
-	CountServersUsers(ctx context.Context, limit int) (map[string]ServerCounts, error)
+	// ListJiraServersPage lists a page of the Jira servers by name (case
+	// ignored) then id, with what a list shows of each (id, name, base
+	// URL, version, status, when checked, application link id, webhook
+	// URL) and no secret read or opened.
+	ListJiraServersPage(ctx context.Context, f JiraServerFilter) ([]JiraServer, error)
 }
 
-// ServerCounts are a server's users and links, each counted up to a
-// limit.
-type ServerCounts struct {
-	Users, Links int
+// JiraServerFilter pages through the Jira servers by name (case ignored)
+// then id. The page starts after the server AfterID.
+type JiraServerFilter struct {
+	AfterID string
+	Limit   int
 }
 
 func scanWorkspace(row scanner) (Workspace, error) {
@@ -56,35 +59,8 @@ func scanWorkspace(row scanner) (Workspace, error) {
 }
 
 func (q queries) ListWorkspacesPage(ctx context.Context, f WorkspaceFilter) ([]Workspace, error) {
-	// Names compare in byte order (the index's), whatever the database's
-	// collation, so that a name prefix is a range of the index.
-	name := "lower(name)" + q.s.dialect.ByteOrder
-	var (
-		where []string
-		args  params
-	)
-	arg := args.add
-	switch query := strings.TrimSpace(f.Query); {
-	case query == "":
-	case digitsShape.MatchString(query):
-		where = append(where, "gid = "+arg(query))
-	default:
-		prefix := strings.ToLower(query)
-		where = append(where, name+" >= "+arg(prefix), name+" < "+arg(prefix+"\U0010FFFF"))
-	}
-	if f.AfterGID != "" {
-		cond, ok, err := q.afterByName(ctx, "workspaces", name, f.AfterGID, arg)
-		if err != nil || !ok {
-			return nil, err
-		}
-		where = append(where, cond)
-	}
-	clause := ""
-	if len(where) > 0 {
-		clause = " WHERE " + strings.Join(where, " AND ")
-	}
-	return list(ctx, q, "list workspaces page", `SELECT gid, name, created_at FROM workspaces`+clause+
-		` ORDER BY `+name+`, gid LIMIT `+arg(limitOr(f.Limit, 50, 500)), scanWorkspace, args...)
+	return pageByName(ctx, q, "list workspaces page", nameOrder{table: "workspaces", key: "gid", columns: "gid, name, created_at"},
+		f.Query, f.AfterGID, f.Limit, scanWorkspace)
 }
 
 // in is the placeholders of an IN list of values, numbered from 1, and
@@ -131,27 +107,20 @@ func (q queries) ListServerWorkspaces(ctx context.Context, jiraServerID string, 
 		WHERE c.jira_server_id = $1 ORDER BY c.workspace_gid LIMIT $2`, scanWorkspace, jiraServerID, limitOr(limit, 10, 500))
 }
 
-func (q queries) CountServersUsers(ctx context.Context, limit int) (map[string]ServerCounts, error) {
-	// Each count reads the server's index up to the limit; the servers are
-	// the one list read whole (a row per server an administrator connected).
-	rows, err := q.q.QueryContext(ctx, `SELECT id,
-		(SELECT count(*) FROM (SELECT 1 FROM jira_credentials c WHERE c.jira_server_id = jira_servers.id LIMIT $1) AS u),
-		(SELECT count(*) FROM (SELECT 1 FROM links l WHERE l.jira_server_id = jira_servers.id LIMIT $1) AS k)
-		FROM jira_servers ORDER BY name, id`, limit)
-	if err != nil {
-		return nil, q.wrap("count servers' users and links", err)
-	}
-	defer rows.Close()
-	out := map[string]ServerCounts{}
-	for rows.Next() {
-		var (
-			id string
-			c  ServerCounts
-		)
-		if err := rows.Scan(&id, &c.Users, &c.Links); err != nil {
-			return nil, q.wrap("count servers' users and links", err)
-		}
-		out[id] = c
-	}
-	return out, q.wrap("count servers' users and links", rows.Err())
+func (q queries) ListJiraServersPage(ctx context.Context, f JiraServerFilter) ([]JiraServer, error) {
+	return pageByName(ctx, q, "list jira servers page", nameOrder{table: "jira_servers", key: "id", columns: jiraServerSummaryColumns},
+		"", f.AfterID, f.Limit, scanJiraServerSummary)
+}
+
+// jiraServerSummaryColumns are what a list of servers shows: no secret.
+const jiraServerSummaryColumns = `id, name, base_url, version, status, checked_at, applink_id, webhook_url`
+
+func scanJiraServerSummary(row scanner) (JiraServer, error) {
+	var (
+		j       JiraServer
+		checked sql.NullTime
+	)
+	err := row.Scan(&j.ID, &j.Name, &j.BaseURL, &j.Version, &j.Status, &checked, &j.AppLinkID, &j.WebhookURL)
+	j.CheckedAt = fromNullTime(checked)
+	return j, err
 }

@@ -74,16 +74,6 @@ func testFindAndCount(t *testing.T, newStore NewStore) {
 			t.Errorf("CountLinks(limit %d) = %d, %v; want %d", tc.limit, n, err, tc.want)
 		}
 	}
-	for limit, want := range map[int]map[string]store.ServerCounts{
-		10: {j1.ID: {Users: 4, Links: 5}, j2.ID: {Users: 1}},
-		3:  {j1.ID: {Users: 3, Links: 3}, j2.ID: {Users: 1}},
-	} {
-		got, err := s.CountServersUsers(ctx, limit)
-		must(t, err)
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("CountServersUsers(limit %d) (-want +got):\n%s", limit, diff)
-		}
-	}
 }
 
 // Users page by name (case ignored, byte order), then gid; a search finds a

@@ -2,14 +2,17 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 var connectionListTests = map[string]func(t *testing.T, newStore NewStore){
-	"ListWorkspacesPage": testListWorkspacesPage,
-	"ConnectionsOf":      testConnectionsOf,
+	"ListWorkspacesPage":  testListWorkspacesPage,
+	"ListJiraServersPage": testListJiraServersPage,
+	"ConnectionsOf":       testConnectionsOf,
 }
 
 // Workspaces page by name (case ignored, byte order), then gid; a search
@@ -20,13 +23,6 @@ func testListWorkspacesPage(t *testing.T, newStore NewStore) {
 	for _, w := range []store.Workspace{{GID: "104", Name: "beta"}, {GID: "101", Name: "Acme"}, {GID: "103", Name: "Beta"},
 		{GID: "102", Name: "acme labs"}, {GID: "105", Name: "Zed"}} {
 		must(t, s.PutWorkspace(ctx, w))
-	}
-	gids := func(ws []store.Workspace) []string {
-		out := []string{}
-		for _, w := range ws {
-			out = append(out, w.GID)
-		}
-		return out
 	}
 	for name, tc := range map[string]struct {
 		f    store.WorkspaceFilter
@@ -44,10 +40,64 @@ func testListWorkspacesPage(t *testing.T, newStore NewStore) {
 	} {
 		got, err := s.ListWorkspacesPage(ctx, tc.f)
 		must(t, err)
-		if diff := cmp.Diff(tc.want, gids(got)); diff != "" {
+		if diff := cmp.Diff(tc.want, keysOf(got, func(w store.Workspace) string { return w.GID })); diff != "" {
 			t.Errorf("ListWorkspacesPage %s (-want +got):\n%s", name, diff)
 		}
 	}
+}
+
+// Servers page by name (case ignored) then id, with what a list shows of
+// each and no secret.
+func testListJiraServersPage(t *testing.T, newStore NewStore) {
+	s, _ := open(t, newStore)
+	ctx := t.Context()
+	var ids []string
+	for _, name := range []string{"beta", "Alpha", "Beta", "zed"} {
+		j := store.JiraServer{Name: name, BaseURL: "https://" + name + ".example", Version: "9.12.0", Status: "connected",
+			AppLinkID: "link-" + name, WebhookURL: "https://bridge.example/jira/webhook/" + name, CheckedAt: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC),
+			ConsumerKey: "key-" + name, PrivateKeyPEM: "private", WebhookSecret: "secret", AuthMethods: []store.AuthMethod{store.AuthPAT}}
+		must(t, s.CreateJiraServer(ctx, &j))
+		ids = append(ids, j.ID)
+	}
+	beta, alpha, betaUpper, zed := ids[0], ids[1], ids[2], ids[3]
+	// "beta" and "Beta" tie on the name: the lower id comes first.
+	betas := []string{beta, betaUpper}
+	if betaUpper < beta {
+		betas = []string{betaUpper, beta}
+	}
+	all := append(append([]string{alpha}, betas...), zed)
+	for name, tc := range map[string]struct {
+		f    store.JiraServerFilter
+		want []string
+	}{
+		"all":               {store.JiraServerFilter{}, all},
+		"a page":            {store.JiraServerFilter{Limit: 2}, all[:2]},
+		"the next page":     {store.JiraServerFilter{AfterID: all[1], Limit: 2}, all[2:]},
+		"the last page":     {store.JiraServerFilter{AfterID: all[3], Limit: 2}, []string{}},
+		"an unknown cursor": {store.JiraServerFilter{AfterID: "js_none"}, []string{}},
+	} {
+		page, err := s.ListJiraServersPage(ctx, tc.f)
+		must(t, err)
+		if diff := cmp.Diff(tc.want, keysOf(page, func(j store.JiraServer) string { return j.ID })); diff != "" {
+			t.Errorf("ListJiraServersPage %s (-want +got):\n%s", name, diff)
+		}
+	}
+	page, err := s.ListJiraServersPage(ctx, store.JiraServerFilter{Limit: 1})
+	must(t, err)
+	want := store.JiraServer{ID: alpha, Name: "Alpha", BaseURL: "https://Alpha.example", Version: "9.12.0", Status: "connected",
+		AppLinkID: "link-Alpha", WebhookURL: "https://bridge.example/jira/webhook/Alpha", CheckedAt: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)}
+	if diff := cmp.Diff([]store.JiraServer{want}, page, cmpopts.EquateApproxTime(time.Second)); diff != "" {
+		t.Errorf("ListJiraServersPage shows (-want +got):\n%s", diff)
+	}
+}
+
+// keysOf is the keys of rows, in their order (none: empty, not nil).
+func keysOf[T any](rows []T, key func(T) string) []string {
+	out := []string{}
+	for _, r := range rows {
+		out = append(out, key(r))
+	}
+	return out
 }
 
 // The connections and routes of some workspaces; what uses a server,
