@@ -167,3 +167,42 @@ func TestMigration002(t *testing.T) {
 		return store.NewSQL(db, postgres.Dialect, storetest.NewSealer(t), nil), err
 	})
 }
+
+// TestDeliveryPayloadsSkipPglz checks migration 019: a stored delivery's
+// payload is compressed with lz4 where the server has it, and left
+// uncompressed where it has not, never with the default pglz (four times
+// the database's time per delivery).
+func TestDeliveryPayloadsSkipPglz(t *testing.T) {
+	t.Parallel()
+	s := newStore(t, storetest.NewSealer(t), nil)
+	srv := store.JiraServer{Name: "Jira", BaseURL: "https://jira.example"}
+	if err := s.CreateJiraServer(t.Context(), &srv); err != nil {
+		t.Fatal(err)
+	}
+	payload := []byte(`{"webhookEvent":"jira:issue_updated","issue":{"fields":{"description":"` +
+		strings.Repeat("a long description that compresses well ", 400) + `"}}}`)
+	ds := []store.JiraDelivery{{JiraServerID: srv.ID, DedupKey: "k", Event: "jira:issue_updated",
+		Payload: payload, ExpiresAt: time.Now().Add(time.Hour)}}
+	if err := s.AddJiraDeliveries(t.Context(), ds); err != nil {
+		t.Fatal(err)
+	}
+	var lz4Column bool
+	var storage, stored string
+	if err := s.DB().QueryRowContext(t.Context(), `SELECT a.attcompression = 'l', a.attstorage::text,
+			coalesce(pg_column_compression(d.payload), 'none')
+		FROM pg_attribute a, jira_deliveries d
+		WHERE a.attrelid = 'jira_deliveries'::regclass AND a.attname = 'payload' AND d.id = $1`, ds[0].ID).
+		Scan(&lz4Column, &storage, &stored); err != nil {
+		t.Fatal(err)
+	}
+	want := "lz4"
+	if !lz4Column {
+		want = "none"
+		if storage != "e" {
+			t.Errorf("payload storage %q, want e (external, uncompressed) where lz4 is not available", storage)
+		}
+	}
+	if stored != want {
+		t.Errorf("stored payload compressed with %s, want %s", stored, want)
+	}
+}
