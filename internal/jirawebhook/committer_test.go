@@ -61,10 +61,10 @@ func holdDeliveries(t *testing.T, f fixture) (release func()) {
 }
 
 // until waits for cond on the committer's state.
-func until(c *committer, cond func(waiting int, leading bool) bool) {
+func until(c *committer, cond func(waiting, committing int) bool) {
 	for {
 		c.mu.Lock()
-		ok := cond(len(c.waiting), c.leading)
+		ok := cond(len(c.waiting), c.committing)
 		c.mu.Unlock()
 		if ok {
 			return
@@ -81,9 +81,10 @@ type answer struct {
 	stored bool
 }
 
-// sendBatches posts first alone, then the rest while first's transaction
-// waits for the lock, so they make one batch; it returns the answers in
-// the order of bodies.
+// sendBatches posts the first deliveries one at a time, each leading a
+// batch of its own that waits for the lock (as many as may commit at
+// once), then the rest while those wait, so the rest make one batch; it
+// returns the answers in the order of bodies.
 func sendBatches(t *testing.T, f fixture, bodies [][]byte) []answer {
 	t.Helper()
 	release := holdDeliveries(t, f)
@@ -106,12 +107,15 @@ func sendBatches(t *testing.T, f fixture, bodies [][]byte) []answer {
 			answers[i] = answer{status: rec.Code, body: rec.Body.String(), stored: n == 1}
 		})
 	}
-	send(0)
-	until(f.h.c, func(waiting int, leading bool) bool { return leading && waiting == 0 })
-	for i := 1; i < len(bodies); i++ {
+	leaders := min(f.h.c.inFlight, len(bodies)-1)
+	for i := range leaders {
+		send(i)
+		until(f.h.c, func(waiting, committing int) bool { return committing == i+1 && waiting == 0 })
+	}
+	for i := leaders; i < len(bodies); i++ {
 		send(i)
 	}
-	until(f.h.c, func(waiting int, _ bool) bool { return waiting == len(bodies)-1 })
+	until(f.h.c, func(waiting, _ int) bool { return waiting == len(bodies)-leaders })
 	release()
 	wg.Wait()
 	return answers
@@ -167,9 +171,9 @@ func jobGroups(t *testing.T, f fixture) (groups [][]int64, issues [][]string) {
 	return groups, issues
 }
 
-// Deliveries that arrive while a transaction is under way are stored
-// together in the next one, with one job naming them;
-// each is answered only once stored, a repeat within the batch as a
+// Deliveries that arrive while transactions are under way (as many as may
+// commit at once) are stored together in the next one, with one job naming
+// them; each is answered only once stored, a repeat within the batch as a
 // duplicate.
 func TestDeliveriesArrivingTogetherCommitTogether(t *testing.T) {
 	t.Parallel()
@@ -196,9 +200,22 @@ func TestDeliveriesArrivingTogetherCommitTogether(t *testing.T) {
 				t.Fatalf("%d deliveries queued, want 25 (and 2 duplicates)", queued)
 			}
 			groups, issues := jobGroups(t, f)
-			// The first alone, then one job for the rest, of both issues.
-			if diff := cmp.Diff([][]string{{"10013"}, {"10013", "10014"}}, issues); diff != "" {
-				t.Fatalf("issues of the queued jobs (-want +got):\n%s", diff)
+			// The first ones alone, then one job for the rest, of both issues.
+			leaders := f.h.c.inFlight
+			var sizes []int
+			var mixed [][]string
+			for i, g := range groups {
+				sizes = append(sizes, len(g))
+				if len(g) > 1 {
+					mixed = append(mixed, issues[i])
+				}
+			}
+			slices.Sort(sizes)
+			if diff := cmp.Diff(append(slices.Repeat([]int{1}, leaders), 25-leaders), sizes); diff != "" {
+				t.Fatalf("deliveries of each queued job (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([][]string{{"10013", "10014"}}, mixed); diff != "" {
+				t.Fatalf("issues of the batch (-want +got):\n%s", diff)
 			}
 			named := slices.Concat(groups...)
 			slices.Sort(named)
@@ -278,6 +295,43 @@ func TestConcurrentDuplicatesQueuedOnce(t *testing.T) {
 			}
 			if groups, _ := jobGroups(t, f); queued != 1 || len(groups) != 1 || len(groups[0]) != 1 {
 				t.Fatalf("%d queued, jobs %v; want one delivery queued and one job", queued, groups)
+			}
+		})
+	}
+}
+
+// Up to MaxInFlight batches commit side by side: while they wait for the
+// database, the next deliveries start batches of their own instead of
+// waiting for the first to commit; the one beyond waits. PostgreSQL
+// commits several by default, SQLite (one writer) one.
+func TestBatchesCommitSideBySide(t *testing.T) {
+	t.Parallel()
+	for _, db := range databases {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			f := setupOn(t, db)
+			if want := map[string]int{"sqlite": 1, "postgres": 4}[db]; f.h.c.inFlight != want {
+				t.Errorf("batches committing at once by default: %d, want %d", f.h.c.inFlight, want)
+			}
+			f = f.with(func(d *Deps) { d.MaxInFlight = 3 })
+			var bodies [][]byte
+			for i := range 4 {
+				bodies = append(bodies, commentDelivery(t, "10013", 300+i))
+			}
+			answers := sendBatches(t, f, bodies) // three leaders, each alone, then one waiting
+			for i, a := range answers {
+				if a.status != http.StatusAccepted || !strings.Contains(a.body, `"queued"`) || !a.stored {
+					t.Fatalf("delivery %d: %d %s, stored when answered: %v", i, a.status, a.body, a.stored)
+				}
+			}
+			groups, _ := jobGroups(t, f)
+			if diff := cmp.Diff([]int{1, 1, 1, 1}, func() (n []int) {
+				for _, g := range groups {
+					n = append(n, len(g))
+				}
+				return n
+			}()); diff != "" {
+				t.Fatalf("deliveries of each queued job (-want +got):\n%s", diff)
 			}
 		})
 	}

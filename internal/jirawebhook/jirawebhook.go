@@ -9,7 +9,8 @@
 // accepted before it is durably queued. A transaction per delivery would
 // cap the intake at the database's commits a second, so deliveries that
 // arrive together share one (group commit, committer.go): each is answered
-// once the transaction holding it has committed.
+// once the transaction holding it has committed. On PostgreSQL several such
+// transactions are under way at once.
 package jirawebhook
 
 import (
@@ -56,6 +57,9 @@ type Deps struct {
 	// MaxBatch bounds the deliveries one transaction stores (default
 	// DefaultMaxBatch).
 	MaxBatch int
+	// MaxInFlight bounds the batches committing at once (default
+	// DefaultMaxInFlight of the store's dialect, else 1).
+	MaxInFlight int
 }
 
 type handler struct {
@@ -79,7 +83,10 @@ func newHandler(d Deps) *handler {
 	if d.MaxBatch <= 0 {
 		d.MaxBatch = DefaultMaxBatch
 	}
-	return &handler{Deps: d, c: &committer{st: d.Store, enq: d.Enqueuer, max: d.MaxBatch}}
+	if d.MaxInFlight <= 0 {
+		d.MaxInFlight = max(1, DefaultMaxInFlight[d.Store.Dialect()])
+	}
+	return &handler{Deps: d, c: &committer{st: d.Store, enq: d.Enqueuer, max: d.MaxBatch, inFlight: d.MaxInFlight}}
 }
 
 func (h *handler) routes() http.Handler {

@@ -99,6 +99,17 @@ func setupOn(t *testing.T, dialect string) fixture {
 	return fixture{st: st, h: h, handler: h.routes(), server: srv.ID}
 }
 
+// with is f with a new handler on the same store and queue, its Deps
+// changed by change.
+func (f fixture) with(change func(*Deps)) fixture {
+	d := f.h.Deps
+	d.MaxBatch, d.MaxInFlight = 0, 0
+	change(&d)
+	f.h = newHandler(d)
+	f.handler = f.h.routes()
+	return f
+}
+
 func (f fixture) jobs(t *testing.T) int {
 	t.Helper()
 	var n int

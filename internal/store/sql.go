@@ -180,9 +180,27 @@ func (s *SQL) Close() error {
 	return err
 }
 
-// InTx runs fn in a transaction.
+// connKey carries the connection OnConn names.
+type connKey struct{}
+
+// OnConn returns ctx telling InTx to run its transaction on conn, a
+// connection the caller took from DB() with Conn and keeps, instead of on
+// one the pool hands out: a caller that commits often keeps its place
+// instead of queueing behind everyone else for each transaction (on SQLite
+// the pool is the one write connection).
+func OnConn(ctx context.Context, conn *sql.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, conn)
+}
+
+// InTx runs fn in a transaction, on the connection OnConn named in ctx if
+// any.
 func (s *SQL) InTx(ctx context.Context, fn func(tx Tx) error) (err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	var tx *sql.Tx
+	if conn, ok := ctx.Value(connKey{}).(*sql.Conn); ok && conn != nil {
+		tx, err = conn.BeginTx(ctx, nil)
+	} else {
+		tx, err = s.db.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}

@@ -124,7 +124,7 @@ type Tx interface {
 type Store interface {
 	Queries
 	// InTx runs fn in one transaction, committed when fn returns nil and
-	// rolled back otherwise.
+	// rolled back otherwise; on the connection OnConn put in ctx, if any.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	// ResealSecrets opens every sealed value and seals it again under the
 	// Sealer's current key, for key rotation. It reports how many values it
