@@ -131,6 +131,7 @@ type bed struct {
 	server            store.JiraServer
 	link              store.Link
 	engine            *syncengine.Engine // the test's own, to record Asana changes as an intake would
+	queue             *jobs.Queue        // never started: it only inserts jobs for the serve process
 	users             map[string]string
 }
 
@@ -294,14 +295,13 @@ func (b *bed) recorder() {
 	if listener != nil {
 		b.t.Cleanup(listener.Close)
 	}
-	var q *jobs.Queue
 	b.engine, err = syncengine.New(syncengine.Config{Store: b.st, Clients: bridgetest.NewClients(b.jiraURL, b.asanaURL, b.server),
-		Enqueuer: enqueuer{&q}, Log: slog.New(slog.DiscardHandler)})
+		Enqueuer: enqueuer{&b.queue}, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.t.Fatal(err)
 	}
 	// Never started: it only inserts sync_link jobs for the serve process.
-	q, err = jobs.New(driver, riverDB, nil, b.st, slog.New(slog.DiscardHandler), jobs.Options{Sync: b.engine})
+	b.queue, err = jobs.New(driver, riverDB, nil, b.st, slog.New(slog.DiscardHandler), jobs.Options{Sync: b.engine})
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -394,14 +394,59 @@ func (b *bed) look(text string) world {
 	return w
 }
 
-// settled reports whether every recorded change was applied.
+// settled reports whether the bridge has nothing left to do for the link:
+// every recorded change applied, every stored Jira delivery applied, and no
+// job that applies deliveries or runs the link waiting or running.
+//
+// Recorded changes alone do not tell: a run compares state, so a run of
+// the link asked for earlier (a follow-up, a retry, a run snoozed) mirrors
+// a comment whose delivery is not recorded yet, or never will be (killed
+// with it, the process never answered Jira, which does not retry). Killed
+// there, that run is the comment's only trace besides the write's intent,
+// until river gives its job to the restarted process one lease later.
 func (b *bed) settled() bool {
 	b.t.Helper()
 	pending, err := b.st.PendingSyncChanges(b.t.Context(), b.link.ID, 1)
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	return len(pending) == 0
+	deliveries, waiting := b.unfinished()
+	return len(pending) == 0 && deliveries == 0 && len(waiting) == 0
+}
+
+// workKinds are the jobs that record or apply the link's changes.
+var workKinds = []string{jobs.SyncLinkArgs{}.Kind(), jobs.ApplyJiraDeliveriesArgs{}.Kind(), jobs.ApplyJiraEventArgs{}.Kind()}
+
+// unfinished counts the stored Jira deliveries not applied yet and lists
+// the jobs of workKinds not finished (waiting, running, or left running by
+// a killed process).
+func (b *bed) unfinished() (deliveries int, waiting []string) {
+	b.t.Helper()
+	ctx := b.t.Context()
+	if err := b.st.DB().QueryRowContext(ctx, `SELECT count(*) FROM jira_deliveries WHERE applied_at IS NULL`).Scan(&deliveries); err != nil {
+		b.t.Fatal(err)
+	}
+	rows, err := b.st.DB().QueryContext(ctx, `SELECT id, kind, state, attempt FROM river_job
+		WHERE kind IN ($1, $2, $3) AND state IN ('available', 'pending', 'running', 'scheduled', 'retryable') ORDER BY id`,
+		workKinds[0], workKinds[1], workKinds[2])
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var (
+			id, attempt int64
+			kind, state string
+		)
+		if err := rows.Scan(&id, &kind, &state, &attempt); err != nil {
+			b.t.Fatal(err)
+		}
+		waiting = append(waiting, fmt.Sprintf("job %d %s %s (attempt %d)", id, kind, state, attempt))
+	}
+	if err := rows.Err(); err != nil {
+		b.t.Fatal(err)
+	}
+	return deliveries, waiting
 }
 
 // eventually polls cond for up to d.
@@ -416,7 +461,7 @@ func eventually(d time.Duration, cond func() bool) bool {
 	return true
 }
 
-// pending describes the changes not applied yet.
+// pending describes what is not finished: changes, deliveries and jobs.
 func (b *bed) pending() string {
 	cs, err := b.st.PendingSyncChanges(b.t.Context(), b.link.ID, 0)
 	if err != nil {
@@ -426,7 +471,11 @@ func (b *bed) pending() string {
 	for _, c := range cs {
 		out = append(out, fmt.Sprintf("%s %s %s (%s)", c.Side, c.Kind, c.DedupKey, c.Source))
 	}
-	return strings.Join(out, "; ")
+	deliveries, waiting := b.unfinished()
+	if deliveries > 0 {
+		out = append(out, fmt.Sprintf("%d Jira deliveries not applied", deliveries))
+	}
+	return strings.Join(append(out, waiting...), "; ")
 }
 
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
@@ -530,6 +579,7 @@ func crashes(t *testing.T, db string) {
 		}
 		after := b.look(text)
 		restarted.Stop()
+		logs := fmt.Sprintf("the killed process logged:\n%s\nthe restarted one:\n%s", p.Logs(), restarted.Logs())
 
 		var bad []string
 		switch s.change {
@@ -554,7 +604,7 @@ func crashes(t *testing.T, db string) {
 			}
 		}
 		for _, msg := range bad {
-			t.Errorf("%s (%s): %s", s.step, s.change, msg)
+			t.Errorf("%s (%s): %s\n%s", s.step, s.change, msg, logs)
 		}
 	}
 	state, err := b.st.GetSyncLinkState(ctx, b.link.ID)

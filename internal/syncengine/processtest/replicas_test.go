@@ -1,8 +1,6 @@
 package processtest_test
 
 import (
-	"bytes"
-	"net/http"
 	"testing"
 	"time"
 
@@ -21,18 +19,7 @@ func TestReconciliationRunsOnceAcrossReplicas(t *testing.T) {
 	one := b.start("replica 1", b.listen, "1s")
 	two := b.start("replica 2", freeAddr(t), "1s")
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, b.jiraURL+"/_emulator/faults", bytes.NewBufferString(`{"drop_webhooks":true}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("setting the drop_webhooks fault: %s", resp.Status)
-	}
+	b.jiraFaults(`{"drop_webhooks":true}`)
 	text := "Jira never told the bridge about this comment."
 	if _, err := b.jira("bob").AddComment(ctx, "DEMO-1", text, nil); err != nil {
 		t.Fatal(err)
