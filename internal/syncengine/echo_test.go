@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/asanajira/asanajira/internal/effects"
@@ -215,6 +218,68 @@ func TestMirrorOfADeletedOriginalIsSettled(t *testing.T) {
 		}
 		if got := outcomeOf(t, e, "added:mirror"); got != syncengine.OutcomeEcho {
 			t.Errorf("the mirror's change is %q, want echo", got)
+		}
+	})
+}
+
+// diesBeforeWriting is an attempt that records its intent and fails before
+// writing; the ledger leaves the write pending, with no lease.
+type diesBeforeWriting struct{ effects.Write }
+
+var errDied = errors.New("the attempt died before writing")
+
+func (diesBeforeWriting) Make(context.Context, string) (string, error) { return "", errDied }
+
+// A run reads Jira's comments before the ledger. A comment made between the
+// two, whose mirror another run began meanwhile (one that took the link over
+// after this run's lease lapsed) and could not finish, is not an orphan of
+// this run's: settling it as one (its original unseen, so gone) would drop
+// the write, and the comment would never reach the task. The next run writes
+// it, once.
+func TestMirrorOfACommentNewerThanTheRunIsNotDropped(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db string) {
+		e := synctest.New(t, synctest.Options{DB: db})
+		e.Sync(t)
+		ctx := t.Context()
+		const text = "A comment made while a run was reading the task."
+		var (
+			once   sync.Once
+			mirror effects.Effect
+		)
+		e.OnAsanaRequest(func(r *http.Request) {
+			if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/tasks/"+e.Link.TaskGID+"/stories") {
+				return
+			}
+			// The run has read Jira's comments and reads the task's stories.
+			once.Do(func() {
+				c, err := e.JiraAs(t, "bob").AddComment(ctx, "DEMO-1", text, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mirror = effects.Effect{Scope: "sync-story", Key: fmt.Sprintf("%d:jira-comment:%s", e.Link.ID, c.ID),
+					Target: "asana:task:" + e.Link.TaskGID, Author: e.Users["bob"]}
+				w := diesBeforeWriting{effects.AsanaStory{Client: e.AsanaAs(t, "bob"), Task: e.Link.TaskGID, Text: text}}
+				if _, err := effects.NewLedger(e.Store, effects.Options{}).Apply(ctx, mirror, w); !errors.Is(err, errDied) {
+					t.Errorf("the other run's attempt = %v, want it dead before writing", err)
+				}
+			})
+		})
+		if _, err := e.Engine.SyncLink(ctx, e.Link.ID); err != nil {
+			t.Fatal(err)
+		}
+		e.OnAsanaRequest(nil)
+		if mirror.Key == "" {
+			t.Fatal("the run never read the task's stories")
+		}
+		rec, err := e.Store.GetSideEffect(ctx, mirror.Scope, mirror.Key)
+		if err != nil || rec.State != store.SideEffectPending {
+			t.Errorf("the comment's mirror after the run that never saw the comment = %+v, %v; want it still pending", rec, err)
+		}
+		e.Sync(t)
+		if n := e.StoriesWith(text); n != 1 {
+			t.Errorf("%d stories say the comment, want 1", n)
 		}
 	})
 }

@@ -159,9 +159,11 @@ type run struct {
 
 	// results holds side+"/"+id of the items recorded in the effects
 	// ledger as results of writes to the task or the issue; intents are
-	// the writes to them still pending (see writes.go).
+	// the writes to them still pending (see writes.go). before holds
+	// scope+"/"+key of those pending before the run read either side.
 	results map[string]bool
 	intents []store.SideEffect
+	before  map[string]bool
 	// deferred holds side+"/"+id of the items left for a later run, after
 	// this long.
 	deferred map[string]bool
@@ -214,6 +216,11 @@ func (r *run) sync(ctx context.Context) error {
 	// Jira keeps milliseconds and Asana seconds: a comment written in the
 	// second sync began counts as written after it.
 	r.cutoff = r.cutoff.Truncate(time.Second)
+	if r.set.Comments {
+		if err := r.notePending(ctx); err != nil {
+			return err
+		}
+	}
 	if err := r.read(ctx); err != nil {
 		if isSyncError(err) {
 			r.fail("", err)

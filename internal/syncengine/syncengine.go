@@ -45,8 +45,8 @@
 //     texts as last written, so a mirror's own change coming back is no
 //     change; items known otherwise are mapped too, as asanajira's, so they
 //     stay known); (2) the effects ledger: an item recorded as the result of
-//     any write to the link's task or issue is asanajira's (one query per
-//     run); (3) the Jira comment property "asanajira"; and, from before
+//     any write to the link's task or issue is asanajira's (read after
+//     both sides); (3) the Jira comment property "asanajira"; and, from before
 //     fingerprints became invisible, the line "asanajira ref …" ending a
 //     story or comment. (4) Pending writes: while the ledger has a write to
 //     the task or the issue that is not recorded yet (made, perhaps, by an
@@ -57,7 +57,10 @@
 //     run (the run asks to run again after a delay growing with the
 //     write's age, at most a minute) until the write is recorded. The
 //     engine settles its own pending mirror writes whose original is gone,
-//     so they hold nothing up.
+//     so they hold nothing up; only writes pending before the run read
+//     both sides (one more read of the ledger), since the original of a
+//     later one, begun by a run that took the link over after this one's
+//     lease lapsed, may be newer than what this run saw.
 //   - Completion ↔ status category. The task's completion and whether the
 //     issue's status is in the done category are kept per side as last seen
 //     or written. A side that changed is made to win on the other: completing

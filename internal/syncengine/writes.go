@@ -30,13 +30,19 @@ func (r *run) targetSide(target string) string {
 	return SideAsana
 }
 
+// ledgerWrites lists the ledger's writes to the link's task and issue.
+func (r *run) ledgerWrites(ctx context.Context) ([]store.SideEffect, error) {
+	es, err := r.e.st.ListSideEffectsByTarget(ctx, r.asanaTarget(), r.jiraTarget())
+	return es, wrap("read the ledger of writes to the task and the issue", err)
+}
+
 // readLedger reads the ledger's writes to the task and the issue: the
 // results of done ones are asanajira's items, pending ones may be made
 // already without being recorded.
 func (r *run) readLedger(ctx context.Context) error {
-	es, err := r.e.st.ListSideEffectsByTarget(ctx, r.asanaTarget(), r.jiraTarget())
+	es, err := r.ledgerWrites(ctx)
 	if err != nil {
-		return wrap("read the ledger of writes to the task and the issue", err)
+		return err
 	}
 	r.results = map[string]bool{}
 	for _, e := range es {
@@ -47,6 +53,26 @@ func (r *run) readLedger(ctx context.Context) error {
 			// A field write is no story or comment: it never holds one
 			// back.
 			r.intents = append(r.intents, e)
+		}
+	}
+	return nil
+}
+
+// notePending notes the writes to the task and the issue pending before
+// the run reads either side: only those may be settled as orphans. A write
+// whose intent came later was begun by another run (one that took the link
+// over after this run's lease lapsed, on another replica or in this
+// process) for an original that may be newer than what this run read; taken
+// for gone, its write would be dropped, and the original never mirrored.
+func (r *run) notePending(ctx context.Context) error {
+	es, err := r.ledgerWrites(ctx)
+	if err != nil {
+		return err
+	}
+	r.before = map[string]bool{}
+	for _, e := range es {
+		if e.State == store.SideEffectPending {
+			r.before[e.Scope+"/"+e.Key] = true
 		}
 	}
 	return nil
@@ -118,11 +144,13 @@ const (
 // whose original is gone (deleted, restricted or emptied since an attempt
 // died): nothing will retry them, and the mirror an attempt may have made
 // would otherwise look like a person's comment. alive holds the
-// originals that may still be mirrored (side/id).
+// originals that may still be mirrored (side/id). Only writes pending
+// before the run read the sides are settled (see notePending); a later one
+// waits for the next run.
 func (r *run) settleOrphans(ctx context.Context, alive map[string]bool) error {
 	for _, p := range append([]store.SideEffect(nil), r.intents...) {
 		src, ok := r.mirrorSource(p)
-		if !ok || alive[src] {
+		if !ok || alive[src] || !r.before[p.Scope+"/"+p.Key] {
 			continue
 		}
 		e := effects.Effect{Scope: p.Scope, Key: p.Key, Target: p.Target, Author: p.Author}

@@ -71,6 +71,18 @@ type Env struct {
 	taskMu     sync.Mutex
 	riverDB    *sql.DB
 	url        string
+	asanaHook  atomic.Pointer[func(*http.Request)]
+}
+
+// OnAsanaRequest calls f with each request the Asana emulator receives,
+// before it is served, until called again (nil: no more). Tests use it to
+// change the world at a chosen point of a run.
+func (e *Env) OnAsanaRequest(f func(*http.Request)) {
+	if f == nil {
+		e.asanaHook.Store(nil)
+		return
+	}
+	e.asanaHook.Store(&f)
 }
 
 // Options vary the bench.
@@ -117,7 +129,12 @@ func New(t *testing.T, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ats := httptest.NewServer(fa)
+	ats := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hook := e.asanaHook.Load(); hook != nil {
+			(*hook)(r)
+		}
+		fa.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() { ats.Close(); fa.Close() })
 	if err := fa.SetPublicBaseURL(ats.URL); err != nil {
 		t.Fatal(err)
