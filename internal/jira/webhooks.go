@@ -331,3 +331,50 @@ func checkWebhook(event string, hasIssue bool) error {
 	}
 	return nil
 }
+
+// checkedWebhook decodes what ParseWebhook decodes, with the issue's
+// fields into issueFieldsAlias: the same types are checked, without
+// IssueFields' second pass that keeps the other fields raw. Its own Issue
+// field hides WebhookEvent's (encoding/json takes the shallower one).
+type checkedWebhook struct {
+	WebhookEvent
+	Issue *checkedIssue `json:"issue,omitempty"`
+}
+
+// checkedIssue is an Issue whose fields decode as issueFieldsAlias.
+type checkedIssue struct {
+	Issue
+	Fields issueFieldsAlias `json:"fields"`
+}
+
+// CheckWebhook reads a webhook body's summary, refusing what ParseWebhook
+// would refuse: a field of the issue, the changelog or the comment of the
+// wrong type as well as what ParseWebhookSummary refuses. It costs more
+// than ParseWebhookSummary, less than ParseWebhook.
+func CheckWebhook(body []byte) (*WebhookSummary, error) {
+	var c checkedWebhook
+	if err := decodeWebhook(body, &c); err != nil {
+		return nil, err
+	}
+	if err := checkWebhook(c.WebhookEvent.WebhookEvent, c.Issue != nil && (c.Issue.ID != "" || c.Issue.Key != "")); err != nil {
+		return nil, err
+	}
+	s := &WebhookSummary{Timestamp: c.Timestamp, WebhookEvent: c.WebhookEvent.WebhookEvent}
+	if c.Issue != nil {
+		s.Issue = &struct {
+			ID  string `json:"id"`
+			Key string `json:"key"`
+		}{c.Issue.ID, c.Issue.Key}
+	}
+	if c.Changelog != nil {
+		s.Changelog = &struct {
+			ID string `json:"id"`
+		}{c.Changelog.ID}
+	}
+	if c.Comment != nil {
+		s.Comment = &struct {
+			ID string `json:"id"`
+		}{c.Comment.ID}
+	}
+	return s, nil
+}

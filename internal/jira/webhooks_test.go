@@ -1,10 +1,13 @@
 package jira
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestParseWebhookFixtures parses every recorded Jira Server payload.
@@ -124,7 +127,8 @@ func TestParseWebhookRejects(t *testing.T) {
 }
 
 // TestParseWebhookSummary: the summary of every recorded payload states
-// what the whole parse does, and the summary refuses what it refuses.
+// what the whole parse does, CheckWebhook gives the same summary, and the
+// summary refuses what it refuses.
 func TestParseWebhookSummary(t *testing.T) {
 	t.Parallel()
 	files, err := filepath.Glob(filepath.Join("testdata", "webhooks", "*.json"))
@@ -145,6 +149,13 @@ func TestParseWebhookSummary(t *testing.T) {
 			s, err := ParseWebhookSummary(b)
 			if err != nil {
 				t.Fatal(err)
+			}
+			checked, err := CheckWebhook(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(s, checked); diff != "" {
+				t.Fatalf("CheckWebhook (-ParseWebhookSummary +CheckWebhook):\n%s", diff)
 			}
 			var changelog, comment string
 			if e.Changelog != nil {
@@ -176,6 +187,40 @@ func TestParseWebhookSummary(t *testing.T) {
 	for _, body := range []string{"  ", "<html>", `{"timestamp":1}`, `{"timestamp":1,"webhookEvent":"jira:issue_updated"}`, `[1,2]`} {
 		if s, err := ParseWebhookSummary([]byte(body)); err == nil {
 			t.Errorf("ParseWebhookSummary(%q) = %+v, want error", body, s)
+		}
+	}
+}
+
+// TestCheckWebhook: CheckWebhook refuses what ParseWebhook refuses, a
+// field of the wrong type inside the issue's fields among them, which
+// ParseWebhookSummary lets through (TestParseWebhookSummary checks that it
+// gives the summary of every recorded payload).
+func TestCheckWebhook(t *testing.T) {
+	t.Parallel()
+	const issue = `{"timestamp":1,"webhookEvent":"jira:issue_updated","issue":{"id":"10001","key":"P-1","fields":%s}%s}`
+	wrongTypes := map[string]string{
+		"summary a number":      fmt.Sprintf(issue, `{"summary":5}`, ""),
+		"status a string":       fmt.Sprintf(issue, `{"status":"Done"}`, ""),
+		"labels an object":      fmt.Sprintf(issue, `{"labels":{"a":1}}`, ""),
+		"assignee an array":     fmt.Sprintf(issue, `{"assignee":[1]}`, ""),
+		"fields an array":       fmt.Sprintf(issue, `[]`, ""),
+		"comment body a number": fmt.Sprintf(issue, `{}`, `,"comment":{"id":"1","body":7}`),
+		"changelog items text":  fmt.Sprintf(issue, `{}`, `,"changelog":{"id":"1","items":"x"}`),
+	}
+	for name, body := range wrongTypes {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := ParseWebhook([]byte(body)); err == nil {
+				t.Fatalf("ParseWebhook accepts %s; the case tests nothing", body)
+			}
+			if s, err := CheckWebhook([]byte(body)); err == nil {
+				t.Errorf("CheckWebhook(%s) = %+v, want error", body, s)
+			}
+		})
+	}
+	for _, body := range []string{"  ", "<html>", `{"timestamp":1}`, `{"timestamp":1,"webhookEvent":"jira:issue_updated"}`, `[1,2]`} {
+		if s, err := CheckWebhook([]byte(body)); err == nil {
+			t.Errorf("CheckWebhook(%q) = %+v, want error", body, s)
 		}
 	}
 }

@@ -115,8 +115,10 @@ func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
 	if err := authenticate(r, body, srv.WebhookSecret.Reveal()); err != nil {
 		return err
 	}
-	// The summary alone: the job that applies the delivery reads the rest.
-	ev, err := jira.ParseWebhookSummary(body)
+	// The summary, with every field the job that applies the delivery
+	// decodes checked for its type (without keeping them): a delivery the
+	// job could not read is refused now, while Jira can still be told.
+	ev, err := jira.CheckWebhook(body)
 	if err != nil {
 		return httpx.Wrap(http.StatusBadRequest, err.Error(), err)
 	}

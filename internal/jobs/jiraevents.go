@@ -114,7 +114,9 @@ func (w *ApplyJiraDeliveriesWorker) Work(ctx context.Context, job *river.Job[App
 		}
 		ev, err := jira.ParseWebhook(d.Payload)
 		if err != nil {
-			// The receiver read its summary; the rest does not parse.
+			// The receiver checks every field the parse reads
+			// (jira.CheckWebhook); a delivery stored by a version that
+			// read only the summary may still not parse.
 			w.Log.WarnContext(ctx, "a stored Jira webhook delivery cannot be read; it is not applied",
 				slog.Int64("delivery", d.ID), slog.String("event", d.Event), slog.Any("error", err))
 			done = append(done, d.ID)
