@@ -231,7 +231,15 @@ func (c *syncPages) connectionRow(ctx context.Context, ws store.Workspace, serve
 		return row, err
 	}
 	row.Settings = set
-	if row.Status, err = c.d.Store.SyncConnectionStatus(ctx, ws.GID, serverID, requestKind); err != nil {
+	if !set.Enabled && set.EnabledAt.IsZero() {
+		// Sync was never switched on: the intakes recorded no change of
+		// its links and no run synced them (syncengine records changes of
+		// syncing connections only), so its links are all there is to
+		// count, not each link's changes and state.
+		if row.Status.Links, err = c.d.Store.CountConnectionLinks(ctx, ws.GID, serverID); err != nil {
+			return row, fmt.Errorf("admin: sync status: %w", err)
+		}
+	} else if row.Status, err = c.d.Store.SyncConnectionStatus(ctx, ws.GID, serverID, requestKind); err != nil {
 		return row, fmt.Errorf("admin: sync status: %w", err)
 	}
 	now := c.now()

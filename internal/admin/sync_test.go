@@ -364,3 +364,40 @@ func TestSyncPagesNeedAnAdmin(t *testing.T) {
 		}
 	}
 }
+
+// A connection whose sync was switched off still shows what its links
+// were left with (changes waiting, errors); one never switched on counts
+// its links, with nothing waiting and no error.
+func TestSyncRowsOfConnectionsThatDoNotSync(t *testing.T) {
+	t.Parallel()
+	b := newSyncBed(t, nil)
+	if err := b.engine.PutSettings(t.Context(), store.SyncSettings{WorkspaceGID: acme, JiraServerID: b.dc.ID, Comments: true, Completion: true}, "Alice Anders"); err != nil {
+		t.Fatal(err)
+	}
+	r := b.admin().get(b.hs.URL + "/admin/sync")
+	if r.Status != http.StatusOK {
+		t.Fatalf("/admin/sync: %d\n%s", r.Status, r.Body)
+	}
+	row := func(server string) string {
+		t.Helper()
+		_, rest, ok := strings.Cut(r.Body, `<tr data-connection="`+acme+`/`+server+`">`)
+		if !ok {
+			t.Fatalf("no row for server %s", server)
+		}
+		row, _, _ := strings.Cut(rest, "</tr>")
+		return row
+	}
+	for server, want := range map[string][]string{
+		b.dc.ID: {`<span class="muted">off</span>`, "<td>2</td>", `1 waiting, the oldest for 1 min 30 s`, `2 waiting, the oldest for 5 s`,
+			`#sync-errors">1 link</a>`},
+		b.old.ID: {`<span class="muted">off</span>`, "<td>1</td>", `<span class="ok">nothing waiting</span><br><span class="muted">no event yet</span>`,
+			`<td><span class="ok">none</span></td>`},
+	} {
+		got := row(server)
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("the row of %s lacks %s:\n%s", server, w, got)
+			}
+		}
+	}
+}

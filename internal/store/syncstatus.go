@@ -50,6 +50,9 @@ type SyncStatusQueries interface {
 	// an expired Asana sync token) count as pending but are never the
 	// last event.
 	SyncConnectionStatus(ctx context.Context, workspaceGID, jiraServerID, requestKind string) (SyncConnectionStatus, error)
+	// CountConnectionLinks counts a connection's links up to
+	// SyncStatusLinkCap: SyncConnectionStatus's Links alone.
+	CountConnectionLinks(ctx context.Context, workspaceGID, jiraServerID string) (int, error)
 	// ListSyncLinkErrors lists a connection's links that show a sync
 	// error, the latest error first, at most limit.
 	ListSyncLinkErrors(ctx context.Context, workspaceGID, jiraServerID string, limit int) ([]SyncLinkError, error)
@@ -62,11 +65,12 @@ const connectionChanges = `sync_changes c JOIN links l ON l.id = c.link_id
 
 func (q queries) SyncConnectionStatus(ctx context.Context, workspaceGID, jiraServerID, requestKind string) (SyncConnectionStatus, error) {
 	const op = "sync connection status"
-	var s SyncConnectionStatus
-	err := q.q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM links
-		WHERE workspace_gid = $1 AND jira_server_id = $2 LIMIT $3) AS capped`, workspaceGID, jiraServerID, SyncStatusLinkCap).Scan(&s.Links)
-	if err != nil {
-		return s, q.wrap(op, err)
+	var (
+		s   SyncConnectionStatus
+		err error
+	)
+	if s.Links, err = q.CountConnectionLinks(ctx, workspaceGID, jiraServerID); err != nil {
+		return s, err
 	}
 	err = q.q.QueryRowContext(ctx, `SELECT count(*) FROM sync_link_state s JOIN links l ON l.id = s.link_id
 		WHERE l.workspace_gid = $1 AND l.jira_server_id = $2 AND s.last_error <> ''`, workspaceGID, jiraServerID).Scan(&s.Errors)
@@ -90,6 +94,13 @@ func (q queries) SyncConnectionStatus(ctx context.Context, workspaceGID, jiraSer
 		}
 	}
 	return s, nil
+}
+
+func (q queries) CountConnectionLinks(ctx context.Context, workspaceGID, jiraServerID string) (int, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM links
+		WHERE workspace_gid = $1 AND jira_server_id = $2 LIMIT $3) AS capped`, workspaceGID, jiraServerID, SyncStatusLinkCap).Scan(&n)
+	return n, q.wrap("count links of connection", err)
 }
 
 func (q queries) sideStatus(ctx context.Context, workspaceGID, jiraServerID, side, requestKind string, into *SyncSideStatus) error {

@@ -100,6 +100,16 @@ func testSyncConnectionStatus(t *testing.T, newStore NewStore) {
 	if diff := cmp.Diff(store.SyncConnectionStatus{}, got); diff != "" {
 		t.Fatalf("status of no connection (-want +got):\n%s", diff)
 	}
+
+	// The links alone, counted the same way.
+	for _, tc := range []struct {
+		workspace, server string
+		want              int
+	}{{"w1", j.ID, 2}, {"w1", other.ID, 1}, {"w-none", j.ID, 0}} {
+		if n, err := s.CountConnectionLinks(ctx, tc.workspace, tc.server); err != nil || n != tc.want {
+			t.Errorf("CountConnectionLinks(%s, %s) = %d, %v; want %d", tc.workspace, tc.server, n, err, tc.want)
+		}
+	}
 }
 
 func testSyncLinkErrors(t *testing.T, newStore NewStore) {
