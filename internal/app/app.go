@@ -90,8 +90,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		jobs.NewCountCollector(ctx, readDB(a.store), log))
 	a.routes()
-	a.handler = httpx.Middleware(log, httpx.NewMetrics(a.registry), maxBody, a.mux)
+	a.handler = foreground(httpx.Middleware(log, httpx.NewMetrics(a.registry), maxBody, a.mux))
 	return a, nil
+}
+
+// foreground marks every request's context as a user waiting (on SQLite
+// its writes take the writer before the background's: store.Foreground).
+func foreground(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(store.Foreground(r.Context())))
+	})
 }
 
 // loadKeyring reads the configured key, or on SQLite creates a key file

@@ -44,6 +44,7 @@ type Dialect struct {
 type SQL struct {
 	queries // the Queries, run on the pool
 	db      *sql.DB
+	fg      *sql.DB // writes of Foreground contexts; db unless NewSQLWithWriters
 	read    *sql.DB // reads outside transactions; db unless NewSQLWithReader
 	observe func(ctx context.Context, query string, args []any)
 	dialect Dialect
@@ -62,40 +63,56 @@ func NewSQL(db *sql.DB, d Dialect, sealer Sealer, now func() time.Time) *SQL {
 // begin with SELECT) to read: on SQLite, one write connection and a pool
 // of read-only ones. Close closes both.
 func NewSQLWithReader(db, read *sql.DB, d Dialect, sealer Sealer, now func() time.Time) *SQL {
+	return NewSQLWithWriters(db, db, read, d, sealer, now)
+}
+
+// NewSQLWithWriters is NewSQLWithReader with a second write pool, fg, for
+// the writes and transactions of Foreground contexts: on SQLite, a second
+// write connection whose writes take the writer before those of db
+// waiting for it. Close closes all three.
+func NewSQLWithWriters(db, fg, read *sql.DB, d Dialect, sealer Sealer, now func() time.Time) *SQL {
 	if now == nil {
 		now = time.Now
 	}
-	s := &SQL{db: db, read: read, dialect: d, sealer: sealer, now: now}
+	s := &SQL{db: db, fg: fg, read: read, dialect: d, sealer: sealer, now: now}
 	var q querier = db
-	if read != db {
-		q = split{write: db, read: read}
+	if read != db || fg != db {
+		q = split{write: db, fg: fg, read: read}
 	}
 	s.queries = queries{s: s, q: q}
 	return s
 }
 
-// split runs reads on one pool and everything else on another.
-type split struct{ write, read *sql.DB }
+// split runs reads on one pool and everything else on another, the
+// foreground one for Foreground contexts.
+type split struct{ write, fg, read *sql.DB }
 
 func (p split) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return p.write.ExecContext(ctx, query, args...)
+	return p.writer(ctx).ExecContext(ctx, query, args...)
 }
 
 func (p split) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return p.pool(query).QueryContext(ctx, query, args...)
+	return p.pool(ctx, query).QueryContext(ctx, query, args...)
 }
 
 func (p split) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return p.pool(query).QueryRowContext(ctx, query, args...)
+	return p.pool(ctx, query).QueryRowContext(ctx, query, args...)
 }
 
 // pool is the read pool for a statement that begins with SELECT (after
 // blanks), the write connection for any other (INSERT … RETURNING, DELETE …
 // RETURNING, WITH, which may write).
-func (p split) pool(query string) *sql.DB {
+func (p split) pool(ctx context.Context, query string) *sql.DB {
 	q := strings.TrimLeft(query, " \t\r\n")
 	if len(q) >= 6 && strings.EqualFold(q[:6], "SELECT") {
 		return p.read
+	}
+	return p.writer(ctx)
+}
+
+func (p split) writer(ctx context.Context) *sql.DB {
+	if p.fg != nil && IsForeground(ctx) {
+		return p.fg
 	}
 	return p.write
 }
@@ -174,6 +191,9 @@ func (s *SQL) Ping(ctx context.Context) error {
 // Close closes the pools.
 func (s *SQL) Close() error {
 	err := s.db.Close()
+	if s.fg != s.db {
+		err = errors.Join(err, s.fg.Close())
+	}
 	if s.read != s.db {
 		err = errors.Join(err, s.read.Close())
 	}
@@ -196,9 +216,13 @@ func OnConn(ctx context.Context, conn *sql.Conn) context.Context {
 // any.
 func (s *SQL) InTx(ctx context.Context, fn func(tx Tx) error) (err error) {
 	var tx *sql.Tx
-	if conn, ok := ctx.Value(connKey{}).(*sql.Conn); ok && conn != nil {
+	conn, _ := ctx.Value(connKey{}).(*sql.Conn)
+	switch {
+	case conn != nil:
 		tx, err = conn.BeginTx(ctx, nil)
-	} else {
+	case IsForeground(ctx):
+		tx, err = s.fg.BeginTx(ctx, nil)
+	default:
 		tx, err = s.db.BeginTx(ctx, nil)
 	}
 	if err != nil {

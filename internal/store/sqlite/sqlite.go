@@ -6,8 +6,9 @@
 // … up to 100 ms a try) while the lock is taken: a writer may sleep long
 // after the lock came free, and who gets it next is chance. asanajira
 // therefore writes through one connection (OpenWriter), which the store
-// and the job queue share: writers queue for it in Go, in order, and take
-// it the moment it is free. Reads go to a pool of read-only connections
+// and the job queue share, and one more for users' requests, whose writes
+// go first (gate.go): writers queue for them in Go and take the writer the
+// moment it is free. Reads go to a pool of read-only connections
 // (OpenReader) and, in WAL mode, never wait for the writer. Every
 // connection keeps the statements it has prepared (stmtcache.go).
 package sqlite
@@ -88,7 +89,7 @@ func readDSN(path string) string {
 // Code holding a transaction on it must not use it outside that
 // transaction meanwhile (it would wait for itself).
 func OpenWriter(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := OpenDB(ctx, path)
+	db, err := openDB(ctx, path, newGate(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -122,13 +123,21 @@ func OpenReader(ctx context.Context, path string) (*sql.DB, error) {
 // written. asanajira's server writes through OpenWriter instead; OpenDB is
 // for tools (backup) and tests.
 func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
+	return openDB(ctx, path, nil, false)
+}
+
+// openDB is OpenDB with its connections taking g (gate.go) to write, as
+// the foreground pool when fg.
+func openDB(ctx context.Context, path string, g *gate, fg bool) (*sql.DB, error) {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("sqlite: create folder for %s: %w", path, err)
 		}
 	}
 	_, statErr := os.Stat(path)
-	db := sql.OpenDB(newConnector(DSN(path)))
+	c := newConnector(DSN(path))
+	c.gate, c.fg = g, fg
+	db := sql.OpenDB(c)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close() // the ping error explains why
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -224,12 +233,28 @@ func Open(ctx context.Context, path string, sealer store.Sealer, now func() time
 }
 
 // NewStore returns the store over the migrated database at path, writing
-// through db (from OpenWriter) and reading from a new read-only pool.
+// through db (from OpenWriter) and reading from a new read-only pool; the
+// writes of users' requests (store.Foreground) go through a second write
+// connection that takes the writer before db's waiting writes (gate.go).
 func NewStore(ctx context.Context, db *sql.DB, path string, sealer store.Sealer, now func() time.Time) (*store.SQL, error) {
+	fg := db
+	if d, ok := db.Driver().(*gatedDriver); ok {
+		var err error
+		if fg, err = openDB(ctx, path, d.gate, true); err != nil {
+			_ = db.Close() // the foreground pool's error explains why
+			return nil, err
+		}
+		fg.SetMaxOpenConns(1)
+		fg.SetMaxIdleConns(1)
+		fg.SetConnMaxIdleTime(0)
+	}
 	read, err := OpenReader(ctx, path)
 	if err != nil {
 		_ = db.Close() // the reader's error explains why
+		if fg != db {
+			_ = fg.Close()
+		}
 		return nil, err
 	}
-	return store.NewSQLWithReader(db, read, Dialect, sealer, now), nil
+	return store.NewSQLWithWriters(db, fg, read, Dialect, sealer, now), nil
 }

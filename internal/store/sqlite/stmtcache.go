@@ -31,6 +31,10 @@ const maxKeptStatements = 256
 type connector struct {
 	dsn string
 	drv *sqlite.Driver
+	// gate, when set, is shared with the server's other write pool
+	// (gate.go); fg says which of the two this one is.
+	gate *gate
+	fg   bool
 }
 
 func newConnector(dsn string) *connector { return &connector{dsn: dsn, drv: &sqlite.Driver{}} }
@@ -40,10 +44,15 @@ func (c *connector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keepingConn{inner: conn, kept: map[string]*keptStmt{}}, nil
+	return &keepingConn{inner: conn, kept: map[string]*keptStmt{}, gate: c.gate, fg: c.fg}, nil
 }
 
-func (c *connector) Driver() driver.Driver { return c.drv }
+func (c *connector) Driver() driver.Driver {
+	if c.gate != nil {
+		return &gatedDriver{Driver: c.drv, gate: c.gate}
+	}
+	return c.drv
+}
 
 // inner is what modernc.org/sqlite's connection implements.
 type inner interface {
@@ -62,6 +71,21 @@ type keepingConn struct {
 	inner driver.Conn
 	mu    sync.Mutex
 	kept  map[string]*keptStmt
+	gate  *gate // nil: not gated
+	fg    bool
+	inTx  bool // a transaction holds the gate
+}
+
+// enter takes the gate for a statement outside a transaction; the
+// function it returns gives it back.
+func (c *keepingConn) enter(ctx context.Context) (func(), error) {
+	if c.gate == nil || c.inTx {
+		return func() {}, nil
+	}
+	if err := c.gate.lock(ctx, c.fg); err != nil {
+		return nil, err
+	}
+	return c.gate.unlock, nil
 }
 
 type keptStmt struct {
@@ -164,6 +188,11 @@ func (c *keepingConn) release(k *keptStmt) {
 }
 
 func (c *keepingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	leave, err := c.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	k, err := c.take(ctx, query)
 	if err != nil {
 		return nil, err
@@ -176,6 +205,22 @@ func (c *keepingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *keepingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	leave, err := c.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := c.query(ctx, query, args)
+	if err != nil {
+		leave()
+		return nil, err
+	}
+	if c.gate == nil || c.inTx {
+		return rows, nil
+	}
+	return &gatedRows{Rows: rows, done: leave}, nil
+}
+
+func (c *keepingConn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	k, err := c.take(ctx, query)
 	if err != nil {
 		return nil, err
@@ -211,11 +256,29 @@ func (c *keepingConn) PrepareContext(ctx context.Context, query string) (driver.
 }
 
 func (c *keepingConn) Begin() (driver.Tx, error) {
-	return c.in().BeginTx(context.Background(), driver.TxOptions{})
+	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
 func (c *keepingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.in().BeginTx(ctx, opts)
+	if c.gate == nil {
+		return c.in().BeginTx(ctx, opts)
+	}
+	if err := c.gate.lock(ctx, c.fg); err != nil {
+		return nil, err
+	}
+	tx, err := c.in().BeginTx(ctx, opts)
+	if err != nil {
+		c.gate.unlock()
+		return nil, err
+	}
+	c.inTx = true
+	var once sync.Once
+	return &gatedTx{Tx: tx, done: func() {
+		once.Do(func() {
+			c.inTx = false
+			c.gate.unlock()
+		})
+	}}, nil
 }
 
 func (c *keepingConn) Ping(ctx context.Context) error         { return c.in().Ping(ctx) }
