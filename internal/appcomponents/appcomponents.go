@@ -37,7 +37,9 @@ type Enqueuer interface {
 // Waker is told of the task of every signed request, so the Asana intake
 // polls its project at once (internal/asanaintake implements it).
 type Waker interface {
-	WakeTask(ctx context.Context, taskGID string)
+	// WakeTaskBeside wakes the task's projects while the request goes on;
+	// wait returns once that is done.
+	WakeTaskBeside(ctx context.Context, taskGID string) (wait func())
 }
 
 // DefaultAppOrigin is the origin Asana's web app calls from.
@@ -168,12 +170,7 @@ func (h *Handler) wake(ctx context.Context, req *request) (wait func()) {
 	if h.d.Waker == nil || req.Task == "" {
 		return func() {}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.d.Waker.WakeTask(context.WithoutCancel(ctx), req.Task)
-	}()
-	return func() { <-done }
+	return h.d.Waker.WakeTaskBeside(context.WithoutCancel(ctx), req.Task)
 }
 
 // handleOnce is handle for a request that changes something: a repeat of

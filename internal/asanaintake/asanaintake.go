@@ -198,14 +198,22 @@ const wakeDebounce = time.Second
 // (In webhooks mode a project with a live webhook is never idle, so this
 // wakes only those whose webhook could not be made.)
 func (in *Intake) WakeTask(ctx context.Context, taskGID string) {
+	in.WakeTaskBeside(ctx, taskGID)()
+}
+
+// WakeTaskBeside is WakeTask for a caller that goes on meanwhile: a task
+// woken within wakeDebounce is told at once, otherwise the store is read
+// (and written) in a goroutine of its own; the function it returns waits
+// for that.
+func (in *Intake) WakeTaskBeside(ctx context.Context, taskGID string) (wait func()) {
 	if taskGID == "" {
-		return
+		return func() {}
 	}
 	now := in.cfg.Now()
 	in.mu.Lock()
 	if last, ok := in.woken[taskGID]; ok && now.Sub(last) < wakeDebounce {
 		in.mu.Unlock()
-		return
+		return func() {}
 	}
 	if len(in.woken) > 10000 {
 		for k, v := range in.woken {
@@ -216,15 +224,20 @@ func (in *Intake) WakeTask(ctx context.Context, taskGID string) {
 	}
 	in.woken[taskGID] = now
 	in.mu.Unlock()
-	n, err := in.st.WakeAsanaTask(ctx, taskGID, now, now.Add(activeWindow))
-	if err != nil {
-		in.log.LogAttrs(ctx, slog.LevelWarn, "could not wake the Asana projects of a task", slog.String("task", taskGID),
-			slog.Any("error", err))
-		return
-	}
-	if n > 0 {
-		in.metrics.wakes.Add(float64(n))
-	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n, err := in.st.WakeAsanaTask(ctx, taskGID, now, now.Add(activeWindow))
+		if err != nil {
+			in.log.LogAttrs(ctx, slog.LevelWarn, "could not wake the Asana projects of a task", slog.String("task", taskGID),
+				slog.Any("error", err))
+			return
+		}
+		if n > 0 {
+			in.metrics.wakes.Add(float64(n))
+		}
+	}()
+	return func() { <-done }
 }
 
 // deny remembers for a while that user cannot read project (403/404).
