@@ -1,8 +1,10 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -21,26 +23,34 @@ var failedStates = []rivertype.JobState{
 // FailedJobs lists up to limit failed, cancelled or retrying jobs, newest
 // first, each with its recorded attempt errors, for the admin jobs page:
 // those older than the job beforeID when it is not 0, of one kind when
-// kind is not "".
+// kind is not "". It asks river for each state apart, so each list reads
+// one state's jobs in id order from an index and stops at limit (asked
+// for all three at once, SQLite read and sorted every failed job), and
+// merges the three lists.
 func (q *Queue) FailedJobs(ctx context.Context, kind string, beforeID int64, limit int) ([]*rivertype.JobRow, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	params := river.NewJobListParams().
-		States(failedStates...).
-		OrderBy(river.JobListOrderByID, river.SortOrderDesc).
-		First(limit)
-	if kind != "" {
-		params = params.Kinds(kind)
+	var all []*rivertype.JobRow
+	for _, state := range failedStates {
+		params := river.NewJobListParams().
+			States(state).
+			OrderBy(river.JobListOrderByID, river.SortOrderDesc).
+			First(limit)
+		if kind != "" {
+			params = params.Kinds(kind)
+		}
+		if beforeID > 0 {
+			params = params.After(river.JobListCursorFromJob(&rivertype.JobRow{ID: beforeID}))
+		}
+		res, err := q.client.JobList(ctx, params)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: list failed jobs: %w", err)
+		}
+		all = append(all, res.Jobs...)
 	}
-	if beforeID > 0 {
-		params = params.After(river.JobListCursorFromJob(&rivertype.JobRow{ID: beforeID}))
-	}
-	res, err := q.client.JobList(ctx, params)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: list failed jobs: %w", err)
-	}
-	return res.Jobs, nil
+	slices.SortFunc(all, func(a, b *rivertype.JobRow) int { return cmp.Compare(b.ID, a.ID) })
+	return all[:min(limit, len(all))], nil
 }
 
 // RunningJobs lists up to limit running jobs, oldest first, for

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -23,9 +24,11 @@ func (brokenStore) DeleteExpired(context.Context, time.Time) (int64, error) {
 	return 0, errors.New("database is on fire")
 }
 
-// A failed job is listed with its error, and a retry runs it again.
-func TestFailedJobsAndRetry(t *testing.T) {
-	t.Parallel()
+// sqliteQueue is a queue, not started, on a new SQLite database migrated
+// for asanajira and river, its store wrapped by wrap; with river's
+// connection to the database.
+func sqliteQueue(t *testing.T, wrap func(store.Store) store.Store) (*jobs.Queue, *sql.DB) {
+	t.Helper()
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "asanajira.db")
 	st, err := sqlite.Open(ctx, path, storetest.NewSealer(t), nil)
@@ -46,10 +49,18 @@ func TestFailedJobsAndRetry(t *testing.T) {
 	if err := jobs.Migrate(ctx, driver); err != nil {
 		t.Fatal(err)
 	}
-	q, err := jobs.New(driver, riverDB, nil, brokenStore{st}, discard(), jobs.Options{CleanupInterval: time.Hour})
+	q, err := jobs.New(driver, riverDB, nil, wrap(st), discard(), jobs.Options{CleanupInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return q, riverDB
+}
+
+// A failed job is listed with its error, and a retry runs it again.
+func TestFailedJobsAndRetry(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	q, _ := sqliteQueue(t, func(st store.Store) store.Store { return brokenStore{st} })
 	res, err := q.Client().Insert(ctx, jobs.CleanupArgs{}, &river.InsertOpts{MaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -94,8 +94,24 @@ func Migrate(ctx context.Context, driver riverdriver.Driver[*sql.Tx]) error {
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("jobs: migrate: %w", err)
 	}
+	if _, onSQLite := driver.(*riversqlite.Driver); onSQLite {
+		// The admin console lists one state's jobs newest first (failed,
+		// running): river's SQLite schema has no index that gives a state's
+		// jobs in id order, so each list read and sorted every job of its
+		// states. River's tables exist only after its migrations, so the
+		// index is made here rather than in asanajira's numbered ones.
+		// River's PostgreSQL schema does not need it: its planner reads
+		// the few failed jobs by state and sorts them.
+		if err := driver.GetExecutor().Exec(ctx, riverJobStateIDIndex); err != nil {
+			return fmt.Errorf("jobs: migrate: %w", err)
+		}
+	}
 	return nil
 }
+
+// riverJobStateIDIndex serves the admin console's lists of one state's
+// jobs in id order (see FailedJobs) on SQLite.
+const riverJobStateIDIndex = `CREATE INDEX IF NOT EXISTS asanajira_river_job_state_id ON river_job (state, id)`
 
 // New builds the queue on driver; workers are registered by the kinds in
 // this package. listener may be nil; Stop closes it.
