@@ -50,6 +50,7 @@ func main() {
 type config struct {
 	harness.Flags
 	n, concurrency, users int
+	census                int
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -58,6 +59,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	c.Register(fs)
 	fs.IntVar(&c.n, "n", 1000, "issues created each way (through the bridge, and by the same calls made directly)")
 	fs.IntVar(&c.concurrency, "concurrency", 1, "concurrent creates")
+	fs.IntVar(&c.census, "census", 0, "before measuring, create this many issues one by one with the job queue running, wait for their background work to finish, and print (stderr) the jobs by kind and the external calls by endpoint per create beyond the request's own")
 	fs.IntVar(&c.users, "users", 16, "users the creates are spread over, round-robin (each user's Asana quota, 1,400 calls a minute, binds below 16 at this pace)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -108,6 +110,18 @@ func measure(ctx context.Context, c config, sizes *harness.Sizes) (figures, erro
 	c.Logf("one create makes %d external calls: %s", len(calls), harness.Summary(calls, generalise))
 	if err := w.StartJobs(ctx); err != nil {
 		return figures{}, err
+	}
+
+	if c.census > 0 {
+		extra := make([]string, c.census)
+		for i := range extra {
+			if extra[i], err = w.CreateTask(ctx, client, "Census task "+strconv.Itoa(i)); err != nil {
+				return figures{}, err
+			}
+		}
+		if err := census(ctx, w, client, extra, len(calls), c.Verbose); err != nil {
+			return figures{}, err
+		}
 	}
 
 	submit := func(ctx context.Context, i int) error {
@@ -170,9 +184,90 @@ func calibrate(ctx context.Context, w *harness.World, client *http.Client, warm,
 	return calls, task, nil
 }
 
+// census creates an issue for each task, one after the other, as the
+// users in turn, with the job queue running and the recorder on, waits for
+// the queue to drain, and prints to stderr, per create, the jobs queued by
+// kind and the external calls by endpoint beyond the request's own
+// (requestCalls a create), taken once the queue stays drained; with dump, every call too, in the order they
+// came (bodies of writes cut at 400 bytes). The periodic jobs (poll_asana every second,
+// reconcile_jira every ten in the demo) run meanwhile and are counted too.
+func census(ctx context.Context, w *harness.World, client *http.Client, tasks []string, requestCalls int, dump bool) error {
+	db := w.App.Store().DB()
+	var first int64
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM river_job`).Scan(&first); err != nil {
+		return fmt.Errorf("census: %w", err)
+	}
+	start := time.Now()
+	w.Recorder.Start()
+	for i, task := range tasks {
+		if _, err := w.SubmitCreate(ctx, client, w.Users[i%len(w.Users)], task, "Census task "+strconv.Itoa(i)); err != nil {
+			w.Recorder.Stop()
+			return err
+		}
+	}
+	// Drained twice, three seconds apart: the Asana intake polls every
+	// second and may queue sync runs for the writes the first drain saw.
+	for range 2 {
+		if _, err := w.Drain(ctx, 5*time.Minute); err != nil {
+			w.Recorder.Stop()
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			w.Recorder.Stop()
+			return ctx.Err()
+		case <-time.After(3 * time.Second):
+		}
+	}
+	calls := w.Recorder.Stop()
+	took := time.Since(start)
+	rows, err := db.QueryContext(ctx, `SELECT kind, count(*) FROM river_job WHERE id > $1 GROUP BY kind ORDER BY kind`, first)
+	if err != nil {
+		return fmt.Errorf("census: %w", err)
+	}
+	defer rows.Close()
+	n := float64(len(tasks))
+	fmt.Fprintf(os.Stderr, "census: %d creates in %.1fs; jobs a create:", len(tasks), took.Seconds())
+	for rows.Next() {
+		var kind string
+		var k int
+		if err := rows.Scan(&kind, &k); err != nil {
+			return fmt.Errorf("census: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, " %s=%.2f", kind, float64(k)/n)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("census: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "\ncensus: external calls a create (the request's own %d included): %.2f\n", requestCalls, float64(len(calls))/n)
+	byCall := map[string]int{}
+	var order []string
+	for _, call := range calls {
+		k := call.Emulator + " " + call.Method + " " + anyID.ReplaceAllString(generalise(call.Path), "/{id}$1")
+		if byCall[k] == 0 {
+			order = append(order, k)
+		}
+		byCall[k]++
+	}
+	for _, k := range order {
+		fmt.Fprintf(os.Stderr, "census:   %-50s %.2f\n", k, float64(byCall[k])/n)
+	}
+	if dump {
+		for _, call := range calls {
+			if call.Method != http.MethodGet {
+				fmt.Fprintf(os.Stderr, "dump: %s %s %s %.400s\n", call.At.Format("15:04:05.000"), call, call.RawQuery, call.Body)
+			} else {
+				fmt.Fprintf(os.Stderr, "dump: %s %s %s\n", call.At.Format("15:04:05.000"), call, call.RawQuery)
+			}
+		}
+	}
+	return nil
+}
+
 var (
 	digits   = regexp.MustCompile(`/\d{6,}`)
 	issueKey = regexp.MustCompile(`/[A-Z][A-Z0-9]+-\d+`)
+	anyID    = regexp.MustCompile(`/\d{3,}(/|$)`)
 )
 
 // generalise hides gids and keys in a path: /tasks/{gid}, /issue/{key}.
