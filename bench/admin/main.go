@@ -13,7 +13,8 @@
 // 1.5). The pages: Links (first page, a search by issue key, a server's),
 // Users (first page, a search by name), Jobs, Audit (first page, one
 // action), Connections (first page, a search by name), a workspace's
-// connect page, Sync, a connection's sync page and the demo server's page.
+// connect page, Sync, a syncing connection's sync page (the generator's
+// first) and the demo server's page.
 package main
 
 import (
@@ -43,8 +44,10 @@ func main() {
 // defaultSmall fills each list with more than a page (the console shows 50
 // rows a page; the Connections and Sync pages 50 workspaces): a quarter of
 // the audit entries are of the action the filtered page asks for, and a
-// hundredth of the jobs failed.
-const defaultSmall = "workspaces=60,servers=2,users=60,links=60,audit=240,jobs=6000"
+// hundredth of the jobs failed. As many connections sync as in the large
+// world (they share the first page of the Sync page), each with a page of
+// links showing an error (one in four).
+const defaultSmall = "workspaces=60,servers=2,users=60,links=60,audit=240,jobs=6000,syncing=10,synced_links=2000"
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
@@ -156,6 +159,11 @@ func pages(*harness.World) []page {
 		{"workspace_connect", func(w *harness.World) string { return "/admin/workspaces/" + w.Seed.Workspace + "/connect" }},
 		{"server", func(w *harness.World) string { return "/admin/servers/" + w.Server.ID }},
 		fixed("sync", "/admin/sync"),
-		{"sync_connection", func(w *harness.World) string { return "/admin/sync/" + w.Seed.Workspace + "/" + w.Server.ID }},
+		{"sync_connection", func(w *harness.World) string {
+			if c := w.Filled.Synced; c.WorkspaceGID != "" {
+				return "/admin/sync/" + c.WorkspaceGID + "/" + c.JiraServerID
+			}
+			return "/admin/sync/" + w.Seed.Workspace + "/" + w.Server.ID // no generated connection syncs
+		}},
 	}
 }

@@ -22,18 +22,25 @@ type Sizes struct {
 	Links      int // task ↔ issue links, spread over the workspaces
 	Audit      int // audit log entries
 	Jobs       int // finished jobs in the queue's table (a hundredth of them failed)
+	// Syncing connections have two-way sync on: those of the first
+	// workspaces, so the Sync page's first page shows them. SyncedLinks
+	// are their links (besides Links), each with its sync state and
+	// changes.
+	Syncing     int
+	SyncedLinks int
 }
 
 // FullScale is the installation issue 14 asks every figure to hold at: a
 // thousand workspaces, fifty Jira servers, ten thousand users and a
 // hundred thousand links, with an audit log and a day of jobs to match.
-var FullScale = Sizes{Workspaces: 1000, Servers: 50, Users: 10000, Links: 100000, Audit: 100000, Jobs: 50000}
+var FullScale = Sizes{Workspaces: 1000, Servers: 50, Users: 10000, Links: 100000, Audit: 100000, Jobs: 50000,
+	Syncing: 10, SyncedLinks: 20000}
 
 // sizeKeys name the Sizes fields in String and ParseSizes.
-var sizeKeys = []string{"workspaces", "servers", "users", "links", "audit", "jobs"}
+var sizeKeys = []string{"workspaces", "servers", "users", "links", "audit", "jobs", "syncing", "synced_links"}
 
 func (s *Sizes) fields() []*int {
-	return []*int{&s.Workspaces, &s.Servers, &s.Users, &s.Links, &s.Audit, &s.Jobs}
+	return []*int{&s.Workspaces, &s.Servers, &s.Users, &s.Links, &s.Audit, &s.Jobs, &s.Syncing, &s.SyncedLinks}
 }
 
 // String is the form ParseSizes reads: workspaces=1000,servers=50,….
@@ -71,6 +78,12 @@ func ParseSizes(text string) (Sizes, error) {
 	if s.Workspaces > 0 && s.Servers == 0 {
 		return Sizes{}, errors.New("harness: scale sizes: workspaces need at least one server to connect to")
 	}
+	if s.Syncing > s.Workspaces {
+		return Sizes{}, errors.New("harness: scale sizes: the syncing connections are those of workspaces: at most one a workspace")
+	}
+	if s.SyncedLinks > 0 && s.Syncing == 0 {
+		return Sizes{}, errors.New("harness: scale sizes: synced links need at least one syncing connection")
+	}
 	return s, nil
 }
 
@@ -88,6 +101,8 @@ type Filled struct {
 	Sizes    Sizes
 	Duration time.Duration
 	Steps    []Step // each table's share of Duration
+	// Synced is the first syncing connection (zero without one).
+	Synced store.Connection
 }
 
 // Step is how long the generator took to fill one table.
@@ -112,6 +127,10 @@ const (
 	scaleProjectBase   = 1500000000000000
 	scaleUserBase      = 1600000000000000
 	scaleTaskBase      = 1700000000000000
+	// scaleSyncOwner made the synced links: a user no longer connected to
+	// Jira, so reconciliation skips their links without calling the
+	// generated servers, whose URLs do not resolve.
+	scaleSyncOwner = "1600000099999999"
 )
 
 // ScaleUser is the gid of the i-th generated user.
@@ -120,11 +139,13 @@ func ScaleUser(i int) string { return strconv.Itoa(scaleUserBase + i) }
 // fill adds sz to the bridge's store, in bulk (multi-row INSERTs in one
 // transaction per table, every secret sealed with the bridge's key), and
 // the workspaces and users to the Asana emulator. The servers other than
-// the demo's are records only: their URLs do not resolve, and no
-// generated connection has sync enabled, so no request and no background
-// pass calls them; the links name issues that exist in no Jira (the Jira
-// emulator finds an issue by scanning all of them, so a hundred thousand
-// there would measure the emulator).
+// the demo's are records only: their URLs do not resolve, and nothing
+// calls them (the syncing connections' links were made by a user with no
+// Jira credential, whom reconciliation skips, and their tasks are mapped
+// to no project, so the Asana intake watches none of them); the links name
+// issues that exist in no Jira (the Jira emulator finds an issue by
+// scanning all of them, so a hundred thousand there would measure the
+// emulator).
 func (w *World) fill(ctx context.Context, a *app.App, sz Sizes) (Filled, error) {
 	start := time.Now()
 	f := Filled{Sizes: sz}
@@ -223,6 +244,15 @@ func (w *World) fill(ctx context.Context, a *app.App, sz Sizes) (Filled, error) 
 		f.Steps = append(f.Steps, Step{s.table, time.Since(t)})
 	}
 	t := time.Now()
+	synced, err := fillSync(ctx, db, sz, servers, workspace, projectKey, now)
+	if err != nil {
+		return Filled{}, err
+	}
+	f.Synced = synced
+	if sz.Syncing > 0 {
+		f.Steps = append(f.Steps, Step{"sync", time.Since(t)})
+	}
+	t = time.Now()
 	if err := fillJobs(ctx, db, st.Dialect(), sz.Jobs); err != nil {
 		return Filled{}, err
 	}
@@ -239,7 +269,7 @@ func (w *World) fill(ctx context.Context, a *app.App, sz Sizes) (Filled, error) 
 	// goes by the indexes alone, at scale as in an installation.
 	if st.Dialect() == Postgres {
 		if _, err := db.ExecContext(ctx, `ANALYZE jira_servers, workspaces, connections, project_routes, asana_users,
-			jira_credentials, links, audit_log, river_job`); err != nil {
+			jira_credentials, links, audit_log, river_job, sync_settings, sync_link_state, sync_changes, asana_task_projects`); err != nil {
 			return Filled{}, fmt.Errorf("harness: scale: analyze: %w", err)
 		}
 	}
@@ -291,6 +321,78 @@ func bulkInsert(ctx context.Context, db *sql.DB, table string, cols []string, n 
 		return fmt.Errorf("harness: scale: %s: %w", table, err)
 	}
 	return nil
+}
+
+// fillSync switches sync on for the connections of the first sz.Syncing
+// workspaces and gives them sz.SyncedLinks links (in blocks, so each
+// connection's are consecutive), each link with its sync state as a run
+// leaves it (synced now; one link in four showing an error) and four
+// changes, two a side, all applied but the last of each side on one link
+// in ten. The tasks are mapped to no project, checked now, as the Asana
+// intake leaves a task it found in none. The state and changes are
+// written from the links by the database, a statement a connection.
+func fillSync(ctx context.Context, db *sql.DB, sz Sizes, servers []string, workspace func(int) string, projectKey func(int) string,
+	now time.Time) (store.Connection, error) {
+	if sz.Syncing == 0 {
+		return store.Connection{}, nil
+	}
+	settings := []string{"workspace_gid", "jira_server_id", "enabled", "comments", "completion", "enabled_at", "updated_by", "updated_at"}
+	if err := bulkInsert(ctx, db, "sync_settings", settings, sz.Syncing, func(i int) ([]any, error) {
+		return []any{workspace(i), servers[i%len(servers)], true, true, true, now.Add(-time.Duration(sz.SyncedLinks+1) * time.Minute), "scale", now}, nil
+	}); err != nil {
+		return store.Connection{}, err
+	}
+	links := []string{"workspace_gid", "task_gid", "jira_server_id", "issue_id", "issue_key", "issue_project", "created_by", "created_at"}
+	if err := bulkInsert(ctx, db, "links", links, sz.SyncedLinks, func(i int) ([]any, error) {
+		ws := i * sz.Syncing / sz.SyncedLinks
+		srv := ws % len(servers)
+		n := sz.Links + i + 1
+		return []any{workspace(ws), strconv.Itoa(scaleTaskBase + n - 1), servers[srv], strconv.Itoa(200000 + n),
+			projectKey(srv) + "-" + strconv.Itoa(n), projectKey(srv), scaleSyncOwner,
+			now.Add(-time.Duration(sz.SyncedLinks-i) * time.Minute)}, nil
+	}); err != nil {
+		return store.Connection{}, err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Connection{}, fmt.Errorf("harness: scale: sync: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// Each statement reads one connection's links ($1, $2).
+	const ofConnection = ` FROM links WHERE workspace_gid = $1 AND jira_server_id = $2`
+	type statement struct {
+		q    string
+		args []any
+	}
+	kinds := [...]string{"comment", "comment", "completion", "completion"}
+	for k := range sz.Syncing {
+		ws, srv := workspace(k), servers[k%len(servers)]
+		stmts := []statement{
+			{`INSERT INTO asana_task_projects (task_gid, project_gid, workspace_gid, checked_at) SELECT task_gid, '', workspace_gid, $3` + ofConnection,
+				[]any{now}},
+			{`INSERT INTO sync_link_state (link_id, baseline_at, asana_completed, jira_done, last_synced_at, updated_at)
+				SELECT id, $3, $4, $4, $3, $3` + ofConnection, []any{now, false}},
+			{`UPDATE sync_link_state SET last_error = 'Jira answered 404: the issue does not exist or you may not see it',
+				last_error_at = last_synced_at WHERE link_id IN (SELECT id` + ofConnection + ` AND id % 4 = 0)`, nil},
+		}
+		for i, side := range []string{store.SideJira, store.SideAsana, store.SideJira, store.SideAsana} {
+			at := now.Add(-time.Duration(4-i) * time.Minute)
+			stmts = append(stmts, statement{`INSERT INTO sync_changes (link_id, side, source, dedup_key, kind, observed_at, received_at,
+					applied_at, outcome)
+				SELECT id, $3, 'webhook', $4, $5, $6, $6, $6, 'applied'` + ofConnection, []any{side, "scale:" + strconv.Itoa(i), kinds[i], at}})
+		}
+		stmts = append(stmts, statement{`UPDATE sync_changes SET applied_at = NULL, outcome = '' WHERE dedup_key IN ('scale:2', 'scale:3')
+			AND link_id IN (SELECT id` + ofConnection + ` AND id % 10 = 0)`, nil})
+		for _, s := range stmts {
+			if _, err := tx.ExecContext(ctx, s.q, append([]any{ws, srv}, s.args...)...); err != nil {
+				return store.Connection{}, fmt.Errorf("harness: scale: sync of connection %d: %w", k, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Connection{}, fmt.Errorf("harness: scale: sync: %w", err)
+	}
+	return store.Connection{WorkspaceGID: workspace(0), JiraServerID: servers[0]}, nil
 }
 
 // fillJobs adds n finished jobs to river's table, as a day of creates

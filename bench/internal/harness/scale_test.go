@@ -18,8 +18,11 @@ func TestParseSizes(t *testing.T) {
 	}{
 		{in: FullScale.String(), want: FullScale},
 		{in: "", want: FullScale},
-		{in: "links=10, users=3", want: Sizes{Workspaces: 1000, Servers: 50, Users: 3, Links: 10, Audit: 100000, Jobs: 50000}},
-		{in: "workspaces=2,servers=1,users=0,links=0,audit=0,jobs=0", want: Sizes{Workspaces: 2, Servers: 1}},
+		{in: "links=10, users=3", want: Sizes{Workspaces: 1000, Servers: 50, Users: 3, Links: 10, Audit: 100000, Jobs: 50000,
+			Syncing: 10, SyncedLinks: 20000}},
+		{in: "workspaces=2,servers=1,users=0,links=0,audit=0,jobs=0,syncing=0,synced_links=0", want: Sizes{Workspaces: 2, Servers: 1}},
+		{in: "workspaces=2,syncing=3", wantErr: true},   // one syncing connection a workspace at most
+		{in: "syncing=0,synced_links=5", wantErr: true}, // synced links need a syncing connection
 		{in: "tasks=3", wantErr: true},
 		{in: "links=-1", wantErr: true},
 		{in: "links", wantErr: true},
@@ -41,7 +44,7 @@ func TestParseSizes(t *testing.T) {
 // bridge's key, and the links page like any other.
 func TestFill(t *testing.T) {
 	t.Parallel()
-	sizes := Sizes{Workspaces: 6, Servers: 4, Users: 9, Links: 250, Audit: 30, Jobs: 200}
+	sizes := Sizes{Workspaces: 6, Servers: 4, Users: 9, Links: 250, Audit: 30, Jobs: 200, Syncing: 2, SyncedLinks: 40}
 	for _, db := range []string{SQLite, Postgres} {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
@@ -77,7 +80,7 @@ func TestFill(t *testing.T) {
 				t.Errorf("user 5's Jira credential: %+v", cred)
 			}
 			page, err := st.ListLinks(ctx, store.LinkFilter{Limit: 100})
-			if err != nil || len(page) != 100 || page[0].TaskGID != "1700000000000249" {
+			if err != nil || len(page) != 100 || page[0].TaskGID != "1700000000000289" {
 				t.Fatalf("first links page: %d links, %v; want 100, newest first", len(page), err)
 			}
 			byKey, err := st.ListLinks(ctx, store.LinkFilter{Query: page[0].IssueKey})
@@ -88,6 +91,36 @@ func TestFill(t *testing.T) {
 			if err != nil || len(audit) < sizes.Audit {
 				t.Errorf("audit: %d entries, %v; want at least %d", len(audit), err, sizes.Audit)
 			}
+			// The first syncing connection: 20 synced links besides its
+			// share of the others, a quarter of them showing an error, two
+			// changes a side, the last of each pending on the links whose
+			// id ends in 0.
+			set, err := st.GetSyncSettings(ctx, w.Filled.Synced.WorkspaceGID, w.Filled.Synced.JiraServerID)
+			if err != nil || !set.Enabled {
+				t.Errorf("settings of the first syncing connection: %+v, %v", set, err)
+			}
+			status, err := st.SyncConnectionStatus(ctx, w.Filled.Synced.WorkspaceGID, w.Filled.Synced.JiraServerID, "resync")
+			if err != nil {
+				t.Fatal(err)
+			}
+			synced, err := st.ListSyncedLinks(ctx, w.Filled.Synced.JiraServerID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wantErrors, wantPending int
+			for _, l := range synced {
+				if l.WorkspaceGID == w.Filled.Synced.WorkspaceGID && l.CreatedBy == scaleSyncOwner {
+					wantErrors += b2i(l.ID%4 == 0)
+					wantPending += b2i(l.ID%10 == 0)
+				}
+			}
+			wantLinks := 20 + (sizes.Links+sizes.Workspaces-1)/sizes.Workspaces
+			if status.Links != wantLinks || status.Errors != wantErrors || status.LastSyncedAt.IsZero() ||
+				status.Jira.Pending != wantPending || status.Asana.Pending != wantPending ||
+				status.Jira.Last.ID == 0 || status.Asana.Last.ID == 0 || (wantPending > 0) != (status.Jira.Oldest.ID != 0) {
+				t.Errorf("status of the first syncing connection: %+v; want %d links, %d errors, %d pending a side", status, wantLinks, wantErrors,
+					wantPending)
+			}
 			var jobs, failed int
 			if err := st.DB().QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN state = 'discarded' THEN 1 END) FROM river_job
 				WHERE kind IN ('copy_attachments', 'apply_jira_event')`).Scan(&jobs, &failed); err != nil || jobs != sizes.Jobs || failed != 2 {
@@ -95,4 +128,11 @@ func TestFill(t *testing.T) {
 			}
 		})
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

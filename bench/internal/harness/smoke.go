@@ -42,4 +42,4 @@ func Smoke(t *testing.T, prefix string, run func(ctx context.Context, args []str
 // SmokeSizes are the scale generator's sizes in the smoke tests: every
 // table filled, a few rows each, so that CI runs the generator's code on
 // both databases in a fraction of a second.
-const SmokeSizes = "workspaces=4,servers=2,users=10,links=50,audit=20,jobs=20"
+const SmokeSizes = "workspaces=4,servers=2,users=10,links=50,audit=20,jobs=20,syncing=2,synced_links=8"
