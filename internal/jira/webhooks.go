@@ -311,10 +311,12 @@ func ParseWebhookSummary(body []byte) (*WebhookSummary, error) {
 	return &s, nil
 }
 
+var errEmptyWebhook = errors.New("jira: webhook body is empty; check that the Jira webhook does not have \"Exclude body\" ticked")
+
 func decodeWebhook(body []byte, v any) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return errors.New("jira: webhook body is empty; check that the Jira webhook does not have \"Exclude body\" ticked")
+		return errEmptyWebhook
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("jira: webhook body is not a Jira webhook payload: %w", err)
@@ -332,49 +334,36 @@ func checkWebhook(event string, hasIssue bool) error {
 	return nil
 }
 
-// checkedWebhook decodes what ParseWebhook decodes, with the issue's
-// fields into issueFieldsAlias: the same types are checked, without
-// IssueFields' second pass that keeps the other fields raw. Its own Issue
-// field hides WebhookEvent's (encoding/json takes the shallower one).
-type checkedWebhook struct {
-	WebhookEvent
-	Issue *checkedIssue `json:"issue,omitempty"`
-}
-
-// checkedIssue is an Issue whose fields decode as issueFieldsAlias.
-type checkedIssue struct {
-	Issue
-	Fields issueFieldsAlias `json:"fields"`
-}
-
-// CheckWebhook reads a webhook body's summary, refusing what ParseWebhook
-// would refuse: a field of the issue, the changelog or the comment of the
-// wrong type as well as what ParseWebhookSummary refuses. It costs more
-// than ParseWebhookSummary, less than ParseWebhook.
+// CheckWebhook reads a webhook body's summary, refusing exactly what
+// ParseWebhook refuses: a body that is not JSON, a field of the issue, the
+// changelog or the comment of the wrong type, as well as what
+// ParseWebhookSummary refuses. It checks the body in one pass without
+// decoding it (webhooks_check.go), several times cheaper than
+// ParseWebhookSummary.
 func CheckWebhook(body []byte) (*WebhookSummary, error) {
-	var c checkedWebhook
-	if err := decodeWebhook(body, &c); err != nil {
+	var s WebhookSummary
+	if err := checkBody(body, summaryHook{&s}); err != nil {
 		return nil, err
 	}
-	if err := checkWebhook(c.WebhookEvent.WebhookEvent, c.Issue != nil && (c.Issue.ID != "" || c.Issue.Key != "")); err != nil {
+	if err := checkWebhook(s.WebhookEvent, s.Issue != nil && (s.Issue.ID != "" || s.Issue.Key != "")); err != nil {
 		return nil, err
 	}
-	s := &WebhookSummary{Timestamp: c.Timestamp, WebhookEvent: c.WebhookEvent.WebhookEvent}
-	if c.Issue != nil {
-		s.Issue = &struct {
-			ID  string `json:"id"`
-			Key string `json:"key"`
-		}{c.Issue.ID, c.Issue.Key}
+	return &s, nil
+}
+
+// ParseWebhookWithoutFields is ParseWebhook but for the issue's fields
+// (Issue.Fields stays empty), for what routes a delivery on its event,
+// issue, changelog and comment and reads the issue from Jira if it needs
+// it. It refuses exactly what ParseWebhook refuses (the fields are checked
+// as CheckWebhook checks them), at a fraction of its cost: the fields are
+// most of a delivery and take most of ParseWebhook's time.
+func ParseWebhookWithoutFields(body []byte) (*WebhookEvent, error) {
+	var e WebhookEvent
+	if err := checkBody(body, eventHook{&e}); err != nil {
+		return nil, err
 	}
-	if c.Changelog != nil {
-		s.Changelog = &struct {
-			ID string `json:"id"`
-		}{c.Changelog.ID}
+	if err := checkWebhook(e.WebhookEvent, e.Issue != nil && (e.Issue.ID != "" || e.Issue.Key != "")); err != nil {
+		return nil, err
 	}
-	if c.Comment != nil {
-		s.Comment = &struct {
-			ID string `json:"id"`
-		}{c.Comment.ID}
-	}
-	return s, nil
+	return &e, nil
 }
