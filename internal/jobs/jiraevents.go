@@ -112,7 +112,12 @@ func (w *ApplyJiraDeliveriesWorker) Work(ctx context.Context, job *river.Job[App
 		if !d.AppliedAt.IsZero() || d.JiraServerID != server {
 			continue
 		}
-		ev, err := jira.ParseWebhook(d.Payload)
+		// Recording and applying route on the event, its issue, changelog
+		// and comment, and read the issue from Jira when they need it: the
+		// issue's fields, most of a delivery and of a whole parse's time,
+		// are checked, not decoded (this runs while the burst that
+		// brought the deliveries is still coming in).
+		ev, err := jira.ParseWebhookWithoutFields(d.Payload)
 		if err != nil {
 			// The receiver checks every field the parse reads
 			// (jira.CheckWebhook); a delivery stored by a version that
