@@ -97,6 +97,12 @@ const (
 	// SyncCommentDeleted: one side was deleted and the other followed (or
 	// was left alone, when it was the mirror that went).
 	SyncCommentDeleted = "deleted"
+	// SyncCommentWithdrawn: the Jira original of a mirror left the view
+	// everyone shares (restricted to a group or role, hidden from the
+	// link's owner, or deleted) and its story was deleted with it; should
+	// the original come back into view, it is mirrored again as a new
+	// story. AsanaStoryGID is the story withdrawn.
+	SyncCommentWithdrawn = "withdrawn"
 
 	OriginJira     = "jira"
 	OriginAsana    = "asana"

@@ -28,6 +28,9 @@ type newItem struct {
 	at    time.Time
 	jira  *jira.Comment
 	story *asana.Story
+	// again is the withdrawn map of a Jira comment back in view (nil for
+	// one never mirrored).
+	again *store.SyncComment
 }
 
 // syncComments mirrors new comments both ways, then follows edits and
@@ -36,9 +39,6 @@ func (r *run) syncComments(ctx context.Context) error {
 	if err := r.readLedger(ctx); err != nil {
 		return err
 	}
-	// Only mappings that existed when both sides were read are followed;
-	// those made in this run have nothing to follow yet.
-	existing := len(r.maps)
 	byJira, byStory := map[string]*store.SyncComment{}, map[string]*store.SyncComment{}
 	for i := range r.maps {
 		m := &r.maps[i]
@@ -49,7 +49,7 @@ func (r *run) syncComments(ctx context.Context) error {
 			byStory[m.AsanaStoryGID] = m
 		}
 	}
-	jiraNow := map[string]*jira.Comment{}
+	jiraNow, restricted := map[string]*jira.Comment{}, map[string]bool{}
 	storyNow := map[string]*asana.Story{}
 	var fresh []newItem
 	var own []store.SyncComment // known as asanajira's through the ledger only
@@ -57,10 +57,16 @@ func (r *run) syncComments(ctx context.Context) error {
 	for i := range r.comments {
 		c := &r.comments[i]
 		if c.Visibility != nil {
+			restricted[c.ID] = true
 			continue // restricted: never mirrored, and as good as gone for a mapped one
 		}
 		jiraNow[c.ID] = c
-		if byJira[c.ID] != nil {
+		if m := byJira[c.ID]; m != nil {
+			if m.State == store.SyncCommentWithdrawn && strings.TrimSpace(c.Body) != "" {
+				// Back in view (its restriction lifted): mirrored again.
+				fresh = append(fresh, newItem{at: c.Created.Time, jira: c, again: m})
+				alive[SideJira+"/"+c.ID] = true
+			}
 			continue
 		}
 		if r.ownJiraComment(c) {
@@ -105,6 +111,12 @@ func (r *run) syncComments(ctx context.Context) error {
 			alive[SideAsana+"/"+s.GID] = true
 		}
 	}
+	// Only mappings synced when both sides were read are followed; those
+	// made or made again in this run have nothing to follow yet.
+	synced := map[int64]bool{}
+	for _, m := range r.maps {
+		synced[m.ID] = m.State == store.SyncCommentSynced
+	}
 	if err := r.settleOrphans(ctx, alive); err != nil {
 		return err
 	}
@@ -121,7 +133,7 @@ func (r *run) syncComments(ctx context.Context) error {
 		}
 		var err error
 		if it.jira != nil {
-			err = r.mirrorToAsana(ctx, it.jira)
+			err = r.mirrorToAsana(ctx, it.jira, it.again)
 		} else {
 			err = r.mirrorToJira(ctx, it.story)
 		}
@@ -132,15 +144,15 @@ func (r *run) syncComments(ctx context.Context) error {
 	if err := r.rememberOwn(ctx, own); err != nil {
 		return err
 	}
-	for i := range r.maps[:existing] {
+	for i := range r.maps {
 		m := &r.maps[i]
-		if m.State != store.SyncCommentSynced {
+		if !synced[m.ID] {
 			continue
 		}
 		if !r.budget() {
 			return nil
 		}
-		if err := r.follow(ctx, m, jiraNow[m.JiraCommentID], storyNow[m.AsanaStoryGID]); err != nil {
+		if err := r.follow(ctx, m, jiraNow[m.JiraCommentID], storyNow[m.AsanaStoryGID], restricted[m.JiraCommentID]); err != nil {
 			return err
 		}
 	}
@@ -181,8 +193,9 @@ func (r *run) mapBaseline(ctx context.Context, m store.SyncComment) error {
 }
 
 // mirrorToAsana posts a Jira comment on the task: as the Asana user
-// connected as its author, else as the owner with "<Name> in Jira:".
-func (r *run) mirrorToAsana(ctx context.Context, c *jira.Comment) error {
+// connected as its author, else as the owner with "<Name> in Jira:". again
+// is the comment's withdrawn map when it comes back into view (else nil).
+func (r *run) mirrorToAsana(ctx context.Context, c *jira.Comment, again *store.SyncComment) error {
 	author := jiraUserName(c.Author)
 	ac, writer, asAuthor := r.asanaAs(ctx, userName(c.Author))
 	prefix := ""
@@ -190,15 +203,23 @@ func (r *run) mirrorToAsana(ctx context.Context, c *jira.Comment) error {
 		prefix = author + " in Jira:"
 	}
 	text := withPrefix(prefix, strings.TrimSpace(c.Body))
-	e := effects.Effect{Scope: scopeStory, Key: fmt.Sprintf("%d:jira-comment:%s", r.link.ID, c.ID), Target: r.asanaTarget(), Author: writer}
+	key, m, detail := fmt.Sprintf("%d:jira-comment:%s", r.link.ID, c.ID), store.SyncComment{}, ""
+	if again != nil {
+		// Each time the comment comes back it is a new write: its key names
+		// the story withdrawn before it, so a retry finds this one, and the
+		// ledger's record of the first mirror is not taken for it.
+		key += ":after:" + again.AsanaStoryGID
+		m.ID, detail = again.ID, " (back in view after story "+again.AsanaStoryGID+" was withdrawn)"
+	}
+	e := effects.Effect{Scope: scopeStory, Key: key, Target: r.asanaTarget(), Author: writer}
 	story, err := r.apply(ctx, e, crashing{effects.AsanaStory{Client: ac, Task: r.link.TaskGID, Text: text}, "asana"}, writer,
 		"post Jira comment "+c.ID+" on the task")
 	if err != nil {
 		return err
 	}
-	return r.mapped(ctx, store.SyncComment{JiraCommentID: c.ID, AsanaStoryGID: story, Origin: store.OriginJira,
-		JiraHash: digest(c.Body), AsanaHash: digest(text), Author: userName(c.Author), WrittenBy: writer, Prefix: prefix},
-		JiraToAsana, author, fmt.Sprintf("Jira comment %s → story %s", c.ID, story))
+	m.JiraCommentID, m.AsanaStoryGID, m.Origin, m.JiraHash, m.AsanaHash = c.ID, story, store.OriginJira, digest(c.Body), digest(text)
+	m.Author, m.WrittenBy, m.Prefix = userName(c.Author), writer, prefix
+	return r.mapped(ctx, m, JiraToAsana, author, fmt.Sprintf("Jira comment %s → story %s%s", c.ID, story, detail))
 }
 
 // mirrorToJira adds a story to the issue as a comment: as the story's
@@ -240,28 +261,36 @@ func (r *run) apply(ctx context.Context, e effects.Effect, w crashing, writer, a
 	return out.Result, nil
 }
 
-// mapped stores the mapping of a new mirror and tells it.
+// mapped stores the mapping of a new mirror (rewriting m.ID's, that of a
+// comment mirrored again) and tells it.
 func (r *run) mapped(ctx context.Context, m store.SyncComment, dir, actor, detail string) error {
 	m.LinkID, m.State = r.link.ID, store.SyncCommentSynced
-	if err := r.e.st.InsertSyncComment(ctx, &m); err != nil {
-		return wrap("map a mirrored comment", err)
+	if i := slices.IndexFunc(r.maps, func(x store.SyncComment) bool { return m.ID != 0 && x.ID == m.ID }); i >= 0 {
+		if err := r.e.st.UpdateSyncComment(ctx, m); err != nil {
+			return wrap("map a comment mirrored again", err)
+		}
+		r.maps[i] = m
+	} else {
+		if err := r.e.st.InsertSyncComment(ctx, &m); err != nil {
+			return wrap("map a mirrored comment", err)
+		}
+		r.maps = append(r.maps, m)
 	}
-	r.maps = append(r.maps, m)
 	r.wroteOne(dir, KindComment)
 	r.history(ctx, dir, "comment.created", actor, detail)
 	return nil
 }
 
 // follow brings an edit or a deletion of a mapped comment to the other side.
-func (r *run) follow(ctx context.Context, m *store.SyncComment, jc *jira.Comment, s *asana.Story) error {
+// jc is nil for a Jira comment gone or restricted (restricted says which).
+func (r *run) follow(ctx context.Context, m *store.SyncComment, jc *jira.Comment, s *asana.Story, restricted bool) error {
 	switch {
+	case jc == nil && m.Origin == store.OriginJira:
+		return r.withdrawStory(ctx, m, s, restricted)
 	case jc == nil && s == nil:
 		return r.markDeleted(ctx, m, "", "both sides were deleted")
 	case jc == nil:
-		if m.Origin != store.OriginJira {
-			return r.markDeleted(ctx, m, AsanaToJira, "the Jira comment mirroring story "+m.AsanaStoryGID+" was deleted; the story stays")
-		}
-		return r.deleteStory(ctx, m)
+		return r.markDeleted(ctx, m, AsanaToJira, "the Jira comment mirroring story "+m.AsanaStoryGID+" was deleted or restricted; the story stays")
 	case s == nil:
 		if m.Origin != store.OriginAsana {
 			return r.markDeleted(ctx, m, JiraToAsana, "the story mirroring Jira comment "+m.JiraCommentID+" was deleted; the comment stays")
@@ -395,21 +424,43 @@ func (r *run) editJiraComment(ctx context.Context, m *store.SyncComment, text, a
 	return nil
 }
 
-// deleteStory deletes the story mirroring a deleted (or now restricted)
-// Jira comment.
-func (r *run) deleteStory(ctx context.Context, m *store.SyncComment) error {
-	ac, err := r.e.clients.Asana(ctx, m.WrittenBy)
-	if err != nil {
-		return r.markDeleted(ctx, m, JiraToAsana, fmt.Sprintf("Jira comment %s is gone; its story %s stays: only %s may delete it and has not connected Asana", m.JiraCommentID, m.AsanaStoryGID, r.userName(ctx, m.WrittenBy)))
+// withdrawStory deletes the story mirroring a Jira comment that left the
+// view everyone shares: deleted, restricted to a group or role, or hidden
+// from the link's owner (a restriction they are outside of, which the
+// engine cannot tell from a deletion). Deleting it, rather than leaving a
+// note that a restricted comment exists, keeps on the task nothing of what
+// the restriction protects, not even that something was written. The map
+// is kept as withdrawn, so the comment is mirrored again, as a new story,
+// should it come back into view (a deleted one never does). s is nil when
+// the story is gone already (an attempt deleted it and died before
+// recording so).
+func (r *run) withdrawStory(ctx context.Context, m *store.SyncComment, s *asana.Story, restricted bool) error {
+	what := "was deleted (or hidden from the link's owner)"
+	if restricted {
+		what = "was restricted"
 	}
-	if err := r.renew(ctx); err != nil {
-		return err
+	if s != nil {
+		ac, err := r.e.clients.Asana(ctx, m.WrittenBy)
+		if err != nil {
+			// Nobody else may delete it. The map is left deleted: the
+			// comment's edits no longer follow, and it is not mirrored again
+			// beside the story that stays.
+			return r.markDeleted(ctx, m, JiraToAsana, fmt.Sprintf("Jira comment %s %s; its story %s stays: only %s may delete it and has not connected Asana", m.JiraCommentID, what, m.AsanaStoryGID, r.userName(ctx, m.WrittenBy)))
+		}
+		if err := r.renew(ctx); err != nil {
+			return err
+		}
+		if err := ac.DeleteStory(ctx, m.AsanaStoryGID); err != nil && !errors.Is(err, asana.ErrNotFound) {
+			return r.writeError(ctx, err, m.WrittenBy, "delete story "+m.AsanaStoryGID)
+		}
+		r.wroteOne(JiraToAsana, KindComment)
 	}
-	if err := ac.DeleteStory(ctx, m.AsanaStoryGID); err != nil && !errors.Is(err, asana.ErrNotFound) {
-		return r.writeError(ctx, err, m.WrittenBy, "delete story "+m.AsanaStoryGID)
+	m.State = store.SyncCommentWithdrawn
+	if err := r.e.st.UpdateSyncComment(ctx, *m); err != nil {
+		return wrap("update the comment map", err)
 	}
-	r.wroteOne(JiraToAsana, KindComment)
-	return r.markDeleted(ctx, m, JiraToAsana, fmt.Sprintf("Jira comment %s was deleted → story %s deleted", m.JiraCommentID, m.AsanaStoryGID))
+	r.history(ctx, JiraToAsana, "comment.deleted", "", fmt.Sprintf("Jira comment %s %s → story %s deleted", m.JiraCommentID, what, m.AsanaStoryGID))
+	return nil
 }
 
 // deleteJiraComment deletes the Jira comment mirroring a deleted story.

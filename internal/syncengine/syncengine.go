@@ -32,7 +32,10 @@
 //     otherwise as the link's owner, starting with "<Name> in Jira:" /
 //     "<Name> in Asana:". A Jira comment restricted to a group or role
 //     (visibility) is never mirrored, and the mirror of one that becomes
-//     restricted is deleted. Edits follow both ways (an edit is written as
+//     restricted is deleted (nothing of it stays on the task); a comment
+//     that comes into view later (its restriction lifted) is mirrored then,
+//     as a new story each time, as is a story that gets its text later.
+//     Edits follow both ways (an edit is written as
 //     the author of the item it changes; when that person has no connected
 //     account the edit stays on its side and the history says so); when both
 //     sides were edited since the last run the later edit wins on both. When

@@ -191,6 +191,7 @@ func (r *run) mirrorSource(p store.SideEffect) (string, bool) {
 	switch p.Scope {
 	case scopeStory:
 		id, ok := strings.CutPrefix(rest, "jira-comment:")
+		id, _, _ = strings.Cut(id, ":") // a re-mirror's key goes on with ":after:<story>"
 		return SideJira + "/" + id, ok
 	case scopeJiraComment:
 		gid, ok := strings.CutPrefix(rest, "story:")

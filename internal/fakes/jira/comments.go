@@ -184,16 +184,25 @@ func (s *Server) updateComment(w http.ResponseWriter, r *http.Request, u *user) 
 		s.writeErrors(w, http.StatusBadRequest, nil, map[string]string{"commentLevel": msg})
 		return
 	}
-	if in.Visibility != nil {
-		c.visibility = vis
+	if in.Visibility == nil {
+		vis = c.visibility
 	}
-	base := s.baseURL(r)
-	c.body, c.updateAuthor, c.updated = body, u.name, s.now()
-	evs := s.commentEventsLocked(base, is, c, u.name, "comment_updated", "issue_comment_edited")
+	evs := s.editCommentLocked(s.baseURL(r), is, c, u.name, body, vis)
 	out := s.commentOut(r, is, c, u)
 	s.mu.Unlock()
 	s.dispatch(evs)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// editCommentLocked rewrites a comment's body and visibility as actor and
+// returns Jira Server's two events for it. The edit also makes the issue
+// updated, so a search by "updated" finds an issue whose comment changed.
+// Callers hold s.mu.
+func (s *Server) editCommentLocked(base string, is *issue, c *comment, actor, body string, vis *visibility) []event {
+	now := s.now()
+	c.body, c.visibility, c.updateAuthor, c.updated = body, vis, actor, now
+	is.updated = now
+	return s.commentEventsLocked(base, is, c, actor, "comment_updated", "issue_comment_edited")
 }
 
 func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request, u *user) {
@@ -244,6 +253,42 @@ func (s *Server) AddRestrictedComment(key, username, body string, v Visibility) 
 		return fmt.Errorf("jira emulator: comment on %s: %v", key, errs)
 	}
 	evs := s.addCommentLocked(s.baseURL(nil), is, u.name, nc)
+	s.mu.Unlock()
+	s.dispatch(evs)
+	return nil
+}
+
+// EditComment edits a comment as username as Jira's web form does: the
+// form sends the visibility again with every edit, so the zero Visibility
+// lifts a restriction (REST's PUT without "visibility" keeps it). The edit
+// is validated as Jira validates it; webhooks fire.
+func (s *Server) EditComment(key, id, username, body string, v Visibility) error {
+	s.mu.Lock()
+	is := s.issueByKey(key)
+	u := s.userByName(username)
+	if is == nil || u == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("jira emulator: edit comment %s on %s as %s: no such issue or user", id, key, username)
+	}
+	c, ok := findBy(is.comments, func(c *comment) bool { return c.id == id })
+	if !ok || !s.canSeeComment(u, is, c) || !s.mayChangeComment(u, is, c, "edit") {
+		s.mu.Unlock()
+		return fmt.Errorf("jira emulator: edit comment %s on %s: no such comment, or %s may not edit it", id, key, username)
+	}
+	if strings.TrimSpace(body) == "" {
+		s.mu.Unlock()
+		return fmt.Errorf("jira emulator: edit comment %s on %s: Comment body can not be empty!", id, key)
+	}
+	var in *visibilityInput
+	if v != (Visibility{}) {
+		in = &visibilityInput{Type: v.Type, Value: v.Value}
+	}
+	vis, msg := s.checkVisibility(u, is, in)
+	if msg != "" {
+		s.mu.Unlock()
+		return fmt.Errorf("jira emulator: edit comment %s on %s: %s", id, key, msg)
+	}
+	evs := s.editCommentLocked(s.baseURL(nil), is, c, u.name, body, vis)
 	s.mu.Unlock()
 	s.dispatch(evs)
 	return nil
