@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/store"
 )
 
@@ -41,37 +40,6 @@ type WidgetData struct {
 	Viewer, ViewerName string
 }
 
-// widgetIssue is what the widget reads of GET issue: names and a comment
-// count. Decoding only these skips the comments themselves and the
-// double decoding of jira.Issue's fields, which were most of the
-// request's CPU. A field Jira sends as null leaves its zero value.
-type widgetIssue struct {
-	ID     string `json:"id"`
-	Key    string `json:"key"`
-	Fields struct {
-		Summary    string       `json:"summary"`
-		Status     *jira.Status `json:"status"`
-		Assignee   named        `json:"assignee"`
-		Priority   named        `json:"priority"`
-		IssueType  named        `json:"issuetype"`
-		Resolution named        `json:"resolution"`
-		DueDate    string       `json:"duedate"`
-		Updated    jira.Time    `json:"updated"`
-		Comment    struct {
-			Total int `json:"total"`
-		} `json:"comment"`
-	} `json:"fields"`
-}
-
-// named is a Jira object the widget shows by name (a user by display
-// name).
-type named struct {
-	Name        string `json:"name"`
-	DisplayName string `json:"displayName"`
-}
-
-var widgetFields = []string{"summary", "status", "assignee", "priority", "issuetype", "duedate", "resolution", "updated", "comment"}
-
 // Widget reads the issue behind an attachment's resource URL with the
 // viewing user's credentials, through a short cache per (user, issue).
 func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (*WidgetData, error) {
@@ -105,8 +73,7 @@ func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (
 	if c, err := s.st.GetJiraCredential(ctx, id.User, srv.ID); err == nil {
 		viewer, viewerName = c.JiraUsername, c.JiraDisplayName
 	}
-	var is widgetIssue
-	err = jc.GetIssueInto(ctx, key, &jira.GetIssueOptions{Fields: widgetFields}, &is)
+	is, err := jc.GetIssueSummary(ctx, key)
 	if err != nil {
 		err = s.jiraError(ctx, id.User, srv, err, "see "+key)
 		if errors.Is(err, ErrNoAccess) {
@@ -116,14 +83,10 @@ func (s *Service) Widget(ctx context.Context, id Identity, resourceURL string) (
 		}
 		return nil, err
 	}
-	f := &is.Fields
-	d := &WidgetData{ServerID: srv.ID, Key: is.Key, Summary: f.Summary, URL: BrowseURL(srv, is.Key),
-		DueDate: f.DueDate, Updated: f.Updated.Time, Viewer: viewer, ViewerName: viewerName,
-		Assignee: f.Assignee.DisplayName, Priority: f.Priority.Name, IssueType: f.IssueType.Name,
-		Resolution: f.Resolution.Name, Comments: f.Comment.Total}
-	if st := f.Status; st != nil {
-		d.Status, d.StatusCategory = st.Name, st.StatusCategory.Key
-	}
+	d := &WidgetData{ServerID: srv.ID, Key: is.Key, Summary: is.Summary, URL: BrowseURL(srv, is.Key),
+		Status: is.Status, StatusCategory: is.StatusCategory, DueDate: is.DueDate, Updated: is.Updated.Time,
+		Viewer: viewer, ViewerName: viewerName, Assignee: is.Assignee, Priority: is.Priority,
+		IssueType: is.IssueType, Resolution: is.Resolution, Comments: is.Comments}
 	s.syncStatus(ctx, srv.ID, is.ID, is.Key, d)
 	s.widgets.put(cacheKey, d)
 	return d, nil

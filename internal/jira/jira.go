@@ -353,6 +353,9 @@ func decodeBody(resp *http.Response, v any) error {
 		e := &Error{Method: resp.Request.Method, URL: sanitizeURL(resp.Request.URL), StatusCode: resp.StatusCode, Kind: KindSSO, Body: snippet(body)}
 		return e
 	}
+	if d, ok := v.(bodyDecoder); ok {
+		return decodeWhole(resp, d)
+	}
 	dec := json.NewDecoder(resp.Body)
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -363,8 +366,35 @@ func decodeBody(resp *http.Response, v any) error {
 	return nil
 }
 
+// bodyDecoder is a value that decodes a whole answer itself, such as
+// IssueSummary, skipping encoding/json's scan of what it does not read.
+type bodyDecoder interface{ decodeJSON(b []byte) error }
+
+// decodeWhole reads the body and hands it to d. An empty body decodes as
+// nothing, as json.Decoder's io.EOF does above.
+func decodeWhole(resp *http.Response, d bodyDecoder) error {
+	var buf bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n < maxErrorBody {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return fmt.Errorf("jira: read %s %s: %w", resp.Request.Method, sanitizeURL(resp.Request.URL), err)
+	}
+	if len(bytes.TrimSpace(buf.Bytes())) == 0 {
+		return nil
+	}
+	if err := d.decodeJSON(buf.Bytes()); err != nil {
+		return fmt.Errorf("jira: decode %s %s answer (status %d): %w", resp.Request.Method, sanitizeURL(resp.Request.URL), resp.StatusCode, err)
+	}
+	return nil
+}
+
 func isHTML(h http.Header) bool {
-	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	ct := h.Get("Content-Type")
+	if strings.HasPrefix(ct, "application/json") {
+		return false // what Jira sends: no need to parse it
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
 	return mt == "text/html" || mt == "application/xhtml+xml"
 }
 
