@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/asanajira/asanajira/internal/jobs"
 	"github.com/asanajira/asanajira/internal/store"
@@ -247,6 +248,38 @@ func TestAcceptsEveryRecordedPayload(t *testing.T) {
 				rec := post(f, t, "/jira/webhook/"+f.server, body, map[string]string{"X-Hub-Signature": sign(body, secret)})
 				if rec.Code != http.StatusAccepted {
 					t.Errorf("%s: %d %s", filepath.Base(file), rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
+
+// TestReadBody: the body is read whole whatever size is announced (the
+// right one, none, too small, too large) and however the reader splits it.
+func TestReadBody(t *testing.T) {
+	t.Parallel()
+	body := bytes.Repeat([]byte("0123456789abcdef"), 1000)
+	tests := map[string]struct {
+		body []byte
+		size int64
+	}{
+		"exact":     {body, int64(len(body))},
+		"unknown":   {body, -1},
+		"too small": {body, 100},
+		"too large": {body, int64(len(body)) * 2},
+		"empty":     {nil, 0},
+		"one byte":  {[]byte("x"), 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for _, r := range []io.Reader{bytes.NewReader(tc.body), iotest.OneByteReader(bytes.NewReader(tc.body))} {
+				got, err := readBody(r, tc.size)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, tc.body) {
+					t.Fatalf("read %d bytes, want %d", len(got), len(tc.body))
 				}
 			}
 		})
