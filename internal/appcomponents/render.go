@@ -206,7 +206,8 @@ func renderWidget(d *bridge.WidgetData, now time.Time) widgetResponse {
 			Footer: widgetFooter{FooterType: "custom_text", Text: "Ask a Jira administrator for access to " + d.Key + "."},
 		}}
 	}
-	md := widgetMetadata{Title: truncValue(d.Key+": "+d.Summary, maxWidgetTitle), Subtitle: viewedAs("Jira "+d.IssueType, d)}
+	md := widgetMetadata{Title: truncValue(d.Key+": "+d.Summary, maxWidgetTitle), Subtitle: viewedAs("Jira "+d.IssueType, d),
+		Fields: make([]widgetField, 0, maxWidgetFields)}
 	color := statusColors[d.StatusCategory]
 	if color == "" {
 		color = "none"
