@@ -47,6 +47,14 @@ func (r *recorder) observe(ctx context.Context, query string, args []any) {
 	r.stmts = append(r.stmts, statement{query: query, args: slices.Clone(args), path: r.path})
 }
 
+// stop turns the recorder off and returns what it recorded.
+func (r *recorder) stop() []statement {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.on = false
+	return slices.Clone(r.stmts)
+}
+
 func (r *recorder) during(path string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -63,10 +71,7 @@ func TestRequestPathsUseIndexes(t *testing.T) {
 			t.Parallel()
 			w, rec := startRecorded(t, db)
 			runRequestPaths(t, w, rec)
-			rec.mu.Lock()
-			rec.on = false
-			stmts := slices.Clone(rec.stmts)
-			rec.mu.Unlock()
+			stmts := rec.stop()
 			if len(stmts) < 20 {
 				t.Fatalf("only %d statements recorded; the request paths did not run", len(stmts))
 			}
@@ -313,6 +318,7 @@ func postgresPlan(t *testing.T, db *sql.DB, s statement) []string {
 type node struct {
 	Type     string `json:"Node Type"`
 	Relation string `json:"Relation Name"`
+	Index    string `json:"Index Name"`
 	Plans    []node `json:"Plans"`
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,10 +40,7 @@ func TestSweepsReadOnlySyncedConnections(t *testing.T) {
 			if _, err := st.AsanaTasksToMap(ctx, time.Now(), 50); err != nil {
 				t.Fatal(err)
 			}
-			rec.mu.Lock()
-			rec.on = false
-			stmts := slices.Clone(rec.stmts)
-			rec.mu.Unlock()
+			stmts := rec.stop()
 			if len(stmts) != 2 {
 				t.Fatalf("%d statements recorded, want 2", len(stmts))
 			}

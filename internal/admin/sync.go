@@ -114,7 +114,10 @@ const (
 
 // side is one direction of a connection's sync as the pages show it.
 type side struct {
-	Pending int
+	// Pending counts the changes waiting; PendingCapped says there are
+	// more than that (store.SyncStatusCountCap).
+	Pending       int
+	PendingCapped bool
 	// Lag is the age of the oldest pending change (0: none).
 	Lag time.Duration
 	// Last is the latest event from the side (ID 0: none).
@@ -128,7 +131,10 @@ type connectionRow struct {
 	Status                      store.SyncConnectionStatus
 	// JiraToAsana is the Jira side's changes, AsanaToJira the Asana side's.
 	JiraToAsana, AsanaToJira side
-	LinksCapped              bool
+	// LinksCapped and ErrorsCapped say Status counted more than
+	// store.SyncStatusCountCap links, errors: the page says "more than"
+	// the cap.
+	LinksCapped, ErrorsCapped bool
 }
 
 type syncOverviewData struct {
@@ -244,12 +250,23 @@ func (c *syncPages) connectionRow(ctx context.Context, ws store.Workspace, serve
 	}
 	now := c.now()
 	row.JiraToAsana, row.AsanaToJira = sideOf(row.Status.Jira, now), sideOf(row.Status.Asana, now)
-	row.LinksCapped = row.Status.Links >= store.SyncStatusLinkCap
+	row.Status.Links, row.LinksCapped = capped(row.Status.Links)
+	row.Status.Errors, row.ErrorsCapped = capped(row.Status.Errors)
 	return row, nil
 }
 
+// capped is a count of the store's sync status as the pages show it: the
+// cap, and whether there are more.
+func capped(n int) (int, bool) {
+	if n > store.SyncStatusCountCap {
+		return store.SyncStatusCountCap, true
+	}
+	return n, false
+}
+
 func sideOf(s store.SyncSideStatus, now time.Time) side {
-	out := side{Pending: s.Pending, Last: s.Last}
+	out := side{Last: s.Last}
+	out.Pending, out.PendingCapped = capped(s.Pending)
 	if s.Oldest.ID != 0 {
 		out.Lag = max(now.Sub(changedAt(s.Oldest)), 0)
 	}

@@ -401,3 +401,30 @@ func TestSyncRowsOfConnectionsThatDoNotSync(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncRowsCapTheirCounts: a backlog past store.SyncStatusCountCap shows
+// as "more than" the cap, on the Sync page and on the connection's page.
+func TestSyncRowsCapTheirCounts(t *testing.T) {
+	t.Parallel()
+	b := newSyncBed(t, nil)
+	ctx := t.Context()
+	err := b.store.InTx(ctx, func(tx store.Tx) error {
+		for i := range store.SyncStatusCountCap + 1 {
+			c := store.SyncChange{LinkID: b.ok.ID, Side: store.SideAsana, Source: "events", DedupKey: "backlog:" + strconv.Itoa(i), Kind: "comment"}
+			if _, err := tx.RecordSyncChange(ctx, &c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "more than " + strconv.Itoa(store.SyncStatusCountCap) + " waiting"
+	for _, page := range []string{"/admin/sync", "/admin/sync/" + acme + "/" + b.dc.ID} {
+		r := b.admin().get(b.hs.URL + page)
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, want) {
+			t.Errorf("%s: %d, want %q in\n%s", page, r.Status, want, r.Body)
+		}
+	}
+}

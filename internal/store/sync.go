@@ -327,9 +327,11 @@ func (q queries) RecordSyncChange(ctx context.Context, c *SyncChange) (bool, err
 		return false, errors.New("store: record sync change: a link, a side (jira or asana), a source, a kind and a dedup key are required")
 	}
 	now := q.now()
+	// The link's connection is copied for the Sync page's figures by
+	// connection (migration 022).
 	err := q.q.QueryRowContext(ctx, `INSERT INTO sync_changes (link_id, side, source, dedup_key, kind, object, actor,
-			detail, observed_at, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			detail, observed_at, received_at, workspace_gid, jira_server_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, `+linkConnection+`)
 		ON CONFLICT (link_id, side, dedup_key) DO NOTHING RETURNING id`,
 		c.LinkID, c.Side, c.Source, c.DedupKey, c.Kind, c.Object, c.Actor, c.Detail, nullTime(c.ObservedAt), now).Scan(&c.ID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -371,6 +373,15 @@ func (q queries) PruneSyncChanges(ctx context.Context, before time.Time) (int64,
 	return n, q.wrap("prune sync changes", err)
 }
 
+// linkConnection is the connection of link $1 (its workspace, its
+// server), as two values of an INSERT: sync_changes and sync_link_state
+// carry it so that the Sync page reads a connection's figures as ranges of
+// their indexes (syncstatus.go).
+// A link that does not exist leaves them empty, and the foreign key of
+// link_id reports it (ErrNotFound).
+const linkConnection = `COALESCE((SELECT workspace_gid FROM links WHERE id = $1), ''),
+	COALESCE((SELECT jira_server_id FROM links WHERE id = $1), '')`
+
 // Link state and lease.
 
 const syncLinkStateColumns = `link_id, baseline_at, asana_completed, jira_done, asana_written, jira_written,
@@ -410,8 +421,9 @@ func (q queries) AcquireSyncLease(ctx context.Context, linkID int64, owner strin
 	// One statement: create the state with the lease, or take a lease that
 	// is free, lapsed or already owner's. A live lease of another owner
 	// makes it return no row (and raise nothing).
-	s, err := scanSyncLinkState(q.q.QueryRowContext(ctx, `INSERT INTO sync_link_state (link_id, lease_owner, lease_until, updated_at)
-		VALUES ($1, $2, $3, $4)
+	s, err := scanSyncLinkState(q.q.QueryRowContext(ctx, `INSERT INTO sync_link_state (link_id, lease_owner, lease_until, updated_at,
+			workspace_gid, jira_server_id)
+		VALUES ($1, $2, $3, $4, `+linkConnection+`)
 		ON CONFLICT (link_id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
 		WHERE sync_link_state.lease_owner = excluded.lease_owner OR sync_link_state.lease_owner = ''
 			OR sync_link_state.lease_until IS NULL OR sync_link_state.lease_until <= excluded.updated_at

@@ -127,9 +127,9 @@ const (
 	scaleProjectBase   = 1500000000000000
 	scaleUserBase      = 1600000000000000
 	scaleTaskBase      = 1700000000000000
-	// scaleSyncOwner made the synced links: a user no longer connected to
-	// Jira, so reconciliation skips their links without calling the
-	// generated servers, whose URLs do not resolve.
+	// scaleSyncOwner made the links of the syncing connections: a user no
+	// longer connected to Jira, so reconciliation skips their links
+	// without calling the generated servers, whose URLs do not resolve.
 	scaleSyncOwner = "1600000099999999"
 )
 
@@ -219,8 +219,12 @@ func (w *World) fill(ctx context.Context, a *app.App, sz Sizes) (Filled, error) 
 				ws := i % max(sz.Workspaces, 1)
 				srv := ws % len(servers)
 				n := i + 1
+				owner := ScaleUser(i % max(sz.Users, 1))
+				if ws < sz.Syncing {
+					owner = scaleSyncOwner // reconciliation would call the server as a connected owner
+				}
 				return []any{workspace(ws), strconv.Itoa(scaleTaskBase + i), servers[srv], strconv.Itoa(200000 + n),
-					projectKey(srv) + "-" + strconv.Itoa(n), projectKey(srv), ScaleUser(i % max(sz.Users, 1)),
+					projectKey(srv) + "-" + strconv.Itoa(n), projectKey(srv), owner,
 					now.Add(-time.Duration(sz.Links-i) * time.Minute)}, nil
 			}},
 		{"audit_log", []string{"at", "actor", "action", "target", "detail"}, sz.Audit, func(i int) ([]any, error) {
@@ -330,7 +334,8 @@ func bulkInsert(ctx context.Context, db *sql.DB, table string, cols []string, n 
 // changes, two a side, all applied but the last of each side on one link
 // in ten. The tasks are mapped to no project, checked now, as the Asana
 // intake leaves a task it found in none. The state and changes are
-// written from the links by the database, a statement a connection.
+// written from the links by the database, a statement a connection, with
+// the link's connection as the store writes it (migration 022).
 func fillSync(ctx context.Context, db *sql.DB, sz Sizes, servers []string, workspace func(int) string, projectKey func(int) string,
 	now time.Time) (store.Connection, error) {
 	if sz.Syncing == 0 {
@@ -370,16 +375,17 @@ func fillSync(ctx context.Context, db *sql.DB, sz Sizes, servers []string, works
 		stmts := []statement{
 			{`INSERT INTO asana_task_projects (task_gid, project_gid, workspace_gid, checked_at) SELECT task_gid, '', workspace_gid, $3` + ofConnection,
 				[]any{now}},
-			{`INSERT INTO sync_link_state (link_id, baseline_at, asana_completed, jira_done, last_synced_at, updated_at)
-				SELECT id, $3, $4, $4, $3, $3` + ofConnection, []any{now, false}},
+			{`INSERT INTO sync_link_state (link_id, workspace_gid, jira_server_id, baseline_at, asana_completed, jira_done, last_synced_at,
+					updated_at)
+				SELECT id, workspace_gid, jira_server_id, $3, $4, $4, $3, $3` + ofConnection, []any{now, false}},
 			{`UPDATE sync_link_state SET last_error = 'Jira answered 404: the issue does not exist or you may not see it',
 				last_error_at = last_synced_at WHERE link_id IN (SELECT id` + ofConnection + ` AND id % 4 = 0)`, nil},
 		}
 		for i, side := range []string{store.SideJira, store.SideAsana, store.SideJira, store.SideAsana} {
 			at := now.Add(-time.Duration(4-i) * time.Minute)
-			stmts = append(stmts, statement{`INSERT INTO sync_changes (link_id, side, source, dedup_key, kind, observed_at, received_at,
-					applied_at, outcome)
-				SELECT id, $3, 'webhook', $4, $5, $6, $6, $6, 'applied'` + ofConnection, []any{side, "scale:" + strconv.Itoa(i), kinds[i], at}})
+			stmts = append(stmts, statement{`INSERT INTO sync_changes (link_id, workspace_gid, jira_server_id, side, source, dedup_key, kind,
+					observed_at, received_at, applied_at, outcome)
+				SELECT id, workspace_gid, jira_server_id, $3, 'webhook', $4, $5, $6, $6, $6, 'applied'` + ofConnection, []any{side, "scale:" + strconv.Itoa(i), kinds[i], at}})
 		}
 		stmts = append(stmts, statement{`UPDATE sync_changes SET applied_at = NULL, outcome = '' WHERE dedup_key IN ('scale:2', 'scale:3')
 			AND link_id IN (SELECT id` + ofConnection + ` AND id % 10 = 0)`, nil})

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -109,7 +110,7 @@ func TestFill(t *testing.T) {
 			}
 			var wantErrors, wantPending int
 			for _, l := range synced {
-				if l.WorkspaceGID == w.Filled.Synced.WorkspaceGID && l.CreatedBy == scaleSyncOwner {
+				if l.WorkspaceGID == w.Filled.Synced.WorkspaceGID && l.TaskGID >= strconv.Itoa(scaleTaskBase+sizes.Links) {
 					wantErrors += b2i(l.ID%4 == 0)
 					wantPending += b2i(l.ID%10 == 0)
 				}

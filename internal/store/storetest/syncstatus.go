@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 var syncStatusTests = map[string]func(t *testing.T, newStore NewStore){
 	"SyncConnectionStatus": testSyncConnectionStatus,
 	"SyncLinkErrors":       testSyncLinkErrors,
+	"SyncStatusCapped":     testSyncStatusCapped,
 }
 
 // linkError leaves a link showing a sync error, as a run does.
@@ -139,5 +141,34 @@ func testSyncLinkErrors(t *testing.T, newStore NewStore) {
 	}
 	if diff := cmp.Diff(want, errs, cmpopts.EquateApproxTime(time.Microsecond)); diff != "" {
 		t.Fatalf("link errors (-want +got):\n%s", diff)
+	}
+}
+
+// testSyncStatusCapped: a count of SyncConnectionStatus stops one past
+// SyncStatusCountCap, so a row reads a bounded range whatever the backlog;
+// the oldest change waiting is still the oldest.
+func testSyncStatusCapped(t *testing.T, newStore NewStore) {
+	s, _ := open(t, newStore)
+	ctx := t.Context()
+	j, l := syncBed(t, s)
+	var first store.SyncChange
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		for i := range store.SyncStatusCountCap + 5 {
+			c := store.SyncChange{LinkID: l.ID, Side: store.SideJira, Source: "reconcile", DedupKey: fmt.Sprintf("k%d", i), Kind: "issue"}
+			if _, err := tx.RecordSyncChange(ctx, &c); err != nil {
+				return err
+			}
+			if i == 0 {
+				first = c
+			}
+		}
+		return nil
+	})
+	must(t, err)
+	got, err := s.SyncConnectionStatus(ctx, "w1", j.ID, "resync")
+	must(t, err)
+	if got.Jira.Pending != store.SyncStatusCountCap+1 || got.Jira.Oldest.ID != first.ID || got.Asana.Pending != 0 {
+		t.Errorf("status of a backlog of %d: %+v; want %d pending from Jira, the oldest %d", store.SyncStatusCountCap+5, got,
+			store.SyncStatusCountCap+1, first.ID)
 	}
 }
