@@ -210,8 +210,14 @@ func (h *Handler) callbackURL(r *http.Request, path string) string {
 
 // afterLink enqueues the attachment copy in the link's transaction.
 func (h *Handler) afterLink(ctx context.Context, tx store.Tx, l store.Link) error {
+	return h.afterCreate(ctx, tx, l, nil)
+}
+
+// afterCreate is afterLink for the link a create stored (c), whose copy
+// job need not check the remote link the create added.
+func (h *Handler) afterCreate(ctx context.Context, tx store.Tx, l store.Link, c *bridge.Created) error {
 	if h.d.Enqueuer == nil {
 		return nil
 	}
-	return h.d.Enqueuer.InsertTx(ctx, tx.SQL(), bridge.CopyArgsFor(l), &river.InsertOpts{MaxAttempts: 10})
+	return h.d.Enqueuer.InsertTx(ctx, tx.SQL(), bridge.CopyArgsForCreated(l, c), &river.InsertOpts{MaxAttempts: 10})
 }

@@ -75,6 +75,7 @@ type env struct {
 	store    store.Store
 	bridge   *bridge.Service
 	queue    *jobs.Queue
+	enq      *recordingEnqueuer // without envOptions.queue
 	clients  *testClients
 	seed     fakeasana.SeedIDs
 	server   store.JiraServer
@@ -183,7 +184,8 @@ func newEnv(t testing.TB, o envOptions) *env {
 		})
 		e.queue, enq = q, q
 	} else {
-		enq = &recordingEnqueuer{}
+		e.enq = &recordingEnqueuer{}
+		enq = e.enq
 	}
 	var h http.Handler
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
@@ -251,12 +253,25 @@ func decode[T any](t testing.TB, b []byte) T {
 // recordingEnqueuer stands in for the queue where jobs are not under test.
 type recordingEnqueuer struct {
 	mu   sync.Mutex
-	jobs []string
+	args []river.JobArgs
 }
 
 func (r *recordingEnqueuer) InsertTx(_ context.Context, _ *sql.Tx, args river.JobArgs, _ *river.InsertOpts) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.jobs = append(r.jobs, args.Kind())
+	r.args = append(r.args, args)
 	return nil
+}
+
+// copies returns the copy_attachments jobs enqueued so far.
+func (r *recordingEnqueuer) copies() []bridge.CopyAttachmentsArgs {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []bridge.CopyAttachmentsArgs
+	for _, a := range r.args {
+		if c, ok := a.(bridge.CopyAttachmentsArgs); ok {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -78,16 +78,14 @@ func (h *Handler) formSubmit(w http.ResponseWriter, r *http.Request, req *reques
 	if values == nil {
 		values = bridge.Values{}
 	}
-	hooks := bridge.CreateHooks{Linked: func(ctx context.Context, tx store.Tx, l store.Link, _ *bridge.Created) error {
-		return h.afterLink(ctx, tx, l)
-	}}
+	hooks := bridge.CreateHooks{Linked: h.afterCreate}
 	var answer []byte
 	if sr := req.signed; sr != nil {
 		// The signature is recorded with the creation's claim and its
 		// answer with the link (see onceWithin).
 		hooks.Claim = sr.claim
 		hooks.Linked = func(ctx context.Context, tx store.Tx, l store.Link, c *bridge.Created) error {
-			if err := h.afterLink(ctx, tx, l); err != nil {
+			if err := h.afterCreate(ctx, tx, l, c); err != nil {
 				return err
 			}
 			answer = attachedJSON(c)

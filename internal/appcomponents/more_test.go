@@ -408,3 +408,43 @@ type statusRecorder struct {
 func (s *statusRecorder) Header() http.Header         { return s.h }
 func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (s *statusRecorder) WriteHeader(c int)           { s.code = c }
+
+// The copy job a create enqueues says whether the create added the remote
+// link to the task, so that the job checks it only when it did not.
+func TestCreateTellsTheCopyAboutTheRemoteLink(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name       string
+		failRemote bool
+		want       bool
+	}{
+		{"remote link added", false, true},
+		{"remote link failed", true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var o envOptions
+			if tc.failRemote {
+				o.wrapJira = func(h http.Handler) http.Handler {
+					return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/remotelink") {
+							http.Error(w, `{"errorMessages":["refused"],"errors":{}}`, http.StatusBadRequest)
+							return
+						}
+						h.ServeHTTP(w, r)
+					})
+				}
+			}
+			e := newEnv(t, o)
+			task := e.seed.Tasks[2].GID
+			r := e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", Task: task,
+				Values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "Remote link"}})
+			mustOK(t, r, http.StatusOK)
+			copies := e.enq.copies()
+			if len(copies) != 1 || copies[0].TaskGID != task || copies[0].RemoteLinked != tc.want {
+				t.Fatalf("copy jobs = %+v, want one for %s with RemoteLinked %v", copies, task, tc.want)
+			}
+		})
+	}
+}

@@ -32,6 +32,9 @@ type CopyAttachmentsArgs struct {
 	// taken as copied, and no report is posted on the task, only a note
 	// for each file that could not be copied.
 	Later bool `json:"later,omitempty"`
+	// RemoteLinked says the request that made the link added the issue's
+	// remote link to the task: the copy does not ask Jira for it again.
+	RemoteLinked bool `json:"remote_linked,omitempty"`
 }
 
 // Kind names the job; never change it.
@@ -40,6 +43,15 @@ func (CopyAttachmentsArgs) Kind() string { return "copy_attachments" }
 // CopyArgsFor is the copy job for a newly stored link.
 func CopyArgsFor(l store.Link) CopyAttachmentsArgs {
 	return CopyAttachmentsArgs{JiraServerID: l.JiraServerID, TaskGID: l.TaskGID, IssueKey: l.IssueKey, AsanaUser: l.CreatedBy}
+}
+
+// CopyArgsForCreated is the copy job for the link a create or attach just
+// stored (c): when that request added the remote link, the job does not
+// check it.
+func CopyArgsForCreated(l store.Link, c *Created) CopyAttachmentsArgs {
+	args := CopyArgsFor(l)
+	args.RemoteLinked = c != nil && c.RemoteLinked
+	return args
 }
 
 // What happened to one attachment.
@@ -131,13 +143,14 @@ func (s *Service) copyAttachments(ctx context.Context, args CopyAttachmentsArgs)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: copy attachments: %w", err)
 	}
-	if err := s.repairRemoteLink(ctx, ac, jc, srv, args, l.IssueKey); err != nil {
-		return nil, err
+	if !args.RemoteLinked {
+		if err := s.repairRemoteLink(ctx, ac, jc, srv, args, l.IssueKey); err != nil {
+			return nil, err
+		}
 	}
-	settings, err := jc.AttachmentMeta(ctx)
-	if err != nil {
-		return nil, s.jiraError(ctx, args.AsanaUser, srv, err, "read Jira's attachment settings")
-	}
+	// Jira's attachment settings matter only to a file stored in Asana:
+	// read when the first one is met (most tasks have none).
+	var settings *jira.AttachmentSettings
 	rep := &CopyReport{IssueKey: l.IssueKey}
 	// The files two-way sync copied from the issue to the task (and every
 	// file mapped to one on the issue) are never copied back.
@@ -197,6 +210,11 @@ func (s *Service) copyAttachments(ctx context.Context, args CopyAttachmentsArgs)
 				}
 				rep.Items = append(rep.Items, out)
 				continue
+			}
+		}
+		if settings == nil && a.Hosted() {
+			if settings, err = jc.AttachmentMeta(ctx); err != nil {
+				return nil, s.jiraError(ctx, args.AsanaUser, srv, err, "read Jira's attachment settings")
 			}
 		}
 		out, err := s.copyOne(ctx, ac, jc, srv, settings, l.IssueKey, &a)
@@ -323,7 +341,8 @@ func (s *Service) repairRemoteLink(ctx context.Context, ac *asana.Client, jc *ji
 	return nil
 }
 
-// copyOne handles one attachment. Outcomes that retrying cannot change
+// copyOne handles one attachment (settings: Jira's, read for a file stored
+// in Asana; nil for a link). Outcomes that retrying cannot change
 // (too large, not permitted) are returned as skipped; other failures are
 // errors, so the job retries them.
 func (s *Service) copyOne(ctx context.Context, ac *asana.Client, jc *jira.Client, srv store.JiraServer, settings *jira.AttachmentSettings, issueKey string, a *asana.Attachment) (AttachmentOutcome, error) {

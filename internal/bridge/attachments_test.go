@@ -9,6 +9,9 @@ import (
 	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/bridge/bridgetest"
 	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
+	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
+	"github.com/asanajira/asanajira/internal/jira"
+	"github.com/asanajira/asanajira/internal/store"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -103,5 +106,85 @@ func TestCopyRepairsRemoteLinkOnlyWhenMissing(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, remoteLinks()); diff != "" {
 		t.Errorf("remote links after the repair (-want +got):\n%s", diff)
+	}
+}
+
+// linkTask links seeded task i to a new issue of its own, made by alice.
+func linkTask(t *testing.T, e *bridgetest.Env, i int) store.Link {
+	t.Helper()
+	ctx := t.Context()
+	ci, err := e.Admin(t).CreateIssue(ctx, jira.IssueInput{Fields: map[string]any{
+		"project": map[string]any{"key": "DEMO"}, "issuetype": map[string]any{"id": "10002"}, "summary": e.Seed.Tasks[i].Name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := store.Link{WorkspaceGID: e.Seed.Workspace, TaskGID: e.Seed.Tasks[i].GID, JiraServerID: e.Server.ID,
+		IssueID: ci.ID, IssueKey: ci.Key, CreatedBy: e.Alice}
+	if err := e.Store.CreateLink(ctx, &l); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// Jira's attachment settings are read for a file stored in Asana only: a
+// task with cloud-drive links or no files at all copies while Jira fails
+// to answer for them.
+func TestCopyReadsAttachmentSettingsOnlyForFiles(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		task int // seeded task: 1 has two cloud-drive files, 2 none
+		want int
+	}{
+		{"cloud-drive files", 1, 2},
+		{"no files", 2, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := bridgetest.New(t, bridgetest.Options{})
+			l := linkTask(t, e, tc.task)
+			if err := e.Jira.SetFaults(fakejira.Faults{ErrorRate: 1, ErrorStatus: 500, PathPrefix: "/jira/rest/api/2/attachment/meta"}); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := e.Bridge.CopyAttachments(t.Context(), bridge.CopyArgsFor(l))
+			if err != nil {
+				t.Fatalf("copy while Jira's attachment settings fail: %v", err)
+			}
+			if len(rep.Items) != tc.want {
+				t.Errorf("items = %+v, want %d", rep.Items, tc.want)
+			}
+		})
+	}
+}
+
+// The copy job of a link whose request added the remote link does not ask
+// Jira for it again: with Jira failing on the issue's remote links it
+// still completes. A job not told so (queued by an older version, or
+// after a create whose remote link failed) checks, and fails with Jira.
+func TestCopyTrustsTheRequestsRemoteLink(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name         string
+		remoteLinked bool
+		wantErr      bool
+	}{
+		{"added by the request", true, false},
+		{"not known", false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := bridgetest.New(t, bridgetest.Options{})
+			l := linkTask(t, e, 2)
+			if err := e.Jira.SetFaults(fakejira.Faults{ErrorRate: 1, ErrorStatus: 500, PathPrefix: "/jira/rest/api/2/issue/" + l.IssueKey + "/remotelink"}); err != nil {
+				t.Fatal(err)
+			}
+			args := bridge.CopyArgsForCreated(l, &bridge.Created{RemoteLinked: tc.remoteLinked})
+			_, err := e.Bridge.CopyAttachments(t.Context(), args)
+			if gotErr := err != nil; gotErr != tc.wantErr {
+				t.Fatalf("copy while Jira fails on the remote links = %v, want an error: %v", err, tc.wantErr)
+			}
+		})
 	}
 }

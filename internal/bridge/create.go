@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,13 @@ type Created struct {
 	Existing bool
 	// LinkID is the stored link.
 	LinkID int64
+	// RemoteLinked says this request added the remote link to the task on
+	// the issue (a create whose remote link failed leaves it to the copy
+	// job).
+	RemoteLinked bool
+	// remoteLink is what the create's remote link says (RemoteLinkState),
+	// stored with the link as the two-way sync's state of it.
+	remoteLink string
 }
 
 // ResourceName is how Asana names the attached issue: "KEY: summary".
@@ -324,6 +332,8 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 	if err := s.upsertRemoteLink(ctx, jc, c.IssueKey, task); err != nil {
 		s.log.WarnContext(ctx, "could not add the Asana remote link now; the attachment job will retry",
 			slog.String("issue", c.IssueKey), slog.Any("error", err))
+	} else {
+		c.RemoteLinked, c.remoteLink = true, RemoteLinkState(RemoteLinkFor(task))
 	}
 	if err := s.storeLink(ctx, id, srv, task.GID, c, after); err != nil {
 		return nil, err
@@ -345,6 +355,15 @@ func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServ
 		err := tx.CompleteIdempotencyKey(ctx, createScope, srv.ID+":"+taskGID, res)
 		if err != nil && !errors.Is(err, store.ErrNotFound) { // attach has no claim
 			return err
+		}
+		if c.remoteLink != "" {
+			// The two-way sync's first run then knows the remote link as
+			// this request wrote it, and does not write it again.
+			err := tx.PutSyncFieldState(ctx, store.SyncFieldState{LinkID: l.ID, Field: RemoteLinkField,
+				AsanaValue: c.remoteLink, JiraValue: c.remoteLink, Written: store.SideJira})
+			if err != nil {
+				return err
+			}
 		}
 		if after != nil {
 			return after(ctx, tx, l, c)
@@ -386,6 +405,17 @@ func RemoteLinkFor(task *asana.Task) jira.RemoteLink {
 		Relationship: "Asana task",
 		Object:       jira.RemoteLinkObject{URL: u, Title: trunc(title, 255), Status: &jira.RemoteLinkStatus{Resolved: task.Completed}},
 	}
+}
+
+// RemoteLinkField names the remote link on the issue among a link's field
+// states (store.SyncFieldState): the two-way sync keeps it following the
+// task's name and completion.
+const RemoteLinkField = "link"
+
+// RemoteLinkState is how a link's field state records a remote link: its
+// title and whether it is marked resolved.
+func RemoteLinkState(rl jira.RemoteLink) string {
+	return rl.Object.Title + "\nresolved=" + strconv.FormatBool(rl.Object.Status != nil && rl.Object.Status.Resolved)
 }
 
 // fieldErrors turns Jira's 400 into per-field errors.

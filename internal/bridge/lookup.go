@@ -214,7 +214,8 @@ func (s *Service) Attach(ctx context.Context, id Identity, taskGID, input string
 	if err := s.upsertRemoteLink(ctx, jc, is.Key, task); err != nil {
 		return nil, s.jiraError(ctx, id.User, srv, err, "add the Asana link to "+is.Key)
 	}
-	c := &Created{ServerID: srv.ID, IssueID: is.ID, IssueKey: is.Key, Summary: is.Fields.Summary, URL: BrowseURL(srv, is.Key)}
+	c := &Created{ServerID: srv.ID, IssueID: is.ID, IssueKey: is.Key, Summary: is.Fields.Summary, URL: BrowseURL(srv, is.Key),
+		RemoteLinked: true, remoteLink: RemoteLinkState(RemoteLinkFor(task))}
 	if err := s.storeLink(ctx, id, srv, taskGID, c, linked(after)); err != nil {
 		return nil, err
 	}

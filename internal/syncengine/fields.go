@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -50,8 +49,9 @@ const (
 )
 
 // linkField is the pseudo-field of the remote link on the issue, which
-// always follows the task's name and completion.
-const linkField = "link"
+// always follows the task's name and completion. A create stores its state
+// with the link, as the remote link it added says.
+const linkField = bridge.RemoteLinkField
 
 // The enum custom fields the engine keeps on routed projects.
 const (
@@ -963,7 +963,7 @@ func (r *run) customFieldError(ctx context.Context, err error, name string) erro
 // marked resolved when the task is completed.
 func (r *run) syncRemoteLink(ctx context.Context) error {
 	want := bridge.RemoteLinkFor(r.task)
-	v := want.Object.Title + "\nresolved=" + strconv.FormatBool(r.task.Completed)
+	v := bridge.RemoteLinkState(want)
 	st, has := r.fstate[linkField]
 	if has && st.AsanaValue == v {
 		return nil
@@ -984,8 +984,7 @@ func (r *run) syncRemoteLink(ctx context.Context) error {
 			if err != nil || len(ls) == 0 {
 				return "", err
 			}
-			resolved := ls[0].Object.Status != nil && ls[0].Object.Status.Resolved
-			return ls[0].Object.Title + "\nresolved=" + strconv.FormatBool(resolved), nil
+			return bridge.RemoteLinkState(ls[0]), nil
 		}}
 	if err := r.renew(ctx); err != nil {
 		return err
