@@ -51,6 +51,7 @@ type config struct {
 	harness.Flags
 	n, concurrency, users int
 	census                int
+	phases, background    bool
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&c.n, "n", 1000, "issues created each way (through the bridge, and by the same calls made directly)")
 	fs.IntVar(&c.concurrency, "concurrency", 1, "concurrent creates")
 	fs.IntVar(&c.census, "census", 0, "before measuring, create this many issues one by one with the job queue running, wait for their background work to finish, and print (stderr) the jobs by kind and the external calls by endpoint per create beyond the request's own")
+	fs.BoolVar(&c.phases, "phases", false, "print (stderr) the p50 and mean of each step of the bridge's creates, of each request the bridge served (the webhook Jira delivers among them) and of each direct call")
+	fs.BoolVar(&c.background, "background", true, "run the job queue while measuring; false holds it, so the creates meet no background work (backlog_at_end then counts what they left)")
 	fs.IntVar(&c.users, "users", 16, "users the creates are spread over, round-robin (each user's Asana quota, 1,400 calls a minute, binds below 16 at this pace)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -80,6 +83,14 @@ type figures = harness.Figures
 func measure(ctx context.Context, c config, sizes *harness.Sizes) (figures, error) {
 	opts := c.Options()
 	opts.Record, opts.HoldJobs, opts.Users, opts.Scale = true, true, c.users, sizes
+	var ph *phases
+	if c.phases {
+		ph = newPhases()
+		opts.WrapBridge = ph.wrapBridge
+	}
+	if c.census > 0 && !c.background {
+		return figures{}, errors.New("-census needs the job queue: leave -background on")
+	}
 	w, err := harness.Start(ctx, opts)
 	if err != nil {
 		return figures{}, err
@@ -87,6 +98,9 @@ func measure(ctx context.Context, c config, sizes *harness.Sizes) (figures, erro
 	defer w.Close()
 	client := harness.Client(c.concurrency)
 	direct := w.DirectClient(c.concurrency)
+	if ph != nil {
+		ph.wrapDirect(direct)
+	}
 
 	// One fresh task per create: creation is idempotent per task. Two
 	// more for the calibration.
@@ -108,8 +122,10 @@ func measure(ctx context.Context, c config, sizes *harness.Sizes) (figures, erro
 		}
 	}
 	c.Logf("one create makes %d external calls: %s", len(calls), harness.Summary(calls, generalise))
-	if err := w.StartJobs(ctx); err != nil {
-		return figures{}, err
+	if c.background {
+		if err := w.StartJobs(ctx); err != nil {
+			return figures{}, err
+		}
 	}
 
 	if c.census > 0 {
@@ -136,17 +152,26 @@ func measure(ctx context.Context, c config, sizes *harness.Sizes) (figures, erro
 		return figures{}, err
 	}
 	defer prof.Stop() //nolint:errcheck // stopped below; this covers the error paths
+	if ph != nil {
+		ph.on.Store(true)
+	}
 	bridge, baseline, err := harness.Pairs(ctx, c.concurrency, c.n, submit, same)
 	if err != nil {
 		return figures{}, err
+	}
+	if ph != nil {
+		ph.on.Store(false)
+		ph.print(os.Stderr, w.Database)
 	}
 	backlog, err := w.Backlog(ctx)
 	if err != nil {
 		return figures{}, err
 	}
-	drain, err := w.Drain(ctx, 5*time.Minute)
-	if err != nil {
-		return figures{}, err
+	var drain time.Duration
+	if c.background {
+		if drain, err = w.Drain(ctx, 5*time.Minute); err != nil {
+			return figures{}, err
+		}
 	}
 	if err := prof.Stop(); err != nil {
 		return figures{}, err

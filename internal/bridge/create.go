@@ -103,7 +103,10 @@ type createResult struct {
 func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, values Values, hooks CreateHooks) (*Created, *Form, error) {
 	ctx, cancel := s.jiraCtx(ctx)
 	defer cancel()
+	defer timePhase(ctx, "create")()
+	done := timePhase(ctx, "form")
 	form, err := s.buildForm(ctx, id, taskGID, values)
+	done()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -149,7 +152,10 @@ func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, 
 // waits on that row or finds it), and its answer counts only if that
 // transaction commits; the create is sent after the commit returned.
 func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, hooks CreateHooks) (*Created, error) {
-	if c, ok := s.existing(ctx, id.User, jc, srv, task.GID); ok {
+	done := timePhase(ctx, "existing")
+	c, ok := s.existing(ctx, id.User, jc, srv, task.GID)
+	done()
+	if ok {
 		return c, nil
 	}
 	key := srv.ID + ":" + task.GID
@@ -198,12 +204,19 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 // as a *hookError.
 func (s *Service) claimCreation(ctx context.Context, key string, claim func(ctx context.Context, tx store.Tx) error, held func()) error {
 	k := store.IdempotencyKey{Scope: createScope, Key: key, ExpiresAt: s.now().Add(createClaimTTL)}
+	defer timePhase(ctx, "claim.tx")()
 	return s.st.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.ClaimIdempotencyKey(ctx, k); err != nil {
+		done := timePhase(ctx, "claim.key")
+		err := tx.ClaimIdempotencyKey(ctx, k)
+		done()
+		if err != nil {
 			return err
 		}
 		if claim != nil {
-			if err := claim(ctx, tx); err != nil {
+			done := timePhase(ctx, "claim.hook")
+			err := claim(ctx, tx)
+			done()
+			if err != nil {
 				return &hookError{err}
 			}
 		}
@@ -302,7 +315,9 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 	look *lookup, after func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error) (*Created, error) {
 	// A previous attempt may have created the issue and died before
 	// storing the link: Jira knows it by the remote link's globalId.
+	done := timePhase(ctx, "lookup.wait")
 	found, err := look.wait()
+	done()
 	if err != nil {
 		return nil, s.jiraError(ctx, id.User, srv, err, "check for an issue already created from this task")
 	}
@@ -311,7 +326,9 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 		is := found.Issues[0]
 		c.IssueID, c.IssueKey, c.Summary = is.ID, is.Key, is.Fields.Summary
 	} else {
+		done := timePhase(ctx, "jira.create")
 		ci, err := jc.CreateIssue(ctx, in)
+		done()
 		if err != nil {
 			var je *jira.Error
 			if errors.As(err, &je) && je.Kind == jira.KindValidation {
@@ -329,7 +346,10 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 	// and two upserts at once could give the issue two links; waiting for
 	// it inside that transaction would hold SQLite's one writer over a Jira
 	// call.)
-	if err := s.upsertRemoteLink(ctx, jc, c.IssueKey, task); err != nil {
+	done = timePhase(ctx, "jira.remotelink")
+	err = s.upsertRemoteLink(ctx, jc, c.IssueKey, task)
+	done()
+	if err != nil {
 		s.log.WarnContext(ctx, "could not add the Asana remote link now; the attachment job will retry",
 			slog.String("issue", c.IssueKey), slog.Any("error", err))
 	} else {
@@ -346,30 +366,40 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServer, taskGID string, c *Created,
 	after func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error) error {
 	res, _ := json.Marshal(createResult{IssueID: c.IssueID, IssueKey: c.IssueKey, Summary: c.Summary})
+	txDone := timePhase(ctx, "link.tx")
 	err := s.st.InTx(context.WithoutCancel(ctx), func(tx store.Tx) error {
 		l := store.Link{WorkspaceGID: id.Workspace, TaskGID: taskGID, JiraServerID: srv.ID, IssueID: c.IssueID, IssueKey: c.IssueKey, CreatedBy: id.User}
-		if err := tx.CreateLink(ctx, &l); err != nil {
+		done := timePhase(ctx, "link.insert")
+		err := tx.CreateLink(ctx, &l)
+		done()
+		if err != nil {
 			return err
 		}
 		c.LinkID = l.ID
-		err := tx.CompleteIdempotencyKey(ctx, createScope, srv.ID+":"+taskGID, res)
+		done = timePhase(ctx, "link.complete")
+		err = tx.CompleteIdempotencyKey(ctx, createScope, srv.ID+":"+taskGID, res)
+		done()
 		if err != nil && !errors.Is(err, store.ErrNotFound) { // attach has no claim
 			return err
 		}
 		if c.remoteLink != "" {
 			// The two-way sync's first run then knows the remote link as
 			// this request wrote it, and does not write it again.
+			done := timePhase(ctx, "link.fieldstate")
 			err := tx.PutSyncFieldState(ctx, store.SyncFieldState{LinkID: l.ID, Field: RemoteLinkField,
 				AsanaValue: c.remoteLink, JiraValue: c.remoteLink, Written: store.SideJira})
+			done()
 			if err != nil {
 				return err
 			}
 		}
 		if after != nil {
+			defer timePhase(ctx, "link.hook")()
 			return after(ctx, tx, l, c)
 		}
 		return nil
 	})
+	txDone()
 	if errors.Is(err, store.ErrConflict) {
 		l, gerr := s.st.GetLinkByTask(ctx, srv.ID, taskGID)
 		if gerr == nil && l.IssueID == c.IssueID {

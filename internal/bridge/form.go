@@ -168,8 +168,10 @@ func (s *Service) buildForm(ctx context.Context, id Identity, taskGID string, va
 	if err != nil {
 		return nil, err
 	}
+	done := timePhase(ctx, "form.asana_task")
 	task, err := ac.GetTask(ctx, taskGID, []string{"name", "notes", "completed", "due_on", "projects.name", "permalink_url",
 		"custom_fields.name", "custom_fields.display_value"})
+	done()
 	if err != nil {
 		return nil, asanaError(err, "read the task")
 	}

@@ -67,6 +67,9 @@ type Options struct {
 	// Recorder when there is one: the sync benchmark watches the bridge's
 	// writes arrive this way.
 	Wrap func(emulator string, h http.Handler) http.Handler
+	// WrapBridge wraps the in-process bridge's handler: the create
+	// benchmark times its requests' steps this way (-phases).
+	WrapBridge func(h http.Handler) http.Handler
 }
 
 // World is both emulators and a provisioned bridge with alice connected to
@@ -210,15 +213,19 @@ func Start(ctx context.Context, opts Options) (_ *World, err error) {
 		return w, nil
 	}
 	w.App = a
-	w.serve(ctx, log, opts.HoldJobs)
+	w.serve(ctx, log, opts.HoldJobs, opts.WrapBridge)
 	return w, nil
 }
 
 // serve serves the in-process bridge as App.Run does, with the job queue
 // started now or, with hold, by StartJobs.
-func (w *World) serve(ctx context.Context, log *slog.Logger, hold bool) {
+func (w *World) serve(ctx context.Context, log *slog.Logger, hold bool, wrap func(http.Handler) http.Handler) {
 	a := w.App
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	h := a.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	done := make(chan struct{})
 	go func() {
