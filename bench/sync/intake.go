@@ -142,6 +142,7 @@ func (e *env) intake(ctx context.Context, out io.Writer) error {
 	half := e.c.deliveries / 2
 	var bridge, same harness.Result
 	var drained time.Duration
+	var bridgeCPU, sameCPU, drainCPU cpuUse
 	for round := range 2 {
 		from, count := round*half, half
 		if round == 1 {
@@ -151,16 +152,22 @@ func (e *env) intake(ctx context.Context, out io.Writer) error {
 			return func(ctx context.Context, i int) error { return fn(ctx, from+i) }
 		}
 		viaBridge := func() error {
+			cpu := readCPU()
 			r, err := harness.Load(ctx, e.c.intakeConcurrency, 0, count, offset(send(hook, true)))
 			bridge.N, bridge.Elapsed = bridge.N+r.N, bridge.Elapsed+r.Elapsed
+			cpu.addSince(&bridgeCPU)
 			if err != nil {
 				return fmt.Errorf("intake: %w", err)
 			}
+			cpu = readCPU()
 			took, err := e.w.Drain(ctx, 10*time.Minute)
 			drained += took
+			cpu.addSince(&drainCPU)
 			return err
 		}
 		directly := func() error {
+			cpu := readCPU()
+			defer cpu.addSince(&sameCPU)
 			r, err := harness.Load(ctx, e.c.intakeConcurrency, 0, count, offset(send(plain, false)))
 			same.N, same.Elapsed = same.N+r.N, same.Elapsed+r.Elapsed
 			if err != nil {
@@ -193,7 +200,10 @@ func (e *env) intake(ctx context.Context, out io.Writer) error {
 		"accepted_per_s", rate, "target_per_s", target, "meets_target", rate >= target,
 		"same_insert_per_s", floor, "ratio", floor/rate,
 		"recorded", recorded, "applied", applied, "apply_errors", failed,
-		"all_applied", recorded == int(accepted.Load()) && applied == recorded && failed == 0, "drain_ms", drained))
+		"all_applied", recorded == int(accepted.Load()) && applied == recorded && failed == 0, "drain_ms", drained,
+		"accept_cpu_process_s", bridgeCPU.process.Seconds(), "accept_cpu_db_s", bridgeCPU.db.Seconds(), "accept_cpu_machine_s", bridgeCPU.machine.Seconds(),
+		"same_cpu_process_s", sameCPU.process.Seconds(), "same_cpu_db_s", sameCPU.db.Seconds(), "same_cpu_machine_s", sameCPU.machine.Seconds(),
+		"drain_cpu_process_s", drainCPU.process.Seconds(), "drain_cpu_db_s", drainCPU.db.Seconds(), "drain_cpu_machine_s", drainCPU.machine.Seconds()))
 	if err != nil {
 		return err
 	}

@@ -30,9 +30,14 @@
 // accepted delivery was applied: recorded by the sync engine as a change
 // and handled by a sync run. It prints:
 //
-//	bench=sync db=sqlite phase=intake deliveries=… concurrency=… accepted=… accepted_per_s=… target_per_s=2000 meets_target=… same_insert_per_s=… ratio=… applied=… all_applied=true drain_ms=…
+//	bench=sync db=sqlite phase=intake deliveries=… concurrency=… accepted=… accepted_per_s=… target_per_s=2000 meets_target=… same_insert_per_s=… ratio=… applied=… all_applied=true drain_ms=… accept_cpu_process_s=… accept_cpu_db_s=… accept_cpu_machine_s=… same_cpu_…=… drain_cpu_…=…
 //
-// ratio is same_insert_per_s / accepted_per_s.
+// ratio is same_insert_per_s / accepted_per_s. The cpu figures are the CPU
+// time spent while the bridge accepted (accept_), while the plain handler
+// did (same_) and while the bridge applied what it had accepted (drain_),
+// by this process (load generator, bridge, jobs), by the local PostgreSQL
+// server's processes (db; 0 on SQLite) and by the whole machine (every
+// core: what is not the other two is other work sharing it).
 package main
 
 import (
