@@ -85,6 +85,9 @@ type ApplyJiraDeliveriesWorker struct {
 	Sync Syncer
 	Log  *slog.Logger
 	Now  func() time.Time
+	// burst, when set, is the receiver's recent intake: the job waits
+	// while a burst is arriving (intakeburst.go).
+	burst *intakeBurst
 }
 
 // Work parses each delivery not applied yet once, records the changes
@@ -96,6 +99,11 @@ type ApplyJiraDeliveriesWorker struct {
 func (w *ApplyJiraDeliveriesWorker) Work(ctx context.Context, job *river.Job[ApplyJiraDeliveriesArgs]) error {
 	if w.Applier == nil {
 		return river.JobCancel(errNoApplier)
+	}
+	if w.burst != nil {
+		if err := w.burst.wait(ctx); err != nil {
+			return fmt.Errorf("jobs: apply Jira deliveries: %w", err)
+		}
 	}
 	server := job.Args.JiraServerID
 	ds, err := w.Store.GetJiraDeliveries(ctx, job.Args.DeliveryIDs)
@@ -164,7 +172,11 @@ func (w *ApplyJiraDeliveriesWorker) markApplied(ctx context.Context, ids []int64
 }
 
 // EnqueueJiraDeliveries queues the apply_jira_deliveries job of stored
-// deliveries, in tx (for internal/jirawebhook).
+// deliveries, in tx (for internal/jirawebhook), and counts them towards
+// the burst the jobs wait out.
 func (q *Queue) EnqueueJiraDeliveries(ctx context.Context, tx *sql.Tx, jiraServerID string, ids []int64) error {
+	if q.burst != nil {
+		q.burst.note(len(ids))
+	}
 	return q.InsertTx(ctx, tx, ApplyJiraDeliveriesArgs{JiraServerID: jiraServerID, DeliveryIDs: ids}, nil)
 }

@@ -31,6 +31,7 @@ type Queue struct {
 	listener *pgxpool.Pool // PostgreSQL LISTEN/NOTIFY connection; nil on SQLite
 	log      *slog.Logger
 	lease    time.Duration
+	burst    *intakeBurst
 }
 
 // Options tune the queue; zero values are the measured defaults.
@@ -137,7 +138,9 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 		addLeased(workers, river.Worker[CopyAttachmentsArgs](&CopyAttachmentsWorker{Copier: opts.Attachments, Log: log}), keeper)
 	}
 	addLeased(workers, river.Worker[ApplyJiraEventArgs](&ApplyJiraEventWorker{Applier: opts.JiraEvents, Sync: opts.Sync}), keeper)
-	addLeased(workers, river.Worker[ApplyJiraDeliveriesArgs](&ApplyJiraDeliveriesWorker{Store: st, Applier: opts.JiraEvents, Sync: opts.Sync, Log: log, Now: opts.Now}), keeper)
+	burst := newIntakeBurst()
+	addLeased(workers, river.Worker[ApplyJiraDeliveriesArgs](&ApplyJiraDeliveriesWorker{Store: st, Applier: opts.JiraEvents, Sync: opts.Sync, Log: log, Now: opts.Now,
+		burst: burst}), keeper)
 	syncJobs := addSyncWorkers(workers, keeper, log, opts)
 	addJiraAttachmentWorker(workers, keeper, log, opts)
 	syncJobs = append(syncJobs, addAsanaIntakeWorkers(workers, keeper, log, opts)...)
@@ -170,7 +173,7 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Queue{client: client, db: db, listener: listener, log: log, lease: opts.Lease}, nil
+	return &Queue{client: client, db: db, listener: listener, log: log, lease: opts.Lease, burst: burst}, nil
 }
 
 // riverLogger passes river's warnings and errors through; its routine info

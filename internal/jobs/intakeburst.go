@@ -1,0 +1,103 @@
+package jobs
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// While Jira's deliveries arrive in a burst, the apply_jira_deliveries
+// jobs of the batches already stored wait, so the receiver has the CPU and
+// the database to itself and answers Jira sooner: on two cores shared with
+// the database, applying the first deliveries while the rest were arriving
+// cut the deliveries accepted a second by a third (PostgreSQL, bench/sync
+// -only intake). Accepting is what Jira waits for; applying may follow.
+//
+// The receiver of this process tells the queue of each batch it stores
+// (EnqueueJiraDeliveries); a job waits while the last burstWindow brought
+// at least burstDeliveries, for up to burstHold, then runs whatever the
+// rate: a burst that never ends delays each job by burstHold, it does not
+// stop them. A waiting job holds a worker, not a database connection, and
+// its lease is renewed as for any running job.
+const (
+	burstWindow     = 250 * time.Millisecond
+	burstDeliveries = 50 // in burstWindow: 200 a second
+	burstHold       = 10 * time.Second
+	burstPoll       = 50 * time.Millisecond
+)
+
+// intakeBurst counts the deliveries this process's receiver stored
+// recently.
+type intakeBurst struct {
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
+	mu     sync.Mutex
+	recent []stored // oldest first, within burstWindow
+}
+
+// stored is a batch of n deliveries stored at at.
+type stored struct {
+	at time.Time
+	n  int
+}
+
+func newIntakeBurst() *intakeBurst {
+	return &intakeBurst{now: time.Now, sleep: sleepCtx}
+}
+
+// note records a batch of n deliveries stored now.
+func (b *intakeBurst) note(n int) {
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.trimLocked(now)
+	b.recent = append(b.recent, stored{at: now, n: n})
+}
+
+// busy reports whether the deliveries stored in the last burstWindow make
+// a burst.
+func (b *intakeBurst) busy() bool {
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.trimLocked(now)
+	n := 0
+	for _, s := range b.recent {
+		n += s.n
+	}
+	return n >= burstDeliveries
+}
+
+func (b *intakeBurst) trimLocked(now time.Time) {
+	i := 0
+	for i < len(b.recent) && now.Sub(b.recent[i].at) >= burstWindow {
+		i++
+	}
+	if i > 0 {
+		b.recent = append(b.recent[:0], b.recent[i:]...)
+	}
+}
+
+// wait returns once no burst is arriving, or after burstHold, or with
+// ctx's error.
+func (b *intakeBurst) wait(ctx context.Context) error {
+	until := b.now().Add(burstHold)
+	for b.busy() && b.now().Before(until) {
+		if err := b.sleep(ctx, burstPoll); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
