@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -111,10 +112,62 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // NewHTTPClient wraps an (auth) transport in an *http.Client that never
 // follows redirects, which signed requests must not do. timeout bounds whole
-// calls; use 0 for clients that upload large attachments and bound those
-// calls with their context instead.
+// calls, the answer's body included; use 0 for clients that upload large
+// attachments and bound those calls with their context instead.
+//
+// The bound is a deadline on the request's context rather than
+// http.Client.Timeout: for a transport net/http does not know (every auth
+// transport), Timeout costs a goroutine and a timer per request, and a
+// request whose context ends sooner, as every interactive one does, needs
+// neither.
 func NewHTTPClient(rt http.RoundTripper, timeout time.Duration) *http.Client {
-	return &http.Client{Transport: rt, Timeout: timeout, CheckRedirect: noRedirects}
+	if timeout > 0 {
+		rt = &timeoutTransport{base: rt, timeout: timeout}
+	}
+	return &http.Client{Transport: rt, CheckRedirect: noRedirects}
+}
+
+// timeoutTransport bounds each request, from its start to its answer's
+// body being closed, by timeout, unless its context ends sooner.
+type timeoutTransport struct {
+	base    http.RoundTripper
+	timeout time.Duration
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	deadline := time.Now().Add(t.timeout)
+	if d, ok := req.Context().Deadline(); ok && !d.After(deadline) {
+		return baseTransport(t.base).RoundTrip(req)
+	}
+	ctx, cancel := context.WithDeadline(req.Context(), deadline)
+	resp, err := baseTransport(t.base).RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose ends a request's deadline with its body.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// clientTimeout is the bound NewHTTPClient gave hc, or hc.Timeout.
+func clientTimeout(hc *http.Client) time.Duration {
+	if t, ok := hc.Transport.(*timeoutTransport); ok {
+		return t.timeout
+	}
+	return hc.Timeout
 }
 
 // BearerTransport authenticates with a personal access token (Jira 8.14+) or
@@ -184,8 +237,8 @@ func OAuth2Context(ctx context.Context, hc *http.Client, redirectURL string) con
 	timeout := 30 * time.Second
 	if hc != nil {
 		base = baseTransport(hc.Transport)
-		if hc.Timeout > 0 {
-			timeout = hc.Timeout
+		if t := clientTimeout(hc); t > 0 {
+			timeout = t
 		}
 	}
 	return context.WithValue(ctx, oauth2.HTTPClient, &http.Client{
