@@ -211,6 +211,7 @@ func (a *App) buildCredentials() error {
 		AsanaRedirectURL:      pub + connect.AsanaCallbackPath,
 		JiraOAuth2RedirectURL: pub + connect.JiraOAuth2CallbackPath,
 		HTTPClient:            outboundClient(),
+		JiraRetryPolicy:       interactiveRetries(),
 		Log:                   a.log,
 	})
 	if err != nil {
@@ -310,14 +311,14 @@ type bridgeClients struct {
 	st store.Store
 }
 
+// Jira's clients retry as interactiveRetries says (the Provider is built
+// with it) and are kept between requests by the Provider.
 func (b bridgeClients) Jira(ctx context.Context, asanaUserGID, jiraServerID string) (*jira.Client, store.JiraServer, error) {
 	srv, err := b.st.GetJiraServer(ctx, jiraServerID)
 	if err != nil {
 		return nil, store.JiraServer{}, err
 	}
-	// Interactive requests must not sleep through a long Retry-After: the
-	// user gets "Jira is rate limiting" instead of a timeout.
-	c, err := b.p.Jira(ctx, asanaUserGID, jiraServerID, jira.WithRetryPolicy(interactiveRetries()))
+	c, err := b.p.Jira(ctx, asanaUserGID, jiraServerID)
 	return c, srv, mapCredentialErr(err)
 }
 
@@ -326,6 +327,9 @@ func (b bridgeClients) Asana(ctx context.Context, asanaUserGID string) (*asana.C
 	return c, mapCredentialErr(err)
 }
 
+// interactiveRetries is the retry policy of users' Jira clients:
+// interactive requests must not sleep through a long Retry-After, the user
+// gets "Jira is rate limiting" instead of a timeout.
 func interactiveRetries() jira.RetryPolicy {
 	p := jira.DefaultRetryPolicy()
 	p.MaxRetryAfter = time.Second

@@ -96,6 +96,9 @@ type Options struct {
 	// JiraTimeout bounds each Jira call of the clients handed out; 0 means
 	// 60 seconds. Callers that upload large files pass a context deadline.
 	JiraTimeout time.Duration
+	// JiraRetryPolicy is the retry policy of the clients Jira hands out; the
+	// zero value means jira.DefaultRetryPolicy.
+	JiraRetryPolicy jira.RetryPolicy
 	// RefreshTimeout bounds one token refresh call; 0 means 20 seconds.
 	RefreshTimeout time.Duration
 	// Now is the clock that decides whether an access token is still
@@ -115,7 +118,9 @@ type Provider struct {
 	jiraRedirect   string
 	hc             *http.Client
 	jiraTimeout    time.Duration
+	jiraRetry      jira.RetryPolicy
 	refreshTimeout time.Duration
+	clients        clientCache
 	now            func() time.Time
 	log            *slog.Logger
 
@@ -160,6 +165,7 @@ func New(opts Options) (*Provider, error) {
 		jiraRedirect:   opts.JiraOAuth2RedirectURL,
 		hc:             opts.HTTPClient,
 		jiraTimeout:    opts.JiraTimeout,
+		jiraRetry:      opts.JiraRetryPolicy,
 		refreshTimeout: opts.RefreshTimeout,
 		now:            opts.Now,
 		log:            opts.Log,
@@ -173,6 +179,9 @@ func New(opts Options) (*Provider, error) {
 	}
 	if p.jiraTimeout <= 0 {
 		p.jiraTimeout = 60 * time.Second
+	}
+	if p.jiraRetry == (jira.RetryPolicy{}) {
+		p.jiraRetry = jira.DefaultRetryPolicy()
 	}
 	if p.refreshTimeout <= 0 {
 		p.refreshTimeout = 20 * time.Second

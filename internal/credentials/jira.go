@@ -27,6 +27,8 @@ import (
 // reconnection (the call itself fails with jira.ErrUnauthorized), and an
 // OAuth 2.0 token Jira refuses is refreshed once and the request replayed
 // when its body allows.
+//
+// Without opts the client is kept and handed out again (see clientCache).
 func (p *Provider) Jira(ctx context.Context, asanaUserGID, jiraServerID string, opts ...jira.Option) (*jira.Client, error) {
 	srv, err := p.st.GetJiraServer(ctx, jiraServerID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -51,13 +53,21 @@ func (p *Provider) Jira(ctx context.Context, asanaUserGID, jiraServerID string, 
 			return nil, err
 		}
 	}
+	if len(opts) == 0 {
+		if c := p.clients.get(k, srv, cred); c != nil {
+			return c, nil
+		}
+	}
 	rt, err := p.jiraRoundTripper(srv, cred, true)
 	if err != nil {
 		return nil, err
 	}
-	c, err := jira.New(srv.BaseURL, jira.NewHTTPClient(rt, p.jiraTimeout), opts...)
+	c, err := jira.New(srv.BaseURL, jira.NewHTTPClient(rt, p.jiraTimeout), append([]jira.Option{jira.WithRetryPolicy(p.jiraRetry)}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	if len(opts) == 0 {
+		p.clients.put(k, srv, cred, c)
 	}
 	return c, nil
 }
