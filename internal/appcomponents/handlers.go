@@ -38,7 +38,8 @@ func (h *Handler) widget(w http.ResponseWriter, r *http.Request, req *request) e
 	if err != nil {
 		return fail(err)
 	}
-	httpx.WriteJSON(w, http.StatusOK, renderWidget(d, h.d.Now()))
+	resp := renderWidget(d, h.d.Now())
+	writeWidget(w, &resp)
 	return nil
 }
 
