@@ -24,6 +24,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -218,8 +219,11 @@ func calibrate(ctx context.Context, w *harness.World, client *http.Client, warm,
 // reconcile_jira every ten in the demo) run meanwhile and are counted too.
 func census(ctx context.Context, w *harness.World, client *http.Client, tasks []string, requestCalls int, dump bool) error {
 	db := w.App.Store().DB()
-	var first int64
+	var first, firstChange int64
 	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM river_job`).Scan(&first); err != nil {
+		return fmt.Errorf("census: %w", err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM sync_changes`).Scan(&firstChange); err != nil {
 		return fmt.Errorf("census: %w", err)
 	}
 	start := time.Now()
@@ -264,7 +268,11 @@ func census(ctx context.Context, w *harness.World, client *http.Client, tasks []
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("census: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "\ncensus: external calls a create (the request's own %d included): %.2f\n", requestCalls, float64(len(calls))/n)
+	fmt.Fprintln(os.Stderr)
+	if err := changeCensus(ctx, db, firstChange, n); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "census: external calls a create (the request's own %d included): %.2f\n", requestCalls, float64(len(calls))/n)
 	byCall := map[string]int{}
 	var order []string
 	for _, call := range calls {
@@ -298,4 +306,25 @@ var (
 // generalise hides gids and keys in a path: /tasks/{gid}, /issue/{key}.
 func generalise(p string) string {
 	return issueKey.ReplaceAllString(digits.ReplaceAllString(p, "/{gid}"), "/{key}")
+}
+
+// changeCensus prints (stderr), per create, the sync changes recorded
+// since the census began, by side, source, what the intake saw and the
+// outcome the sync run gave each.
+func changeCensus(ctx context.Context, db *sql.DB, firstChange int64, n float64) error {
+	rows, err := db.QueryContext(ctx, `SELECT side, source, detail, outcome, count(*) FROM sync_changes
+		WHERE id > $1 GROUP BY side, source, detail, outcome ORDER BY side, source, detail, outcome`, firstChange)
+	if err != nil {
+		return fmt.Errorf("census: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var side, source, detail, outcome string
+		var k int
+		if err := rows.Scan(&side, &source, &detail, &outcome, &k); err != nil {
+			return fmt.Errorf("census: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "census:   change %s %s %q %q %.2f\n", side, source, detail, outcome, float64(k)/n)
+	}
+	return rows.Err()
 }

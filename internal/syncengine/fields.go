@@ -392,20 +392,28 @@ func (r *run) syncFields(ctx context.Context) error {
 		return err
 	}
 	var errs []error
+	// Jira's status and priority, when both are written to the task (a
+	// link's first run writes both), are written together: see applyEnums.
+	var enums []fieldPlan
 	for _, f := range Fields {
 		d := r.mapping.Direction(f)
-		if d == Off || f == FieldAttachments {
-			continue // attachments are copied by their own job
-		}
-		p, err := r.planField(ctx, f, d)
-		if err != nil {
-			return err
-		}
-		if err := r.applyField(ctx, p); err != nil {
-			if !isSyncError(err) {
+		if d != Off && f != FieldAttachments { // attachments are copied by their own job
+			p, err := r.planField(ctx, f, d)
+			if err != nil {
 				return err
 			}
-			errs = append(errs, err)
+			if enumFields[f] != "" && p.to == SideAsana && p.note == "" {
+				enums = append(enums, p)
+			} else if errs, err = collect(errs, r.applyField(ctx, p)); err != nil {
+				return err
+			}
+		}
+		if f == FieldPriority || f == Fields[len(Fields)-1] {
+			var err error
+			if errs, err = collect(errs, r.applyEnums(ctx, enums)); err != nil {
+				return err
+			}
+			enums = nil
 		}
 	}
 	if err := r.syncRemoteLink(ctx); err != nil {
@@ -416,6 +424,95 @@ func (r *run) syncFields(ctx context.Context) error {
 	}
 	if len(errs) > 0 {
 		return errs[0]
+	}
+	return nil
+}
+
+// collect adds a sync error (told on the link, the run goes on) to errs;
+// any other error comes back to end the run.
+func collect(errs []error, err error) ([]error, error) {
+	if err != nil && !isSyncError(err) {
+		return errs, err
+	}
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errs, nil
+}
+
+// enumFields are the fields the sync writes to the task as enum custom
+// fields, by the custom field's name.
+var enumFields = map[string]string{FieldStatus: JiraStatusField, FieldPriority: JiraPriorityField}
+
+// applyEnums writes Jira's status and priority to the task in one PUT,
+// as one write of the ledger (found again after a crash by reading both),
+// when the run writes both as the same person: each written by applyField
+// would be a PUT of its own, and Asana would tell each as a change of the
+// task. Anything else (one of them, different writers, a field or option
+// that cannot be made) is left to applyField, field by field.
+func (r *run) applyEnums(ctx context.Context, ps []fieldPlan) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	each := func() error {
+		var errs []error
+		for _, p := range ps {
+			var err error
+			if errs, err = collect(errs, r.applyField(ctx, p)); err != nil {
+				return err
+			}
+		}
+		if len(errs) > 0 {
+			return errs[0]
+		}
+		return nil
+	}
+	if len(ps) != 2 || ps[0].jiraActor != ps[1].jiraActor {
+		return each()
+	}
+	if !r.budget() {
+		return nil
+	}
+	set := map[string]any{}
+	for _, p := range ps {
+		field, option, err := r.enumOption(ctx, enumFields[p.field], p.value)
+		if err != nil {
+			return each() // which tells it
+		}
+		set[field] = option
+	}
+	ac, writer, _ := r.asanaAs(ctx, ps[0].jiraActor)
+	a, b := fieldSpecs[ps[0].field], fieldSpecs[ps[1].field]
+	eff := effects.Effect{Scope: scopeField, Target: r.asanaTarget(), Author: writer,
+		Key: fmt.Sprintf("%d:%s+%s:%s:%d+%d", r.link.ID, ps[0].field, ps[1].field, SideAsana, ps[0].state.Seq+1, ps[1].state.Seq+1)}
+	w := valueWrite{value: ps[0].value + "\n" + ps[1].value,
+		make: func(ctx context.Context) error { return ac.SetCustomFields(ctx, r.link.TaskGID, set) },
+		current: func(ctx context.Context) (string, error) {
+			t, err := r.ac.GetTask(ctx, r.link.TaskGID, taskFieldOptFields)
+			if err != nil {
+				return "", err
+			}
+			return a.asana(r, t) + "\n" + b.asana(r, t), nil
+		}}
+	if err := r.renew(ctx); err != nil {
+		return err
+	}
+	_, err := r.e.ledger.Apply(ctx, eff, crashing{Write: w, side: "asana"})
+	switch {
+	case errors.Is(err, effects.ErrBusy):
+		r.more = true
+		return nil
+	case err != nil:
+		return r.writeError(ctx, err, writer, "write "+a.label+" and "+b.label)
+	}
+	actorName := r.userName(ctx, writer)
+	for _, p := range ps {
+		p.state.Seq, p.state.Written = p.state.Seq+1, SideAsana
+		if err := r.saveField(ctx, p.state); err != nil {
+			return err
+		}
+		r.wroteOne(JiraToAsana, KindField)
+		r.history(ctx, JiraToAsana, "field."+p.field, actorName, fmt.Sprintf("%s: %q → %q", fieldSpecs[p.field].label, p.jira, p.value))
 	}
 	return nil
 }
@@ -850,12 +947,22 @@ func (r *run) jiraFieldChange(spec fieldSpec) (time.Time, string) {
 // setEnum sets the task's enum custom field name (made on the routed
 // project when missing, with an option for v when missing) to v.
 func (r *run) setEnum(ctx context.Context, ac *asana.Client, name, v string) error {
+	field, option, err := r.enumOption(ctx, name, v)
+	if err != nil {
+		return err
+	}
+	return ac.SetCustomFields(ctx, r.link.TaskGID, map[string]any{field: option})
+}
+
+// enumOption returns the gids of the task's enum custom field name and of
+// its option v, making either when missing.
+func (r *run) enumOption(ctx context.Context, name, v string) (fieldGID, optionGID string, err error) {
 	if r.project == "" {
-		return &noteError{"the task is in no project to hold the " + name + " field"}
+		return "", "", &noteError{"the task is in no project to hold the " + name + " field"}
 	}
 	field, err := r.enumField(ctx, name)
 	if err != nil {
-		return err
+		return "", "", err
 	}
 	opt, ok := field.Option(v)
 	if !ok {
@@ -876,19 +983,19 @@ func (r *run) setEnum(ctx context.Context, ac *asana.Client, name, v string) err
 			}}
 		out, err := r.e.ledger.Apply(ctx, e, w)
 		if err != nil {
-			return r.customFieldError(ctx, err, name)
+			return "", "", r.customFieldError(ctx, err, name)
 		}
 		opt = asana.EnumOption{GID: out.Result, Name: v, Enabled: true}
 		if opt.GID == "" {
 			f, err := r.ac.CustomField(ctx, field.GID)
 			if err != nil {
-				return err
+				return "", "", err
 			}
 			opt, _ = f.Option(v)
 		}
 		field.EnumOptions = append(field.EnumOptions, opt)
 	}
-	return ac.SetCustomFields(ctx, r.link.TaskGID, map[string]any{field.GID: opt.GID})
+	return field.GID, opt.GID, nil
 }
 
 // enumField returns the project's enum field name, making it (once, across
@@ -900,10 +1007,16 @@ func (r *run) enumField(ctx context.Context, name string) (*asana.CustomField, e
 	if f := r.enumFields[name]; f != nil {
 		return f, nil
 	}
+	// One read of the project's fields serves both of the run's enum
+	// fields; a field made since is read again.
 	find := func(ctx context.Context) (*asana.CustomField, error) {
-		fs, err := r.ac.ProjectCustomFields(ctx, r.project)
-		if err != nil {
-			return nil, err
+		fs := r.projectFields
+		if fs == nil {
+			var err error
+			if fs, err = r.ac.ProjectCustomFields(ctx, r.project); err != nil {
+				return nil, err
+			}
+			r.projectFields = fs
 		}
 		for i := range fs {
 			if strings.EqualFold(fs[i].Name, name) {
@@ -917,6 +1030,7 @@ func (r *run) enumField(ctx context.Context, name string) (*asana.CustomField, e
 		return nil, r.customFieldError(ctx, err, name)
 	}
 	if f == nil {
+		r.projectFields = nil // read again once made, here or by another run
 		e := effects.Effect{Scope: scopeFieldSetup, Key: "field:" + r.project + ":" + strings.ToLower(name),
 			Target: "asana:project:" + r.project, Author: r.link.CreatedBy}
 		w := setupWrite{

@@ -2,8 +2,10 @@ package syncengine_test
 
 import (
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -567,6 +569,118 @@ func TestFieldChangedBeforeFirstRun(t *testing.T) {
 					t.Errorf("a second run wrote %d times", n)
 				}
 			})
+		}
+	})
+}
+
+// An Asana change of the task's custom fields alone (the echo of the
+// sync's own writes of Jira's status and priority) is recorded as seen
+// and starts no run; any other change of the task waits for one.
+func TestCustomFieldChangeStartsNoRun(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db string) {
+		e := synctest.New(t, synctest.Options{DB: db})
+		ctx := t.Context()
+		for i, detail := range []string{"task changed custom_fields", "story added enum_custom_field_changed", "task changed name"} {
+			ok, err := e.Engine.Record(ctx, syncengine.Change{LinkID: e.Link.ID, Side: syncengine.SideAsana, Source: "events",
+				DedupKey: "custom-" + strconv.Itoa(i), Kind: syncengine.KindTask, Actor: e.Users["alice"], Detail: detail})
+			if err != nil || !ok {
+				t.Fatalf("record %q = %v, %v", detail, ok, err)
+			}
+		}
+		pending, err := e.Store.PendingSyncChanges(ctx, e.Link.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range pending {
+			got = append(got, c.Detail)
+		}
+		if diff := cmp.Diff([]string{"task changed name"}, got); diff != "" {
+			t.Errorf("changes waiting for a run (-want +got):\n%s", diff)
+		}
+		all, err := e.Store.ListSyncChanges(ctx, store.SyncChangeFilter{LinkID: e.Link.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcomes := map[string]string{}
+		for _, c := range all {
+			outcomes[c.Detail] = c.Outcome
+		}
+		want := map[string]string{"task changed custom_fields": "echo", "story added enum_custom_field_changed": "echo", "task changed name": ""}
+		if diff := cmp.Diff(want, outcomes); diff != "" {
+			t.Errorf("outcomes (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// A link's first run writes Jira's status and priority to the task in one
+// PUT (each a PUT of its own would be two changes of the task for the
+// Asana intake to tell); a later run that writes one of them writes it
+// alone, and one that writes both reads the project's custom fields once.
+func TestFirstRunWritesStatusAndPriorityInOnePut(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db string) {
+		e := synctest.New(t, synctest.Options{DB: db})
+		mapFields(t, e, syncengine.Mapping{DomainAliases: demoAliases})
+		var mu sync.Mutex
+		var puts []string
+		reads := 0
+		e.OnAsanaRequest(func(r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/tasks/"):
+				puts = append(puts, r.URL.Path)
+			case strings.HasSuffix(r.URL.Path, "/custom_field_settings"):
+				reads++
+			}
+		})
+		e.Sync(t)
+		if got := readTask(t, e).Enums; !cmp.Equal(got, map[string]string{"Jira status": "To Do", "Jira priority": "Medium"}) {
+			t.Fatalf("the task's Jira fields after the first run = %v", got)
+		}
+		mu.Lock()
+		first := len(puts)
+		puts = nil
+		mu.Unlock()
+		if first != 1 {
+			t.Errorf("the first run wrote the task %d times, want once", first)
+		}
+		if n := e.Sync(t); n != 0 {
+			t.Fatalf("a second run wrote %d times", n)
+		}
+
+		editIssue(t, e, "admin", map[string]any{"priority": map[string]any{"name": "High"}})
+		if n := e.Sync(t); n != 1 {
+			t.Fatalf("the priority's run wrote %d times, want 1", n)
+		}
+		if got := readTask(t, e).Enums; !cmp.Equal(got, map[string]string{"Jira status": "To Do", "Jira priority": "High"}) {
+			t.Errorf("the task's Jira fields after the priority's run = %v", got)
+		}
+		mu.Lock()
+		if len(puts) != 1 {
+			t.Errorf("the priority's run wrote the task %d times, want once", len(puts))
+		}
+		puts, reads = nil, 0
+		mu.Unlock()
+
+		// Both changed by one person: one PUT, after one read of the
+		// project's custom fields.
+		if err := e.Jira.TransitionIssue(e.Link.IssueKey, "In Progress", "admin"); err != nil {
+			t.Fatal(err)
+		}
+		editIssue(t, e, "admin", map[string]any{"priority": map[string]any{"name": "Low"}})
+		if n := e.Sync(t); n != 2 {
+			t.Fatalf("the run after both changed wrote %d fields, want 2", n)
+		}
+		if got := readTask(t, e).Enums; !cmp.Equal(got, map[string]string{"Jira status": "In Progress", "Jira priority": "Low"}) {
+			t.Errorf("the task's Jira fields after both changed = %v", got)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(puts) != 1 || reads != 1 {
+			t.Errorf("the run after both changed wrote the task %d times after %d reads of the project's custom fields, want once after one", len(puts), reads)
 		}
 	})
 }

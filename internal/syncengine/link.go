@@ -182,7 +182,10 @@ type run struct {
 	jiraByEmail map[string]string
 	editmeta    map[string]map[string]bool
 	enumFields  map[string]*asana.CustomField
-	fieldEcho   map[string]bool
+	// projectFields are the routed project's custom fields as the run
+	// last read them (nil: not read yet).
+	projectFields []asana.CustomField
+	fieldEcho     map[string]bool
 	// force makes a "both" field whose sides differ take Jira's value on
 	// its first run (a resync).
 	force bool

@@ -127,6 +127,16 @@ func (e *Engine) recordAllTx(ctx context.Context, tx store.Tx, cs []Change) (int
 		if !ok {
 			continue
 		}
+		if customFieldsOnly(c) {
+			// Seen as it is recorded: a run would read both sides to
+			// find nothing to do.
+			if err := tx.FinishSyncChange(ctx, sc.ID, "echo", ""); err != nil {
+				return recorded, wrap("record", err)
+			}
+			recorded++
+			e.metrics.received.WithLabelValues(direction(c.Side), c.Kind).Inc()
+			continue
+		}
 		if !slices.Contains(runs, c.LinkID) {
 			runs = append(runs, c.LinkID)
 		}
@@ -139,6 +149,22 @@ func (e *Engine) recordAllTx(ctx context.Context, tx store.Tx, cs []Change) (int
 		}
 	}
 	return recorded, nil
+}
+
+// customFieldsOnly reports whether c is an Asana change of the task's
+// custom fields and nothing else, as the Asana intake tells it ("task
+// changed custom_fields", or the story Asana adds for it). The only custom
+// fields the sync keeps are Jira's status and priority, written from Jira
+// alone (their fieldSpecs have no toJira): such a change is the echo of
+// the sync's own writes of them (the first run of every link writes both),
+// or a person's edit of them, which a run leaves on its side. Either way a
+// run would find nothing to write, so it starts none.
+func customFieldsOnly(c Change) bool {
+	if c.Side != SideAsana || c.Kind != KindTask {
+		return false
+	}
+	return c.Detail == "task changed custom_fields" ||
+		strings.HasPrefix(c.Detail, "story added ") && strings.HasSuffix(c.Detail, "_custom_field_changed")
 }
 
 // syncing reports whether the link's connection has sync enabled.
