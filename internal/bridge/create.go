@@ -369,30 +369,21 @@ func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServ
 	txDone := timePhase(ctx, "link.tx")
 	err := s.st.InTx(context.WithoutCancel(ctx), func(tx store.Tx) error {
 		l := store.Link{WorkspaceGID: id.Workspace, TaskGID: taskGID, JiraServerID: srv.ID, IssueID: c.IssueID, IssueKey: c.IssueKey, CreatedBy: id.User}
+		// The claim's completion (attach has no claim), and the remote
+		// link as this request wrote it, so the two-way sync's first run
+		// does not write it again.
+		claim := store.IdempotencyKey{Scope: createScope, Key: srv.ID + ":" + taskGID, Result: res}
+		var remote *store.SyncFieldState
+		if c.remoteLink != "" {
+			remote = &store.SyncFieldState{Field: RemoteLinkField, AsanaValue: c.remoteLink, JiraValue: c.remoteLink, Written: store.SideJira}
+		}
 		done := timePhase(ctx, "link.insert")
-		err := tx.CreateLink(ctx, &l)
+		err := tx.CreateLinkOfCreate(ctx, &l, claim, remote)
 		done()
 		if err != nil {
 			return err
 		}
 		c.LinkID = l.ID
-		done = timePhase(ctx, "link.complete")
-		err = tx.CompleteIdempotencyKey(ctx, createScope, srv.ID+":"+taskGID, res)
-		done()
-		if err != nil && !errors.Is(err, store.ErrNotFound) { // attach has no claim
-			return err
-		}
-		if c.remoteLink != "" {
-			// The two-way sync's first run then knows the remote link as
-			// this request wrote it, and does not write it again.
-			done := timePhase(ctx, "link.fieldstate")
-			err := tx.PutSyncFieldState(ctx, store.SyncFieldState{LinkID: l.ID, Field: RemoteLinkField,
-				AsanaValue: c.remoteLink, JiraValue: c.remoteLink, Written: store.SideJira})
-			done()
-			if err != nil {
-				return err
-			}
-		}
 		if after != nil {
 			defer timePhase(ctx, "link.hook")()
 			return after(ctx, tx, l, c)

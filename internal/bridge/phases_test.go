@@ -44,7 +44,7 @@ func TestCreateReportsItsPhases(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"form.asana_task", "form", "existing", "claim.key", "claim.tx", "lookup.wait", "jira.create", "jira.remotelink",
-		"link.insert", "link.complete", "link.fieldstate", "link.tx", "create"}
+		"link.insert", "link.tx", "create"}
 	if diff := cmp.Diff(want, p.names); diff != "" {
 		t.Errorf("phases of a create (-want +got):\n%s", diff)
 	}

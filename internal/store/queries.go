@@ -433,6 +433,58 @@ func (q queries) CreateLink(ctx context.Context, l *Link) error {
 	return nil
 }
 
+func (q queries) CreateLinkOfCreate(ctx context.Context, l *Link, claim IdempotencyKey, remoteLink *SyncFieldState) error {
+	if q.s.dialect.Name != "postgres" {
+		// SQLite runs in the process: a statement costs no round trip.
+		if err := q.CreateLink(ctx, l); err != nil {
+			return err
+		}
+		if claim.Key != "" {
+			err := q.CompleteIdempotencyKey(ctx, claim.Scope, claim.Key, claim.Result)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+		if remoteLink != nil {
+			s := *remoteLink
+			s.LinkID = l.ID
+			return q.PutSyncFieldState(ctx, s)
+		}
+		return nil
+	}
+	// PostgreSQL: one round trip instead of three. The field state's
+	// foreign key sees the link, as constraints are checked at the end of
+	// the statement.
+	now := q.now()
+	result := claim.Result
+	if result == nil {
+		result = []byte{}
+	}
+	var rl SyncFieldState
+	if remoteLink != nil {
+		rl = *remoteLink
+	}
+	err := q.q.QueryRowContext(ctx, `WITH l AS (
+			INSERT INTO links (workspace_gid, task_gid, jira_server_id, issue_id, issue_key, issue_project, created_by, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id),
+		k AS (UPDATE idempotency_keys SET result = $9 WHERE scope = $10 AND key = $11 AND EXISTS (SELECT 1 FROM l)),
+		f AS (INSERT INTO sync_field_state (`+syncFieldStateColumns+`)
+			SELECT id, $12, $13, $14, $15, $16, $8 FROM l WHERE $12 <> ''
+			ON CONFLICT (link_id, field) DO UPDATE SET asana_value = excluded.asana_value, jira_value = excluded.jira_value,
+				written = excluded.written, seq = excluded.seq, updated_at = excluded.updated_at)
+		SELECT id FROM l`,
+		l.WorkspaceGID, l.TaskGID, l.JiraServerID, l.IssueID, l.IssueKey, issueProject(l.IssueKey), l.CreatedBy, now,
+		result, claim.Scope, claim.Key, rl.Field, rl.AsanaValue, rl.JiraValue, rl.Written, rl.Seq).Scan(&l.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: link task %s to %s: %w", l.TaskGID, l.IssueKey, ErrConflict)
+	}
+	if err != nil {
+		return q.wrap("link task "+l.TaskGID+" to "+l.IssueKey, err)
+	}
+	l.CreatedAt = now
+	return nil
+}
+
 // issueProject is the Jira project key of an issue key: DEMO of DEMO-12.
 func issueProject(key string) string {
 	p, _, _ := strings.Cut(key, "-")

@@ -96,6 +96,7 @@ func Run(t *testing.T, newStore NewStore) {
 		"ResealSecrets":         testResealSecrets,
 		"ForeignKeysAreChecked": testForeignKeys,
 		"ConflictInsideTx":      testConflictInsideTransaction,
+		"CreateLinkOfCreate":    testCreateLinkOfCreate,
 		"SideEffects":           testSideEffects,
 		"SideEffectOneHolder":   testSideEffectOneHolder,
 		"SideEffectsByTarget":   testSideEffectsByTarget,
