@@ -63,6 +63,12 @@ func TestKeepable(t *testing.T) {
 		"-- name: JobSchemaGet\nCREATE TABLE t (id int)": false,
 		"-- only a comment":                              false,
 		"/* unterminated SELECT 1":                       false,
+		"UPDATE t SET a = CASE WHEN b\n  -- once; not twice\n  THEN 1 END WHERE id = 1": true,
+		"UPDATE t SET a = 1 /* one; */ WHERE id = 1;  -- done; really\n":                true,
+		"SELECT ';' AS semi, \"x;y\" FROM t":                                            true,
+		"SELECT 1 -- a; b\n; SELECT 2":                                                  false,
+		"SELECT 'it''s'; SELECT 2":                                                      false,
+		"SELECT 'unterminated; SELECT 2":                                                false,
 	} {
 		if got := keepable(q); got != want {
 			t.Errorf("keepable(%q) = %v, want %v", q, got, want)
