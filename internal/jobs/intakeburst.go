@@ -33,7 +33,8 @@ type intakeBurst struct {
 	sleep func(ctx context.Context, d time.Duration) error
 
 	mu     sync.Mutex
-	recent []stored // oldest first, within burstWindow
+	recent []stored  // oldest first, within burstWindow
+	since  time.Time // when the burst going on began; zero when none is
 }
 
 // stored is a batch of n deliveries stored at at.
@@ -51,22 +52,36 @@ func (b *intakeBurst) note(n int) {
 	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.trimLocked(now)
+	b.stateLocked(now) // a burst that has passed ends before this batch counts
 	b.recent = append(b.recent, stored{at: now, n: n})
+	b.stateLocked(now)
 }
 
 // busy reports whether the deliveries stored in the last burstWindow make
-// a burst.
-func (b *intakeBurst) busy() bool {
+// a burst, and how long it has lasted.
+func (b *intakeBurst) busy() (bool, time.Duration) {
 	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.stateLocked(now)
+}
+
+// stateLocked trims the batches out of the window, and starts or ends the
+// burst by what is left.
+func (b *intakeBurst) stateLocked(now time.Time) (bool, time.Duration) {
 	b.trimLocked(now)
 	n := 0
 	for _, s := range b.recent {
 		n += s.n
 	}
-	return n >= burstDeliveries
+	if n < burstDeliveries {
+		b.since = time.Time{}
+		return false, 0
+	}
+	if b.since.IsZero() {
+		b.since = now
+	}
+	return true, now.Sub(b.since)
 }
 
 func (b *intakeBurst) trimLocked(now time.Time) {
@@ -79,16 +94,18 @@ func (b *intakeBurst) trimLocked(now time.Time) {
 	}
 }
 
-// wait returns once no burst is arriving, or after burstHold, or with
-// ctx's error.
+// wait returns once no burst is arriving or the one arriving has lasted
+// burstHold, or with ctx's error.
 func (b *intakeBurst) wait(ctx context.Context) error {
-	until := b.now().Add(burstHold)
-	for b.busy() && b.now().Before(until) {
+	for {
+		busy, lasted := b.busy()
+		if !busy || lasted >= burstHold {
+			return nil
+		}
 		if err := b.sleep(ctx, burstPoll); err != nil {
 			return err
 		}
 	}
-	return nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

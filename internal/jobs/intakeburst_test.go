@@ -63,13 +63,14 @@ func TestIntakeBurstBusy(t *testing.T) {
 				}
 				b.note(n)
 			}
-			if got := b.busy(); got != tc.want {
+			if got, _ := b.busy(); got != tc.want {
 				t.Fatalf("busy() = %v after the batches, want %v", got, tc.want)
 			}
 			var got []bool
 			for _, d := range tc.after {
 				c.t = c.t.Add(d)
-				got = append(got, b.busy())
+				busy, _ := b.busy()
+				got = append(got, busy)
 			}
 			if diff := cmp.Diff(tc.later, got); diff != "" {
 				t.Errorf("busy() later (-want +got):\n%s", diff)
@@ -117,6 +118,45 @@ func TestIntakeBurstWait(t *testing.T) {
 		}
 		if c.slept < burstHold || c.slept > burstHold+burstPoll {
 			t.Fatalf("waited %v, want burstHold (%v)", c.slept, burstHold)
+		}
+	})
+	t.Run("a later job during the same burst", func(t *testing.T) {
+		t.Parallel()
+		// A stream that goes on past burstHold is waited out once: the
+		// jobs that start after that run at once, whatever the rate.
+		b, c := newTestBurst()
+		b.sleep = func(ctx context.Context, d time.Duration) error {
+			if err := c.sleep(ctx, d); err != nil {
+				return err
+			}
+			b.note(burstDeliveries)
+			return nil
+		}
+		b.note(burstDeliveries)
+		if err := b.wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		first := c.slept
+		if err := b.wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if again := c.slept - first; again != 0 {
+			t.Fatalf("a job starting %v into a burst waited %v more, want none", first, again)
+		}
+	})
+	t.Run("the next burst", func(t *testing.T) {
+		t.Parallel()
+		// A pause longer than the window ends the burst: the next one is
+		// waited out anew.
+		b, c := newTestBurst()
+		b.note(burstDeliveries)
+		c.t = c.t.Add(burstHold)
+		b.note(burstDeliveries)
+		if err := b.wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if c.slept < burstWindow {
+			t.Fatalf("waited %v for a new burst, want at least the window (%v)", c.slept, burstWindow)
 		}
 	})
 	t.Run("cancelled", func(t *testing.T) {

@@ -75,6 +75,18 @@ type ApplyJiraDeliveriesArgs struct {
 // Kind is part of the persisted contract; never change it.
 func (ApplyJiraDeliveriesArgs) Kind() string { return "apply_jira_deliveries" }
 
+// QueueJiraDeliveries is the queue of apply_jira_deliveries jobs. Its
+// workers are its own, so jobs waiting out a burst of deliveries
+// (intakeburst.go) never keep the other kinds (a sync run, an attachment
+// copy, the periodic polls) from a worker. Jobs queued in the default
+// queue before it existed still run there.
+const QueueJiraDeliveries = "jira_deliveries"
+
+// InsertOpts put the job in QueueJiraDeliveries.
+func (ApplyJiraDeliveriesArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueJiraDeliveries}
+}
+
 // ApplyJiraDeliveriesWorker runs ApplyJiraDeliveriesArgs.
 type ApplyJiraDeliveriesWorker struct {
 	river.WorkerDefaults[ApplyJiraDeliveriesArgs]

@@ -36,7 +36,8 @@ type Queue struct {
 
 // Options tune the queue; zero values are the measured defaults.
 type Options struct {
-	// Workers is how many jobs run at once (default 20).
+	// Workers is how many jobs run at once (default 20), and half as many
+	// more applying Jira's deliveries (QueueJiraDeliveries).
 	Workers int
 	// CleanupInterval is how often expired auth states and idempotency keys
 	// are deleted (default 1h).
@@ -146,7 +147,10 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	syncJobs = append(syncJobs, addAsanaIntakeWorkers(workers, keeper, log, opts)...)
 
 	client, err := river.NewClient(driver, &river.Config{
-		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault:  {MaxWorkers: opts.Workers},
+			QueueJiraDeliveries: {MaxWorkers: max(1, opts.Workers/2)},
+		},
 		// Measured on both databases: 10 ms cooldown and 50 ms poll keep
 		// pickup latency in tens of milliseconds.
 		FetchCooldown:     10 * time.Millisecond,
