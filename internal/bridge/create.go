@@ -152,17 +152,13 @@ func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, 
 // waits on that row or finds it), and its answer counts only if that
 // transaction commits; the create is sent after the commit returned.
 func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, hooks CreateHooks) (*Created, error) {
-	done := timePhase(ctx, "existing")
-	c, ok := s.existing(ctx, id.User, jc, srv, task.GID)
-	done()
-	if ok {
-		return c, nil
-	}
 	key := srv.ID + ":" + task.GID
 	var look *lookup
 	for {
 		look = nil
-		err := s.claimCreation(ctx, key, hooks.Claim, func() { look = startLookup(ctx, jc, task.GID) })
+		// A task linked already is a conflict too: awaitCreation below
+		// then answers with its issue.
+		err := s.claimCreation(ctx, key, srv.ID, task.GID, hooks.Claim, func() { look = startLookup(ctx, jc, task.GID) })
 		if err == nil {
 			break
 		}
@@ -200,14 +196,14 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 
 // claimCreation claims the creation of a task's issue (key), running claim
 // in the same transaction, then held, before the transaction commits. A
-// claim that is taken already is ErrConflict; an error of claim comes back
-// as a *hookError.
-func (s *Service) claimCreation(ctx context.Context, key string, claim func(ctx context.Context, tx store.Tx) error, held func()) error {
+// claim that is taken already, or a task linked already, is ErrConflict;
+// an error of claim comes back as a *hookError.
+func (s *Service) claimCreation(ctx context.Context, key, serverID, taskGID string, claim func(ctx context.Context, tx store.Tx) error, held func()) error {
 	k := store.IdempotencyKey{Scope: createScope, Key: key, ExpiresAt: s.now().Add(createClaimTTL)}
 	defer timePhase(ctx, "claim.tx")()
 	return s.st.InTx(ctx, func(tx store.Tx) error {
 		done := timePhase(ctx, "claim.key")
-		err := tx.ClaimIdempotencyKey(ctx, k)
+		err := tx.ClaimCreation(ctx, k, serverID, taskGID)
 		done()
 		if err != nil {
 			return err

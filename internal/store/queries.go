@@ -588,6 +588,20 @@ func (q queries) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) erro
 	return q.claimed("claim idempotency key", res, err)
 }
 
+func (q queries) ClaimCreation(ctx context.Context, k IdempotencyKey, jiraServerID, taskGID string) error {
+	if k.ExpiresAt.IsZero() {
+		return fmt.Errorf("store: claim creation: ExpiresAt is required")
+	}
+	// The WHERE also keeps SQLite from reading ON CONFLICT as a join's ON.
+	res, err := q.q.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, result, expires_at, created_at)
+		SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM links WHERE jira_server_id = $6 AND task_gid = $7)
+		ON CONFLICT (scope, key) DO UPDATE SET result = excluded.result, expires_at = excluded.expires_at,
+			created_at = excluded.created_at
+		WHERE idempotency_keys.expires_at <= excluded.created_at`,
+		k.Scope, k.Key, k.Result, dbTime(k.ExpiresAt), q.now(), jiraServerID, taskGID)
+	return q.claimed("claim creation", res, err)
+}
+
 func (q queries) GetIdempotencyKey(ctx context.Context, scope, key string) (IdempotencyKey, error) {
 	var (
 		k                IdempotencyKey

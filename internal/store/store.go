@@ -92,6 +92,10 @@ type Queries interface {
 	DeleteLink(ctx context.Context, id int64) error
 
 	ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) error
+	// ClaimCreation is ClaimIdempotencyKey for the creation of a task's
+	// issue on a server: also ErrConflict when the task has a link there
+	// already, so a create needs no read before its claim.
+	ClaimCreation(ctx context.Context, k IdempotencyKey, jiraServerID, taskGID string) error
 	GetIdempotencyKey(ctx context.Context, scope, key string) (IdempotencyKey, error)
 	CompleteIdempotencyKey(ctx context.Context, scope, key string, result []byte) error
 

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -33,7 +34,11 @@ func testConflictInsideTransaction(t *testing.T, newStore NewStore) {
 			dup := store.Link{WorkspaceGID: "100", TaskGID: "t2", JiraServerID: j.ID, IssueID: "10001", IssueKey: "DEMO-1"}
 			return tx.CreateLink(ctx, &dup)
 		},
-		"auth state": func(tx store.Tx) error { return tx.PutAuthState(ctx, a) },
+		"auth state":       func(tx store.Tx) error { return tx.PutAuthState(ctx, a) },
+		"claimed creation": func(tx store.Tx) error { return tx.ClaimCreation(ctx, k, j.ID, "t9") },
+		"creation of a linked task": func(tx store.Tx) error {
+			return tx.ClaimCreation(ctx, store.IdempotencyKey{Scope: "create_issue", Key: j.ID + ":t1", ExpiresAt: clk.Now().Add(time.Hour)}, j.ID, "t1")
+		},
 		"linked task of a create": func(tx store.Tx) error {
 			dup := store.Link{WorkspaceGID: "100", TaskGID: "t1", JiraServerID: j.ID, IssueID: "10003", IssueKey: "DEMO-3"}
 			return tx.CreateLinkOfCreate(ctx, &dup, k, &store.SyncFieldState{Field: "link", AsanaValue: "a", JiraValue: "a"})
@@ -101,4 +106,30 @@ func testCreateLinkOfCreate(t *testing.T, newStore NewStore) {
 	if gk, err := s.GetIdempotencyKey(ctx, other.Scope, other.Key); err != nil || len(gk.Result) != 0 {
 		t.Errorf("claim of a conflicting create = %q, %v; want it still open", gk.Result, err)
 	}
+}
+
+// testClaimCreation: the creation of a task's issue is claimed once, not
+// while the claim is live, again once it expired, and never for a task
+// linked on that server (whatever the key).
+func testClaimCreation(t *testing.T, newStore NewStore) {
+	s, clk := open(t, newStore)
+	ctx := t.Context()
+	j := createServer(t, s, "https://claim.example")
+	other := createServer(t, s, "https://other.example")
+	k := store.IdempotencyKey{Scope: "create_issue", Key: j.ID + ":t1", ExpiresAt: clk.Now().Add(time.Minute)}
+	must(t, s.ClaimCreation(ctx, k, j.ID, "t1"))
+	wantErr(t, s.ClaimCreation(ctx, k, j.ID, "t1"), store.ErrConflict)
+	clk.Add(2 * time.Minute)
+	k.ExpiresAt = clk.Now().Add(time.Minute)
+	must(t, s.ClaimCreation(ctx, k, j.ID, "t1"))
+
+	l := store.Link{WorkspaceGID: "100", TaskGID: "t2", JiraServerID: j.ID, IssueID: "10002", IssueKey: "DEMO-2"}
+	must(t, s.CreateLink(ctx, &l))
+	linked := store.IdempotencyKey{Scope: "create_issue", Key: j.ID + ":t2", ExpiresAt: clk.Now().Add(time.Minute)}
+	wantErr(t, s.ClaimCreation(ctx, linked, j.ID, "t2"), store.ErrConflict)
+	if _, err := s.GetIdempotencyKey(ctx, linked.Scope, linked.Key); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("claim of a linked task's creation stored: %v", err)
+	}
+	elsewhere := store.IdempotencyKey{Scope: "create_issue", Key: other.ID + ":t2", ExpiresAt: clk.Now().Add(time.Minute)}
+	must(t, s.ClaimCreation(ctx, elsewhere, other.ID, "t2"))
 }

@@ -97,6 +97,7 @@ func Run(t *testing.T, newStore NewStore) {
 		"ForeignKeysAreChecked": testForeignKeys,
 		"ConflictInsideTx":      testConflictInsideTransaction,
 		"CreateLinkOfCreate":    testCreateLinkOfCreate,
+		"ClaimCreation":         testClaimCreation,
 		"SideEffects":           testSideEffects,
 		"SideEffectOneHolder":   testSideEffectOneHolder,
 		"SideEffectsByTarget":   testSideEffectsByTarget,
