@@ -14,14 +14,18 @@ import (
 // -only intake). Accepting is what Jira waits for; applying may follow.
 //
 // The receiver of this process tells the queue of each batch it stores
-// (EnqueueJiraDeliveries); a job waits while the last burstWindow brought
-// at least burstDeliveries, for up to burstHold, then runs whatever the
-// rate: a burst that never ends delays each job by burstHold, it does not
-// stop them. A waiting job holds a worker, not a database connection, and
-// its lease is renewed as for any running job.
+// (EnqueueJiraDeliveries). A burst begins when burstWindow holds at least
+// burstDeliveries, and has passed burstQuiet after its last batch (a
+// pause of the receiver's commits, a collection, would otherwise let
+// every waiting job go at once in the middle of it). A job waits while a
+// burst is arriving, until it has lasted burstHold: a burst that never
+// ends is waited out once, then the jobs run whatever the rate. A waiting
+// job holds a worker of its own queue (QueueJiraDeliveries), not a
+// database connection, and its lease is renewed as for any running job.
 const (
 	burstWindow     = 250 * time.Millisecond
 	burstDeliveries = 50 // in burstWindow: 200 a second
+	burstQuiet      = time.Second
 	burstHold       = 10 * time.Second
 	burstPoll       = 50 * time.Millisecond
 )
@@ -35,6 +39,7 @@ type intakeBurst struct {
 	mu     sync.Mutex
 	recent []stored  // oldest first, within burstWindow
 	since  time.Time // when the burst going on began; zero when none is
+	last   time.Time // the newest batch of a window that held a burst
 }
 
 // stored is a batch of n deliveries stored at at.
@@ -67,19 +72,23 @@ func (b *intakeBurst) busy() (bool, time.Duration) {
 }
 
 // stateLocked trims the batches out of the window, and starts or ends the
-// burst by what is left.
+// burst by what is left and when the window last held a burst.
 func (b *intakeBurst) stateLocked(now time.Time) (bool, time.Duration) {
 	b.trimLocked(now)
 	n := 0
 	for _, s := range b.recent {
 		n += s.n
 	}
-	if n < burstDeliveries {
+	if n >= burstDeliveries {
+		newest := b.recent[len(b.recent)-1].at
+		if b.since.IsZero() || newest.Sub(b.last) >= burstQuiet {
+			b.since = newest // a burst begins
+		}
+		b.last = newest
+	}
+	if b.since.IsZero() || now.Sub(b.last) >= burstQuiet {
 		b.since = time.Time{}
 		return false, 0
-	}
-	if b.since.IsZero() {
-		b.since = now
 	}
 	return true, now.Sub(b.since)
 }
