@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/asanajira/asanajira/internal/jira"
@@ -100,10 +101,17 @@ type ApplyJiraDeliveriesWorker struct {
 	// burst, when set, is the receiver's recent intake: the job waits
 	// while a burst is arriving (intakeburst.go).
 	burst *intakeBurst
+	// claims, when set, are the deliveries this process's jobs are
+	// applying: a job applies the ones stored after its own that no job
+	// holds (deliveryclaims.go).
+	claims *deliveryClaims
 }
 
-// Work parses each delivery not applied yet once, records the changes
-// they tell of, applies them and marks the applied ones. A delivery that
+// Work waits out a burst of deliveries arriving (intakeburst.go), takes
+// with its own deliveries those stored after them that no job of this
+// process holds (deliveryclaims.go), parses each delivery not applied yet
+// once, records the changes they tell of, applies them and marks the
+// applied ones. A delivery that
 // fails holds back the later ones of its issue, not the other issues'; the
 // job then ends with the first failure, decided as for apply_jira_event
 // (retried, snoozed or cancelled), and its next attempt takes what is not
@@ -118,9 +126,30 @@ func (w *ApplyJiraDeliveriesWorker) Work(ctx context.Context, job *river.Job[App
 		}
 	}
 	server := job.Args.JiraServerID
+	var cl *claim
+	if w.claims != nil {
+		var err error
+		if cl, err = w.claims.claimOwn(ctx, job.Args.DeliveryIDs); err != nil {
+			return fmt.Errorf("jobs: apply Jira deliveries: %w", err)
+		}
+		defer cl.release()
+	}
 	ds, err := w.Store.GetJiraDeliveries(ctx, job.Args.DeliveryIDs)
 	if err != nil {
 		return fmt.Errorf("jobs: apply Jira deliveries: %w", err)
+	}
+	if cl != nil && len(job.Args.DeliveryIDs) > 0 {
+		// The deliveries stored after these that no job here is applying
+		// (deliveryclaims.go).
+		next, err := w.Store.NextJiraDeliveryIDs(ctx, server, slices.Max(job.Args.DeliveryIDs), extraDeliveries)
+		if err != nil {
+			return fmt.Errorf("jobs: apply Jira deliveries: %w", err)
+		}
+		more, err := w.Store.GetJiraDeliveries(ctx, cl.add(next))
+		if err != nil {
+			return fmt.Errorf("jobs: apply Jira deliveries: %w", err)
+		}
+		ds = append(ds, more...)
 	}
 	var (
 		done     []int64 // applied, or never to be

@@ -141,7 +141,7 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	addLeased(workers, river.Worker[ApplyJiraEventArgs](&ApplyJiraEventWorker{Applier: opts.JiraEvents, Sync: opts.Sync}), keeper)
 	burst := newIntakeBurst()
 	addLeased(workers, river.Worker[ApplyJiraDeliveriesArgs](&ApplyJiraDeliveriesWorker{Store: st, Applier: opts.JiraEvents, Sync: opts.Sync, Log: log, Now: opts.Now,
-		burst: burst}), keeper)
+		burst: burst, claims: newDeliveryClaims()}), keeper)
 	syncJobs := addSyncWorkers(workers, keeper, log, opts)
 	addJiraAttachmentWorker(workers, keeper, log, opts)
 	syncJobs = append(syncJobs, addAsanaIntakeWorkers(workers, keeper, log, opts)...)

@@ -39,6 +39,11 @@ type JiraDeliveryQueries interface {
 	// GetJiraDeliveries returns the deliveries with these ids that exist,
 	// in id order.
 	GetJiraDeliveries(ctx context.Context, ids []int64) ([]JiraDelivery, error)
+	// NextJiraDeliveryIDs returns the ids of up to limit deliveries of
+	// the server not applied yet whose ids are above afterID, in order:
+	// what arrived after a job's own deliveries, for that job to apply
+	// with them.
+	NextJiraDeliveryIDs(ctx context.Context, jiraServerID string, afterID int64, limit int) ([]int64, error)
 	// MarkJiraDeliveriesApplied records the deliveries as applied at at and
 	// drops their payloads; their keys stay until they expire.
 	MarkJiraDeliveriesApplied(ctx context.Context, ids []int64, at time.Time) error
@@ -139,26 +144,37 @@ func (q queries) GetJiraDeliveries(ctx context.Context, ids []int64) ([]JiraDeli
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	query, args := inInt64s(`SELECT id, jira_server_id, dedup_key, event, issue_id, payload, received_at, expires_at, applied_at
-		FROM jira_deliveries WHERE id IN (%s) ORDER BY id`, ids)
-	rows, err := q.q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, q.wrap("get Jira deliveries", err)
+	query, args := inInt64s(`SELECT `+jiraDeliveryColumns+` FROM jira_deliveries WHERE id IN (%s) ORDER BY id`, ids)
+	return list(ctx, q, "get Jira deliveries", query, scanJiraDelivery, args...)
+}
+
+// NextJiraDeliveryIDs reads forward along the primary key from afterID:
+// the deliveries after a job's own are the newest ones, so the range is
+// short.
+func (q queries) NextJiraDeliveryIDs(ctx context.Context, jiraServerID string, afterID int64, limit int) ([]int64, error) {
+	if limit <= 0 {
+		return nil, nil
 	}
-	defer rows.Close() //nolint:errcheck // rows.Err below reports what matters
-	var out []JiraDelivery
-	for rows.Next() {
-		var (
-			d                          JiraDelivery
-			received, expires, applied sql.NullTime
-		)
-		if err := rows.Scan(&d.ID, &d.JiraServerID, &d.DedupKey, &d.Event, &d.IssueID, &d.Payload, &received, &expires, &applied); err != nil {
-			return nil, q.wrap("get Jira deliveries", err)
-		}
-		d.ReceivedAt, d.ExpiresAt, d.AppliedAt = fromNullTime(received), fromNullTime(expires), fromNullTime(applied)
-		out = append(out, d)
+	return list(ctx, q, "next Jira deliveries", `SELECT id FROM jira_deliveries
+		WHERE id > $1 AND jira_server_id = $2 AND applied_at IS NULL ORDER BY id LIMIT $3`,
+		func(r scanner) (int64, error) {
+			var id int64
+			return id, r.Scan(&id)
+		}, afterID, jiraServerID, limit)
+}
+
+const jiraDeliveryColumns = `id, jira_server_id, dedup_key, event, issue_id, payload, received_at, expires_at, applied_at`
+
+func scanJiraDelivery(r scanner) (JiraDelivery, error) {
+	var (
+		d                          JiraDelivery
+		received, expires, applied sql.NullTime
+	)
+	if err := r.Scan(&d.ID, &d.JiraServerID, &d.DedupKey, &d.Event, &d.IssueID, &d.Payload, &received, &expires, &applied); err != nil {
+		return d, err
 	}
-	return out, q.wrap("get Jira deliveries", rows.Err())
+	d.ReceivedAt, d.ExpiresAt, d.AppliedAt = fromNullTime(received), fromNullTime(expires), fromNullTime(applied)
+	return d, nil
 }
 
 func (q queries) MarkJiraDeliveriesApplied(ctx context.Context, ids []int64, at time.Time) error {

@@ -14,6 +14,7 @@ var jiraDeliveryTests = map[string]func(t *testing.T, newStore NewStore){
 	"JiraDeliveries":          testJiraDeliveries,
 	"JiraDeliveriesInTx":      testJiraDeliveriesInTx,
 	"JiraDeliveriesRetention": testJiraDeliveriesRetention,
+	"NextJiraDeliveryIDs":     testNextJiraDeliveryIDs,
 }
 
 func delivery(server, key string, expires time.Time) store.JiraDelivery {
@@ -172,5 +173,40 @@ func testJiraDeliveriesRetention(t *testing.T, newStore NewStore) {
 	must(t, err)
 	if got := remaining(); len(got) != 0 {
 		t.Fatalf("a week after expiry %v remain, want none", got)
+	}
+}
+
+// testNextJiraDeliveryIDs: the deliveries after an id are the server's
+// unapplied ones above it, in id order, up to the limit.
+func testNextJiraDeliveryIDs(t *testing.T, newStore NewStore) {
+	s, clk := open(t, newStore)
+	ctx := t.Context()
+	a, b := createServer(t, s, "https://a.example"), createServer(t, s, "https://b.example")
+	exp := clk.Now().Add(48 * time.Hour)
+	ds := []store.JiraDelivery{delivery(a.ID, "k0", exp), delivery(a.ID, "k1", exp), delivery(b.ID, "k2", exp),
+		delivery(a.ID, "k3", exp), delivery(a.ID, "k4", exp), delivery(a.ID, "k5", exp)}
+	must(t, s.AddJiraDeliveries(ctx, ds))
+	must(t, s.MarkJiraDeliveriesApplied(ctx, []int64{ds[3].ID}, clk.Now()))
+	keyOf := map[int64]string{}
+	for _, d := range ds {
+		keyOf[d.ID] = d.DedupKey
+	}
+	keys := func(after int64, limit int) []string {
+		ids, err := s.NextJiraDeliveryIDs(ctx, a.ID, after, limit)
+		must(t, err)
+		var keys []string
+		for _, id := range ids {
+			keys = append(keys, keyOf[id])
+		}
+		return keys
+	}
+	if diff := cmp.Diff([]string{"k1", "k4", "k5"}, keys(ds[0].ID, 10)); diff != "" {
+		t.Errorf("after k0 (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"k1", "k4"}, keys(ds[0].ID, 2)); diff != "" {
+		t.Errorf("two after k0 (-want +got):\n%s", diff)
+	}
+	if got := keys(ds[5].ID, 10); len(got) != 0 {
+		t.Errorf("after the last: %v, want none", got)
 	}
 }
