@@ -45,16 +45,13 @@ func TestNewHTTPClientTimeout(t *testing.T) {
 		t.Errorf("stalled body: %v, want a deadline error", err)
 	}
 
-	// A context that ends sooner is the bound.
+	// A context that ends sooner is the bound: with the client's own
+	// timeout an hour away, only the context can end this call.
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/headers", nil)
-	start := time.Now()
-	if _, err := hc.Do(req); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := NewHTTPClient(&BearerTransport{Token: "t"}, time.Hour).Do(req); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("context deadline: %v", err)
-	}
-	if d := time.Since(start); d >= 100*time.Millisecond {
-		t.Errorf("the call took %v, past its context's deadline", d)
 	}
 }
 
