@@ -272,6 +272,13 @@ func census(ctx context.Context, w *harness.World, client *http.Client, tasks []
 	if err := changeCensus(ctx, db, firstChange, n); err != nil {
 		return err
 	}
+	// A delivery recorded but not applied once the queue is drained would
+	// be a change no run saw.
+	var unapplied int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM jira_deliveries WHERE applied_at IS NULL`).Scan(&unapplied); err != nil {
+		return fmt.Errorf("census: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "census: Jira deliveries not applied at the end: %d\n", unapplied)
 	fmt.Fprintf(os.Stderr, "census: external calls a create (the request's own %d included): %.2f\n", requestCalls, float64(len(calls))/n)
 	byCall := map[string]int{}
 	var order []string
