@@ -20,8 +20,9 @@ import (
 // deliveryTable is a store of Jira deliveries in memory.
 type deliveryTable struct {
 	store.Store
-	mu   sync.Mutex
-	rows []store.JiraDelivery // in id order
+	mu    sync.Mutex
+	rows  []store.JiraDelivery // in id order
+	nexts int                  // NextJiraDeliveryIDs calls
 }
 
 func newDeliveryTable(servers ...string) *deliveryTable {
@@ -49,6 +50,7 @@ func (t *deliveryTable) GetJiraDeliveries(_ context.Context, ids []int64) ([]sto
 func (t *deliveryTable) NextJiraDeliveryIDs(_ context.Context, server string, after int64, limit int) ([]int64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.nexts++
 	var out []int64
 	for _, d := range t.rows {
 		if d.ID > after && d.JiraServerID == server && d.AppliedAt.IsZero() && len(out) < limit {
@@ -123,6 +125,9 @@ func TestApplyJiraDeliveriesTakesTheNextOnes(t *testing.T) {
 	}
 	other.release()
 	applyJob(t, w, "jira-1", 4)
+	if st.nexts != 1 {
+		t.Fatalf("the job whose deliveries were applied looked for more (%d reads in all, want 1)", st.nexts)
+	}
 	applyJob(t, w, "jira-1", 5, 6)
 	if diff := cmp.Diff([]string{"1", "2", "4", "6", "5"}, a.ids); diff != "" {
 		t.Fatalf("applied in all (-want +got):\n%s", diff)

@@ -138,9 +138,12 @@ func (w *ApplyJiraDeliveriesWorker) Work(ctx context.Context, job *river.Job[App
 	if err != nil {
 		return fmt.Errorf("jobs: apply Jira deliveries: %w", err)
 	}
-	if cl != nil && len(job.Args.DeliveryIDs) > 0 {
+	if cl != nil && slices.ContainsFunc(ds, func(d store.JiraDelivery) bool { return d.AppliedAt.IsZero() }) {
 		// The deliveries stored after these that no job here is applying
-		// (deliveryclaims.go).
+		// (deliveryclaims.go). A job whose deliveries were all applied
+		// (by the job that took them) takes none: after a burst most
+		// jobs are such, and the next delivery not applied has a job of
+		// its own.
 		next, err := w.Store.NextJiraDeliveryIDs(ctx, server, slices.Max(job.Args.DeliveryIDs), extraDeliveries)
 		if err != nil {
 			return fmt.Errorf("jobs: apply Jira deliveries: %w", err)
