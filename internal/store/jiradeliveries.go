@@ -150,13 +150,15 @@ func (q queries) GetJiraDeliveries(ctx context.Context, ids []int64) ([]JiraDeli
 
 // NextJiraDeliveryIDs reads forward along the primary key from afterID:
 // the deliveries after a job's own are the newest ones, so the range is
-// short.
+// short. The server is compared through an expression, so that SQLite does
+// not read every delivery of the server by the unique key instead and
+// sort them (each with its payload's pages: applied_at comes after it).
 func (q queries) NextJiraDeliveryIDs(ctx context.Context, jiraServerID string, afterID int64, limit int) ([]int64, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	return list(ctx, q, "next Jira deliveries", `SELECT id FROM jira_deliveries
-		WHERE id > $1 AND jira_server_id = $2 AND applied_at IS NULL ORDER BY id LIMIT $3`,
+		WHERE id > $1 AND jira_server_id || '' = $2 AND applied_at IS NULL ORDER BY id LIMIT $3`,
 		func(r scanner) (int64, error) {
 			var id int64
 			return id, r.Scan(&id)
