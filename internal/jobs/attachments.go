@@ -28,6 +28,10 @@ type CopyAttachmentsWorker struct {
 	river.WorkerDefaults[CopyAttachmentsArgs]
 	Copier AttachmentCopier
 	Log    *slog.Logger
+	// Sync, when set, is told of a new link (the first copy of a link,
+	// not a Later one) before anything is copied, so the link's first sync
+	// run does not wait for the copy, nor for its success.
+	Sync Syncer
 }
 
 // Timeout leaves room for large files streamed from Asana to Jira.
@@ -39,6 +43,11 @@ func (w *CopyAttachmentsWorker) Timeout(*river.Job[CopyAttachmentsArgs]) time.Du
 // help), a rate limit snoozes it until the Retry-After, and anything else
 // is retried with river's backoff (see outcome).
 func (w *CopyAttachmentsWorker) Work(ctx context.Context, job *river.Job[CopyAttachmentsArgs]) error {
+	if w.Sync != nil && !job.Args.Later {
+		if err := w.Sync.LinkMade(ctx, job.Args.JiraServerID, job.Args.TaskGID); err != nil {
+			return fmt.Errorf("jobs: copy attachments: %w", err)
+		}
+	}
 	rep, err := w.Copier.CopyAttachments(ctx, job.Args)
 	if err != nil {
 		return outcome(err)

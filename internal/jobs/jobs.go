@@ -136,7 +136,7 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	addLeased(workers, river.Worker[CleanupArgs](&CleanupWorker{Store: st, Now: opts.Now}), keeper)
 	addLeased(workers, river.Worker[PruneJobsArgs](&PruneJobsWorker{}), keeper)
 	if opts.Attachments != nil {
-		addLeased(workers, river.Worker[CopyAttachmentsArgs](&CopyAttachmentsWorker{Copier: opts.Attachments, Log: log}), keeper)
+		addLeased(workers, river.Worker[CopyAttachmentsArgs](&CopyAttachmentsWorker{Copier: opts.Attachments, Log: log, Sync: opts.Sync}), keeper)
 	}
 	addLeased(workers, river.Worker[ApplyJiraEventArgs](&ApplyJiraEventWorker{Applier: opts.JiraEvents, Sync: opts.Sync}), keeper)
 	burst := newIntakeBurst()

@@ -21,6 +21,8 @@ type Syncer interface {
 	RecordJiraEvent(ctx context.Context, jiraServerID string, payload []byte) (bool, error)
 	RecordJiraEvents(ctx context.Context, jiraServerID string, events []*jira.WebhookEvent) (int, error)
 	PruneChanges(ctx context.Context) error
+	// LinkMade starts a new link's first run (the link's copy job asks).
+	LinkMade(ctx context.Context, jiraServerID, taskGID string) error
 }
 
 // waitingStates are the states in which a sync_link job of a link is

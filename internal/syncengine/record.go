@@ -46,7 +46,7 @@ type Change struct {
 	// Side is where it happened: SideJira or SideAsana.
 	Side string
 	// Source names the intake: "webhook", "reconcile", "events",
-	// "asana_webhook", "resync", "manual".
+	// "asana_webhook", "resync", "manual", "link" (a new link's first run).
 	Source string
 	// DedupKey identifies the change within (link, side): every delivery of
 	// one change carries the same key, different changes different keys
@@ -285,6 +285,27 @@ func JiraEventChange(linkID int64, ev *jira.WebhookEvent) Change {
 		c.Kind = KindComment
 	}
 	return c
+}
+
+// LinkMade records the change that starts a new link's first run (when
+// its connection syncs), once however often it is called: the link's copy
+// job calls it before copying. Without it the first run would wait for the
+// issue's next change or the next reconciliation: Jira's issue_created
+// delivery for a create reaches the bridge inside Jira's answer to the
+// create, before the link is stored, and on PostgreSQL is often applied
+// before the link commits, finding no link to record it on. A link removed
+// meanwhile is no error.
+func (e *Engine) LinkMade(ctx context.Context, jiraServerID, taskGID string) error {
+	l, err := e.st.GetLinkByTask(ctx, jiraServerID, taskGID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return wrap("a new link's first run", err)
+	}
+	_, err = e.Record(ctx, Change{LinkID: l.ID, Side: SideJira, Source: "link", DedupKey: "linked",
+		Kind: KindResync, Actor: l.CreatedBy, ObservedAt: e.now(), Detail: "the link was made"})
+	return err
 }
 
 // RequestSync records a change asking for a full comparison of a link (a
