@@ -197,6 +197,9 @@ type SyncQueries interface {
 	PendingSyncChanges(ctx context.Context, linkID int64, limit int) ([]SyncChange, error)
 	// FinishSyncChange marks a change applied with its outcome.
 	FinishSyncChange(ctx context.Context, id int64, outcome, errText string) error
+	// SyncChangeObservedSince reports whether a change of the link on side,
+	// from one of sources, was observed at or after at.
+	SyncChangeObservedSince(ctx context.Context, linkID int64, side string, at time.Time, sources ...string) (bool, error)
 	// ListSyncChanges pages through a link's changes, newest first.
 	ListSyncChanges(ctx context.Context, f SyncChangeFilter) ([]SyncChange, error)
 	// PruneSyncChanges deletes changes applied before the given time.
@@ -353,6 +356,30 @@ func (q queries) FinishSyncChange(ctx context.Context, id int64, outcome, errTex
 	res, err := q.q.ExecContext(ctx, `UPDATE sync_changes SET applied_at = $2, outcome = $3, error = $4 WHERE id = $1`,
 		id, q.now(), outcome, errText)
 	return q.mustAffect("finish sync change "+strconv.FormatInt(id, 10), res, err)
+}
+
+func (q queries) SyncChangeObservedSince(ctx context.Context, linkID int64, side string, at time.Time, sources ...string) (bool, error) {
+	if len(sources) == 0 {
+		return false, errors.New("store: sync change observed since: no source given")
+	}
+	args := []any{linkID, side, dbTime(at)}
+	in := make([]string, len(sources))
+	for i, src := range sources {
+		args = append(args, src)
+		in[i] = "$" + strconv.Itoa(len(args))
+	}
+	// Newest first along (link_id, side, id): the change looked for is
+	// usually among the link's last ones.
+	var one int
+	err := q.q.QueryRowContext(ctx, `SELECT 1 FROM sync_changes WHERE link_id = $1 AND side = $2 AND observed_at >= $3
+		AND source IN (`+strings.Join(in, ", ")+`) ORDER BY id DESC LIMIT 1`, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, q.wrap("sync change observed since", err)
+	}
+	return true, nil
 }
 
 func (q queries) ListSyncChanges(ctx context.Context, f SyncChangeFilter) ([]SyncChange, error) {

@@ -141,7 +141,18 @@ func (e *Engine) reconcileAs(ctx context.Context, serverID, owner string, keys [
 		}
 		seen++
 		upd := is.Fields.Updated.Time
-		ok, err := e.Record(ctx, Change{LinkID: l.ID, Side: SideJira, Source: "reconcile", Kind: KindIssue,
+		// A change Jira told of at or after the issue's last update (a
+		// webhook delivery, or an earlier pass) has a run that reads the
+		// issue after it: one more would find nothing. Only changes timed
+		// by Jira's clock count; the bridge's may be skewed.
+		told, err := e.st.SyncChangeObservedSince(ctx, l.ID, SideJira, upd, "webhook", "reconcile")
+		if err != nil {
+			return seen, recorded, wrap("reconcile", err)
+		}
+		if told {
+			continue
+		}
+		ok, err = e.Record(ctx, Change{LinkID: l.ID, Side: SideJira, Source: "reconcile", Kind: KindIssue,
 			DedupKey: "reconcile:" + upd.UTC().Format(time.RFC3339Nano), ObservedAt: upd,
 			Detail: "updated " + upd.Format(jira.TimeLayout)})
 		if err != nil {

@@ -13,8 +13,8 @@ import (
 // A change whose webhook Jira never delivered is found by reconciliation:
 // the search of the link owner's projects records a "reconcile" change,
 // the run writes what the webhook would have caused, and the catch is
-// counted. A change whose webhook did arrive is recorded by reconciliation
-// too, but its run writes nothing and catches nothing.
+// counted. A change whose webhook did arrive is not recorded again by
+// reconciliation: the delivery's run read the issue after it.
 func TestReconciliationCatchesADroppedWebhook(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db string) {
@@ -34,8 +34,12 @@ func TestReconciliationCatchesADroppedWebhook(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.Sync(t)
-		if _, err := e.Engine.ReconcileJira(ctx); err != nil {
+		res, err := e.Engine.ReconcileJira(ctx)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if res.Seen == 0 || res.Recorded != 0 {
+			t.Fatalf("reconciliation after a delivered webhook = %+v, want the issue seen and nothing recorded", res)
 		}
 		e.Sync(t)
 		if catches() != base || e.StoriesWith("Delivered.") != 1 {
@@ -57,7 +61,7 @@ func TestReconciliationCatchesADroppedWebhook(t *testing.T) {
 		if len(e.Changes(t)) != before {
 			t.Fatal("a dropped delivery was recorded")
 		}
-		res, err := e.Engine.ReconcileJira(ctx)
+		res, err = e.Engine.ReconcileJira(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -152,6 +152,26 @@ func testSyncChanges(t *testing.T, newStore NewStore) {
 	_, err = s.RecordSyncChange(ctx, &missing)
 	wantErr(t, err, store.ErrNotFound)
 
+	// What was observed of a side, by the sources asked about, and when.
+	for name, tc := range map[string]struct {
+		side    string
+		at      time.Time
+		sources []string
+		want    bool
+	}{
+		"at the time":          {store.SideJira, observed, []string{"webhook"}, true},
+		"earlier":              {store.SideJira, observed.Add(-time.Second), []string{"reconcile", "webhook"}, true},
+		"a microsecond after":  {store.SideJira, observed.Add(time.Microsecond), []string{"webhook"}, false},
+		"another source":       {store.SideJira, observed, []string{"reconcile"}, false},
+		"the other side":       {store.SideAsana, observed.Add(-time.Hour), []string{"events", "webhook"}, false},
+		"in another time zone": {store.SideJira, observed.In(time.FixedZone("AEDT", 11*3600)), []string{"webhook"}, true},
+	} {
+		got, err := s.SyncChangeObservedSince(ctx, l.ID, tc.side, tc.at, tc.sources...)
+		if err != nil || got != tc.want {
+			t.Errorf("SyncChangeObservedSince %s = %v, %v; want %v", name, got, err, tc.want)
+		}
+	}
+
 	pending, err := s.PendingSyncChanges(ctx, l.ID, 0)
 	must(t, err)
 	if diff := cmp.Diff([]store.SyncChange{first, second}, pending, ignoreChangeTimes); diff != "" {
