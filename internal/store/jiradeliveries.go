@@ -157,13 +157,15 @@ func (q queries) NextJiraDeliveryIDs(ctx context.Context, jiraServerID string, a
 	if limit <= 0 {
 		return nil, nil
 	}
-	return list(ctx, q, "next Jira deliveries", `SELECT id FROM jira_deliveries
-		WHERE id > $1 AND jira_server_id || '' = $2 AND applied_at IS NULL ORDER BY id LIMIT $3`,
+	return list(ctx, q, "next Jira deliveries", nextJiraDeliveryIDs,
 		func(r scanner) (int64, error) {
 			var id int64
 			return id, r.Scan(&id)
 		}, afterID, jiraServerID, limit)
 }
+
+const nextJiraDeliveryIDs = `SELECT id FROM jira_deliveries
+		WHERE id > $1 AND jira_server_id || '' = $2 AND applied_at IS NULL ORDER BY id LIMIT $3`
 
 const jiraDeliveryColumns = `id, jira_server_id, dedup_key, event, issue_id, payload, received_at, expires_at, applied_at`
 

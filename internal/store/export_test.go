@@ -1,0 +1,5 @@
+package store
+
+// NextJiraDeliveryIDsQuery is the statement of NextJiraDeliveryIDs, for
+// its plan test.
+const NextJiraDeliveryIDsQuery = nextJiraDeliveryIDs
