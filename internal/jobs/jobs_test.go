@@ -100,6 +100,23 @@ func start(t *testing.T, q *jobs.Queue) {
 	})
 }
 
+// waitCleanedUp waits until a cleanup job has removed every auth state.
+func waitCleanedUp(t *testing.T, st store.Store) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := st.DB().QueryRowContext(t.Context(), `SELECT count(*) FROM auth_states`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the cleanup job never ran")
+		}
+	}
+}
+
 func countJobs(t *testing.T, st store.Store, kind string) int {
 	t.Helper()
 	var n int
@@ -158,20 +175,7 @@ func TestWriteAndEnqueueShareATransaction(t *testing.T) {
 			}
 
 			start(t, q)
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				var n int
-				if err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM auth_states`).Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				if n == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the committed cleanup job never ran")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			waitCleanedUp(t, st)
 		})
 	}
 }

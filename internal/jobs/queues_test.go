@@ -75,18 +75,7 @@ func TestBurstOfDeliveriesLeavesOtherKindsTheirWorkers(t *testing.T) {
 			if err := q.Insert(ctx, jobs.CleanupArgs{}, nil); err != nil {
 				t.Fatal(err)
 			}
-			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-				var n int
-				if err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM auth_states`).Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				if n == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the cleanup job never ran")
-				}
-			}
+			waitCleanedUp(t, st)
 			if n := reads.n.Load(); n != 0 {
 				t.Fatalf("%d apply jobs had ended their wait before the cleanup ran, want 0: the cleanup waited for their worker", n)
 			}

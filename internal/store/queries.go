@@ -423,14 +423,7 @@ func (q queries) CreateLink(ctx context.Context, l *Link) error {
 	err := q.q.QueryRowContext(ctx, `INSERT INTO links (workspace_gid, task_gid, jira_server_id, issue_id, issue_key, issue_project, created_by, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`,
 		l.WorkspaceGID, l.TaskGID, l.JiraServerID, l.IssueID, l.IssueKey, issueProject(l.IssueKey), l.CreatedBy, now).Scan(&l.ID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("store: link task %s to %s: %w", l.TaskGID, l.IssueKey, ErrConflict)
-	}
-	if err != nil {
-		return q.wrap("link task "+l.TaskGID+" to "+l.IssueKey, err)
-	}
-	l.CreatedAt = now
-	return nil
+	return q.linkInserted(l, now, err)
 }
 
 func (q queries) CreateLinkOfCreate(ctx context.Context, l *Link, claim IdempotencyKey, remoteLink *SyncFieldState) error {
@@ -475,6 +468,12 @@ func (q queries) CreateLinkOfCreate(ctx context.Context, l *Link, claim Idempote
 		SELECT id FROM l`,
 		l.WorkspaceGID, l.TaskGID, l.JiraServerID, l.IssueID, l.IssueKey, issueProject(l.IssueKey), l.CreatedBy, now,
 		result, claim.Scope, claim.Key, rl.Field, rl.AsanaValue, rl.JiraValue, rl.Written, rl.Seq).Scan(&l.ID)
+	return q.linkInserted(l, now, err)
+}
+
+// linkInserted ends an insert of l at now that returned its id (err is the
+// scan's): no row means the task or the issue is linked already.
+func (q queries) linkInserted(l *Link, now time.Time, err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: link task %s to %s: %w", l.TaskGID, l.IssueKey, ErrConflict)
 	}
