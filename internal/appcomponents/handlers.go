@@ -73,7 +73,7 @@ func (h *Handler) formChange(w http.ResponseWriter, r *http.Request, req *reques
 
 func (h *Handler) formSubmit(w http.ResponseWriter, r *http.Request, req *request) error {
 	if req.Task == "" {
-		return h.formFailure(w, r, nil, invalid("The request names no task."), h.renderCreateForm)
+		return h.submitFailure(w, r, req, nil, invalid("The request names no task."))
 	}
 	values := req.Values
 	if values == nil {
@@ -84,7 +84,7 @@ func (h *Handler) formSubmit(w http.ResponseWriter, r *http.Request, req *reques
 	if sr := req.signed; sr != nil {
 		// The signature is recorded with the creation's claim and its
 		// answer with the link (see onceWithin).
-		hooks.Claim = sr.claim
+		hooks.Signed = &sr.create
 		hooks.Linked = func(ctx context.Context, tx store.Tx, l store.Link, c *bridge.Created) error {
 			if err := h.afterCreate(ctx, tx, l, c); err != nil {
 				return err
@@ -95,10 +95,10 @@ func (h *Handler) formSubmit(w http.ResponseWriter, r *http.Request, req *reques
 	}
 	c, f, err := h.d.Bridge.CreateIssue(r.Context(), req.identity(), req.Task, values, hooks)
 	switch {
-	case errors.Is(err, errRepeat):
-		return h.replay(w, r, req.signed.route, *req.signed.first)
+	case errors.Is(err, bridge.ErrRepeat):
+		return h.replay(w, r, req.signed.create.Request.Route, *req.signed.create.First)
 	case err != nil:
-		return h.formFailure(w, r, f, err, h.renderCreateForm)
+		return h.submitFailure(w, r, req, f, err)
 	case answer != nil:
 		// The very bytes recorded: httpx.WriteJSON writes encoded JSON
 		// as it is.
@@ -106,8 +106,27 @@ func (h *Handler) formSubmit(w http.ResponseWriter, r *http.Request, req *reques
 		httpx.WriteJSON(w, http.StatusOK, json.RawMessage(answer))
 		return nil
 	}
+	if first, err := h.repeated(r.Context(), req); err != nil || first != nil {
+		if err != nil {
+			return err
+		}
+		return h.replay(w, r, req.signed.create.Request.Route, *first)
+	}
 	httpx.WriteJSON(w, http.StatusOK, json.RawMessage(attachedJSON(c)))
 	return nil
+}
+
+// submitFailure is formFailure for a submit, unless the submit is a
+// repeat, which is answered from the first.
+func (h *Handler) submitFailure(w http.ResponseWriter, r *http.Request, req *request, f *bridge.Form, err error) error {
+	first, rerr := h.repeated(r.Context(), req)
+	switch {
+	case rerr != nil:
+		return rerr
+	case first != nil:
+		return h.replay(w, r, req.signed.create.Request.Route, *first)
+	}
+	return h.formFailure(w, r, f, err, h.renderCreateForm)
 }
 
 // attachedJSON is the answer to a create: the issue as Asana shows it on

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/httpx"
 	"github.com/asanajira/asanajira/internal/store"
 )
@@ -32,11 +33,13 @@ import (
 // recorded.
 
 // The form submit, which creates an issue, keeps the same rules with fewer
-// writes (onceWithin): a read tells a repeat, and the record of the
-// signature is written inside the create's own transactions, claimed with
-// the creation's claim and answered with the link (bridge.CreateHooks), so
-// that a create writes twice instead of four times; an answer that created
-// nothing is recorded in one transaction at the end.
+// writes and reads (onceWithin): the record of the signature is written
+// inside the create's own statements, claimed with the creation's claim,
+// which also tells a repeat, and answered with the link
+// (bridge.CreateHooks), so that a create writes twice instead of four
+// times and reads nothing first; an answer that created nothing looks for
+// a first answer before it is sent, and is recorded in one transaction
+// after.
 
 // ReplayHeader marks the answer to a repeat of a signed request: the first
 // request's answer repeated ("first-answer"), or a 409 because the first is
@@ -88,89 +91,57 @@ func (h *Handler) once(w http.ResponseWriter, r *http.Request, route string, req
 }
 
 // signedRecord is the record of one signed request handled by onceWithin,
-// which the handler writes inside its own transactions. The flags say
-// what such a transaction wrote: claimed, the claim (set while the
-// transaction is still open; a claim whose transaction rolled back is
-// recorded again at the end); answered, the answer (set by the handler
-// once that transaction committed).
+// which the handler writes with its own: create is claimed with the
+// creation's claim (create.Claimed; create.First when that claim found
+// the request a repeat); answered says the answer was written too (set by
+// the handler once that write committed).
 type signedRecord struct {
-	digest   string
-	route    string
-	expires  time.Time
-	claimed  bool
+	create   bridge.SignedCreate
 	answered bool
-	// first is the record found when the claim was refused: the request
-	// is a repeat, answered from it.
-	first *store.SignedRequest
 }
-
-// errRepeat ends a create whose signature was claimed by another copy of
-// the same request meanwhile.
-var errRepeat = errors.New("appcomponents: the same signed request is being handled")
 
 func (h *Handler) signedRecord(req *request, route string) *signedRecord {
 	digest := sha256.Sum256([]byte(req.signature))
-	return &signedRecord{digest: hex.EncodeToString(digest[:]), route: route, expires: req.expires.Add(replayKeepMargin)}
-}
-
-func (s *signedRecord) record() store.SignedRequest {
-	return store.SignedRequest{Signature: s.digest, Route: s.route, ExpiresAt: s.expires}
-}
-
-// claim claims the signature in tx, or ends the create with errRepeat.
-func (s *signedRecord) claim(ctx context.Context, tx store.Tx) error {
-	first, claimed, err := tx.ClaimSignedRequest(ctx, s.record())
-	if err != nil {
-		return err
-	}
-	if !claimed {
-		s.first = &first
-		return errRepeat
-	}
-	s.claimed = true
-	return nil
+	return &signedRecord{create: bridge.SignedCreate{Request: store.SignedRequest{
+		Signature: hex.EncodeToString(digest[:]), Route: route, ExpiresAt: req.expires.Add(replayKeepMargin)}}}
 }
 
 // answer records the answer in tx. A signature not claimed is claimed with
 // it: the handler answered without creating, or created without a claim of
-// its own (another attempt at the same task had failed), or the claim's
-// transaction rolled back. When another copy of the request holds the
-// claim, that copy records its own answer.
+// its own (another attempt at the same task had failed). When another copy
+// of the request holds the claim, that copy records its own answer.
 func (s *signedRecord) answer(ctx context.Context, tx store.Tx, status int, body []byte) error {
-	if s.claimed {
-		err := tx.FinishSignedRequest(ctx, s.digest, status, body)
+	sig := s.create.Request.Signature
+	if s.create.Claimed {
+		err := tx.FinishSignedRequest(ctx, sig, status, body)
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}
-	if _, claimed, err := tx.ClaimSignedRequest(ctx, s.record()); err != nil || !claimed {
+	if _, claimed, err := tx.ClaimSignedRequest(ctx, s.create.Request); err != nil || !claimed {
 		return err
 	}
-	return tx.FinishSignedRequest(ctx, s.digest, status, body)
+	return tx.FinishSignedRequest(ctx, sig, status, body)
 }
 
-// onceWithin is once for a handler that records its signature inside its
-// own transactions (req.signed); what it did not record is recorded here.
+// onceWithin is once for a handler that records its signature with its
+// own writes (req.signed); what it did not record is recorded here. It
+// reads no record first: the handler's claim tells a repeat, and an answer
+// made without one (repeated) looks for a first answer before it is sent.
 func (h *Handler) onceWithin(w http.ResponseWriter, r *http.Request, route string, req *request, fn appHandler) error {
 	sr := h.signedRecord(req, route)
-	first, err := h.d.Store.GetSignedRequest(r.Context(), sr.digest)
-	switch {
-	case err == nil:
-		return h.replay(w, r, route, first)
-	case !errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("appcomponents: read signed request: %w", err)
-	}
 	req.signed = sr
 	rec := &recorder{ResponseWriter: w}
 	httpx.Handle(h.d.Log, func(w http.ResponseWriter, r *http.Request) error { return fn(w, r, req) }).ServeHTTP(rec, r)
-	if sr.answered || sr.first != nil {
+	if sr.answered || sr.create.First != nil {
 		return nil
 	}
 	ctx := context.WithoutCancel(r.Context())
+	var err error
 	switch {
 	case rec.status >= http.StatusInternalServerError || rec.status == 0:
-		if sr.claimed {
-			err = h.d.Store.ReleaseSignedRequest(ctx, sr.digest)
+		if sr.create.Claimed {
+			err = h.d.Store.ReleaseSignedRequest(ctx, sr.create.Request.Signature)
 		}
 	default:
 		var body []byte
@@ -184,6 +155,25 @@ func (h *Handler) onceWithin(w http.ResponseWriter, r *http.Request, route strin
 			slog.String("route", route), slog.Any("error", err))
 	}
 	return nil
+}
+
+// repeated reads the first record of a request under onceWithin that
+// claimed nothing, before an answer that created nothing is sent: a
+// repeat is answered from it.
+func (h *Handler) repeated(ctx context.Context, req *request) (*store.SignedRequest, error) {
+	sr := req.signed
+	if sr == nil || sr.create.Claimed {
+		return nil, nil
+	}
+	first, err := h.d.Store.GetSignedRequest(ctx, sr.create.Request.Signature)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("appcomponents: read signed request: %w", err)
+	}
+	sr.create.First = &first
+	return &first, nil
 }
 
 // replay answers a repeat of an already handled signed request.

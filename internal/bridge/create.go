@@ -21,27 +21,44 @@ import (
 // does.
 type LinkHook func(ctx context.Context, tx store.Tx, l store.Link) error
 
-// CreateHooks let the caller keep records of its own in the transactions
-// of a create, so that they commit, or not, with the create's. A signed
-// form submit records its signature with the claim and its answer with the
-// link: a create then writes twice (the claim before Jira is asked to
-// create anything, the link after), where each record in a transaction of
+// CreateHooks let the caller keep records of its own with a create's, so
+// that they are written, or not, with the create's. A signed form submit
+// records its signature with the claim (Signed) and its answer with the
+// link (Linked): a create then writes twice (the claim before Jira is
+// asked to create anything, the link after), where each record written on
 // its own would wait for SQLite's one writer, or for PostgreSQL to flush
 // its log, twice more.
 type CreateHooks struct {
-	// Claim runs in the transaction that claims the task's creation, after
-	// the claim is taken and before Jira is asked to create anything. An
-	// error rolls the claim back and ends the create with that error.
-	// Claim may not run at all (the task had its issue already, or another
-	// attempt was creating it), and may run more than once when a claim
-	// left by a dead request is taken over.
-	Claim func(ctx context.Context, tx store.Tx) error
+	// Signed is the signed request asking for the create, if any: the
+	// creation's claim records it in the same statement
+	// (store.ClaimCreation), and a repeat of it (its signature recorded
+	// already, by this request's first copy or another route) ends the
+	// create with ErrRepeat before anything is asked of Jira.
+	Signed *SignedCreate
 	// Linked runs in the transaction that stores the link, with the link
 	// and what the create answers: when CreateIssue then returns no error,
 	// what it wrote is committed. It does not run when the link was stored
 	// already (Created.Existing).
 	Linked func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error
 }
+
+// SignedCreate is the record of the signed request asking for a create.
+type SignedCreate struct {
+	// Request is what the claim records: the signature's digest, the
+	// route and how long to keep it.
+	Request store.SignedRequest
+	// Claimed is set once a creation's claim recorded Request (unanswered
+	// yet). A create may end without it: the task had its issue already,
+	// or another attempt was creating it.
+	Claimed bool
+	// First is the record of the signature found by the claim, when the
+	// create ended with ErrRepeat.
+	First *store.SignedRequest
+}
+
+// ErrRepeat ends a create whose signed request was recorded already
+// (SignedCreate.First).
+var ErrRepeat = errors.New("bridge: the signed request was handled already")
 
 // linked adapts a LinkHook to CreateHooks.Linked.
 func linked(after LinkHook) func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error {
@@ -145,28 +162,22 @@ func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, 
 // (synchronous_commit off) or an advisory lock: a PostgreSQL crash that
 // lost the claim while the first attempt was between Jira's create and its
 // remote link would let a repeat submit find no claim and no fingerprint,
-// and create a second issue. What the claim's commit waits for (PostgreSQL
-// flushing its log, SQLite's one writer) is overlapped with the globalId
-// search instead: the search starts inside the claim's transaction, once
-// the claim row and the caller's hook are written (a competing attempt now
-// waits on that row or finds it), and its answer counts only if that
-// transaction commits; the create is sent after the commit returned.
+// and create a second issue. The claim is one statement, which also
+// refuses a task linked already and records the signed request asking for
+// the create (store.ClaimCreation): on PostgreSQL one round trip and one
+// log flush, no transaction around it. The globalId search starts once it
+// returned, so a repeat of a signed request asks nothing of Jira.
 func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, hooks CreateHooks) (*Created, error) {
 	key := srv.ID + ":" + task.GID
-	var look *lookup
 	for {
-		look = nil
 		// A task linked already is a conflict too: awaitCreation below
 		// then answers with its issue.
-		err := s.claimCreation(ctx, key, srv.ID, task.GID, hooks.Claim, func() { look = startLookup(ctx, jc, task.GID) })
-		if err == nil {
+		err := s.claimCreation(ctx, key, srv.ID, task.GID, hooks.Signed)
+		if err == nil || errors.Is(err, ErrRepeat) {
+			if err != nil {
+				return nil, err
+			}
 			break
-		}
-		look.discard()
-		look = nil
-		var he *hookError
-		if errors.As(err, &he) {
-			return nil, he.err
 		}
 		if !errors.Is(err, store.ErrConflict) {
 			return nil, fmt.Errorf("bridge: claim issue creation: %w", err)
@@ -181,10 +192,7 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 			break
 		}
 	}
-	if look == nil {
-		look = startLookup(ctx, jc, task.GID)
-	}
-	c, err := s.createClaimed(ctx, id, jc, srv, task, in, look, hooks.Linked)
+	c, err := s.createClaimed(ctx, id, jc, srv, task, in, hooks.Linked)
 	if err != nil {
 		res, _ := json.Marshal(createResult{Failed: true})
 		if cerr := s.st.CompleteIdempotencyKey(context.WithoutCancel(ctx), createScope, key, res); cerr != nil {
@@ -194,74 +202,30 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 	return c, err
 }
 
-// claimCreation claims the creation of a task's issue (key), running claim
-// in the same transaction, then held, before the transaction commits. A
-// claim that is taken already, or a task linked already, is ErrConflict;
-// an error of claim comes back as a *hookError.
-func (s *Service) claimCreation(ctx context.Context, key, serverID, taskGID string, claim func(ctx context.Context, tx store.Tx) error, held func()) error {
+// claimCreation claims the creation of a task's issue (key), with the
+// signed request asking for it, if any. A claim that is taken already, or
+// a task linked already, is ErrConflict; a signature recorded already is
+// ErrRepeat, with the record in signed.First.
+func (s *Service) claimCreation(ctx context.Context, key, serverID, taskGID string, signed *SignedCreate) error {
 	k := store.IdempotencyKey{Scope: createScope, Key: key, ExpiresAt: s.now().Add(createClaimTTL)}
-	defer timePhase(ctx, "claim.tx")()
-	return s.st.InTx(ctx, func(tx store.Tx) error {
-		done := timePhase(ctx, "claim.key")
-		err := tx.ClaimCreation(ctx, k, serverID, taskGID)
-		done()
-		if err != nil {
-			return err
-		}
-		if claim != nil {
-			done := timePhase(ctx, "claim.hook")
-			err := claim(ctx, tx)
-			done()
-			if err != nil {
-				return &hookError{err}
-			}
-		}
-		held()
-		return nil
-	})
-}
-
-// lookup is the search for an issue already created from a task (by the
-// globalId of its remote link), running while the claim commits.
-type lookup struct {
-	done   chan struct{}
-	cancel context.CancelFunc
-	found  *jira.SearchResult
-	err    error
-}
-
-func startLookup(ctx context.Context, jc *jira.Client, taskGID string) *lookup {
-	ctx, cancel := context.WithCancel(ctx)
-	l := &lookup{done: make(chan struct{}), cancel: cancel}
-	go func() {
-		defer close(l.done)
-		l.found, l.err = jc.Search(ctx, jira.SearchOptions{JQL: fmt.Sprintf(`issue in issuesWithRemoteLinksByGlobalId(%q)`, GlobalID(taskGID)),
-			MaxResults: 1, Fields: []string{"summary"}})
-	}()
-	return l
-}
-
-// wait returns the search's answer.
-func (l *lookup) wait() (*jira.SearchResult, error) {
-	<-l.done
-	l.cancel()
-	return l.found, l.err
-}
-
-// discard ends a search whose answer no longer counts (its claim did not
-// commit). l may be nil.
-func (l *lookup) discard() {
-	if l != nil {
-		l.cancel()
-		<-l.done
+	var sig *store.SignedRequest
+	if signed != nil {
+		sig = &signed.Request
 	}
+	done := timePhase(ctx, "claim")
+	first, repeat, err := s.st.ClaimCreation(ctx, k, serverID, taskGID, sig)
+	done()
+	switch {
+	case err != nil:
+		return err
+	case repeat:
+		signed.First = &first
+		return ErrRepeat
+	case signed != nil:
+		signed.Claimed = true
+	}
+	return nil
 }
-
-// hookError carries the error of a caller's hook through a transaction.
-type hookError struct{ err error }
-
-func (e *hookError) Error() string { return e.err.Error() }
-func (e *hookError) Unwrap() error { return e.err }
 
 // existing returns the task's issue when a link is stored.
 func (s *Service) existing(ctx context.Context, user string, jc *jira.Client, srv store.JiraServer, taskGID string) (*Created, bool) {
@@ -308,11 +272,12 @@ func (s *Service) awaitCreation(ctx context.Context, user string, jc *jira.Clien
 }
 
 func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput,
-	look *lookup, after func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error) (*Created, error) {
+	after func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error) (*Created, error) {
 	// A previous attempt may have created the issue and died before
 	// storing the link: Jira knows it by the remote link's globalId.
-	done := timePhase(ctx, "lookup.wait")
-	found, err := look.wait()
+	done := timePhase(ctx, "lookup")
+	found, err := jc.Search(ctx, jira.SearchOptions{JQL: fmt.Sprintf(`issue in issuesWithRemoteLinksByGlobalId(%q)`, GlobalID(task.GID)),
+		MaxResults: 1, Fields: []string{"summary"}})
 	done()
 	if err != nil {
 		return nil, s.jiraError(ctx, id.User, srv, err, "check for an issue already created from this task")

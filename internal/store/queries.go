@@ -587,10 +587,32 @@ func (q queries) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) erro
 	return q.claimed("claim idempotency key", res, err)
 }
 
-func (q queries) ClaimCreation(ctx context.Context, k IdempotencyKey, jiraServerID, taskGID string) error {
+func (q queries) ClaimCreation(ctx context.Context, k IdempotencyKey, jiraServerID, taskGID string, sig *SignedRequest) (SignedRequest, bool, error) {
 	if k.ExpiresAt.IsZero() {
-		return fmt.Errorf("store: claim creation: ExpiresAt is required")
+		return SignedRequest{}, false, fmt.Errorf("store: claim creation: ExpiresAt is required")
 	}
+	if sig == nil {
+		return SignedRequest{}, false, q.claimCreation(ctx, k, jiraServerID, taskGID)
+	}
+	if sig.Signature == "" || sig.ExpiresAt.IsZero() {
+		return SignedRequest{}, false, fmt.Errorf("store: claim creation: a signature and an expiry are required")
+	}
+	if q.s.dialect.Name != "postgres" {
+		// SQLite runs in the process: a statement costs no round trip.
+		return q.claimCreationSignedTx(ctx, k, jiraServerID, taskGID, *sig)
+	}
+	// A record released between the claim and the read of it is gone:
+	// claim again then.
+	for range 3 {
+		first, repeat, err := q.claimCreationSigned(ctx, k, jiraServerID, taskGID, *sig)
+		if !errors.Is(err, ErrNotFound) {
+			return first, repeat, err
+		}
+	}
+	return SignedRequest{}, false, fmt.Errorf("store: claim creation: signature claimed and released repeatedly meanwhile: %w", ErrConflict)
+}
+
+func (q queries) claimCreation(ctx context.Context, k IdempotencyKey, jiraServerID, taskGID string) error {
 	// The WHERE also keeps SQLite from reading ON CONFLICT as a join's ON.
 	res, err := q.q.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, result, expires_at, created_at)
 		SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM links WHERE jira_server_id = $6 AND task_gid = $7)
@@ -599,6 +621,100 @@ func (q queries) ClaimCreation(ctx context.Context, k IdempotencyKey, jiraServer
 		WHERE idempotency_keys.expires_at <= excluded.created_at`,
 		k.Scope, k.Key, k.Result, dbTime(k.ExpiresAt), q.now(), jiraServerID, taskGID)
 	return q.claimed("claim creation", res, err)
+}
+
+// claimCreationSignedTx is ClaimCreation with a signature, as a
+// transaction of three statements.
+func (q queries) claimCreationSignedTx(ctx context.Context, k IdempotencyKey, jiraServerID, taskGID string, sig SignedRequest) (SignedRequest, bool, error) {
+	var (
+		first  SignedRequest
+		repeat bool
+	)
+	err := q.atomic(ctx, func(q queries) error {
+		var err error
+		first, err = q.GetSignedRequest(ctx, sig.Signature)
+		if !errors.Is(err, ErrNotFound) {
+			repeat = err == nil
+			return err
+		}
+		if err := q.claimCreation(ctx, k, jiraServerID, taskGID); err != nil {
+			return err
+		}
+		var claimed bool
+		if first, claimed, err = q.ClaimSignedRequest(ctx, sig); err != nil || claimed {
+			return err
+		}
+		repeat = true
+		return q.releaseCreation(ctx, k)
+	})
+	if err != nil {
+		return SignedRequest{}, false, err
+	}
+	return first, repeat, nil
+}
+
+// releaseCreation lets go of a creation's claim just taken, whose
+// signature another copy of the request recorded meanwhile.
+func (q queries) releaseCreation(ctx context.Context, k IdempotencyKey) error {
+	_, err := q.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2`, k.Scope, k.Key)
+	return q.wrap("let go of a creation claim", err)
+}
+
+// claimCreationSigned is ClaimCreation with a signature in one statement:
+// a live record of the signature (seen) keeps the creation from being
+// claimed (k), and only a creation claimed records the signature (s).
+// Another copy of the request may record the signature between the
+// statement's snapshot and its insert (when it answers without creating):
+// then the claim just taken is let go, and that record read.
+func (q queries) claimCreationSigned(ctx context.Context, k IdempotencyKey, jiraServerID, taskGID string, sig SignedRequest) (SignedRequest, bool, error) {
+	var (
+		claimed, signed  bool
+		first            SignedRequest
+		signature, route sql.NullString
+		status           sql.NullInt64
+		expires, created sql.NullTime
+	)
+	err := q.q.QueryRowContext(ctx, `WITH seen AS (
+			SELECT signature, route, status, response, expires_at, created_at FROM signed_requests
+			WHERE signature = $8 AND expires_at > $5),
+		k AS (
+			INSERT INTO idempotency_keys (scope, key, result, expires_at, created_at)
+			SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM seen)
+				AND NOT EXISTS (SELECT 1 FROM links WHERE jira_server_id = $6 AND task_gid = $7)
+			ON CONFLICT (scope, key) DO UPDATE SET result = excluded.result, expires_at = excluded.expires_at,
+				created_at = excluded.created_at
+			WHERE idempotency_keys.expires_at <= excluded.created_at
+			RETURNING 1),
+		s AS (
+			INSERT INTO signed_requests (signature, route, status, response, expires_at, created_at)
+			SELECT $8, $9, 0, NULL, $10, $5 FROM k
+			ON CONFLICT (signature) DO UPDATE SET route = excluded.route, status = 0, response = NULL,
+				expires_at = excluded.expires_at, created_at = excluded.created_at
+			WHERE signed_requests.expires_at <= excluded.created_at
+			RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM k), EXISTS (SELECT 1 FROM s),
+			seen.signature, seen.route, seen.status, seen.response, seen.expires_at, seen.created_at
+		FROM (SELECT 1) AS one LEFT JOIN seen ON true`,
+		k.Scope, k.Key, k.Result, dbTime(k.ExpiresAt), q.now(), jiraServerID, taskGID,
+		sig.Signature, sig.Route, dbTime(sig.ExpiresAt)).
+		Scan(&claimed, &signed, &signature, &route, &status, &first.Response, &expires, &created)
+	switch {
+	case err != nil:
+		return SignedRequest{}, false, q.wrap("claim creation", err)
+	case signature.Valid:
+		first.Signature, first.Route, first.Status = signature.String, route.String, int(status.Int64)
+		first.ExpiresAt, first.CreatedAt = fromNullTime(expires), fromNullTime(created)
+		return first, true, nil
+	case !claimed:
+		return SignedRequest{}, false, fmt.Errorf("store: claim creation: %w", ErrConflict)
+	case signed:
+		return SignedRequest{}, false, nil
+	}
+	if err := q.releaseCreation(ctx, k); err != nil {
+		return SignedRequest{}, false, err
+	}
+	first, err = q.GetSignedRequest(ctx, sig.Signature)
+	return first, err == nil, err
 }
 
 func (q queries) GetIdempotencyKey(ctx context.Context, scope, key string) (IdempotencyKey, error) {

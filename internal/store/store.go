@@ -94,8 +94,13 @@ type Queries interface {
 	ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) error
 	// ClaimCreation is ClaimIdempotencyKey for the creation of a task's
 	// issue on a server: also ErrConflict when the task has a link there
-	// already, so a create needs no read before its claim.
-	ClaimCreation(ctx context.Context, k IdempotencyKey, jiraServerID, taskGID string) error
+	// already, so a create needs no read before its claim. With sig, the
+	// signed request asking for the creation is claimed with it
+	// (ClaimSignedRequest), in one statement on PostgreSQL: when a live
+	// record of its signature exists, nothing is written and that record
+	// comes back with repeat true; when the creation is not claimed,
+	// neither is the signature.
+	ClaimCreation(ctx context.Context, k IdempotencyKey, jiraServerID, taskGID string, sig *SignedRequest) (first SignedRequest, repeat bool, err error)
 	GetIdempotencyKey(ctx context.Context, scope, key string) (IdempotencyKey, error)
 	CompleteIdempotencyKey(ctx context.Context, scope, key string, result []byte) error
 
