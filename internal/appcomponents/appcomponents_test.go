@@ -186,7 +186,7 @@ type widgetJSON struct {
 
 func waitFor[T any](t *testing.T, f func() (T, bool)) T {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // the bound only turns a hang into a failure
 	for {
 		v, ok := f()
 		if ok {

@@ -103,6 +103,12 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if o.version == "" {
 		o.version = "9.12.0"
 	}
+	if o.jiraTimeout == 0 {
+		// Tests about Jira's deadline set their own; the others get one
+		// that a machine loaded by the race detector cannot reach, below
+		// the 10 s Asana gives an App Components call.
+		o.jiraTimeout = 8 * time.Second
+	}
 	fj, err := fakejira.New(fakejira.Options{Version: o.version, AttachmentLimit: o.attachmentLimit})
 	if err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func rawDo(t *testing.T, method, u, body string, hdr map[string]string) (int, st
 // TestRejections covers every request the gate or the bridge turns away.
 func TestRejections(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{jiraTimeout: 2 * time.Second})
+	e := newEnv(t, envOptions{})
 	task := e.seed.Tasks[0].GID
 	exp := time.Now().Add(time.Minute).UTC().Format(time.RFC3339)
 	q := "workspace=" + e.seed.Workspace + "&task=" + task + "&user=" + e.alice + "&expires_at=" + url.QueryEscape(exp)
