@@ -45,8 +45,8 @@ type request struct {
 	signature string
 	expires   time.Time
 	// signed is the record of the signature a handler under onceWithin
-	// writes in its own transactions (nil elsewhere).
-	signed *signedRecord
+	// writes with its own (nil elsewhere).
+	signed *bridge.SignedCreate
 }
 
 func (q *request) identity() bridge.Identity {

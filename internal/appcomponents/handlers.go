@@ -1,7 +1,6 @@
 package appcomponents
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/httpx"
-	"github.com/asanajira/asanajira/internal/store"
 )
 
 // fail maps a bridge error to the App Components answer: 401 makes Asana
@@ -80,37 +78,29 @@ func (h *Handler) formSubmit(w http.ResponseWriter, r *http.Request, req *reques
 		values = bridge.Values{}
 	}
 	hooks := bridge.CreateHooks{Linked: h.afterCreate}
-	var answer []byte
-	if sr := req.signed; sr != nil {
+	if sc := req.signed; sc != nil {
 		// The signature is recorded with the creation's claim and its
 		// answer with the link (see onceWithin).
-		hooks.Signed = &sr.create
-		hooks.Linked = func(ctx context.Context, tx store.Tx, l store.Link, c *bridge.Created) error {
-			if err := h.afterCreate(ctx, tx, l, c); err != nil {
-				return err
-			}
-			answer = attachedJSON(c)
-			return sr.answer(ctx, tx, http.StatusOK, answer)
-		}
+		sc.Answer = func(c *bridge.Created) (int, []byte) { return http.StatusOK, attachedJSON(c) }
+		hooks.Signed = sc
 	}
 	c, f, err := h.d.Bridge.CreateIssue(r.Context(), req.identity(), req.Task, values, hooks)
 	switch {
 	case errors.Is(err, bridge.ErrRepeat):
-		return h.replay(w, r, req.signed.create.Request.Route, *req.signed.create.First)
+		return h.replay(w, r, req.signed.Request.Route, *req.signed.First)
 	case err != nil:
 		return h.submitFailure(w, r, req, f, err)
-	case answer != nil:
+	case req.signed != nil && req.signed.Answered != nil:
 		// The very bytes recorded: httpx.WriteJSON writes encoded JSON
 		// as it is.
-		req.signed.answered = true
-		httpx.WriteJSON(w, http.StatusOK, json.RawMessage(answer))
+		httpx.WriteJSON(w, http.StatusOK, json.RawMessage(req.signed.Answered))
 		return nil
 	}
 	if first, err := h.repeated(r.Context(), req); err != nil || first != nil {
 		if err != nil {
 			return err
 		}
-		return h.replay(w, r, req.signed.create.Request.Route, *first)
+		return h.replay(w, r, req.signed.Request.Route, *first)
 	}
 	httpx.WriteJSON(w, http.StatusOK, json.RawMessage(attachedJSON(c)))
 	return nil
@@ -124,7 +114,7 @@ func (h *Handler) submitFailure(w http.ResponseWriter, r *http.Request, req *req
 	case rerr != nil:
 		return rerr
 	case first != nil:
-		return h.replay(w, r, req.signed.create.Request.Route, *first)
+		return h.replay(w, r, req.signed.Request.Route, *first)
 	}
 	return h.formFailure(w, r, f, err, h.renderCreateForm)
 }

@@ -90,38 +90,14 @@ func (h *Handler) once(w http.ResponseWriter, r *http.Request, route string, req
 	return nil
 }
 
-// signedRecord is the record of one signed request handled by onceWithin,
-// which the handler writes with its own: create is claimed with the
-// creation's claim (create.Claimed; create.First when that claim found
-// the request a repeat); answered says the answer was written too (set by
-// the handler once that write committed).
-type signedRecord struct {
-	create   bridge.SignedCreate
-	answered bool
-}
-
-func (h *Handler) signedRecord(req *request, route string) *signedRecord {
+// signedCreate is the record of one signed request handled by onceWithin,
+// which the handler writes with its own (bridge.CreateHooks): claimed with
+// the creation's claim (Claimed; First when that claim found the request a
+// repeat) and answered with the link (Answered).
+func signedCreate(req *request, route string) *bridge.SignedCreate {
 	digest := sha256.Sum256([]byte(req.signature))
-	return &signedRecord{create: bridge.SignedCreate{Request: store.SignedRequest{
-		Signature: hex.EncodeToString(digest[:]), Route: route, ExpiresAt: req.expires.Add(replayKeepMargin)}}}
-}
-
-// answer records the answer in tx. A signature not claimed is claimed with
-// it: the handler answered without creating, or created without a claim of
-// its own (another attempt at the same task had failed). When another copy
-// of the request holds the claim, that copy records its own answer.
-func (s *signedRecord) answer(ctx context.Context, tx store.Tx, status int, body []byte) error {
-	sig := s.create.Request.Signature
-	if s.create.Claimed {
-		err := tx.FinishSignedRequest(ctx, sig, status, body)
-		if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-	}
-	if _, claimed, err := tx.ClaimSignedRequest(ctx, s.create.Request); err != nil || !claimed {
-		return err
-	}
-	return tx.FinishSignedRequest(ctx, sig, status, body)
+	return &bridge.SignedCreate{Request: store.SignedRequest{
+		Signature: hex.EncodeToString(digest[:]), Route: route, ExpiresAt: req.expires.Add(replayKeepMargin)}}
 }
 
 // onceWithin is once for a handler that records its signature with its
@@ -129,26 +105,30 @@ func (s *signedRecord) answer(ctx context.Context, tx store.Tx, status int, body
 // reads no record first: the handler's claim tells a repeat, and an answer
 // made without one (repeated) looks for a first answer before it is sent.
 func (h *Handler) onceWithin(w http.ResponseWriter, r *http.Request, route string, req *request, fn appHandler) error {
-	sr := h.signedRecord(req, route)
-	req.signed = sr
+	sc := signedCreate(req, route)
+	req.signed = sc
 	rec := &recorder{ResponseWriter: w}
 	httpx.Handle(h.d.Log, func(w http.ResponseWriter, r *http.Request) error { return fn(w, r, req) }).ServeHTTP(rec, r)
-	if sr.answered || sr.create.First != nil {
+	if sc.Answered != nil || sc.First != nil {
 		return nil
 	}
+	// An answer that created nothing, or whose create found the link
+	// stored already: when another copy of the request holds the claim,
+	// that copy records its own.
 	ctx := context.WithoutCancel(r.Context())
 	var err error
 	switch {
 	case rec.status >= http.StatusInternalServerError || rec.status == 0:
-		if sr.create.Claimed {
-			err = h.d.Store.ReleaseSignedRequest(ctx, sr.create.Request.Signature)
+		if sc.Claimed {
+			err = h.d.Store.ReleaseSignedRequest(ctx, sc.Request.Signature)
 		}
 	default:
-		var body []byte
+		a := sc.Request
+		a.Status = rec.status
 		if !rec.overflow {
-			body = rec.body.Bytes()
+			a.Response = rec.body.Bytes()
 		}
-		err = h.d.Store.InTx(ctx, func(tx store.Tx) error { return sr.answer(ctx, tx, rec.status, body) })
+		err = h.d.Store.AnswerSignedRequest(ctx, a, sc.Claimed)
 	}
 	if err != nil {
 		h.d.Log.LogAttrs(ctx, slog.LevelError, "cannot record the answer of a signed request",
@@ -161,18 +141,18 @@ func (h *Handler) onceWithin(w http.ResponseWriter, r *http.Request, route strin
 // claimed nothing, before an answer that created nothing is sent: a
 // repeat is answered from it.
 func (h *Handler) repeated(ctx context.Context, req *request) (*store.SignedRequest, error) {
-	sr := req.signed
-	if sr == nil || sr.create.Claimed {
+	sc := req.signed
+	if sc == nil || sc.Claimed {
 		return nil, nil
 	}
-	first, err := h.d.Store.GetSignedRequest(ctx, sr.create.Request.Signature)
+	first, err := h.d.Store.GetSignedRequest(ctx, sc.Request.Signature)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("appcomponents: read signed request: %w", err)
 	}
-	sr.create.First = &first
+	sc.First = &first
 	return &first, nil
 }
 

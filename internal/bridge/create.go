@@ -35,9 +35,10 @@ type CreateHooks struct {
 	// already, by this request's first copy or another route) ends the
 	// create with ErrRepeat before anything is asked of Jira.
 	Signed *SignedCreate
-	// Linked runs in the transaction that stores the link, with the link
-	// and what the create answers: when CreateIssue then returns no error,
-	// what it wrote is committed. It does not run when the link was stored
+	// Linked runs in the transaction that stores the link (after the
+	// link's statement, which records Signed's answer), with the link and
+	// what the create answers: when CreateIssue then returns no error, what
+	// it wrote is committed. It does not run when the link was stored
 	// already (Created.Existing).
 	Linked func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error
 }
@@ -54,6 +55,13 @@ type SignedCreate struct {
 	// First is the record of the signature found by the claim, when the
 	// create ended with ErrRepeat.
 	First *store.SignedRequest
+	// Answer, when set, makes the answer to record for the request from
+	// what the create answers; the link's statement records it
+	// (store.CreateLinkOfCreate), and Answered is set to it once that
+	// committed. It is not recorded when the link was stored already
+	// (Created.Existing).
+	Answer   func(c *Created) (status int, body []byte)
+	Answered []byte
 }
 
 // ErrRepeat ends a create whose signed request was recorded already
@@ -192,7 +200,7 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 			break
 		}
 	}
-	c, err := s.createClaimed(ctx, id, jc, srv, task, in, hooks.Linked)
+	c, err := s.createClaimed(ctx, id, jc, srv, task, in, hooks)
 	if err != nil {
 		res, _ := json.Marshal(createResult{Failed: true})
 		if cerr := s.st.CompleteIdempotencyKey(context.WithoutCancel(ctx), createScope, key, res); cerr != nil {
@@ -272,7 +280,7 @@ func (s *Service) awaitCreation(ctx context.Context, user string, jc *jira.Clien
 }
 
 func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput,
-	after func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error) (*Created, error) {
+	hooks CreateHooks) (*Created, error) {
 	// A previous attempt may have created the issue and died before
 	// storing the link: Jira knows it by the remote link's globalId.
 	done := timePhase(ctx, "lookup")
@@ -316,38 +324,41 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 	} else {
 		c.RemoteLinked, c.remoteLink = true, RemoteLinkState(RemoteLinkFor(task))
 	}
-	if err := s.storeLink(ctx, id, srv, task.GID, c, after); err != nil {
+	if err := s.storeLink(ctx, id, srv, task.GID, c, hooks); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// storeLink stores the link and runs after in the same transaction, and
-// records the creation's result for concurrent requests.
-func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServer, taskGID string, c *Created,
-	after func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error) error {
+// storeLink stores the link with the creation's result and the signed
+// request's answer, if any, and runs hooks.Linked in the same transaction.
+func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServer, taskGID string, c *Created, hooks CreateHooks) error {
 	res, _ := json.Marshal(createResult{IssueID: c.IssueID, IssueKey: c.IssueKey, Summary: c.Summary})
+	// The claim's completion (attach has no claim), and the remote link
+	// as this request wrote it, so the two-way sync's first run does not
+	// write it again.
+	rec := store.LinkOfCreate{Claim: store.IdempotencyKey{Scope: createScope, Key: srv.ID + ":" + taskGID, Result: res}}
+	if c.remoteLink != "" {
+		rec.RemoteLink = &store.SyncFieldState{Field: RemoteLinkField, AsanaValue: c.remoteLink, JiraValue: c.remoteLink, Written: store.SideJira}
+	}
+	if sc := hooks.Signed; sc != nil && sc.Answer != nil {
+		a := sc.Request
+		a.Status, a.Response = sc.Answer(c)
+		rec.Answer, rec.Claimed = &a, sc.Claimed
+	}
 	txDone := timePhase(ctx, "link.tx")
 	err := s.st.InTx(context.WithoutCancel(ctx), func(tx store.Tx) error {
 		l := store.Link{WorkspaceGID: id.Workspace, TaskGID: taskGID, JiraServerID: srv.ID, IssueID: c.IssueID, IssueKey: c.IssueKey, CreatedBy: id.User}
-		// The claim's completion (attach has no claim), and the remote
-		// link as this request wrote it, so the two-way sync's first run
-		// does not write it again.
-		claim := store.IdempotencyKey{Scope: createScope, Key: srv.ID + ":" + taskGID, Result: res}
-		var remote *store.SyncFieldState
-		if c.remoteLink != "" {
-			remote = &store.SyncFieldState{Field: RemoteLinkField, AsanaValue: c.remoteLink, JiraValue: c.remoteLink, Written: store.SideJira}
-		}
 		done := timePhase(ctx, "link.insert")
-		err := tx.CreateLinkOfCreate(ctx, &l, claim, remote)
+		err := tx.CreateLinkOfCreate(ctx, &l, rec)
 		done()
 		if err != nil {
 			return err
 		}
 		c.LinkID = l.ID
-		if after != nil {
+		if hooks.Linked != nil {
 			defer timePhase(ctx, "link.hook")()
-			return after(ctx, tx, l, c)
+			return hooks.Linked(ctx, tx, l, c)
 		}
 		return nil
 	})
@@ -362,6 +373,9 @@ func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServ
 	}
 	if err != nil {
 		return fmt.Errorf("bridge: store link: %w", err)
+	}
+	if rec.Answer != nil {
+		hooks.Signed.Answered = rec.Answer.Response
 	}
 	return nil
 }

@@ -216,7 +216,7 @@ func (s *Service) Attach(ctx context.Context, id Identity, taskGID, input string
 	}
 	c := &Created{ServerID: srv.ID, IssueID: is.ID, IssueKey: is.Key, Summary: is.Fields.Summary, URL: BrowseURL(srv, is.Key),
 		RemoteLinked: true, remoteLink: RemoteLinkState(RemoteLinkFor(task))}
-	if err := s.storeLink(ctx, id, srv, taskGID, c, linked(after)); err != nil {
+	if err := s.storeLink(ctx, id, srv, taskGID, c, CreateHooks{Linked: linked(after)}); err != nil {
 		return nil, err
 	}
 	return c, nil

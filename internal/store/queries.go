@@ -426,36 +426,30 @@ func (q queries) CreateLink(ctx context.Context, l *Link) error {
 	return q.linkInserted(l, now, err)
 }
 
-func (q queries) CreateLinkOfCreate(ctx context.Context, l *Link, claim IdempotencyKey, remoteLink *SyncFieldState) error {
+func (q queries) CreateLinkOfCreate(ctx context.Context, l *Link, c LinkOfCreate) error {
 	if q.s.dialect.Name != "postgres" {
 		// SQLite runs in the process: a statement costs no round trip.
-		if err := q.CreateLink(ctx, l); err != nil {
-			return err
-		}
-		if claim.Key != "" {
-			err := q.CompleteIdempotencyKey(ctx, claim.Scope, claim.Key, claim.Result)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-		}
-		if remoteLink != nil {
-			s := *remoteLink
-			s.LinkID = l.ID
-			return q.PutSyncFieldState(ctx, s)
-		}
-		return nil
+		return q.atomic(ctx, func(q queries) error { return q.createLinkOfCreate(ctx, l, c) })
 	}
-	// PostgreSQL: one round trip instead of three. The field state's
+	// PostgreSQL: one round trip instead of four. The field state's
 	// foreign key sees the link, as constraints are checked at the end of
 	// the statement.
 	now := q.now()
-	result := claim.Result
+	result := c.Claim.Result
 	if result == nil {
 		result = []byte{}
 	}
 	var rl SyncFieldState
-	if remoteLink != nil {
-		rl = *remoteLink
+	if c.RemoteLink != nil {
+		rl = *c.RemoteLink
+	}
+	var a SignedRequest
+	if c.Answer != nil {
+		a = *c.Answer
+		a.ExpiresAt = dbTime(a.ExpiresAt)
+		if a.Response == nil {
+			a.Response = []byte{}
+		}
 	}
 	err := q.q.QueryRowContext(ctx, `WITH l AS (
 			INSERT INTO links (workspace_gid, task_gid, jira_server_id, issue_id, issue_key, issue_project, created_by, created_at)
@@ -464,11 +458,40 @@ func (q queries) CreateLinkOfCreate(ctx context.Context, l *Link, claim Idempote
 		f AS (INSERT INTO sync_field_state (`+syncFieldStateColumns+`)
 			SELECT id, $12, $13, $14, $15, $16, $8 FROM l WHERE $12 <> ''
 			ON CONFLICT (link_id, field) DO UPDATE SET asana_value = excluded.asana_value, jira_value = excluded.jira_value,
-				written = excluded.written, seq = excluded.seq, updated_at = excluded.updated_at)
+				written = excluded.written, seq = excluded.seq, updated_at = excluded.updated_at),
+		a AS (INSERT INTO signed_requests (signature, route, status, response, expires_at, created_at)
+			SELECT $17, $18, $19, $20, $21, $8 FROM l WHERE $17 <> ''
+			ON CONFLICT (signature) DO UPDATE SET `+answerUpdate+`
+			WHERE `+answerOver("$22")+`)
 		SELECT id FROM l`,
 		l.WorkspaceGID, l.TaskGID, l.JiraServerID, l.IssueID, l.IssueKey, issueProject(l.IssueKey), l.CreatedBy, now,
-		result, claim.Scope, claim.Key, rl.Field, rl.AsanaValue, rl.JiraValue, rl.Written, rl.Seq).Scan(&l.ID)
+		result, c.Claim.Scope, c.Claim.Key, rl.Field, rl.AsanaValue, rl.JiraValue, rl.Written, rl.Seq,
+		a.Signature, a.Route, a.Status, a.Response, a.ExpiresAt, c.Claimed).Scan(&l.ID)
 	return q.linkInserted(l, now, err)
+}
+
+// createLinkOfCreate is CreateLinkOfCreate as a statement for each record.
+func (q queries) createLinkOfCreate(ctx context.Context, l *Link, c LinkOfCreate) error {
+	if err := q.CreateLink(ctx, l); err != nil {
+		return err
+	}
+	if c.Claim.Key != "" {
+		err := q.CompleteIdempotencyKey(ctx, c.Claim.Scope, c.Claim.Key, c.Claim.Result)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	if c.RemoteLink != nil {
+		s := *c.RemoteLink
+		s.LinkID = l.ID
+		if err := q.PutSyncFieldState(ctx, s); err != nil {
+			return err
+		}
+	}
+	if c.Answer != nil {
+		return q.AnswerSignedRequest(ctx, *c.Answer, c.Claimed)
+	}
+	return nil
 }
 
 // linkInserted ends an insert of l at now that returned its id (err is the

@@ -25,6 +25,25 @@ type SignedRequest struct {
 	CreatedAt time.Time
 }
 
+// LinkOfCreate is what a create records with its link
+// (CreateLinkOfCreate).
+type LinkOfCreate struct {
+	// Claim completes the creation's claim (an idempotency key, with its
+	// Result), when Key is set.
+	Claim IdempotencyKey
+	// RemoteLink is the sync state of the remote link the create added,
+	// when it did.
+	RemoteLink *SyncFieldState
+	// Answer is the answer (Status, Response) of the signed request that
+	// asked for the create, when there is one. It is written over the
+	// request's own record when Claimed (the creation's claim recorded it,
+	// ClaimCreation) or over an expired one, and written anew when there is
+	// none; a live record of another copy of the request is left alone, as
+	// that copy records its own answer.
+	Answer  *SignedRequest
+	Claimed bool
+}
+
 // SignedRequestQueries are the reads and writes of the replay cache.
 type SignedRequestQueries interface {
 	// ClaimSignedRequest records r as handled now. When a live record of
@@ -40,6 +59,11 @@ type SignedRequestQueries interface {
 	// ReleaseSignedRequest forgets a claim, so the same request may be
 	// handled again (after a failure worth retrying).
 	ReleaseSignedRequest(ctx context.Context, signature string) error
+	// AnswerSignedRequest records the answer (Status, Response) of a
+	// request as LinkOfCreate.Answer does: over its own claim when
+	// claimed, over an expired record, or as a new record; a live record
+	// of another copy of the request is left alone.
+	AnswerSignedRequest(ctx context.Context, r SignedRequest, claimed bool) error
 }
 
 func (q queries) ClaimSignedRequest(ctx context.Context, r SignedRequest) (SignedRequest, bool, error) {
@@ -114,4 +138,28 @@ func (q queries) FinishSignedRequest(ctx context.Context, signature string, stat
 func (q queries) ReleaseSignedRequest(ctx context.Context, signature string) error {
 	_, err := q.q.ExecContext(ctx, `DELETE FROM signed_requests WHERE signature = $1`, signature)
 	return q.wrap("release signed request", err)
+}
+
+func (q queries) AnswerSignedRequest(ctx context.Context, a SignedRequest, claimed bool) error {
+	response := a.Response
+	if response == nil {
+		response = []byte{}
+	}
+	_, err := q.q.ExecContext(ctx, `INSERT INTO signed_requests (signature, route, status, response, expires_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (signature) DO UPDATE SET `+answerUpdate+`
+		WHERE `+answerOver("$7"),
+		a.Signature, a.Route, a.Status, response, dbTime(a.ExpiresAt), q.now(), claimed)
+	return q.wrap("answer signed request", err)
+}
+
+// answerUpdate and answerOver are the ON CONFLICT of an answer's insert,
+// shared by AnswerSignedRequest and PostgreSQL's CreateLinkOfCreate:
+// which record an answer replaces (the request's own claim, if claimed is
+// true, or an expired one) and what it writes.
+const answerUpdate = `route = excluded.route, status = excluded.status, response = excluded.response,
+			expires_at = excluded.expires_at, created_at = excluded.created_at`
+
+func answerOver(claimed string) string {
+	return `signed_requests.expires_at <= excluded.created_at OR (` + claimed + ` AND signed_requests.status = 0)`
 }

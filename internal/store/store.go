@@ -78,10 +78,9 @@ type Queries interface {
 
 	CreateLink(ctx context.Context, l *Link) error
 	// CreateLinkOfCreate is CreateLink with what a create records with its
-	// link: the completion of its claim (an idempotency key, when there is
-	// one) and the sync state of the remote link it added (when it did),
-	// in one statement on PostgreSQL.
-	CreateLinkOfCreate(ctx context.Context, l *Link, claim IdempotencyKey, remoteLink *SyncFieldState) error
+	// link (LinkOfCreate), in one statement on PostgreSQL; when the link is
+	// not stored (ErrConflict), none of it is written.
+	CreateLinkOfCreate(ctx context.Context, l *Link, c LinkOfCreate) error
 	GetLinkByTask(ctx context.Context, jiraServerID, taskGID string) (Link, error)
 	GetLinkByIssue(ctx context.Context, jiraServerID, issueID string) (Link, error)
 	ListLinksByTask(ctx context.Context, taskGID string) ([]Link, error)

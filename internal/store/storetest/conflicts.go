@@ -48,7 +48,8 @@ func testConflictInsideTransaction(t *testing.T, newStore NewStore) {
 		},
 		"linked task of a create": func(tx store.Tx) error {
 			dup := store.Link{WorkspaceGID: "100", TaskGID: "t1", JiraServerID: j.ID, IssueID: "10003", IssueKey: "DEMO-3"}
-			return tx.CreateLinkOfCreate(ctx, &dup, k, &store.SyncFieldState{Field: "link", AsanaValue: "a", JiraValue: "a"})
+			return tx.CreateLinkOfCreate(ctx, &dup, store.LinkOfCreate{Claim: k, RemoteLink: &store.SyncFieldState{Field: "link", AsanaValue: "a", JiraValue: "a"},
+				Answer: &store.SignedRequest{Signature: "answer-in-tx", Route: "r", Status: 200, ExpiresAt: clk.Now().Add(time.Hour)}})
 		},
 	}
 	for name, conflict := range conflicts {
@@ -68,9 +69,9 @@ func testConflictInsideTransaction(t *testing.T, newStore NewStore) {
 }
 
 // testCreateLinkOfCreate: a create's link is stored with its claim's
-// result and the remote link's field state; without a claim or a remote
-// link, just the link; a task linked already is ErrConflict and writes
-// neither.
+// result, the remote link's field state and the answer of the signed
+// request that asked for it; without them, just the link; a task linked
+// already is ErrConflict and writes none of them.
 func testCreateLinkOfCreate(t *testing.T, newStore NewStore) {
 	s, clk := open(t, newStore)
 	ctx := t.Context()
@@ -79,8 +80,33 @@ func testCreateLinkOfCreate(t *testing.T, newStore NewStore) {
 	must(t, s.ClaimIdempotencyKey(ctx, k))
 	k.Result = []byte(`{"issue_key":"DEMO-1"}`)
 	remote := store.SyncFieldState{Field: "link", AsanaValue: "Task\nresolved=false", JiraValue: "Task\nresolved=false", Written: store.SideJira}
+	sig := func(name string) store.SignedRequest {
+		return store.SignedRequest{Signature: name, Route: "POST /submit", ExpiresAt: clk.Now().Add(5 * time.Minute)}
+	}
+	answer := func(name string) *store.SignedRequest {
+		a := sig(name)
+		a.Status, a.Response = 200, []byte(`{"resource_name":"`+name+`"}`)
+		return &a
+	}
+	claimSig := func(name string) {
+		t.Helper()
+		if _, claimed, err := s.ClaimSignedRequest(ctx, sig(name)); err != nil || !claimed {
+			t.Fatalf("claim %s = %v, %v", name, claimed, err)
+		}
+	}
+	record := func(name string) store.SignedRequest {
+		t.Helper()
+		r, err := s.GetSignedRequest(ctx, name)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return r
+	}
+	claimSig("own")
 	l := store.Link{WorkspaceGID: "100", TaskGID: "t1", JiraServerID: j.ID, IssueID: "10001", IssueKey: "DEMO-1", CreatedBy: "u1"}
-	must(t, s.InTx(ctx, func(tx store.Tx) error { return tx.CreateLinkOfCreate(ctx, &l, k, &remote) }))
+	must(t, s.InTx(ctx, func(tx store.Tx) error {
+		return tx.CreateLinkOfCreate(ctx, &l, store.LinkOfCreate{Claim: k, RemoteLink: &remote, Answer: answer("own"), Claimed: true})
+	}))
 	got, err := s.GetLinkByTask(ctx, j.ID, "t1")
 	must(t, err)
 	if got.ID != l.ID || got.IssueKey != "DEMO-1" || got.CreatedBy != "u1" || l.CreatedAt.IsZero() {
@@ -98,20 +124,51 @@ func testCreateLinkOfCreate(t *testing.T, newStore NewStore) {
 		states[0].JiraValue != remote.JiraValue || states[0].Written != store.SideJira {
 		t.Errorf("field states = %+v, want %+v", states, remote)
 	}
+	if r := record("own"); r.Status != 200 || string(r.Response) != `{"resource_name":"own"}` || r.Route != "POST /submit" {
+		t.Errorf("answer over the request's own claim = %+v", r)
+	}
 
 	bare := store.Link{WorkspaceGID: "100", TaskGID: "t2", JiraServerID: j.ID, IssueID: "10002", IssueKey: "DEMO-2"}
-	must(t, s.CreateLinkOfCreate(ctx, &bare, store.IdempotencyKey{}, nil))
+	must(t, s.CreateLinkOfCreate(ctx, &bare, store.LinkOfCreate{}))
 	if states, err := s.ListSyncFieldStates(ctx, bare.ID); err != nil || len(states) != 0 {
 		t.Errorf("field states of a link without a remote link = %+v, %v", states, err)
+	}
+
+	// An answer whose request claimed nothing: written when there is no
+	// record or an expired one, not over another copy's live claim.
+	claimSig("running")
+	old := sig("old")
+	old.ExpiresAt = clk.Now().Add(time.Second)
+	if _, claimed, err := s.ClaimSignedRequest(ctx, old); err != nil || !claimed {
+		t.Fatalf("claim old = %v, %v", claimed, err)
+	}
+	clk.Add(time.Minute)
+	for i, name := range []string{"none", "running", "old"} {
+		task := fmt.Sprintf("a%d", i)
+		l := store.Link{WorkspaceGID: "100", TaskGID: task, JiraServerID: j.ID, IssueID: "2000" + task, IssueKey: "DEMO-2" + fmt.Sprint(i)}
+		must(t, s.CreateLinkOfCreate(ctx, &l, store.LinkOfCreate{Answer: answer(name)}))
+	}
+	if r := record("none"); r.Status != 200 || string(r.Response) != `{"resource_name":"none"}` || r.Route != "POST /submit" {
+		t.Errorf("answer of a request without a record = %+v", r)
+	}
+	if r := record("running"); r.Status != 0 || len(r.Response) != 0 {
+		t.Errorf("answer written over another copy's claim: %+v", r)
+	}
+	if r := record("old"); r.Status != 200 || string(r.Response) != `{"resource_name":"old"}` {
+		t.Errorf("answer over an expired record = %+v", r)
 	}
 
 	other := store.IdempotencyKey{Scope: "create_issue", Key: j.ID + ":t3", ExpiresAt: clk.Now().Add(time.Hour)}
 	must(t, s.ClaimIdempotencyKey(ctx, other))
 	other.Result = []byte(`{"issue_key":"DEMO-4"}`)
+	claimSig("dup")
 	dup := store.Link{WorkspaceGID: "100", TaskGID: "t3", JiraServerID: j.ID, IssueID: "10001", IssueKey: "DEMO-1"}
-	wantErr(t, s.CreateLinkOfCreate(ctx, &dup, other, &remote), store.ErrConflict)
+	wantErr(t, s.CreateLinkOfCreate(ctx, &dup, store.LinkOfCreate{Claim: other, RemoteLink: &remote, Answer: answer("dup"), Claimed: true}), store.ErrConflict)
 	if gk, err := s.GetIdempotencyKey(ctx, other.Scope, other.Key); err != nil || len(gk.Result) != 0 {
 		t.Errorf("claim of a conflicting create = %q, %v; want it still open", gk.Result, err)
+	}
+	if r := record("dup"); r.Status != 0 {
+		t.Errorf("answer of a conflicting create recorded: %+v", r)
 	}
 }
 

@@ -23,6 +23,7 @@ var securityTests = map[string]func(t *testing.T, newStore NewStore){
 	"FirstAdminOneWins":         testFirstAdminOneWins,
 	"AdminBootstrapState":       testAdminBootstrapState,
 	"SignedRequests":            testSignedRequests,
+	"SignedRequestAnswer":       testSignedRequestAnswer,
 	"SignedRequestOneClaim":     testSignedRequestOneClaim,
 }
 
@@ -268,6 +269,45 @@ func testSignedRequests(t *testing.T, newStore NewStore) {
 	}
 	if _, _, err := s.ClaimSignedRequest(ctx, store.SignedRequest{Signature: "x"}); err == nil {
 		t.Error("a claim without expiry was accepted")
+	}
+}
+
+// testSignedRequestAnswer: an answer is written over the request's own
+// claim, over an expired record or as a new record, and not over another
+// copy's live claim or answer.
+func testSignedRequestAnswer(t *testing.T, newStore NewStore) {
+	s, clk := open(t, newStore)
+	ctx := t.Context()
+	r := func(name string) store.SignedRequest {
+		return store.SignedRequest{Signature: name, Route: "POST /submit", ExpiresAt: clk.Now().Add(time.Minute)}
+	}
+	answer := func(name string, status int) store.SignedRequest {
+		a := r(name)
+		a.Status, a.Response = status, []byte(name)
+		return a
+	}
+	if _, claimed, err := s.ClaimSignedRequest(ctx, r("old")); err != nil || !claimed {
+		t.Fatalf("claim old = %v, %v", claimed, err)
+	}
+	clk.Add(2 * time.Minute) // "old" expired
+	for _, name := range []string{"own-live", "other-live", "answered-live"} {
+		if _, claimed, err := s.ClaimSignedRequest(ctx, r(name)); err != nil || !claimed {
+			t.Fatalf("claim %s = %v, %v", name, claimed, err)
+		}
+	}
+	must(t, s.AnswerSignedRequest(ctx, answer("own-live", 200), true))
+	must(t, s.AnswerSignedRequest(ctx, answer("other-live", 200), false))
+	must(t, s.FinishSignedRequest(ctx, "answered-live", 400, []byte("first")))
+	must(t, s.AnswerSignedRequest(ctx, answer("answered-live", 200), true))
+	must(t, s.AnswerSignedRequest(ctx, answer("old", 201), false))
+	must(t, s.AnswerSignedRequest(ctx, answer("new", 202), false))
+	want := map[string]string{"own-live": "200 own-live", "other-live": "0 ", "answered-live": "400 first", "old": "201 old", "new": "202 new"}
+	for name, w := range want {
+		got, err := s.GetSignedRequest(ctx, name)
+		must(t, err)
+		if g := fmt.Sprintf("%d %s", got.Status, got.Response); g != w || got.Route != "POST /submit" {
+			t.Errorf("%s = %q (route %q), want %q", name, g, got.Route, w)
+		}
 	}
 }
 
