@@ -9,15 +9,15 @@ import (
 	sqlite "modernc.org/sqlite"
 )
 
-// The writer's gate. The server writes through one connection that the
-// store's background work and the job queue share (OpenWriter), and a
-// second one for users' requests (the store's Foreground contexts,
-// NewStore); a gate shared by both lets one of them write at a time. A
-// request waiting for it goes before every background write waiting for
-// it: database/sql hands a connection that comes free to a waiting caller
-// at random, so with one connection for all, a request's write waited
-// behind whichever of the jobs each create queues (sync runs, attachment
-// copies, deliveries applied) happened to be waiting too. A background
+// The writer's gate. The server writes through one pool that the store's
+// background work and the job queue share (OpenWriter), and a second one
+// for users' requests (the store's Foreground contexts, NewStore), both
+// over one SQLite connection; a gate shared by both lets one of them use
+// it at a time. A request waiting for it goes before every background
+// write waiting for it: database/sql hands a connection that comes free
+// to a waiting caller at random, so with one pool for all, a request's
+// write waited behind whichever of the jobs each create queues (sync
+// runs, attachment copies, deliveries applied) happened to be waiting too. A background
 // write waiting longer than backgroundMaxWait goes next, so a steady
 // stream of requests does not starve the jobs.
 //
@@ -35,6 +35,10 @@ type gate struct {
 	held   bool
 	fg, bg []*gateWaiter
 	now    func() time.Time
+
+	// share guards conn, the SQLite connection both write pools use.
+	share sync.Mutex
+	conn  *sqliteConn
 }
 
 type gateWaiter struct {
@@ -108,6 +112,50 @@ func (g *gate) waiting() (fg, bg int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return len(g.fg), len(g.bg)
+}
+
+// The two write pools are two doors to one SQLite connection. In WAL mode
+// a connection that finds another connection's commit in the log when its
+// next transaction begins drops its whole page cache, and reads every page
+// it touches again, a pread each: with a connection per pool, each of a
+// create's transactions on the foreground connection followed the Jira
+// webhook's, written on the background one meanwhile, and read its pages
+// (the link's tables and indexes, river's) back from the file. One
+// connection keeps its cache across both pools' writes. The gate already
+// lets one of them use it at a time (statements, transactions, prepared
+// statements and Ping all take it); ResetSession and IsValid read an
+// atomic flag only.
+
+// attach returns the SQLite connection the write pools share, opening it
+// with open if no pool holds it, and counts the caller's reference.
+func (g *gate) attach(open func() (*sqliteConn, error)) (*sqliteConn, error) {
+	g.share.Lock()
+	defer g.share.Unlock()
+	if g.conn != nil {
+		g.conn.refs++
+		return g.conn, nil
+	}
+	sc, err := open()
+	if err != nil {
+		return nil, err
+	}
+	g.conn = sc
+	return sc, nil
+}
+
+// detach drops a reference to sc and reports whether it was the last, in
+// which case the caller closes it; the next attach opens a new one.
+func (g *gate) detach(sc *sqliteConn) bool {
+	g.share.Lock()
+	defer g.share.Unlock()
+	sc.refs--
+	if sc.refs > 0 {
+		return false
+	}
+	if g.conn == sc {
+		g.conn = nil
+	}
+	return true
 }
 
 // gatedDriver is what Driver returns for a pool whose connections share

@@ -161,3 +161,97 @@ func TestForegroundWritesFirst(t *testing.T) {
 		t.Errorf("order of the writes (-want +got):\n%s", diff)
 	}
 }
+
+// TestSharedConnection: the two write pools use one SQLite connection,
+// which outlives the pool closed first and is opened again once both
+// closed theirs; a statement prepared on one pool waits for the gate while
+// the other holds a transaction.
+func TestSharedConnection(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	bg, err := OpenWriter(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bg.Close() })
+	g := bg.Driver().(*gatedDriver).gate
+	if _, err := bg.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	fg, err := openDB(ctx, path, g, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, refs := sharedConn(g)
+	if shared == nil || refs != 2 {
+		t.Fatalf("shared connection %p with %d references after both pools opened, want one with 2", shared, refs)
+	}
+
+	func() {
+		ins, err := bg.PrepareContext(ctx, `INSERT INTO t (id) VALUES (?)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = ins.Close() }()
+		tx, err := fg.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO t (id) VALUES (1)`); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := ins.ExecContext(ctx, 2)
+			done <- err
+		}()
+		waitFor(t, g, 0, 1)
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(time.Minute): // the bound only turns a hang into a failure
+			t.Fatal("the prepared statement never ran")
+		}
+	}()
+
+	if err := fg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := bg.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("after the foreground pool closed: %d rows, %v; want 2", n, err)
+	}
+	if err := bg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := sharedConn(g); c != nil {
+		t.Fatal("the shared connection is still held after both pools closed")
+	}
+	again, err := openDB(ctx, path, g, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if c, _ := sharedConn(g); c == nil || c == shared {
+		t.Fatal("reopening did not open a new connection")
+	}
+	if err := again.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("reopened: %d rows, %v; want 2", n, err)
+	}
+}
+
+// sharedConn is the connection the gate's pools share and its references.
+func sharedConn(g *gate) (*sqliteConn, int) {
+	g.share.Lock()
+	defer g.share.Unlock()
+	if g.conn == nil {
+		return nil, 0
+	}
+	return g.conn, g.conn.refs
+}

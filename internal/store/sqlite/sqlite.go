@@ -5,10 +5,10 @@
 // meet in SQLite's busy handler, which sleeps and polls (1 ms, 2 ms, 5 ms,
 // … up to 100 ms a try) while the lock is taken: a writer may sleep long
 // after the lock came free, and who gets it next is chance. asanajira
-// therefore writes through one connection (OpenWriter), which the store
-// and the job queue share, and one more for users' requests, whose writes
-// go first (gate.go): writers queue for them in Go and take the writer the
-// moment it is free. Reads go to a pool of read-only connections
+// therefore writes through one connection, which the store and the job
+// queue share (OpenWriter) and users' requests reach through a pool of
+// their own, whose writes go first (gate.go): writers queue for it in Go
+// and take it the moment it is free. Reads go to a pool of read-only connections
 // (OpenReader) and, in WAL mode, never wait for the writer. Every
 // connection keeps the statements it has prepared (stmtcache.go).
 package sqlite
@@ -234,8 +234,9 @@ func Open(ctx context.Context, path string, sealer store.Sealer, now func() time
 
 // NewStore returns the store over the migrated database at path, writing
 // through db (from OpenWriter) and reading from a new read-only pool; the
-// writes of users' requests (store.Foreground) go through a second write
-// connection that takes the writer before db's waiting writes (gate.go).
+// writes of users' requests (store.Foreground) go through a second pool
+// over db's SQLite connection, whose writes go before db's waiting ones
+// (gate.go).
 func NewStore(ctx context.Context, db *sql.DB, path string, sealer store.Sealer, now func() time.Time) (*store.SQL, error) {
 	fg := db
 	if d, ok := db.Driver().(*gatedDriver); ok {

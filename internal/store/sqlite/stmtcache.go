@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"strings"
 	"sync"
 
@@ -39,12 +40,28 @@ type connector struct {
 
 func newConnector(dsn string) *connector { return &connector{dsn: dsn, drv: &sqlite.Driver{}} }
 
+// Connect opens a connection; the pools sharing a gate get the one SQLite
+// connection the gate holds (gate.attach).
 func (c *connector) Connect(context.Context) (driver.Conn, error) {
+	var sc *sqliteConn
+	var err error
+	if c.gate != nil {
+		sc, err = c.gate.attach(c.open)
+	} else {
+		sc, err = c.open()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &keepingConn{sqliteConn: sc, gate: c.gate, fg: c.fg}, nil
+}
+
+func (c *connector) open() (*sqliteConn, error) {
 	conn, err := c.drv.Open(c.dsn)
 	if err != nil {
 		return nil, err
 	}
-	return &keepingConn{inner: conn, kept: map[string]*keptStmt{}, gate: c.gate, fg: c.fg}, nil
+	return &sqliteConn{inner: conn, kept: map[string]*keptStmt{}, refs: 1}, nil
 }
 
 func (c *connector) Driver() driver.Driver {
@@ -66,14 +83,22 @@ type inner interface {
 	driver.Validator
 }
 
-// keepingConn is a connection that keeps its prepared statements.
-type keepingConn struct {
+// sqliteConn is one SQLite connection and the statements it keeps.
+type sqliteConn struct {
 	inner driver.Conn
-	mu    sync.Mutex
+	mu    sync.Mutex // guards kept
 	kept  map[string]*keptStmt
-	gate  *gate // nil: not gated
-	fg    bool
-	inTx  bool // a transaction holds the gate
+	refs  int // keepingConns over it (gate.attach); guarded by the gate's share
+}
+
+// keepingConn is a connection that keeps its prepared statements: one
+// pool's door to a SQLite connection, which the two write pools of a
+// server share (gate.attach).
+type keepingConn struct {
+	*sqliteConn
+	gate *gate // nil: not gated
+	fg   bool
+	inTx bool // a transaction holds the gate
 }
 
 // enter takes the gate for a statement outside a transaction; the
@@ -88,12 +113,15 @@ func (c *keepingConn) enter(ctx context.Context) (func(), error) {
 	return c.gate.unlock, nil
 }
 
+// contextStmt is what modernc.org/sqlite's statements implement.
+type contextStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
 type keptStmt struct {
-	stmt interface {
-		driver.Stmt
-		driver.StmtExecContext
-		driver.StmtQueryContext
-	}
+	stmt contextStmt
 	busy bool // its rows are open
 }
 
@@ -187,11 +215,7 @@ func (c *keepingConn) take(ctx context.Context, query string) (*keptStmt, error)
 	if err != nil {
 		return nil, err
 	}
-	ks, ok := st.(interface {
-		driver.Stmt
-		driver.StmtExecContext
-		driver.StmtQueryContext
-	})
+	ks, ok := st.(contextStmt)
 	if !ok {
 		_ = st.Close() // a driver without context statements: run uncached
 		return nil, nil
@@ -278,10 +302,30 @@ func (r *keptRows) Close() error {
 	return err
 }
 
-func (c *keepingConn) Prepare(query string) (driver.Stmt, error) { return c.inner.Prepare(query) }
+func (c *keepingConn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
 
+// PrepareContext prepares a statement that is not kept; on a gated
+// connection, the statement takes the gate as the connection's own
+// statements do, since the other write pool uses the same SQLite
+// connection.
 func (c *keepingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.in().PrepareContext(ctx, query)
+	leave, err := c.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	st, err := c.in().PrepareContext(ctx, query)
+	if err != nil || c.gate == nil {
+		return st, err
+	}
+	cs, ok := st.(contextStmt)
+	if !ok {
+		_ = st.Close() // the driver's statement cannot be gated; say why below
+		return nil, errors.New("sqlite: a prepared statement without contexts cannot take the writer's gate")
+	}
+	return &gatedStmt{contextStmt: cs, c: c}, nil
 }
 
 func (c *keepingConn) Begin() (driver.Tx, error) {
@@ -310,12 +354,27 @@ func (c *keepingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 	}}, nil
 }
 
-func (c *keepingConn) Ping(ctx context.Context) error         { return c.in().Ping(ctx) }
+func (c *keepingConn) Ping(ctx context.Context) error {
+	leave, err := c.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return c.in().Ping(ctx)
+}
+
+// ResetSession and IsValid read an atomic flag of the SQLite connection
+// (sqlite3_is_interrupted), as modernc.org/sqlite's own interrupt does
+// from another goroutine: they need not wait for the gate.
 func (c *keepingConn) ResetSession(ctx context.Context) error { return c.in().ResetSession(ctx) }
 func (c *keepingConn) IsValid() bool                          { return c.in().IsValid() }
 
-// Close finalizes the kept statements, then closes the connection.
+// Close finalizes the kept statements, then closes the SQLite connection,
+// unless the other write pool still uses it.
 func (c *keepingConn) Close() error {
+	if c.gate != nil && !c.gate.detach(c.sqliteConn) {
+		return nil
+	}
 	c.mu.Lock()
 	for text, k := range c.kept {
 		_ = k.stmt.Close() // only frees the statement; the connection closes next
@@ -323,4 +382,42 @@ func (c *keepingConn) Close() error {
 	}
 	c.mu.Unlock()
 	return c.inner.Close()
+}
+
+// gatedStmt is a statement prepared on a gated connection outside the
+// statement cache: it takes the gate as the connection's statements do.
+type gatedStmt struct {
+	contextStmt
+	c *keepingConn
+}
+
+func (s *gatedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	leave, err := s.c.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	return s.contextStmt.ExecContext(ctx, args)
+}
+
+func (s *gatedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	leave, err := s.c.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.contextStmt.QueryContext(ctx, args)
+	if err != nil {
+		leave()
+		return nil, err
+	}
+	return &gatedRows{Rows: rows, done: leave}, nil
+}
+
+func (s *gatedStmt) Close() error {
+	leave, err := s.c.enter(context.Background())
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return s.contextStmt.Close()
 }

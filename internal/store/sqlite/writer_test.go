@@ -240,3 +240,52 @@ func withTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// The request's write pool and the background's are one SQLite
+// connection: a commit through one does not make the other drop its page
+// cache and read its pages from the file again, as another connection's
+// commit does (PRAGMA data_version counts the commits of other
+// connections).
+func TestWritePoolsShareOneConnection(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "asanajira.db")
+	s, err := sqlite.Open(ctx, path, storetest.NewSealer(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	other, err := sqlite.OpenDB(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close() })
+	version := func() int64 {
+		t.Helper()
+		var v int64
+		if err := s.InTx(store.Foreground(ctx), func(tx store.Tx) error {
+			return tx.SQL().QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	audit := func(action string) store.AuditEntry { return store.AuditEntry{Actor: "t", Action: action} }
+
+	before := version()
+	if err := s.AppendAudit(ctx, audit("background")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendAudit(store.Foreground(ctx), audit("request")); err != nil {
+		t.Fatal(err)
+	}
+	if after := version(); after != before {
+		t.Errorf("the request's connection saw the background's commit as another connection's (data_version %d → %d)", before, after)
+	}
+	if _, err := other.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, 't', 'elsewhere', '', '')`, time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	if after := version(); after == before {
+		t.Error("data_version did not count another connection's commit: the check above proves nothing")
+	}
+}
