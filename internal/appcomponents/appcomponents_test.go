@@ -203,7 +203,11 @@ func waitFor[T any](t *testing.T, f func() (T, bool)) T {
 // racing on one task make exactly one Jira issue.
 func TestConcurrentSubmitsCreateOneIssue(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	onBothDatabases(t, testConcurrentSubmitsCreateOneIssue)
+}
+
+func testConcurrentSubmitsCreateOneIssue(t *testing.T, postgres bool) {
+	e := newEnv(t, envOptions{postgres: postgres})
 	task := e.seed.Tasks[2]
 	values := map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "Checkout login bug"}
 	const n = 8

@@ -23,6 +23,8 @@ import (
 	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/jobs"
 	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/store/postgres"
+	"github.com/asanajira/asanajira/internal/store/postgres/pgtest"
 	"github.com/asanajira/asanajira/internal/store/sqlite"
 	"github.com/asanajira/asanajira/internal/store/storetest"
 	"github.com/riverqueue/river"
@@ -93,6 +95,9 @@ type envOptions struct {
 	metaTTL         time.Duration
 	// wrapJira puts a handler in front of the Jira emulator.
 	wrapJira func(http.Handler) http.Handler
+	// postgres stores on PostgreSQL (pgtest) instead of SQLite; not with
+	// queue, and dbPath is empty.
+	postgres bool
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -137,8 +142,16 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.seed = fa.Seed()
 	e.alice, e.bob = e.seed.Users["alice"], e.seed.Users["bob"]
 
-	path := filepath.Join(t.TempDir(), "asanajira.db")
-	st, err := sqlite.Open(ctx, path, storetest.NewSealer(t), nil)
+	var (
+		path string
+		st   *store.SQL
+	)
+	if o.postgres {
+		st, err = postgres.Open(ctx, pgtest.URL(t), storetest.NewSealer(t), nil)
+	} else {
+		path = filepath.Join(t.TempDir(), "asanajira.db")
+		st, err = sqlite.Open(ctx, path, storetest.NewSealer(t), nil)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

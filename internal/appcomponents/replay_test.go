@@ -93,8 +93,24 @@ func TestExpiresAtUpperBound(t *testing.T) {
 // signature check.
 func TestReplayedSubmitIsAnsweredFromTheFirst(t *testing.T) {
 	t.Parallel()
+	onBothDatabases(t, testReplayedSubmitIsAnsweredFromTheFirst)
+}
+
+// onBothDatabases runs test on a SQLite store and on a PostgreSQL one: a
+// submit's signature is claimed and answered by statements of each
+// database's own (store.ClaimCreation, store.CreateLinkOfCreate).
+func onBothDatabases(t *testing.T, test func(t *testing.T, postgres bool)) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			test(t, db == "postgres")
+		})
+	}
+}
+
+func testReplayedSubmitIsAnsweredFromTheFirst(t *testing.T, postgres bool) {
 	var jiraCalls atomic.Int64
-	e := newEnv(t, envOptions{wrapJira: countingJira(&jiraCalls)})
+	e := newEnv(t, envOptions{wrapJira: countingJira(&jiraCalls), postgres: postgres})
 	task := e.seed.Tasks[2].GID
 	first := e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", Task: task,
 		Values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "Replay me"}})
@@ -240,7 +256,11 @@ func signedSubmit(t *testing.T, e *env, task string, values string) (body, signa
 // answered from the first answer too.
 func TestIdenticalSubmitsAtOnce(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	onBothDatabases(t, testIdenticalSubmitsAtOnce)
+}
+
+func testIdenticalSubmitsAtOnce(t *testing.T, postgres bool) {
+	e := newEnv(t, envOptions{postgres: postgres})
 	tests := []struct {
 		name, values string
 		status       int
