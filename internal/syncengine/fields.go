@@ -506,13 +506,18 @@ func (r *run) applyEnums(ctx context.Context, ps []fieldPlan) error {
 		return r.writeError(ctx, err, writer, "write "+a.label+" and "+b.label)
 	}
 	actorName := r.userName(ctx, writer)
-	for _, p := range ps {
+	states := make([]store.SyncFieldState, len(ps))
+	lines := make([]store.SyncHistory, len(ps))
+	for i, p := range ps {
 		p.state.Seq, p.state.Written = p.state.Seq+1, SideAsana
-		if err := r.saveField(ctx, p.state); err != nil {
-			return err
-		}
+		states[i] = p.state
+		lines[i] = r.historyLine(JiraToAsana, "field."+p.field, actorName, fmt.Sprintf("%s: %q → %q", fieldSpecs[p.field].label, p.jira, p.value))
+	}
+	if err := r.saveWritten(ctx, states, lines); err != nil {
+		return err
+	}
+	for range ps {
 		r.wroteOne(JiraToAsana, KindField)
-		r.history(ctx, JiraToAsana, "field."+p.field, actorName, fmt.Sprintf("%s: %q → %q", fieldSpecs[p.field].label, p.jira, p.value))
 	}
 	return nil
 }
@@ -696,7 +701,7 @@ func (r *run) applyField(ctx context.Context, p fieldPlan) error {
 	}
 	if p.to == "" {
 		if p.state != r.fstate[p.field] {
-			return r.saveField(ctx, p.state)
+			r.keepField(p.state)
 		}
 		return nil
 	}
@@ -780,18 +785,18 @@ func (r *run) applyField(ctx context.Context, p fieldPlan) error {
 		return r.writeError(ctx, err, eff.Author, "write "+spec.label)
 	}
 	p.state.Seq, p.state.Written = seq, p.to
-	if err := r.saveField(ctx, p.state); err != nil {
+	from := p.jira
+	if p.to == SideJira {
+		from = p.asana
+	}
+	if err := r.saveWritten(ctx, []store.SyncFieldState{p.state},
+		[]store.SyncHistory{r.historyLine(dir, "field."+p.field, actorName, fmt.Sprintf("%s: %q → %q", spec.label, from, p.value))}); err != nil {
 		return err
 	}
 	if p.to == SideAsana {
 		r.applyToTask(p.field, p.value)
 	}
 	r.wroteOne(dir, KindField)
-	from := p.jira
-	if p.to == SideJira {
-		from = p.asana
-	}
-	r.history(ctx, dir, "field."+p.field, actorName, fmt.Sprintf("%s: %q → %q", spec.label, from, p.value))
 	return nil
 }
 
@@ -815,13 +820,62 @@ func jiraMessage(je *jira.Error) string {
 	return strings.Join(msgs, "; ")
 }
 
-func (r *run) saveField(ctx context.Context, s store.SyncFieldState) error {
+// keepField notes a field's state that no write changed (what both sides
+// hold, seen by this run): it is saved with the run's next write of the
+// store (saveWritten, or the run's end), not in a transaction of its own,
+// as a link's first run notes several.
+func (r *run) keepField(s store.SyncFieldState) {
 	s.LinkID = r.link.ID
-	if err := r.e.st.PutSyncFieldState(ctx, s); err != nil {
+	r.fstate[s.Field] = s
+	r.unsaved = slices.DeleteFunc(r.unsaved, func(u store.SyncFieldState) bool { return u.Field == s.Field })
+	r.unsaved = append(r.unsaved, s)
+}
+
+// saveKept saves the states keepField noted, in tx.
+func (r *run) saveKept(ctx context.Context, tx store.Tx) error {
+	for _, s := range r.unsaved {
+		if err := tx.PutSyncFieldState(ctx, s); err != nil {
+			return wrap("save the field state", err)
+		}
+	}
+	return nil
+}
+
+// saveWritten saves the field states a write made (and those noted by
+// keepField) and appends its lines to the link's history in one
+// transaction: on SQLite one turn on the one writer instead of one each.
+func (r *run) saveWritten(ctx context.Context, states []store.SyncFieldState, lines []store.SyncHistory) error {
+	for i := range states {
+		states[i].LinkID = r.link.ID
+	}
+	err := r.e.st.InTx(ctx, func(tx store.Tx) error {
+		if err := r.saveKept(ctx, tx); err != nil {
+			return err
+		}
+		for _, s := range states {
+			if err := tx.PutSyncFieldState(ctx, s); err != nil {
+				return err
+			}
+		}
+		for _, h := range lines {
+			if err := tx.AppendSyncHistory(ctx, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return wrap("save the field state", err)
 	}
-	r.fstate[s.Field] = s
+	r.unsaved = nil
+	for _, s := range states {
+		r.fstate[s.Field] = s
+	}
 	return nil
+}
+
+func (r *run) saveField(ctx context.Context, s store.SyncFieldState) error {
+	return r.saveWritten(ctx, []store.SyncFieldState{s}, nil)
 }
 
 // mayEdit reports whether the edit metadata offers field to the

@@ -63,6 +63,7 @@ func (e *Engine) syncLink(ctx context.Context, linkID int64, force bool) (Result
 		return Result{}, wrap("sync link", err)
 	}
 	owner := newOwner()
+	leased := time.Now()
 	state, err := e.st.AcquireSyncLease(ctx, linkID, owner, e.lease)
 	if errors.Is(err, store.ErrConflict) {
 		return Result{}, &LeaseHeldError{LinkID: linkID, Until: state.LeaseUntil}
@@ -73,7 +74,11 @@ func (e *Engine) syncLink(ctx context.Context, linkID int64, force bool) (Result
 	if err != nil {
 		return Result{}, wrap("sync link", err)
 	}
+	released := false // by the run's last transaction (end)
 	defer func() {
+		if released {
+			return
+		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := e.st.ReleaseSyncLease(rctx, linkID, owner); err != nil {
@@ -84,7 +89,7 @@ func (e *Engine) syncLink(ctx context.Context, linkID int64, force bool) (Result
 	if err != nil {
 		return Result{}, wrap("sync link", err)
 	}
-	r := &run{e: e, link: link, set: set, owner: owner, state: state, pending: pending, started: e.now(),
+	r := &run{e: e, link: link, set: set, owner: owner, leased: leased, state: state, pending: pending, started: e.now(),
 		wrote: map[string]bool{}, errs: map[string]*SyncError{}, deferred: map[string]bool{}, fieldEcho: map[string]bool{}, force: force}
 	if !set.Enabled {
 		return Result{}, r.finish(ctx) // switched off since they were recorded: each is a noop
@@ -93,18 +98,20 @@ func (e *Engine) syncLink(ctx context.Context, linkID int64, force bool) (Result
 	if runErr != nil && !isSyncError(runErr) {
 		// Keep what was written (mappings are stored as they are made, the
 		// completion state here) and retry the rest.
-		if err := r.saveState(ctx, false); err != nil {
+		if err := e.st.InTx(ctx, func(tx store.Tx) error {
+			if err := r.saveKept(ctx, tx); err != nil {
+				return err
+			}
+			return r.saveState(ctx, tx, false)
+		}); err != nil {
 			e.log.WarnContext(ctx, "could not save a link's sync state after a failed run", slog.Int64("link", linkID), slog.Any("error", err))
 		}
 		return Result{Writes: r.writes}, runErr
 	}
-	if err := r.saveState(ctx, true); err != nil {
+	if err := r.end(ctx); err != nil {
 		return Result{Writes: r.writes}, err
 	}
-	crashAt("before-finish")
-	if err := r.finish(ctx); err != nil {
-		return Result{Writes: r.writes}, err
-	}
+	released = true
 	if r.writes > 0 && e.inval != nil {
 		e.inval.InvalidateIssue(link.JiraServerID, link.IssueKey)
 	}
@@ -126,10 +133,13 @@ func (e *Engine) syncLink(ctx context.Context, linkID int64, force bool) (Result
 
 // run is one SyncLink.
 type run struct {
-	e       *Engine
-	link    store.Link
-	set     store.SyncSettings
-	owner   string // the lease owner
+	e     *Engine
+	link  store.Link
+	set   store.SyncSettings
+	owner string // the lease owner
+	// leased is when the lease was last taken or renewed, by this
+	// process's clock, read before the statement (see renew).
+	leased  time.Time
 	state   store.SyncLinkState
 	pending []store.SyncChange
 	started time.Time
@@ -185,7 +195,10 @@ type run struct {
 	// projectFields are the routed project's custom fields as the run
 	// last read them (nil: not read yet).
 	projectFields []asana.CustomField
-	fieldEcho     map[string]bool
+	// unsaved are field states no write changed, left for the run's next
+	// transaction (keepField).
+	unsaved   []store.SyncFieldState
+	fieldEcho map[string]bool
 	// force makes a "both" field whose sides differ take Jira's value on
 	// its first run (a resync).
 	force bool
@@ -359,18 +372,31 @@ func (r *run) userName(ctx context.Context, gid string) string {
 	return "Asana user " + gid
 }
 
+// renewWithin is the part of the lease within which a write needs no
+// renewal first: the lease was taken or renewed for its whole length so
+// recently that it cannot have lapsed, so no other run can hold the link.
+const renewWithin = 3
+
 // renew extends the lease before a write; a run whose lease went to
-// another run stops.
+// another run stops. A lease taken or renewed less than a third of its
+// length ago is left alone: another run takes a link only once its lease
+// lapsed, and on SQLite each renewal is a turn on the one writer (a link's
+// first run writes right after taking its lease).
 func (r *run) renew(ctx context.Context) error {
 	if r.owner == "" {
 		return nil // a copy of attachments, which holds no lease (attachments.go)
 	}
+	if time.Since(r.leased) < r.e.lease/renewWithin {
+		return nil
+	}
+	at := time.Now()
 	if _, err := r.e.st.AcquireSyncLease(ctx, r.link.ID, r.owner, r.e.lease); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return errLeaseLost
 		}
 		return wrap("renew the lease", err)
 	}
+	r.leased = at
 	return nil
 }
 
@@ -389,15 +415,19 @@ func (r *run) wroteOne(dir, kind string) {
 }
 
 func (r *run) history(ctx context.Context, dir, what, actor, detail string) {
-	if err := r.e.st.AppendSyncHistory(ctx, store.SyncHistory{LinkID: r.link.ID, At: r.e.now(), Direction: dir,
-		What: what, Actor: actor, Detail: detail}); err != nil {
+	if err := r.e.st.AppendSyncHistory(ctx, r.historyLine(dir, what, actor, detail)); err != nil {
 		r.e.log.WarnContext(ctx, "could not append to a link's sync history", slog.Int64("link", r.link.ID), slog.Any("error", err))
 	}
 }
 
-// saveState records the run's view of the link; done says the run ended
-// (its errors replace the link's visible error).
-func (r *run) saveState(ctx context.Context, done bool) error {
+func (r *run) historyLine(dir, what, actor, detail string) store.SyncHistory {
+	return store.SyncHistory{LinkID: r.link.ID, At: r.e.now(), Direction: dir, What: what, Actor: actor, Detail: detail}
+}
+
+// saveState records the run's view of the link, on q (the store or the
+// run's last transaction); done says the run ended (its errors replace the
+// link's visible error).
+func (r *run) saveState(ctx context.Context, q store.Queries, done bool) error {
 	if done {
 		now := r.e.now()
 		r.state.LastSyncedAt = now
@@ -414,27 +444,70 @@ func (r *run) saveState(ctx context.Context, done bool) error {
 		if msg == "" {
 			r.state.LastErrorAt = time.Time{}
 		} else if msg != r.state.LastError {
-			r.history(ctx, "", "error", "", msg)
+			if err := q.AppendSyncHistory(ctx, store.SyncHistory{LinkID: r.link.ID, At: now, What: "error", Detail: msg}); err != nil {
+				return wrap("append to the link's history", err)
+			}
 		}
 		r.state.LastError = msg
 	}
-	err := r.e.st.SaveSyncLinkState(ctx, r.state, r.owner)
+	err := q.SaveSyncLinkState(ctx, r.state, r.owner)
 	if errors.Is(err, store.ErrConflict) {
 		return errLeaseLost
 	}
 	return wrap("save the link's state", err)
 }
 
+// finished is a change the run saw, with its outcome.
+type finished struct {
+	c                store.SyncChange
+	outcome, errText string
+}
+
+// end saves the run's state (and the field states keepField noted), marks
+// every change it saw with its outcome and gives the link's lease back, in
+// one transaction: on SQLite each write of
+// its own would take a turn on the one writer that the webhook receiver
+// and the requests wait for. A crash before it commits leaves the changes
+// pending, and the next run finds the writes made (the ledger, the field
+// states saved with each write).
+func (r *run) end(ctx context.Context) error {
+	done := r.finished()
+	crashAt("before-finish")
+	err := r.e.st.InTx(ctx, func(tx store.Tx) error {
+		if err := r.saveKept(ctx, tx); err != nil {
+			return err
+		}
+		if err := r.saveState(ctx, tx, true); err != nil {
+			return err
+		}
+		if err := markFinished(ctx, tx, done); err != nil {
+			return err
+		}
+		return wrap("release the lease", tx.ReleaseSyncLease(ctx, r.link.ID, r.owner))
+	})
+	if err != nil {
+		return err
+	}
+	r.count(done)
+	return nil
+}
+
 // finish marks every change the run saw with its outcome, and counts them.
 func (r *run) finish(ctx context.Context) error {
-	catch := map[string]bool{}
-	for _, dir := range []string{JiraToAsana, AsanaToJira} {
-		catch[dir] = r.wroteDir(dir)
+	done := r.finished()
+	// One transaction for all: a run may finish hundreds of changes, and on
+	// SQLite each write of its own would take a turn on the one writer that
+	// the webhook receiver waits for.
+	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return markFinished(ctx, tx, done) }); err != nil {
+		return err
 	}
-	type finished struct {
-		c                store.SyncChange
-		outcome, errText string
-	}
+	r.count(done)
+	return nil
+}
+
+// finished returns the changes the run saw with their outcome, but those
+// left to a later run.
+func (r *run) finished() []finished {
 	var done []finished
 	for _, c := range r.pending {
 		if c.Object != "" && r.deferred[c.Side+"/"+c.Object] {
@@ -443,19 +516,23 @@ func (r *run) finish(ctx context.Context) error {
 		outcome, errText := r.outcome(c)
 		done = append(done, finished{c, outcome, errText})
 	}
-	// One transaction for all: a run may finish hundreds of changes, and on
-	// SQLite each write of its own would take a turn on the one writer that
-	// the webhook receiver waits for.
-	err := r.e.st.InTx(ctx, func(tx store.Tx) error {
-		for _, f := range done {
-			if err := tx.FinishSyncChange(ctx, f.c.ID, f.outcome, f.errText); err != nil {
-				return err
-			}
+	return done
+}
+
+func markFinished(ctx context.Context, tx store.Tx, done []finished) error {
+	for _, f := range done {
+		if err := tx.FinishSyncChange(ctx, f.c.ID, f.outcome, f.errText); err != nil {
+			return wrap("finish change", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return wrap("finish change", err)
+	}
+	return nil
+}
+
+// count counts the changes finished in the metrics.
+func (r *run) count(done []finished) {
+	catch := map[string]bool{}
+	for _, dir := range []string{JiraToAsana, AsanaToJira} {
+		catch[dir] = r.wroteDir(dir)
 	}
 	for _, f := range done {
 		c, outcome := f.c, f.outcome
@@ -478,7 +555,6 @@ func (r *run) finish(ctx context.Context) error {
 	if catch[JiraToAsana] && r.hasSource("reconcile") {
 		r.e.metrics.catches.Inc()
 	}
-	return nil
 }
 
 func (r *run) hasSource(src string) bool {

@@ -98,6 +98,9 @@ type Options struct {
 	JiraVersion string
 	// AsanaUploadLimit is the engine's (default Asana's 100 MB).
 	AsanaUploadLimit int64
+	// EngineStore, when set, wraps the store the engine uses (tests count
+	// its calls); the bench's own reads and writes go to the store itself.
+	EngineStore func(store.Store) store.Store
 }
 
 // New starts the bench; everything stops with the test.
@@ -153,7 +156,11 @@ func New(t *testing.T, o Options) *Env {
 	e.Connect(t, "bob")
 
 	e.Metrics = prometheus.NewRegistry()
-	e.Engine, err = syncengine.New(syncengine.Config{Store: st, Clients: e.clients, Enqueuer: e, Log: slog.New(slog.DiscardHandler),
+	engineStore := st
+	if o.EngineStore != nil {
+		engineStore = o.EngineStore(st)
+	}
+	e.Engine, err = syncengine.New(syncengine.Config{Store: engineStore, Clients: e.clients, Enqueuer: e, Log: slog.New(slog.DiscardHandler),
 		Metrics: e.Metrics, AsanaUploadLimit: o.AsanaUploadLimit})
 	if err != nil {
 		t.Fatal(err)
