@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/asanajira/asanajira/internal/bridge"
@@ -89,9 +90,10 @@ func (e *Engine) ReconcileServer(ctx context.Context, serverID string) (Reconcil
 		}
 		projects[l.CreatedBy][key] = true
 	}
+	handled := e.handledOf(serverID)
 	var errs []error
 	for _, owner := range slices.Sorted(maps.Keys(projects)) {
-		seen, recorded, err := e.reconcileAs(ctx, serverID, owner, slices.Sorted(maps.Keys(projects[owner])), since, byIssue)
+		seen, recorded, err := e.reconcileAs(ctx, serverID, owner, slices.Sorted(maps.Keys(projects[owner])), since, byIssue, handled)
 		res.Seen += seen
 		res.Recorded += recorded
 		if err != nil {
@@ -101,11 +103,59 @@ func (e *Engine) ReconcileServer(ctx context.Context, serverID string) (Reconcil
 	if len(errs) > 0 {
 		return res, errors.Join(errs...)
 	}
+	// A later pass's window starts after this one's, and its search after
+	// that start rounded down to the minute (JQL's finest unit).
+	handled.forget(since.Add(-time.Minute))
 	return res, wrap("reconcile: store the cursor", e.st.PutSyncCursor(ctx, cursorName(serverID), start.UTC().Format(time.RFC3339Nano)))
 }
 
+// handled remembers, for one server, the update of each linked issue that
+// a pass of this process handled (recorded a change for, or found told by
+// a webhook): the searches of the passes after it return the issue again
+// until its update leaves their window (the margin and JQL's minutes make
+// that a few minutes, many passes at a short interval), and each would
+// read the store to find the same. Another process (a replica that leads
+// next) starts with none and reads the store, as before.
+type handled struct {
+	mu sync.Mutex
+	at map[int64]time.Time // link → the issue's update handled
+}
+
+func (e *Engine) handledOf(serverID string) *handled {
+	e.handledMu.Lock()
+	defer e.handledMu.Unlock()
+	h := e.handled[serverID]
+	if h == nil {
+		h = &handled{at: map[int64]time.Time{}}
+		e.handled[serverID] = h
+	}
+	return h
+}
+
+// has reports whether the link's issue was handled at this update.
+func (h *handled) has(linkID int64, upd time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	at, ok := h.at[linkID]
+	return ok && at.Equal(upd)
+}
+
+func (h *handled) add(linkID int64, upd time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.at[linkID] = upd
+}
+
+// forget drops the updates before since: no later search returns them.
+func (h *handled) forget(since time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	maps.DeleteFunc(h.at, func(_ int64, at time.Time) bool { return at.Before(since) })
+}
+
 // reconcileAs runs one owner's search.
-func (e *Engine) reconcileAs(ctx context.Context, serverID, owner string, keys []string, since time.Time, byIssue map[string]store.Link) (seen, recorded int, err error) {
+func (e *Engine) reconcileAs(ctx context.Context, serverID, owner string, keys []string, since time.Time, byIssue map[string]store.Link,
+	handled *handled) (seen, recorded int, err error) {
 	jc, _, err := e.clients.Jira(ctx, owner, serverID)
 	if errors.Is(err, bridge.ErrNotConnected) || errors.Is(err, bridge.ErrReconnectNeeded) {
 		e.log.InfoContext(ctx, "reconciliation skips the links of an owner who must connect Jira again", slog.String("owner", owner), slog.Any("error", err))
@@ -141,6 +191,9 @@ func (e *Engine) reconcileAs(ctx context.Context, serverID, owner string, keys [
 		}
 		seen++
 		upd := is.Fields.Updated.Time
+		if handled.has(l.ID, upd) {
+			continue // an earlier pass found what the store would tell
+		}
 		// A change Jira told of at or after the issue's last update (a
 		// webhook delivery, or an earlier pass) has a run that reads the
 		// issue after it: one more would find nothing. Only changes timed
@@ -150,6 +203,7 @@ func (e *Engine) reconcileAs(ctx context.Context, serverID, owner string, keys [
 			return seen, recorded, wrap("reconcile", err)
 		}
 		if told {
+			handled.add(l.ID, upd)
 			continue
 		}
 		ok, err = e.Record(ctx, Change{LinkID: l.ID, Side: SideJira, Source: "reconcile", Kind: KindIssue,
@@ -158,6 +212,7 @@ func (e *Engine) reconcileAs(ctx context.Context, serverID, owner string, keys [
 		if err != nil {
 			return seen, recorded, err
 		}
+		handled.add(l.ID, upd) // recorded now or by an earlier pass (its dedup key)
 		if ok {
 			recorded++
 		}

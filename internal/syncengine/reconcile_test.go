@@ -1,13 +1,17 @@
 package syncengine_test
 
 import (
+	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
+	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/syncengine"
 	"github.com/asanajira/asanajira/internal/syncengine/synctest"
+	"github.com/google/go-cmp/cmp"
 )
 
 // A change whose webhook Jira never delivered is found by reconciliation:
@@ -121,4 +125,60 @@ func TestReconciliationSearchesAsTheOwner(t *testing.T) {
 func metric(t *testing.T, e *synctest.Env, name string, want map[string]string) float64 {
 	t.Helper()
 	return synctest.Metric(t, e.Metrics, name, want)
+}
+
+// observedChecks counts the engine's reads of whether a change was told.
+type observedChecks struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (o *observedChecks) SyncChangeObservedSince(ctx context.Context, linkID int64, side string, at time.Time, sources ...string) (bool, error) {
+	o.n.Add(1)
+	return o.Store.SyncChangeObservedSince(ctx, linkID, side, at, sources...)
+}
+
+// The searches of passes close together return the same updates: a pass
+// reads the store only for an update no earlier pass of the process
+// handled, and still records an update whose webhook was lost.
+func TestReconciliationReadsAnUpdateOnce(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db string) {
+		var checks *observedChecks
+		e := synctest.New(t, synctest.Options{DB: db, EngineStore: func(st store.Store) store.Store {
+			checks = &observedChecks{Store: st}
+			return checks
+		}})
+		ctx := t.Context()
+		pass := func(want syncengine.ReconcileResult, wantChecks int64) {
+			t.Helper()
+			checks.n.Store(0)
+			res, err := e.Engine.ReconcileJira(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, res); diff != "" || checks.n.Load() != wantChecks {
+				t.Fatalf("pass (-want +got):\n%s\nstore read %d times, want %d", diff, checks.n.Load(), wantChecks)
+			}
+		}
+		if _, err := e.JiraAs(t, "bob").AddComment(ctx, "DEMO-1", "Delivered.", nil); err != nil {
+			t.Fatal(err)
+		}
+		e.Sync(t)
+		pass(syncengine.ReconcileResult{Servers: 1, Seen: 1}, 1)
+		pass(syncengine.ReconcileResult{Servers: 1, Seen: 1}, 0)
+
+		if err := e.Jira.SetFaults(fakejira.Faults{DropWebhooks: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.JiraAs(t, "bob").AddComment(ctx, "DEMO-1", "Never delivered.", nil); err != nil {
+			t.Fatal(err)
+		}
+		pass(syncengine.ReconcileResult{Servers: 1, Seen: 1, Recorded: 1}, 1)
+		pass(syncengine.ReconcileResult{Servers: 1, Seen: 1}, 0)
+		e.Sync(t)
+		if e.StoriesWith("Never delivered.") != 1 {
+			t.Fatal("the missed comment did not reach the task")
+		}
+	})
 }

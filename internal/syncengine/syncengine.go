@@ -100,6 +100,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/asanajira/asanajira/internal/asana"
@@ -181,6 +182,9 @@ type Engine struct {
 	// writeLease and uploadLimit are for the copy of attachments.
 	writeLease  time.Duration
 	uploadLimit int64
+	// handled is what reconciliation handled, by server (reconcile.go).
+	handledMu sync.Mutex
+	handled   map[string]*handled
 }
 
 // New returns an Engine.
@@ -222,6 +226,7 @@ func New(cfg Config) (*Engine, error) {
 		ledger:  effects.NewLedger(cfg.Store, effects.Options{Lease: cfg.WriteLease, Log: cfg.Log}),
 		metrics: m, lease: cfg.Lease, maxWrites: cfg.MaxWrites, margin: cfg.ReconcileMargin,
 		lookback: cfg.ReconcileLookback, now: cfg.Now, writeLease: cfg.WriteLease, uploadLimit: cfg.AsanaUploadLimit,
+		handled: map[string]*handled{},
 	}, nil
 }
 
