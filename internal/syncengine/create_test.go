@@ -2,11 +2,14 @@ package syncengine_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/asanajira/asanajira/internal/bridge"
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
+	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/syncengine"
 	"github.com/asanajira/asanajira/internal/syncengine/synctest"
+	"github.com/google/go-cmp/cmp"
 )
 
 // A link the bridge's create made starts with the remote link as the
@@ -56,4 +59,60 @@ func TestFirstRunKeepsTheCreatesRemoteLink(t *testing.T) {
 			t.Errorf("remote links after the rename = %+v, want one titled %q", ls, renamed)
 		}
 	})
+}
+
+// Jira's issue_created of a created issue needs no run of its own once the
+// link's first run is recorded (the copy job's LinkMade): that run reads the
+// issue as created or later. Recorded before it, the delivery starts the
+// run, and LinkMade's change joins it.
+func TestIssueCreatedAfterTheFirstRunIsSeen(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		linkFirst bool
+		want      map[string]string // change's source → outcome ("" pending)
+	}{
+		{"link made first", true, map[string]string{"link": "", "webhook": syncengine.OutcomeNoop}},
+		{"delivery first", false, map[string]string{"link": "", "webhook": ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := synctest.New(t, synctest.Options{})
+			ctx := t.Context()
+			issue, ok := e.Jira.Issue(e.Link.IssueKey)
+			if !ok {
+				t.Fatal("no issue")
+			}
+			created := &jira.WebhookEvent{WebhookEvent: jira.EventIssueCreated, IssueEventTypeName: "issue_created",
+				Timestamp: time.Now().UnixMilli(), Issue: &jira.Issue{ID: issue.ID, Key: e.Link.IssueKey}}
+			steps := []func() error{
+				func() error { return e.Engine.LinkMade(ctx, e.Server.ID, e.Link.TaskGID) },
+				func() error {
+					_, err := e.Engine.RecordJiraEvents(ctx, e.Server.ID, []*jira.WebhookEvent{created})
+					return err
+				},
+			}
+			if !tc.linkFirst {
+				steps[0], steps[1] = steps[1], steps[0]
+			}
+			for _, step := range steps {
+				if err := step(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := map[string]string{}
+			for _, c := range e.Changes(t) {
+				got[c.Source] = c.Outcome
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("outcomes before any run (-want +got):\n%s", diff)
+			}
+			e.Sync(t)
+			for _, c := range e.Changes(t) {
+				if c.AppliedAt.IsZero() {
+					t.Errorf("change %+v left pending by the run", c)
+				}
+			}
+		})
+	}
 }

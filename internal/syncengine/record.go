@@ -127,10 +127,13 @@ func (e *Engine) recordAllTx(ctx context.Context, tx store.Tx, cs []Change) (int
 		if !ok {
 			continue
 		}
-		if customFieldsOnly(c) {
-			// Seen as it is recorded: a run would read both sides to
-			// find nothing to do.
-			if err := tx.FinishSyncChange(ctx, sc.ID, "echo", ""); err != nil {
+		seen, outcome, err := seenAsRecorded(ctx, tx, c)
+		if err != nil {
+			return recorded, err
+		}
+		if seen {
+			// A run would read both sides to find nothing to do.
+			if err := tx.FinishSyncChange(ctx, sc.ID, outcome, ""); err != nil {
 				return recorded, wrap("record", err)
 			}
 			recorded++
@@ -149,6 +152,29 @@ func (e *Engine) recordAllTx(ctx context.Context, tx store.Tx, cs []Change) (int
 		}
 	}
 	return recorded, nil
+}
+
+// seenAsRecorded reports whether change c, just recorded, needs no run of
+// its own, and the outcome it is finished with then: an echo of the
+// sync's own custom fields (customFieldsOnly), or Jira's issue_created of
+// an issue whose link has recorded its first run already (LinkMade, by the
+// link's copy job): the link is stored after Jira created the issue, so
+// that run reads the issue as created, or later. Jira delivers
+// issue_created inside its answer to the create, and the delivery is
+// applied before or after the copy job; applied after, and after the
+// first run had read the issue, it started a second run to find nothing.
+func seenAsRecorded(ctx context.Context, tx store.Tx, c Change) (bool, string, error) {
+	if customFieldsOnly(c) {
+		return true, OutcomeEcho, nil
+	}
+	if c.Side != SideJira || c.Source != "webhook" || c.Detail != "issue_created" && c.Detail != jira.EventIssueCreated {
+		return false, "", nil
+	}
+	made, err := tx.SyncChangeObservedSince(ctx, c.LinkID, SideJira, time.Time{}, "link")
+	if err != nil {
+		return false, "", wrap("record", err)
+	}
+	return made, OutcomeNoop, nil
 }
 
 // customFieldsOnly reports whether c is an Asana change of the task's
