@@ -144,11 +144,7 @@ func (o *observedChecks) SyncChangeObservedSince(ctx context.Context, linkID int
 func TestReconciliationReadsAnUpdateOnce(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db string) {
-		var checks *observedChecks
-		e := synctest.New(t, synctest.Options{DB: db, EngineStore: func(st store.Store) store.Store {
-			checks = &observedChecks{Store: st}
-			return checks
-		}})
+		e, checks := withEngineStore(t, db, func(st store.Store) *observedChecks { return &observedChecks{Store: st} })
 		ctx := t.Context()
 		pass := func(want syncengine.ReconcileResult, wantChecks int64) {
 			t.Helper()

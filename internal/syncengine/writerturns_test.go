@@ -1,10 +1,7 @@
 package syncengine_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -85,11 +82,7 @@ func (w *writerTurns) ReleaseSideEffect(ctx context.Context, scope, key, holder 
 func TestFirstRunWriterTurns(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db string) {
-		var turns *writerTurns
-		e := synctest.New(t, synctest.Options{DB: db, EngineStore: func(st store.Store) store.Store {
-			turns = &writerTurns{Store: st}
-			return turns
-		}})
+		e, turns := withEngineStore(t, db, func(st store.Store) *writerTurns { return &writerTurns{Store: st} })
 		ctx := t.Context()
 		mapFields(t, e, syncengine.Mapping{DomainAliases: demoAliases})
 		// The first link's run makes the project's Jira status and
@@ -97,7 +90,7 @@ func TestFirstRunWriterTurns(t *testing.T) {
 		// create's does.
 		var res syncengine.Result
 		for _, name := range []string{"The first", "The second"} {
-			task := newTask(t, e, name)
+			task := e.NewTask(t, name)
 			_, _, err := e.Bridge().CreateIssue(ctx, bridge.Identity{User: e.Users["alice"], Workspace: e.Seed.Workspace}, task,
 				bridge.Values{"project": "DEMO", "issuetype": "10002", "summary": name}, bridge.CreateHooks{})
 			if err != nil {
@@ -141,32 +134,14 @@ func TestFirstRunWriterTurns(t *testing.T) {
 	})
 }
 
-// newTask adds a task with a name alone to the seeded project, as alice, as
-// the create benchmark's tasks are.
-func newTask(t *testing.T, e *synctest.Env, name string) string {
+// withEngineStore starts the bench with the engine's store wrapped by wrap,
+// and returns the wrapper too.
+func withEngineStore[S store.Store](t *testing.T, db string, wrap func(store.Store) S) (*synctest.Env, S) {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"data": map[string]any{"name": name, "workspace": e.Seed.Workspace, "projects": []string{e.Seed.Project}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.AsanaURL+"/api/1.0/tasks", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+e.Seed.Tokens["alice"])
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Data struct {
-			GID string `json:"gid"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusCreated || out.Data.GID == "" {
-		t.Fatalf("create a task: %s, %v", resp.Status, err)
-	}
-	return out.Data.GID
+	var w S
+	e := synctest.New(t, synctest.Options{DB: db, EngineStore: func(st store.Store) store.Store {
+		w = wrap(st)
+		return w
+	}})
+	return e, w
 }

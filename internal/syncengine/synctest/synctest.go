@@ -9,8 +9,10 @@
 package synctest
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"maps"
@@ -306,6 +308,36 @@ func (e *Env) Connect(t *testing.T, login string) string {
 func (e *Env) Bridge() *bridge.Service {
 	u, _ := url.Parse(e.AsanaURL)
 	return bridge.New(bridge.Config{Store: e.Store, Clients: e.clients, DownloadHosts: []string{u.Host}})
+}
+
+// NewTask adds a task with a name alone to the seeded project through
+// Asana's API, as alice, and returns its gid.
+func (e *Env) NewTask(t *testing.T, name string) string {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"data": map[string]any{"name": name, "workspace": e.Seed.Workspace, "projects": []string{e.Seed.Project}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.AsanaURL+"/api/1.0/tasks", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.Seed.Tokens["alice"])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data struct {
+			GID string `json:"gid"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusCreated || out.Data.GID == "" {
+		t.Fatalf("create a task: %s, %v", resp.Status, err)
+	}
+	return out.Data.GID
 }
 
 // DisconnectJira forgets a user's Jira connection (tokens and credential).
