@@ -1,12 +1,14 @@
 package syncengine_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/asanajira/asanajira/internal/bridge"
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
 	"github.com/asanajira/asanajira/internal/jira"
+	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/syncengine"
 	"github.com/asanajira/asanajira/internal/syncengine/synctest"
 	"github.com/google/go-cmp/cmp"
@@ -112,6 +114,59 @@ func TestIssueCreatedAfterTheFirstRunIsSeen(t *testing.T) {
 				if c.AppliedAt.IsZero() {
 					t.Errorf("change %+v left pending by the run", c)
 				}
+			}
+		})
+	}
+}
+
+// A link's first run stores the projects of its task as it read them, so
+// the Asana intake does not read the task again to know which projects'
+// events tell of it; a task in a project the intake does not watch yet is
+// left to the intake, which starts watching the project as it maps it.
+func TestFirstRunMapsTheTasksProjects(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		watched   bool
+		wantToMap bool
+	}{
+		{"project watched", true, false},
+		{"project not watched yet", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := synctest.New(t, synctest.Options{})
+			ctx := t.Context()
+			if tc.watched {
+				if err := e.Store.PutAsanaTaskProjects(ctx, e.Link.TaskGID, e.Seed.Workspace, []string{e.Seed.Project}, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := e.Store.RefreshAsanaProjects(ctx, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			task := e.NewTask(t, "Mapped by its first run")
+			if _, _, err := e.Bridge().CreateIssue(ctx, bridge.Identity{User: e.Users["alice"], Workspace: e.Seed.Workspace}, task,
+				bridge.Values{"project": "DEMO", "issuetype": "10002", "summary": "Mapped by its first run"}, bridge.CreateHooks{}); err != nil {
+				t.Fatal(err)
+			}
+			l, err := e.Store.GetLinkByTask(ctx, e.Server.ID, task)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Engine.LinkMade(ctx, e.Server.ID, task); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.Engine.SyncLink(ctx, l.ID); err != nil {
+				t.Fatal(err)
+			}
+			toMap, err := e.Store.AsanaTasksToMap(ctx, time.Now().Add(-time.Hour), 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := slices.ContainsFunc(toMap, func(m store.AsanaTaskToMap) bool { return m.TaskGID == task })
+			if got != tc.wantToMap {
+				t.Errorf("the new link's task left to the intake to map: %v, want %v", got, tc.wantToMap)
 			}
 		})
 	}

@@ -89,7 +89,7 @@ func (e *Engine) syncLink(ctx context.Context, linkID int64, force bool) (Result
 	if err != nil {
 		return Result{}, wrap("sync link", err)
 	}
-	r := &run{e: e, link: link, set: set, owner: owner, leased: leased, state: state, pending: pending, started: e.now(),
+	r := &run{e: e, link: link, set: set, owner: owner, leased: leased, firstRun: state.LastSyncedAt.IsZero(), state: state, pending: pending, started: e.now(),
 		wrote: map[string]bool{}, errs: map[string]*SyncError{}, deferred: map[string]bool{}, fieldEcho: map[string]bool{}, force: force}
 	if !set.Enabled {
 		return Result{}, r.finish(ctx) // switched off since they were recorded: each is a noop
@@ -137,6 +137,8 @@ type run struct {
 	link  store.Link
 	set   store.SyncSettings
 	owner string // the lease owner
+	// firstRun: the link was never synced before this run.
+	firstRun bool
 	// leased is when the lease was last taken or renewed, by this
 	// process's clock, read before the statement (see renew).
 	leased  time.Time
@@ -483,6 +485,9 @@ func (r *run) end(ctx context.Context) error {
 		if err := markFinished(ctx, tx, done); err != nil {
 			return err
 		}
+		if err := r.mapTask(ctx, tx); err != nil {
+			return err
+		}
 		return wrap("release the lease", tx.ReleaseSyncLease(ctx, r.link.ID, r.owner))
 	})
 	if err != nil {
@@ -490,6 +495,29 @@ func (r *run) end(ctx context.Context) error {
 	}
 	r.count(done)
 	return nil
+}
+
+// mapTask stores, on a link's first run, the projects of its task as the
+// run read them, in the run's last transaction: the Asana intake would
+// read the task again for them (GET /tasks/{gid}?opt_fields=projects, and
+// a write of its own) to know the projects whose events tell of it. Only
+// when the intake watches each of them already: a task in a project new to
+// it is left to the intake, which starts watching the project as it maps
+// the task.
+func (r *run) mapTask(ctx context.Context, tx store.Tx) error {
+	if !r.firstRun || r.task == nil || len(r.task.Projects) == 0 {
+		return nil
+	}
+	projects := make([]string, 0, len(r.task.Projects))
+	for _, p := range r.task.Projects {
+		if _, err := tx.GetAsanaProject(ctx, p.GID); errors.Is(err, store.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return wrap("map the task's projects", err)
+		}
+		projects = append(projects, p.GID)
+	}
+	return wrap("map the task's projects", tx.PutAsanaTaskProjects(ctx, r.link.TaskGID, r.link.WorkspaceGID, projects, r.e.now()))
 }
 
 // finish marks every change the run saw with its outcome, and counts them.
