@@ -222,18 +222,21 @@ func (s *Server) uiTask(w http.ResponseWriter, r *http.Request, _ *user) {
 		cfs = append(cfs, o)
 	}
 	pattern := s.st.app.MatchURLPattern
-	s.mu.Unlock()
-	for _, a := range atts {
-		a["widget"] = pattern != "" && a["url"] != "" && s.MatchesApp(a["url"].(string))
-	}
 	assignee := ""
 	if a, ok := full["assignee"].(obj); ok {
 		assignee, _ = a["name"].(string)
 	}
-	writeJSON(w, http.StatusOK, obj{"gid": t.gid, "name": t.name, "notes": t.notes, "html_notes": t.htmlNotes,
+	// The task's fields are read under the lock: the API edits them
+	// meanwhile.
+	out := obj{"gid": t.gid, "name": t.name, "notes": t.notes, "html_notes": t.htmlNotes,
 		"completed": t.completed, "assignee": assignee, "due_on": t.dueOn, "permalink_url": full["permalink_url"],
 		"custom_fields": cfs, "attachments": atts, "stories": stories, "project": project,
-		"assignee_gid": t.assignee, "users": users, "section": t.sections[project], "sections": sections})
+		"assignee_gid": t.assignee, "users": users, "section": t.sections[project], "sections": sections}
+	s.mu.Unlock()
+	for _, a := range atts {
+		a["widget"] = pattern != "" && a["url"] != "" && s.MatchesApp(a["url"].(string))
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // uiUpdate changes a task from the pane, as a person does in Asana: the
