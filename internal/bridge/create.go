@@ -347,10 +347,14 @@ func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServ
 		rec.Answer, rec.Claimed = &a, sc.Claimed
 	}
 	txDone := timePhase(ctx, "link.tx")
-	err := s.st.InTx(context.WithoutCancel(ctx), func(tx store.Tx) error {
+	// Jira has the issue now: the link is stored even when the request's
+	// deadline passed meanwhile (a slow or failing remote link), or a
+	// repeat would find neither the link nor the fingerprint.
+	sctx := context.WithoutCancel(ctx)
+	err := s.st.InTx(sctx, func(tx store.Tx) error {
 		l := store.Link{WorkspaceGID: id.Workspace, TaskGID: taskGID, JiraServerID: srv.ID, IssueID: c.IssueID, IssueKey: c.IssueKey, CreatedBy: id.User}
 		done := timePhase(ctx, "link.insert")
-		err := tx.CreateLinkOfCreate(ctx, &l, rec)
+		err := tx.CreateLinkOfCreate(sctx, &l, rec)
 		done()
 		if err != nil {
 			return err
@@ -358,7 +362,7 @@ func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServ
 		c.LinkID = l.ID
 		if hooks.Linked != nil {
 			defer timePhase(ctx, "link.hook")()
-			return hooks.Linked(ctx, tx, l, c)
+			return hooks.Linked(sctx, tx, l, c)
 		}
 		return nil
 	})
