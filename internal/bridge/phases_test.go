@@ -10,6 +10,7 @@ import (
 
 	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/bridge/bridgetest"
+	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
 	"github.com/asanajira/asanajira/internal/store"
 )
 
@@ -56,5 +57,41 @@ func TestCreateReportsItsPhases(t *testing.T) {
 	// The claim finds the link: no read before it.
 	if diff := cmp.Diff([]string{"form.asana_task", "form", "claim", "create"}, p.names); diff != "" {
 		t.Errorf("phases of a repeat (-want +got):\n%s", diff)
+	}
+}
+
+// Jira created the issue, then the request's deadline passed while the
+// remote link was being added: the link is stored all the same, or a
+// repeat would find neither the link nor the issue's fingerprint.
+func TestCreateStoresItsLinkAfterTheDeadline(t *testing.T) {
+	t.Parallel()
+	e := bridgetest.New(t, bridgetest.Options{JiraTimeout: 2 * time.Second})
+	if err := e.Store.PutWorkspace(t.Context(), store.Workspace{GID: e.Seed.Workspace, Name: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Store.PutConnection(t.Context(), store.Connection{WorkspaceGID: e.Seed.Workspace, JiraServerID: e.Server.ID, IsDefault: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Every request about an existing DEMO issue (the create's remote
+	// link) answers only once the bridge gave up on it.
+	if err := e.Jira.SetFaults(fakejira.Faults{LatencyMS: 4_000, PathPrefix: "/jira/rest/api/2/issue/DEMO-"}); err != nil {
+		t.Fatal(err)
+	}
+	task := e.Seed.Tasks[2]
+	id := bridge.Identity{User: e.Alice, Workspace: e.Seed.Workspace}
+	values := bridge.Values{"project": "DEMO", "issuetype": "10002", "summary": task.Name}
+	c, _, err := e.Bridge.CreateIssue(t.Context(), id, task.GID, values, bridge.CreateHooks{})
+	if err != nil {
+		t.Fatalf("create whose remote link outlived the deadline: %v", err)
+	}
+	if c.RemoteLinked {
+		t.Error("the remote link was not added, yet the create says it was")
+	}
+	l, err := e.Store.GetLinkByTask(t.Context(), e.Server.ID, task.GID)
+	if err != nil {
+		t.Fatalf("the link was not stored: %v", err)
+	}
+	if l.IssueKey != c.IssueKey || l.ID != c.LinkID {
+		t.Errorf("stored link %s (%d), the create answered %s (%d)", l.IssueKey, l.ID, c.IssueKey, c.LinkID)
 	}
 }

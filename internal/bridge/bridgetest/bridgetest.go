@@ -113,6 +113,9 @@ type Env struct {
 type Options struct {
 	// WrapStore puts fault injection around the store the bridge uses.
 	WrapStore func(store.Store) store.Store
+	// JiraTimeout is the bridge's bound on one request's Jira calls
+	// (bridge.Config.JiraTimeout; zero keeps its default).
+	JiraTimeout time.Duration
 }
 
 // New starts the bench; everything stops with the test.
@@ -178,7 +181,8 @@ func New(t *testing.T, o Options) *Env {
 		bst = o.WrapStore(st)
 	}
 	host, _ := url.Parse(ats.URL)
-	e.Bridge = bridge.New(bridge.Config{Store: bst, Clients: clients, Log: slog.New(slog.DiscardHandler), DownloadHosts: []string{host.Host}})
+	e.Bridge = bridge.New(bridge.Config{Store: bst, Clients: clients, Log: slog.New(slog.DiscardHandler), DownloadHosts: []string{host.Host},
+		JiraTimeout: o.JiraTimeout})
 
 	issue, ok := fj.Issue("DEMO-1")
 	if !ok {
