@@ -80,13 +80,7 @@ func TestRequestPathsUseIndexes(t *testing.T) {
 				if intakeState(s.query) {
 					continue
 				}
-				var problems []string
-				if w.Database == harness.SQLite {
-					problems = sqlitePlan(t, db, s)
-				} else {
-					problems = postgresPlan(t, db, s)
-				}
-				for _, p := range problems {
+				for _, p := range planProblems(t, w, db, s) {
 					// The list of servers may read them all; what it reads
 					// per server (counts) must still go by index.
 					if listsEveryServer(s.query) && (strings.Contains(p, "SCAN jira_servers") || strings.Contains(p, "Seq Scan on jira_servers")) {
@@ -279,22 +273,40 @@ func sqlitePlan(t *testing.T, db *sql.DB, s statement) []string {
 	return problems
 }
 
+// withoutSeqScans begins a transaction that plans with sequential scans
+// off; the caller rolls it back.
+func withoutSeqScans(t *testing.T, db *sql.DB) *sql.Tx {
+	t.Helper()
+	tx, err := db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(t.Context(), "SET LOCAL enable_seqscan = off"); err != nil {
+		_ = tx.Rollback()
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// planProblems lists what is wrong with a statement's plan on the world's
+// database (sqlitePlan, postgresPlan).
+func planProblems(t *testing.T, w *harness.World, db *sql.DB, s statement) []string {
+	t.Helper()
+	if w.Database == harness.SQLite {
+		return sqlitePlan(t, db, s)
+	}
+	return postgresPlan(t, db, s)
+}
+
 // postgresPlan lists what is wrong with a statement's plan on PostgreSQL,
 // asked with sequential scans off (on tables this small the planner would
 // rightly prefer them): a Seq Scan left means no index can serve it.
 func postgresPlan(t *testing.T, db *sql.DB, s statement) []string {
 	t.Helper()
-	ctx := t.Context()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx := withoutSeqScans(t, db)
 	defer tx.Rollback() //nolint:errcheck // EXPLAIN changes nothing
-	if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
-		t.Fatal(err)
-	}
 	var raw []byte
-	if err := tx.QueryRowContext(ctx, "EXPLAIN (FORMAT JSON) "+s.query, s.args...).Scan(&raw); err != nil {
+	if err := tx.QueryRowContext(t.Context(), "EXPLAIN (FORMAT JSON) "+s.query, s.args...).Scan(&raw); err != nil {
 		t.Errorf("EXPLAIN of a statement of %s: %v\n%s", s.path, err, oneLine(s.query))
 		return nil
 	}

@@ -119,3 +119,82 @@ func sqlitePlanText(t *testing.T, db *sql.DB, s statement) string {
 	}
 	return b.String()
 }
+
+// TestLinkCopyClaimsUseTheirIndexes checks the claims of a link's pending
+// copy job: the request's, by the link's key (ClaimLinkCopy), and the
+// sweep's of the marks no request cleared (ClaimLinkCopies), which must
+// read the marked links through their partial index (links_copy_pending)
+// and so never the links whose job was enqueued long ago.
+func TestLinkCopyClaimsUseTheirIndexes(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{harness.SQLite, harness.Postgres} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			w, rec := startRecorded(t, db)
+			ctx := t.Context()
+			st := w.App.Store()
+			rec.during("the request's claim of its link's copy")
+			must(t, st.InTx(ctx, func(tx store.Tx) error {
+				_, _, err := tx.ClaimLinkCopy(ctx, 1)
+				return err
+			}))
+			rec.during("the sweep of pending copies")
+			must(t, st.InTx(ctx, func(tx store.Tx) error {
+				_, err := tx.ClaimLinkCopies(ctx, time.Now().Add(-time.Hour), 100)
+				return err
+			}))
+			stmts := rec.stop()
+			if len(stmts) != 2 {
+				t.Fatalf("%d statements recorded, want 2", len(stmts))
+			}
+			rdb := readDB(t, w)
+			for _, s := range stmts {
+				for _, p := range planProblems(t, w, rdb, s) {
+					t.Errorf("%s ran a statement that %s:\n%s", s.path, p, oneLine(s.query))
+				}
+			}
+			sweep := stmts[1]
+			var plan string
+			if w.Database == harness.SQLite {
+				plan = sqlitePlanText(t, rdb, sweep)
+			} else {
+				plan = postgresPlanText(t, rdb, sweep)
+			}
+			if !strings.Contains(plan, "links_copy_pending") {
+				t.Errorf("the sweep does not read the marked links by their index:\n%s", plan)
+			}
+		})
+	}
+}
+
+// postgresPlanText is EXPLAIN's text, planned as postgresPlan plans
+// (sequential scans last), so that a small table is not read whole.
+func postgresPlanText(t *testing.T, db *sql.DB, s statement) string {
+	t.Helper()
+	tx := withoutSeqScans(t, db)
+	defer tx.Rollback() //nolint:errcheck // EXPLAIN changes nothing
+	rows, err := tx.QueryContext(t.Context(), "EXPLAIN "+s.query, s.args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(line + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

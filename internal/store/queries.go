@@ -419,11 +419,51 @@ func scanLink(row scanner) (Link, error) {
 // issue is already linked on the server (without a unique violation, so the
 // surrounding transaction stays usable).
 func (q queries) CreateLink(ctx context.Context, l *Link) error {
+	return q.insertLink(ctx, l, false)
+}
+
+// insertLink is CreateLink, marking the link's copy job pending when
+// copyPending.
+func (q queries) insertLink(ctx context.Context, l *Link, copyPending bool) error {
 	now := q.now()
-	err := q.q.QueryRowContext(ctx, `INSERT INTO links (workspace_gid, task_gid, jira_server_id, issue_id, issue_key, issue_project, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`,
-		l.WorkspaceGID, l.TaskGID, l.JiraServerID, l.IssueID, l.IssueKey, issueProject(l.IssueKey), l.CreatedBy, now).Scan(&l.ID)
+	err := q.q.QueryRowContext(ctx, `INSERT INTO links (workspace_gid, task_gid, jira_server_id, issue_id, issue_key, issue_project, created_by, created_at, copy_pending)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id`,
+		l.WorkspaceGID, l.TaskGID, l.JiraServerID, l.IssueID, l.IssueKey, issueProject(l.IssueKey), l.CreatedBy, now, copyPending).Scan(&l.ID)
 	return q.linkInserted(l, now, err)
+}
+
+func (q queries) ClaimLinkCopy(ctx context.Context, id int64) (Link, bool, error) {
+	l, err := scanLink(q.q.QueryRowContext(ctx, `UPDATE links SET copy_pending = FALSE WHERE id = $1 AND copy_pending
+		RETURNING `+linkColumns, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Link{}, false, nil
+	}
+	if err != nil {
+		return Link{}, false, q.wrap(fmt.Sprint("claim the copy of link ", id), err)
+	}
+	return l, true, nil
+}
+
+func (q queries) ClaimLinkCopies(ctx context.Context, before time.Time, limit int) ([]Link, error) {
+	// The mark is checked again on the row updated: of two sweeps that
+	// chose the same link, the second finds it cleared (PostgreSQL
+	// re-reads a row another transaction updated meanwhile) and skips it.
+	rows, err := q.q.QueryContext(ctx, `UPDATE links SET copy_pending = FALSE WHERE copy_pending AND id IN (
+			SELECT id FROM links WHERE copy_pending AND created_at < $1 ORDER BY created_at LIMIT $2)
+		RETURNING `+linkColumns, dbTime(before), limit)
+	if err != nil {
+		return nil, q.wrap("claim the copies of links marked before "+before.String(), err)
+	}
+	defer rows.Close()
+	var out []Link
+	for rows.Next() {
+		l, err := scanLink(rows)
+		if err != nil {
+			return nil, q.wrap("claim the copies of links", err)
+		}
+		out = append(out, l)
+	}
+	return out, q.wrap("claim the copies of links", rows.Err())
 }
 
 func (q queries) CreateLinkOfCreate(ctx context.Context, l *Link, c LinkOfCreate) error {
@@ -452,8 +492,8 @@ func (q queries) CreateLinkOfCreate(ctx context.Context, l *Link, c LinkOfCreate
 		}
 	}
 	err := q.q.QueryRowContext(ctx, `WITH l AS (
-			INSERT INTO links (workspace_gid, task_gid, jira_server_id, issue_id, issue_key, issue_project, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id),
+			INSERT INTO links (workspace_gid, task_gid, jira_server_id, issue_id, issue_key, issue_project, created_by, created_at, copy_pending)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $23) ON CONFLICT DO NOTHING RETURNING id),
 		k AS (UPDATE idempotency_keys SET result = $9 WHERE scope = $10 AND key = $11 AND EXISTS (SELECT 1 FROM l)),
 		f AS (INSERT INTO sync_field_state (`+syncFieldStateColumns+`)
 			SELECT id, $12, $13, $14, $15, $16, $8 FROM l WHERE $12 <> ''
@@ -466,13 +506,13 @@ func (q queries) CreateLinkOfCreate(ctx context.Context, l *Link, c LinkOfCreate
 		SELECT id FROM l`,
 		l.WorkspaceGID, l.TaskGID, l.JiraServerID, l.IssueID, l.IssueKey, issueProject(l.IssueKey), l.CreatedBy, now,
 		result, c.Claim.Scope, c.Claim.Key, rl.Field, rl.AsanaValue, rl.JiraValue, rl.Written, rl.Seq,
-		a.Signature, a.Route, a.Status, a.Response, a.ExpiresAt, c.Claimed).Scan(&l.ID)
+		a.Signature, a.Route, a.Status, a.Response, a.ExpiresAt, c.Claimed, c.CopyPending).Scan(&l.ID)
 	return q.linkInserted(l, now, err)
 }
 
 // createLinkOfCreate is CreateLinkOfCreate as a statement for each record.
 func (q queries) createLinkOfCreate(ctx context.Context, l *Link, c LinkOfCreate) error {
-	if err := q.CreateLink(ctx, l); err != nil {
+	if err := q.insertLink(ctx, l, c.CopyPending); err != nil {
 		return err
 	}
 	if c.Claim.Key != "" {

@@ -42,6 +42,11 @@ type LinkOfCreate struct {
 	// that copy records its own answer.
 	Answer  *SignedRequest
 	Claimed bool
+	// CopyPending marks the link as having its after-link work (the
+	// copy_attachments job) still to enqueue: the caller enqueues it once
+	// the link committed (ClaimLinkCopy), and a sweep enqueues what a
+	// crash left marked (ClaimLinkCopies).
+	CopyPending bool
 }
 
 // SignedRequestQueries are the reads and writes of the replay cache.

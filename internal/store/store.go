@@ -81,6 +81,16 @@ type Queries interface {
 	// link (LinkOfCreate), in one statement on PostgreSQL; when the link is
 	// not stored (ErrConflict), none of it is written.
 	CreateLinkOfCreate(ctx context.Context, l *Link, c LinkOfCreate) error
+	// ClaimLinkCopy clears the mark of a link whose copy job is still to
+	// enqueue (LinkOfCreate.CopyPending) and returns the link; ok is
+	// false, and nothing is written, when the link is not marked (its job
+	// was enqueued already) or is gone. Run in the transaction that
+	// inserts the job, it makes one of any number of enqueuers insert it.
+	ClaimLinkCopy(ctx context.Context, id int64) (l Link, ok bool, err error)
+	// ClaimLinkCopies is ClaimLinkCopy for up to limit links marked
+	// before before, oldest first: the sweep of the marks no request
+	// cleared.
+	ClaimLinkCopies(ctx context.Context, before time.Time, limit int) ([]Link, error)
 	GetLinkByTask(ctx context.Context, jiraServerID, taskGID string) (Link, error)
 	GetLinkByIssue(ctx context.Context, jiraServerID, issueID string) (Link, error)
 	ListLinksByTask(ctx context.Context, taskGID string) ([]Link, error)
