@@ -40,19 +40,26 @@ type testClients struct {
 	jiraAuth  map[string]http.RoundTripper // Asana user gid -> Jira auth
 	asanaTok  map[string]string            // Asana user gid -> token
 	server    store.JiraServer
+	// others are more server records on the same emulator, each user
+	// connected to them as to server.
+	others map[string]store.JiraServer
 }
 
 func (c *testClients) Jira(_ context.Context, user, serverID string) (*jira.Client, store.JiraServer, error) {
 	c.mu.Lock()
 	rt, ok := c.jiraAuth[user]
+	srv, other := c.others[serverID]
 	c.mu.Unlock()
-	if !ok || serverID != c.server.ID {
+	if !other {
+		srv = c.server
+	}
+	if !ok || srv.ID != serverID {
 		return nil, store.JiraServer{}, fmt.Errorf("test clients: %s on %s: %w", user, serverID, bridge.ErrNotConnected)
 	}
 	// Interactive callers want a short Retry-After ceiling: a long wait is
 	// reported, not slept through.
 	jc, err := jira.New(c.jiraBase, jira.NewHTTPClient(rt, 0), jira.WithRetryPolicy(jira.RetryPolicy{MaxAttempts: 2, BaseDelay: 50 * time.Millisecond, MaxDelay: 200 * time.Millisecond, MaxRetryAfter: time.Second}))
-	return jc, c.server, err
+	return jc, srv, err
 }
 
 func (c *testClients) Asana(_ context.Context, user string) (*asana.Client, error) {
@@ -95,6 +102,9 @@ type envOptions struct {
 	metaTTL         time.Duration
 	// wrapJira puts a handler in front of the Jira emulator.
 	wrapJira func(http.Handler) http.Handler
+	// wrapAsana puts a handler in front of the Asana emulator (its API and
+	// App Components calls alike).
+	wrapAsana func(http.Handler) http.Handler
 	// postgres stores on PostgreSQL (pgtest) instead of SQLite; not with
 	// queue, and dbPath is empty.
 	postgres bool
@@ -132,7 +142,11 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ats := httptest.NewServer(fa)
+	var ah http.Handler = fa
+	if o.wrapAsana != nil {
+		ah = o.wrapAsana(fa)
+	}
+	ats := httptest.NewServer(ah)
 	t.Cleanup(ats.Close)
 	t.Cleanup(fa.Close)
 	e.asana, e.asanaURL = fa, ats.URL

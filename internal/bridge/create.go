@@ -125,36 +125,143 @@ type createResult struct {
 // or the form rejects comes back as a *FieldErrors together with the form
 // to show again. Creation is idempotent per (server, task): a double
 // click, a retried request or two replicas racing produce one issue.
+//
+// When the server is known before the form is built (the values name one
+// of the workspace's servers, or the workspace has one), the creation's
+// claim, and the globalId search once the claim is held, run while the
+// form is built (createBesideForm): the request waits for the longer of
+// the two rather than for both.
 func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, values Values, hooks CreateHooks) (*Created, *Form, error) {
 	ctx, cancel := s.jiraCtx(ctx)
 	defer cancel()
 	defer timePhase(ctx, "create")()
-	done := timePhase(ctx, "form")
-	form, err := s.buildForm(ctx, id, taskGID, values)
-	done()
+	servers, err := s.workspaceServers(ctx, id.Workspace)
 	if err != nil {
 		return nil, nil, err
 	}
+	start := formStart{servers: servers, read: true}
+	srv, known := submittedServer(servers, values)
+	if !known && len(servers) == 1 {
+		srv, known = servers[0], true
+	}
+	if known {
+		// Not connected to Jira there: the form tells it, as it would
+		// without the claim.
+		if start.jc, start.srv, err = s.jiraFor(ctx, id.User, srv.ID); err == nil {
+			return s.createBesideForm(ctx, id, taskGID, values, hooks, start)
+		}
+	}
+	form, in, err := s.submittedForm(ctx, id, taskGID, values, start)
+	if err != nil {
+		return nil, form, err
+	}
+	c, err := s.createOnce(ctx, id, form.jc, form.srv, form.task, in, hooks, nil)
+	return c, form, applyFieldErrors(err, form)
+}
+
+// submittedForm builds the form a submit was made from and checks the
+// values against it: a *FieldErrors, set on the form, when the form
+// offers no such choice or cannot create the issue.
+func (s *Service) submittedForm(ctx context.Context, id Identity, taskGID string, values Values, start formStart) (*Form, jira.IssueInput, error) {
+	done := timePhase(ctx, "form")
+	form, err := s.buildForm(ctx, id, taskGID, values, start)
+	done()
+	if err != nil {
+		return nil, jira.IssueInput{}, err
+	}
 	if fe := form.unoffered(values); fe != nil {
 		fe.Apply(form)
-		return nil, form, fe
+		return form, jira.IssueInput{}, fe
 	}
 	if !form.CanSubmit {
 		fe := &FieldErrors{Message: "This issue type has required fields this form cannot set; use the link to create it in Jira."}
 		fe.Apply(form)
-		return nil, form, fe
+		return form, jira.IssueInput{}, fe
 	}
 	in, fe := form.issueInput(values)
 	if fe != nil {
 		fe.Apply(form)
-		return nil, form, fe
+		return form, jira.IssueInput{}, fe
 	}
-	c, err := s.createOnce(ctx, id, form.jc, form.srv, form.task, in, hooks)
+	return form, in, nil
+}
+
+// applyFieldErrors sets a create's field errors (Jira's refusal) on the
+// form it was made from, and returns err.
+func applyFieldErrors(err error, form *Form) error {
 	var ferr *FieldErrors
 	if errors.As(err, &ferr) {
 		ferr.Apply(form)
 	}
-	return c, form, err
+	return err
+}
+
+// firstClaim is how a create's first claim went when it was taken while
+// the form was built: the claim's error, and the globalId search made
+// once the claim was held (nil when it was not).
+type firstClaim struct {
+	err    error
+	search *globalIDSearch
+}
+
+// createBesideForm is CreateIssue on a server known before the form is
+// built (start.srv, with the user's client start.jc): the creation's
+// claim, and then the globalId search, run while the form is built.
+//
+// The search follows the claim, as in createOnce, so a repeat of a signed
+// request asks nothing of Jira but what its form reads, as before (a
+// search beside the claim's statement would send one for every repeat,
+// and gained nothing when measured: see bench/README.md); a repeat
+// cancels the form. A claim
+// taken for a submit whose form then fails (an error, a refused value, a
+// form that cannot create) is released as a failed create releases it, so
+// the request's record of its signature is answered as any failure after
+// the claim (appcomponents' onceWithin), and a repeat of the submit gets
+// that answer. A form built for another server (a task routed elsewhere)
+// releases it too, and the create is claimed anew there, after the form.
+func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID string, values Values, hooks CreateHooks, start formStart) (*Created, *Form, error) {
+	srv, key := start.srv, start.srv.ID+":"+taskGID
+	fctx, cancelForm := context.WithCancel(ctx)
+	defer cancelForm()
+	sctx, cancelSearch := context.WithCancel(ctx)
+	defer cancelSearch()
+	claimed := make(chan firstClaim, 1)
+	go func() {
+		r := firstClaim{err: s.claimCreation(ctx, key, srv.ID, taskGID, hooks.Signed)}
+		switch {
+		case r.err == nil:
+			found := s.searchGlobalID(sctx, start.jc, taskGID)
+			r.search = &found
+		case !errors.Is(r.err, store.ErrConflict):
+			// A repeat, or the store failing: no form is needed.
+			cancelForm()
+		}
+		claimed <- r
+	}()
+	form, in, ferr := s.submittedForm(fctx, id, taskGID, values, start)
+	if ferr != nil || form.srv.ID != srv.ID {
+		cancelSearch()
+	}
+	done := timePhase(ctx, "await")
+	first := <-claimed
+	done()
+	switch {
+	case errors.Is(first.err, ErrRepeat):
+		return nil, form, first.err
+	case first.err != nil && !errors.Is(first.err, store.ErrConflict):
+		return nil, form, fmt.Errorf("bridge: claim issue creation: %w", first.err)
+	case ferr != nil || form.srv.ID != srv.ID:
+		if first.err == nil {
+			s.releaseClaim(ctx, key)
+		}
+		if ferr != nil {
+			return nil, form, ferr
+		}
+		c, err := s.createOnce(ctx, id, form.jc, form.srv, form.task, in, hooks, nil)
+		return c, form, applyFieldErrors(err, form)
+	}
+	c, err := s.createOnce(ctx, id, form.jc, form.srv, form.task, in, hooks, &first)
+	return c, form, applyFieldErrors(err, form)
 }
 
 // createOnce creates the issue for a task unless the task already has one
@@ -175,12 +282,27 @@ func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, 
 // the create (store.ClaimCreation): on PostgreSQL one round trip and one
 // log flush, no transaction around it. The globalId search starts once it
 // returned, so a repeat of a signed request asks nothing of Jira.
-func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, hooks CreateHooks) (*Created, error) {
+//
+// first, when set, is the first claim, taken (and the search made after
+// it) while the form was built (createBesideForm): the same order, beside
+// the form's reads. Its search counts only when that claim was taken; a
+// claim taken again after awaitCreation searches anew. The form is built
+// with the values before anything is asked of Jira, so a claim taken for
+// values the form then refuses creates nothing and is released as a
+// failed create's is.
+func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, hooks CreateHooks,
+	first *firstClaim) (*Created, error) {
 	key := srv.ID + ":" + task.GID
+	var search *globalIDSearch
 	for {
 		// A task linked already is a conflict too: awaitCreation below
 		// then answers with its issue.
-		err := s.claimCreation(ctx, key, srv.ID, task.GID, hooks.Signed)
+		var err error
+		if first != nil {
+			err, search, first = first.err, first.search, nil
+		} else {
+			err, search = s.claimCreation(ctx, key, srv.ID, task.GID, hooks.Signed), nil
+		}
 		if err == nil || errors.Is(err, ErrRepeat) {
 			if err != nil {
 				return nil, err
@@ -197,17 +319,24 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 		if !retry {
 			// The other attempt failed: try again, still guarded by the
 			// remote link check below (made now, after that failure).
+			search = nil
 			break
 		}
 	}
-	c, err := s.createClaimed(ctx, id, jc, srv, task, in, hooks)
+	c, err := s.createClaimed(ctx, id, jc, srv, task, in, hooks, search)
 	if err != nil {
-		res, _ := json.Marshal(createResult{Failed: true})
-		if cerr := s.st.CompleteIdempotencyKey(context.WithoutCancel(ctx), createScope, key, res); cerr != nil {
-			s.log.WarnContext(ctx, "could not release an issue creation claim", slog.Any("error", cerr))
-		}
+		s.releaseClaim(ctx, key)
 	}
 	return c, err
+}
+
+// releaseClaim marks a creation's claim failed, on a context the request's
+// end does not cancel: whoever waits for it (awaitCreation) tries again.
+func (s *Service) releaseClaim(ctx context.Context, key string) {
+	res, _ := json.Marshal(createResult{Failed: true})
+	if err := s.st.CompleteIdempotencyKey(context.WithoutCancel(ctx), createScope, key, res); err != nil {
+		s.log.WarnContext(ctx, "could not release an issue creation claim", slog.Any("error", err))
+	}
 }
 
 // claimCreation claims the creation of a task's issue (key), with the
@@ -217,7 +346,9 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 func (s *Service) claimCreation(ctx context.Context, key, serverID, taskGID string, signed *SignedCreate) error {
 	k := store.IdempotencyKey{Scope: createScope, Key: key, ExpiresAt: s.now().Add(createClaimTTL)}
 	var sig *store.SignedRequest
-	if signed != nil {
+	if signed != nil && !signed.Claimed {
+		// A request whose record a claim taken and released already
+		// made (createBesideForm) records it no more.
 		sig = &signed.Request
 	}
 	done := timePhase(ctx, "claim")
@@ -279,19 +410,37 @@ func (s *Service) awaitCreation(ctx context.Context, user string, jc *jira.Clien
 	}
 }
 
+// globalIDSearch is Jira's answer to the search for the issue whose
+// remote link names a task (GlobalID).
+type globalIDSearch struct {
+	found *jira.SearchResult
+	err   error
+}
+
+func (s *Service) searchGlobalID(ctx context.Context, jc *jira.Client, taskGID string) globalIDSearch {
+	done := timePhase(ctx, "lookup")
+	defer done()
+	found, err := jc.Search(ctx, jira.SearchOptions{JQL: fmt.Sprintf(`issue in issuesWithRemoteLinksByGlobalId(%q)`, GlobalID(taskGID)),
+		MaxResults: 1, Fields: []string{"summary"}})
+	return globalIDSearch{found: found, err: err}
+}
+
+// createClaimed creates the issue once the claim is held (or the other
+// attempt failed). search is the globalId search made once the claim was
+// taken, if it was made already.
 func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput,
-	hooks CreateHooks) (*Created, error) {
+	hooks CreateHooks, search *globalIDSearch) (*Created, error) {
 	// A previous attempt may have created the issue and died before
 	// storing the link: Jira knows it by the remote link's globalId.
-	done := timePhase(ctx, "lookup")
-	found, err := jc.Search(ctx, jira.SearchOptions{JQL: fmt.Sprintf(`issue in issuesWithRemoteLinksByGlobalId(%q)`, GlobalID(task.GID)),
-		MaxResults: 1, Fields: []string{"summary"}})
-	done()
-	if err != nil {
-		return nil, s.jiraError(ctx, id.User, srv, err, "check for an issue already created from this task")
+	if search == nil {
+		found := s.searchGlobalID(ctx, jc, task.GID)
+		search = &found
+	}
+	if search.err != nil {
+		return nil, s.jiraError(ctx, id.User, srv, search.err, "check for an issue already created from this task")
 	}
 	c := &Created{ServerID: srv.ID}
-	if len(found.Issues) > 0 {
+	if found := search.found; len(found.Issues) > 0 {
 		is := found.Issues[0]
 		c.IssueID, c.IssueKey, c.Summary = is.ID, is.Key, is.Fields.Summary
 	} else {
@@ -315,8 +464,8 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 	// and two upserts at once could give the issue two links; waiting for
 	// it inside that transaction would hold SQLite's one writer over a Jira
 	// call.)
-	done = timePhase(ctx, "jira.remotelink")
-	err = s.upsertRemoteLink(ctx, jc, c.IssueKey, task)
+	done := timePhase(ctx, "jira.remotelink")
+	err := s.upsertRemoteLink(ctx, jc, c.IssueKey, task)
 	done()
 	if err != nil {
 		s.log.WarnContext(ctx, "could not add the Asana remote link now; the attachment job will retry",

@@ -160,10 +160,37 @@ func valueList(x any) []string {
 func (s *Service) BuildForm(ctx context.Context, id Identity, taskGID string, values Values) (*Form, error) {
 	ctx, cancel := s.jiraCtx(ctx)
 	defer cancel()
-	return s.buildForm(ctx, id, taskGID, values)
+	return s.buildForm(ctx, id, taskGID, values, formStart{})
 }
 
-func (s *Service) buildForm(ctx context.Context, id Identity, taskGID string, values Values) (*Form, error) {
+// formStart is what a create read before building its form, so that the
+// form does not read it again: the workspace's servers (read when
+// servers is nil) and the user's Jira client on one of them (jc, for the
+// server srv; none when jc is nil).
+type formStart struct {
+	servers []store.JiraServer
+	read    bool // servers were read (a workspace may have none)
+	jc      *jira.Client
+	srv     store.JiraServer
+}
+
+// submittedServer is the server a form's values name (FieldServer), when
+// it is one of the workspace's: the form is then built for it, whatever
+// the task's route.
+func submittedServer(servers []store.JiraServer, values Values) (store.JiraServer, bool) {
+	want := values.String(FieldServer)
+	if want == "" {
+		return store.JiraServer{}, false
+	}
+	for _, c := range servers {
+		if c.ID == want {
+			return c, true
+		}
+	}
+	return store.JiraServer{}, false
+}
+
+func (s *Service) buildForm(ctx context.Context, id Identity, taskGID string, values Values, start formStart) (*Form, error) {
 	ac, err := s.asanaFor(ctx, id.User)
 	if err != nil {
 		return nil, err
@@ -181,24 +208,26 @@ func (s *Service) buildForm(ctx context.Context, id Identity, taskGID string, va
 	if values == nil {
 		values = Values{}
 	}
-	servers, err := s.workspaceServers(ctx, id.Workspace)
-	if err != nil {
-		return nil, err
+	servers := start.servers
+	if !start.read {
+		if servers, err = s.workspaceServers(ctx, id.Workspace); err != nil {
+			return nil, err
+		}
 	}
 	srv, defaultProject, err := s.serverForTask(ctx, id, task)
 	if err != nil {
 		return nil, err
 	}
-	if want := values.String(FieldServer); want != "" {
-		for _, c := range servers {
-			if c.ID == want {
-				srv, defaultProject = c, ""
-			}
-		}
+	if c, ok := submittedServer(servers, values); ok {
+		srv, defaultProject = c, ""
 	}
-	jc, srv, err := s.jiraFor(ctx, id.User, srv.ID)
-	if err != nil {
-		return nil, err
+	jc := start.jc
+	if jc == nil || start.srv.ID != srv.ID {
+		if jc, srv, err = s.jiraFor(ctx, id.User, srv.ID); err != nil {
+			return nil, err
+		}
+	} else {
+		srv = start.srv
 	}
 	f := &Form{Title: "Create a Jira issue", ServerID: srv.ID, CanSubmit: true, srv: srv, task: task, jc: jc}
 	if len(servers) > 1 {

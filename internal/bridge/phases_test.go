@@ -25,8 +25,27 @@ func (p *phaseNames) Phase(_ context.Context, name string, _ time.Duration) {
 	p.names = append(p.names, name)
 }
 
+// besideForm are the steps a create on a server known before its form
+// takes while the form is built, in their own order.
+var besideForm = map[string]bool{"claim": true, "lookup": true}
+
+// split parts a create's steps into the request's and those taken beside
+// the form, each in the order they ended.
+func split(names []string) (request, beside []string) {
+	for _, n := range names {
+		if besideForm[n] {
+			beside = append(beside, n)
+		} else {
+			request = append(request, n)
+		}
+	}
+	return request, beside
+}
+
 // A create whose context carries a PhaseRecorder reports its steps in the
-// order they end; a repeat's claim finds the link.
+// order they end: the form's, the wait for the claim and the search taken
+// while the form was built, Jira's create and the link's; a repeat's claim
+// finds the link.
 func TestCreateReportsItsPhases(t *testing.T) {
 	t.Parallel()
 	e := bridgetest.New(t, bridgetest.Options{})
@@ -39,24 +58,25 @@ func TestCreateReportsItsPhases(t *testing.T) {
 	task := e.Seed.Tasks[2]
 	id := bridge.Identity{User: e.Alice, Workspace: e.Seed.Workspace}
 	values := bridge.Values{"project": "DEMO", "issuetype": "10002", "summary": task.Name}
-	var p phaseNames
-	ctx := bridge.WithPhases(t.Context(), &p)
-	if _, _, err := e.Bridge.CreateIssue(ctx, id, task.GID, values, bridge.CreateHooks{}); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"form.asana_task", "form", "claim", "lookup", "jira.create", "jira.remotelink",
-		"link.insert", "link.tx", "create"}
-	if diff := cmp.Diff(want, p.names); diff != "" {
-		t.Errorf("phases of a create (-want +got):\n%s", diff)
-	}
-
-	p = phaseNames{}
-	if _, _, err := e.Bridge.CreateIssue(ctx, id, task.GID, values, bridge.CreateHooks{}); err != nil {
-		t.Fatal(err)
-	}
-	// The claim finds the link: no read before it.
-	if diff := cmp.Diff([]string{"form.asana_task", "form", "claim", "create"}, p.names); diff != "" {
-		t.Errorf("phases of a repeat (-want +got):\n%s", diff)
+	for _, tc := range []struct {
+		name            string
+		request, beside []string
+	}{
+		{"create", []string{"form.asana_task", "form", "await", "jira.create", "jira.remotelink", "link.insert", "link.tx", "create"}, []string{"claim", "lookup"}},
+		// The claim finds the link: no read before it.
+		{"repeat", []string{"form.asana_task", "form", "await", "create"}, []string{"claim"}},
+	} {
+		var p phaseNames
+		if _, _, err := e.Bridge.CreateIssue(bridge.WithPhases(t.Context(), &p), id, task.GID, values, bridge.CreateHooks{}); err != nil {
+			t.Fatal(err)
+		}
+		request, beside := split(p.names)
+		if diff := cmp.Diff(tc.request, request); diff != "" {
+			t.Errorf("%s: the request's phases (-want +got):\n%s", tc.name, diff)
+		}
+		if diff := cmp.Diff(tc.beside, beside); diff != "" {
+			t.Errorf("%s: the phases beside the form (-want +got):\n%s", tc.name, diff)
+		}
 	}
 }
 

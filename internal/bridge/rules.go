@@ -316,7 +316,7 @@ func (s *Service) RunRule(ctx context.Context, req RunRequest, after LinkHook) (
 	if len(cfg.Labels) > 0 {
 		fields["labels"] = cfg.Labels
 	}
-	c, err := s.createOnce(ctx, id, jc, srv, task, jira.IssueInput{Fields: fields}, CreateHooks{Linked: linked(after)})
+	c, err := s.createOnce(ctx, id, jc, srv, task, jira.IssueInput{Fields: fields}, CreateHooks{Linked: linked(after)}, nil)
 	if err != nil {
 		var fe *FieldErrors
 		if errors.As(err, &fe) {

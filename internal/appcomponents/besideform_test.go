@@ -1,0 +1,243 @@
+package appcomponents_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/asanajira/asanajira/internal/appcomponents"
+	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
+	"github.com/asanajira/asanajira/internal/store"
+)
+
+// holdingTaskRead holds the first read of a task that reaches the Asana
+// emulator once armed, until let; held is closed when it arrives.
+type holdingTaskRead struct {
+	armed   atomic.Bool
+	held    chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func newHoldingTaskRead() *holdingTaskRead {
+	return &holdingTaskRead{held: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (h *holdingTaskRead) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/1.0/tasks/") && h.armed.CompareAndSwap(true, false) {
+			close(h.held)
+			<-h.release
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *holdingTaskRead) let() { h.once.Do(func() { close(h.release) }) }
+
+// searchesOf counts the searches that reach the Jira emulator (the
+// globalId search of a create among them).
+func searchesOf(n *atomic.Int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/rest/api/2/search") {
+				n.Add(1)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// A submit on a workspace with one Jira server takes the creation's claim,
+// and then makes the globalId search, while its form is built: both are
+// done while Asana has not yet answered the form's read of the task.
+func TestCreateClaimsWhileTheFormIsBuilt(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, testCreateClaimsWhileTheFormIsBuilt)
+}
+
+func testCreateClaimsWhileTheFormIsBuilt(t *testing.T, postgres bool) {
+	var searches atomic.Int64
+	hold := newHoldingTaskRead()
+	e := newEnv(t, envOptions{postgres: postgres, wrapJira: searchesOf(&searches), wrapAsana: hold.wrap})
+	t.Cleanup(hold.let) // before the emulator closes, which waits for the held read
+	gid := e.seed.Tasks[2].GID
+	hold.armed.Store(true)
+
+	type answer struct {
+		r   *fakeasana.AppResponse
+		err error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		r, err := e.asana.CallApp(t.Context(), fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", User: e.alice, Task: gid,
+			Values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "Claimed beside the form"}})
+		answered <- answer{r, err}
+	}()
+	select {
+	case <-hold.held:
+	case a := <-answered:
+		t.Fatalf("the submit answered without reading the task: %+v, %v", a.r, a.err)
+	}
+	// The bound of waitFor only turns a create that claims after its form
+	// into a failure.
+	waitFor(t, func() (string, bool) {
+		k, err := e.store.GetIdempotencyKey(t.Context(), "create_issue", e.server.ID+":"+gid)
+		n := searches.Load()
+		return fmt.Sprintf("claim %+v (%v), %d searches", k, err, n), err == nil && k.Result == nil && n == 1
+	})
+	hold.let()
+	a := <-answered
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	mustOK(t, a.r, http.StatusOK)
+	created := 0
+	for _, is := range e.jira.Issues() {
+		if is.Summary == "Claimed beside the form" {
+			created++
+		}
+	}
+	if created != 1 || searches.Load() != 1 {
+		t.Errorf("%d issues created and %d searches made, want 1 and 1", created, searches.Load())
+	}
+}
+
+// A submit whose form fails after the creation's claim was taken beside it
+// lets the claim go as a failed create does: a repeat of the same signed
+// request gets the first answer, asking nothing of Jira, when that answer
+// was kept (a refusal), and runs again when it was not (a failure Asana
+// retries); another submit with values the form accepts creates the issue.
+func TestFormFailureAfterTheClaim(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, testFormFailureAfterTheClaim)
+}
+
+func testFormFailureAfterTheClaim(t *testing.T, postgres bool) {
+	var jiraCalls atomic.Int64
+	e := newEnv(t, envOptions{postgres: postgres, wrapJira: countingJira(&jiraCalls)})
+	valid := map[string]any{"project": "DEMO", "issuetype": "10002"}
+	tests := []struct {
+		name   string
+		values map[string]any
+		// asanaDown fails the form's read of the task until the repeat.
+		asanaDown bool
+		status    int
+		// replayed is whether the repeat is answered from the first
+		// answer (else it runs again, and creates the issue).
+		replayed bool
+	}{
+		{name: "a project the form does not offer", values: map[string]any{"project": "NOPE", "issuetype": "10002"},
+			status: http.StatusBadRequest, replayed: true},
+		{name: "a required value missing", values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": ""},
+			status: http.StatusBadRequest, replayed: true},
+		{name: "Asana failing the task's read", values: valid, asanaDown: true, status: http.StatusInternalServerError},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			gid := e.seed.Tasks[i].GID
+			summary := "After a failed form " + tc.name
+			values := map[string]any{"summary": summary}
+			for k, v := range tc.values {
+				values[k] = v
+			}
+			if tc.asanaDown {
+				if err := e.asana.SetFaults(fakeasana.Faults{ErrorRate: 1, ErrorStatus: 503, PathPrefix: "/api/1.0/tasks/" + gid}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			first := e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", Task: gid, Values: values})
+			if err := e.asana.SetFaults(fakeasana.Faults{Reset: true}); err != nil {
+				t.Fatal(err)
+			}
+			if first.Status != tc.status {
+				t.Fatalf("first submit: %d %s, want %d", first.Status, first.Body, tc.status)
+			}
+			k, err := e.store.GetIdempotencyKey(ctx, "create_issue", e.server.ID+":"+gid)
+			if err != nil || string(k.Result) != `{"failed":true}` {
+				t.Errorf("the claim after the failed form: %+v, %v; want it released as failed", k, err)
+			}
+
+			calls := jiraCalls.Load()
+			status, body, hdr := resend(t, first, e.appURL)
+			if tc.replayed {
+				if status != first.Status || body != string(first.Body) || hdr.Get(appcomponents.ReplayHeader) != "first-answer" {
+					t.Errorf("repeat: %d %s (replay header %q), want the first answer %d %s", status, body, hdr.Get(appcomponents.ReplayHeader), first.Status, first.Body)
+				}
+				if n := jiraCalls.Load() - calls; n != 0 {
+					t.Errorf("the repeat made %d requests to Jira, want none", n)
+				}
+				r := e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", Task: gid,
+					Values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": summary}})
+				mustOK(t, r, http.StatusOK)
+			} else if status != http.StatusOK || hdr.Get(appcomponents.ReplayHeader) != "" {
+				t.Errorf("repeat: %d %s (replay header %q), want it to run and create the issue", status, body, hdr.Get(appcomponents.ReplayHeader))
+			}
+			created := 0
+			for _, is := range e.jira.Issues() {
+				if is.Summary == summary {
+					created++
+				}
+			}
+			if created != 1 {
+				t.Errorf("%d issues created, want 1", created)
+			}
+			if l, err := e.store.GetLinkByTask(ctx, e.server.ID, gid); err != nil {
+				t.Errorf("link after the create: %+v, %v", l, err)
+			}
+		})
+	}
+}
+
+// A workspace's one server is claimed beside the form; when the task's
+// project routes it to another server, the form is built for that one:
+// the claim is let go, and the issue is created there, claimed after the
+// form, once.
+func TestCreateRoutedToAnotherServer(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, testCreateRoutedToAnotherServer)
+}
+
+func testCreateRoutedToAnotherServer(t *testing.T, postgres bool) {
+	ctx := t.Context()
+	e := newEnv(t, envOptions{postgres: postgres})
+	routed := store.JiraServer{Name: "Jira, routed", BaseURL: e.jiraURL + "/routed", Version: e.server.Version}
+	if err := e.store.CreateJiraServer(ctx, &routed); err != nil {
+		t.Fatal(err)
+	}
+	e.clients.mu.Lock()
+	e.clients.others = map[string]store.JiraServer{routed.ID: routed}
+	e.clients.mu.Unlock()
+	if err := e.store.PutProjectRoute(ctx, store.ProjectRoute{WorkspaceGID: e.seed.Workspace, ProjectGID: e.seed.Project, JiraServerID: routed.ID}); err != nil {
+		t.Fatal(err)
+	}
+	gid := e.seed.Tasks[2].GID
+	first := e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", Task: gid,
+		Values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "Routed elsewhere"}})
+	mustOK(t, first, http.StatusOK)
+	if got := decode[attachedJSON](t, first.Body); !strings.HasPrefix(got.ResourceURL, routed.BaseURL+"/browse/") {
+		t.Errorf("created %s, want an issue of the routed server %s", got.ResourceURL, routed.BaseURL)
+	}
+	if l, err := e.store.GetLinkByTask(ctx, routed.ID, gid); err != nil {
+		t.Errorf("link on the routed server: %+v, %v", l, err)
+	}
+	if l, err := e.store.GetLinkByTask(ctx, e.server.ID, gid); err == nil {
+		t.Errorf("link on the workspace's server: %+v", l)
+	}
+	k, err := e.store.GetIdempotencyKey(ctx, "create_issue", e.server.ID+":"+gid)
+	if err != nil || string(k.Result) != `{"failed":true}` {
+		t.Errorf("the workspace server's claim: %+v, %v; want it released as failed", k, err)
+	}
+	issues := len(e.jira.Issues())
+	status, body, hdr := resend(t, first, e.appURL)
+	if status != http.StatusOK || body != string(first.Body) || hdr.Get(appcomponents.ReplayHeader) != "first-answer" {
+		t.Errorf("repeat: %d %s (replay header %q), want the first answer %s", status, body, hdr.Get(appcomponents.ReplayHeader), first.Body)
+	}
+	if n := len(e.jira.Issues()); n != issues {
+		t.Errorf("Jira has %d issues after the repeat, want %d", n, issues)
+	}
+}
