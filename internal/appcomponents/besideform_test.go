@@ -51,9 +51,9 @@ func searchesOf(n *atomic.Int64) func(http.Handler) http.Handler {
 	}
 }
 
-// A submit on a workspace with one Jira server takes the creation's claim,
-// and then makes the globalId search, while its form is built: both are
-// done while Asana has not yet answered the form's read of the task.
+// A submit on a workspace with one Jira server takes the creation's claim
+// and makes the globalId search while its form is built: both are done
+// while Asana has not yet answered the form's read of the task.
 func TestCreateClaimsWhileTheFormIsBuilt(t *testing.T) {
 	t.Parallel()
 	onBothDatabases(t, testCreateClaimsWhileTheFormIsBuilt)
@@ -108,7 +108,7 @@ func testCreateClaimsWhileTheFormIsBuilt(t *testing.T, postgres bool) {
 
 // A submit whose form fails after the creation's claim was taken beside it
 // lets the claim go as a failed create does: a repeat of the same signed
-// request gets the first answer, asking nothing of Jira, when that answer
+// request gets the first answer, writing nothing to Jira, when that answer
 // was kept (a refusal), and runs again when it was not (a failure Asana
 // retries); another submit with values the form accepts creates the issue.
 func TestFormFailureAfterTheClaim(t *testing.T) {
@@ -117,8 +117,8 @@ func TestFormFailureAfterTheClaim(t *testing.T) {
 }
 
 func testFormFailureAfterTheClaim(t *testing.T, postgres bool) {
-	var jiraCalls atomic.Int64
-	e := newEnv(t, envOptions{postgres: postgres, wrapJira: countingJira(&jiraCalls)})
+	var jiraWrites atomic.Int64
+	e := newEnv(t, envOptions{postgres: postgres, wrapJira: countingJiraWrites(&jiraWrites)})
 	valid := map[string]any{"project": "DEMO", "issuetype": "10002"}
 	tests := []struct {
 		name   string
@@ -162,14 +162,14 @@ func testFormFailureAfterTheClaim(t *testing.T, postgres bool) {
 				t.Errorf("the claim after the failed form: %+v, %v; want it released as failed", k, err)
 			}
 
-			calls := jiraCalls.Load()
+			writes := jiraWrites.Load()
 			status, body, hdr := resend(t, first, e.appURL)
 			if tc.replayed {
 				if status != first.Status || body != string(first.Body) || hdr.Get(appcomponents.ReplayHeader) != "first-answer" {
 					t.Errorf("repeat: %d %s (replay header %q), want the first answer %d %s", status, body, hdr.Get(appcomponents.ReplayHeader), first.Status, first.Body)
 				}
-				if n := jiraCalls.Load() - calls; n != 0 {
-					t.Errorf("the repeat made %d requests to Jira, want none", n)
+				if n := jiraWrites.Load() - writes; n != 0 {
+					t.Errorf("the repeat wrote to Jira %d times, want none", n)
 				}
 				r := e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", Task: gid,
 					Values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": summary}})

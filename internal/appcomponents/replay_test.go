@@ -27,11 +27,15 @@ func resend(t *testing.T, r *fakeasana.AppResponse, base string) (int, string, h
 	return rawDo(t, r.Method, base+u.RequestURI(), r.RequestBody, map[string]string{appcomponents.SignatureHeader: r.Signature})
 }
 
-// countingJira counts the requests that reach the Jira emulator.
-func countingJira(n *atomic.Int64) func(http.Handler) http.Handler {
+// countingJiraWrites counts the requests that reach the Jira emulator to
+// change something: every one but its reads (GET, and the searches sent
+// as POST).
+func countingJiraWrites(n *atomic.Int64) func(http.Handler) http.Handler {
 	return func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			n.Add(1)
+			if r.Method != http.MethodGet && !strings.HasSuffix(r.URL.Path, "/rest/api/2/search") {
+				n.Add(1)
+			}
 			h.ServeHTTP(w, r)
 		})
 	}
@@ -88,7 +92,8 @@ func TestExpiresAtUpperBound(t *testing.T) {
 }
 
 // A repeat of a signed form submit, on this replica or another, is
-// answered with the first answer and does not reach Jira; the same signed
+// answered with the first answer and writes nothing to Jira (its claim,
+// which tells it a repeat, may run beside the globalId search); the same signed
 // body sent to another route is refused; a tampered body still fails the
 // signature check.
 func TestReplayedSubmitIsAnsweredFromTheFirst(t *testing.T) {
@@ -109,8 +114,8 @@ func onBothDatabases(t *testing.T, test func(t *testing.T, postgres bool)) {
 }
 
 func testReplayedSubmitIsAnsweredFromTheFirst(t *testing.T, postgres bool) {
-	var jiraCalls atomic.Int64
-	e := newEnv(t, envOptions{wrapJira: countingJira(&jiraCalls), postgres: postgres})
+	var jiraWrites atomic.Int64
+	e := newEnv(t, envOptions{wrapJira: countingJiraWrites(&jiraWrites), postgres: postgres})
 	task := e.seed.Tasks[2].GID
 	first := e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", Task: task,
 		Values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "Replay me"}})
@@ -118,7 +123,7 @@ func testReplayedSubmitIsAnsweredFromTheFirst(t *testing.T, postgres bool) {
 	if first.Attachment == "" {
 		t.Fatalf("first submit attached nothing: %s", first.Body)
 	}
-	issues, calls := len(e.jira.Issues()), jiraCalls.Load()
+	issues, writes := len(e.jira.Issues()), jiraWrites.Load()
 
 	// Another replica on the same database.
 	other := httptest.NewServer(appcomponents.New(appcomponents.Deps{Store: e.store, Bridge: e.bridge, Enqueuer: &recordingEnqueuer{},
@@ -130,8 +135,8 @@ func testReplayedSubmitIsAnsweredFromTheFirst(t *testing.T, postgres bool) {
 			t.Errorf("replay to %s: %d %s (replay header %q), want the first answer %s", base, status, body, hdr.Get(appcomponents.ReplayHeader), first.Body)
 		}
 	}
-	if len(e.jira.Issues()) != issues || jiraCalls.Load() != calls {
-		t.Errorf("replays reached Jira: %d issues (was %d), %d requests (was %d)", len(e.jira.Issues()), issues, jiraCalls.Load(), calls)
+	if len(e.jira.Issues()) != issues || jiraWrites.Load() != writes {
+		t.Errorf("replays wrote to Jira: %d issues (was %d), %d writes (was %d)", len(e.jira.Issues()), issues, jiraWrites.Load(), writes)
 	}
 
 	u, _ := url.Parse(first.URL)

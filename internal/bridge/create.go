@@ -128,9 +128,9 @@ type createResult struct {
 //
 // When the server is known before the form is built (the values name one
 // of the workspace's servers, or the workspace has one), the creation's
-// claim, and the globalId search once the claim is held, run while the
-// form is built (createBesideForm): the request waits for the longer of
-// the two rather than for both.
+// claim and the globalId search run while the form is built
+// (createBesideForm): the request waits for the longest of the three
+// rather than for all three in turn.
 func (s *Service) CreateIssue(ctx context.Context, id Identity, taskGID string, values Values, hooks CreateHooks) (*Created, *Form, error) {
 	ctx, cancel := s.jiraCtx(ctx)
 	defer cancel()
@@ -198,7 +198,7 @@ func applyFieldErrors(err error, form *Form) error {
 
 // firstClaim is how a create's first claim went when it was taken while
 // the form was built: the claim's error, and the globalId search made
-// once the claim was held (nil when it was not).
+// beside it, when the claim was taken (nil when it was not).
 type firstClaim struct {
 	err    error
 	search *globalIDSearch
@@ -206,45 +206,50 @@ type firstClaim struct {
 
 // createBesideForm is CreateIssue on a server known before the form is
 // built (start.srv, with the user's client start.jc): the creation's
-// claim, and then the globalId search, run while the form is built.
+// claim and the globalId search run while the form is built, each on its
+// own, and the request waits for the longest of the three.
 //
-// The search follows the claim, as in createOnce, so a repeat of a signed
-// request asks nothing of Jira but what its form reads, as before (a
-// search beside the claim's statement would send one for every repeat,
-// and gained nothing when measured: see bench/README.md); a repeat
-// cancels the form. A claim
-// taken for a submit whose form then fails (an error, a refused value, a
-// form that cannot create) is released as a failed create releases it, so
-// the request's record of its signature is answered as any failure after
-// the claim (appcomponents' onceWithin), and a repeat of the submit gets
-// that answer. A form built for another server (a task routed elsewhere)
-// releases it too, and the create is claimed anew there, after the form.
+// The search's answer counts only when this claim is taken (see
+// createOnce); a claim that is not taken cancels the search, and a repeat
+// of a signed request, or a claim the store fails, cancels the form too.
+// A claim taken for a submit whose form then fails (an error, a refused
+// value, a form that cannot create) is released as a failed create
+// releases it, so the request's record of its signature is answered as any
+// failure after the claim (appcomponents' onceWithin), and a repeat of the
+// submit gets that answer. A form built for another server (a task routed
+// elsewhere) releases it too, and the create is claimed anew there, after
+// the form.
 func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID string, values Values, hooks CreateHooks, start formStart) (*Created, *Form, error) {
 	srv, key := start.srv, start.srv.ID+":"+taskGID
 	fctx, cancelForm := context.WithCancel(ctx)
 	defer cancelForm()
 	sctx, cancelSearch := context.WithCancel(ctx)
 	defer cancelSearch()
-	claimed := make(chan firstClaim, 1)
+	searched := make(chan globalIDSearch, 1)
+	go func() { searched <- s.searchGlobalID(sctx, start.jc, taskGID) }()
+	claimed := make(chan error, 1)
 	go func() {
-		r := firstClaim{err: s.claimCreation(ctx, key, srv.ID, taskGID, hooks.Signed)}
-		switch {
-		case r.err == nil:
-			found := s.searchGlobalID(sctx, start.jc, taskGID)
-			r.search = &found
-		case !errors.Is(r.err, store.ErrConflict):
-			// A repeat, or the store failing: no form is needed.
-			cancelForm()
+		err := s.claimCreation(ctx, key, srv.ID, taskGID, hooks.Signed)
+		if err != nil {
+			cancelSearch()
+			if !errors.Is(err, store.ErrConflict) {
+				// A repeat, or the store failing: no form is needed.
+				cancelForm()
+			}
 		}
-		claimed <- r
+		claimed <- err
 	}()
 	form, in, ferr := s.submittedForm(fctx, id, taskGID, values, start)
 	if ferr != nil || form.srv.ID != srv.ID {
 		cancelSearch()
 	}
 	done := timePhase(ctx, "await")
-	first := <-claimed
+	first := firstClaim{err: <-claimed}
+	search := <-searched
 	done()
+	if first.err == nil {
+		first.search = &search
+	}
 	switch {
 	case errors.Is(first.err, ErrRepeat):
 		return nil, form, first.err
@@ -280,16 +285,27 @@ func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID str
 // and create a second issue. The claim is one statement, which also
 // refuses a task linked already and records the signed request asking for
 // the create (store.ClaimCreation): on PostgreSQL one round trip and one
-// log flush, no transaction around it. The globalId search starts once it
-// returned, so a repeat of a signed request asks nothing of Jira.
+// log flush, no transaction around it. Without first (below), the globalId
+// search starts once it returned, so a repeat of a signed request asks
+// nothing of Jira.
 //
-// first, when set, is the first claim, taken (and the search made after
-// it) while the form was built (createBesideForm): the same order, beside
-// the form's reads. Its search counts only when that claim was taken; a
-// claim taken again after awaitCreation searches anew. The form is built
-// with the values before anything is asked of Jira, so a claim taken for
-// values the form then refuses creates nothing and is released as a
-// failed create's is.
+// first, when set, is the first claim and a globalId search, both made
+// while the form was built (createBesideForm). The search may have been
+// answered before the claim committed; its answer counts only when that
+// claim was taken, and is still sound then. A claim is taken only where
+// none is live: the task's issue was never claimed, or its last claim
+// expired. An expired claim outlived the request that held it by far
+// (createClaimTTL, against the few seconds of a request's deadline), and
+// that request wrote its remote link, if it did, before its deadline;
+// the search started within this request, whose claim committed before
+// its own deadline, so after that remote link was written, and finds its
+// issue. A claim that is not taken (one that is live, completed or
+// failed) goes to awaitCreation as above, and a claim taken again after
+// it searches anew, after it. A repeat of a signed request still asks
+// Jira to create nothing (its claim answers ErrRepeat), though its search
+// may have been sent. The form is built with the values before anything
+// is written to Jira, so a claim taken for values the form then refuses
+// creates nothing and is released as a failed create's is.
 func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, hooks CreateHooks,
 	first *firstClaim) (*Created, error) {
 	key := srv.ID + ":" + task.GID

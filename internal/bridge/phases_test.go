@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -26,11 +27,11 @@ func (p *phaseNames) Phase(_ context.Context, name string, _ time.Duration) {
 }
 
 // besideForm are the steps a create on a server known before its form
-// takes while the form is built, in their own order.
+// takes while the form is built, each on its own.
 var besideForm = map[string]bool{"claim": true, "lookup": true}
 
-// split parts a create's steps into the request's and those taken beside
-// the form, each in the order they ended.
+// split parts a create's steps into the request's, in the order they
+// ended, and those taken beside the form, sorted.
 func split(names []string) (request, beside []string) {
 	for _, n := range names {
 		if besideForm[n] {
@@ -39,11 +40,12 @@ func split(names []string) (request, beside []string) {
 			request = append(request, n)
 		}
 	}
+	slices.Sort(beside)
 	return request, beside
 }
 
 // A create whose context carries a PhaseRecorder reports its steps in the
-// order they end: the form's, the wait for the claim and the search taken
+// order they end: the form's, the wait for the claim and the search made
 // while the form was built, Jira's create and the link's; a repeat's claim
 // finds the link.
 func TestCreateReportsItsPhases(t *testing.T) {
@@ -63,8 +65,9 @@ func TestCreateReportsItsPhases(t *testing.T) {
 		request, beside []string
 	}{
 		{"create", []string{"form.asana_task", "form", "await", "jira.create", "jira.remotelink", "link.insert", "link.tx", "create"}, []string{"claim", "lookup"}},
-		// The claim finds the link: no read before it.
-		{"repeat", []string{"form.asana_task", "form", "await", "create"}, []string{"claim"}},
+		// The claim finds the link: no read before it (the search beside
+		// it is let go).
+		{"repeat", []string{"form.asana_task", "form", "await", "create"}, []string{"claim", "lookup"}},
 	} {
 		var p phaseNames
 		if _, _, err := e.Bridge.CreateIssue(bridge.WithPhases(t.Context(), &p), id, task.GID, values, bridge.CreateHooks{}); err != nil {
