@@ -16,7 +16,6 @@ package appcomponents
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -25,13 +24,13 @@ import (
 	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/httpx"
 	"github.com/asanajira/asanajira/internal/store"
-	"github.com/riverqueue/river"
 )
 
-// Enqueuer enqueues a job inside a database transaction; *jobs.Queue
-// implements it.
+// Enqueuer enqueues the copy job of a link the bridge stored marked with
+// the job still to enqueue (bridge.Created.LinkID), beside the request,
+// which does not wait for it; *jobs.Queue implements it.
 type Enqueuer interface {
-	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) error
+	EnqueueLinkCopy(ctx context.Context, linkID int64, remoteLinked bool)
 }
 
 // Waker is told of the task of every signed request, so the Asana intake
@@ -208,16 +207,12 @@ func (h *Handler) callbackURL(r *http.Request, path string) string {
 	return base + path
 }
 
-// afterLink enqueues the attachment copy in the link's transaction.
-func (h *Handler) afterLink(ctx context.Context, tx store.Tx, l store.Link) error {
-	return h.afterCreate(ctx, tx, l, nil)
-}
-
-// afterCreate is afterLink for the link a create stored (c), whose copy
-// job need not check the remote link the create added.
-func (h *Handler) afterCreate(ctx context.Context, tx store.Tx, l store.Link, c *bridge.Created) error {
-	if h.d.Enqueuer == nil {
-		return nil
+// copyLinked enqueues the copy job of the link a request stored (c; none
+// when the task had it already): deferred by the handler, it runs once
+// the answer is written.
+func (h *Handler) copyLinked(ctx context.Context, c *bridge.Created) {
+	if h.d.Enqueuer == nil || c == nil || c.Existing || c.LinkID == 0 {
+		return
 	}
-	return h.d.Enqueuer.InsertTx(ctx, tx.SQL(), bridge.CopyArgsForCreated(l, c), &river.InsertOpts{MaxAttempts: 10})
+	h.d.Enqueuer.EnqueueLinkCopy(ctx, c.LinkID, c.RemoteLinked)
 }

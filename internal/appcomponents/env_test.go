@@ -2,7 +2,6 @@ package appcomponents_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +27,6 @@ import (
 	"github.com/asanajira/asanajira/internal/store/postgres/pgtest"
 	"github.com/asanajira/asanajira/internal/store/sqlite"
 	"github.com/asanajira/asanajira/internal/store/storetest"
-	"github.com/riverqueue/river"
 )
 
 // testClients is a tiny bridge.Clients over the emulators: Jira personal
@@ -285,26 +284,25 @@ func decode[T any](t testing.TB, b []byte) T {
 
 // recordingEnqueuer stands in for the queue where jobs are not under test.
 type recordingEnqueuer struct {
-	mu   sync.Mutex
-	args []river.JobArgs
+	mu     sync.Mutex
+	copies []linkCopy
 }
 
-func (r *recordingEnqueuer) InsertTx(_ context.Context, _ *sql.Tx, args river.JobArgs, _ *river.InsertOpts) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.args = append(r.args, args)
-	return nil
+// linkCopy is a link whose copy job a request enqueued.
+type linkCopy struct {
+	LinkID       int64
+	RemoteLinked bool
 }
 
-// copies returns the copy_attachments jobs enqueued so far.
-func (r *recordingEnqueuer) copies() []bridge.CopyAttachmentsArgs {
+func (r *recordingEnqueuer) EnqueueLinkCopy(_ context.Context, linkID int64, remoteLinked bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []bridge.CopyAttachmentsArgs
-	for _, a := range r.args {
-		if c, ok := a.(bridge.CopyAttachmentsArgs); ok {
-			out = append(out, c)
-		}
-	}
-	return out
+	r.copies = append(r.copies, linkCopy{LinkID: linkID, RemoteLinked: remoteLinked})
+}
+
+// enqueued returns the links whose copy jobs were enqueued so far.
+func (r *recordingEnqueuer) enqueued() []linkCopy {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.copies)
 }

@@ -77,7 +77,7 @@ func (h *Handler) formSubmit(w http.ResponseWriter, r *http.Request, req *reques
 	if values == nil {
 		values = bridge.Values{}
 	}
-	hooks := bridge.CreateHooks{Linked: h.afterCreate}
+	var hooks bridge.CreateHooks
 	if sc := req.signed; sc != nil {
 		// The signature is recorded with the creation's claim and its
 		// answer with the link (see onceWithin).
@@ -85,6 +85,7 @@ func (h *Handler) formSubmit(w http.ResponseWriter, r *http.Request, req *reques
 		hooks.Signed = sc
 	}
 	c, f, err := h.d.Bridge.CreateIssue(r.Context(), req.identity(), req.Task, values, hooks)
+	defer h.copyLinked(r.Context(), c)
 	switch {
 	case errors.Is(err, bridge.ErrRepeat):
 		return h.replay(w, r, req.signed.Request.Route, *req.signed.First)
@@ -219,10 +220,11 @@ func (h *Handler) attach(w http.ResponseWriter, r *http.Request, req *request) e
 	if req.Task == "" || req.Query == "" {
 		return httpx.Errorf(http.StatusBadRequest, "Enter an issue key (such as OPS-12) or paste the issue's link.")
 	}
-	c, err := h.d.Bridge.Attach(r.Context(), req.identity(), req.Task, req.Query, h.afterLink)
+	c, err := h.d.Bridge.Attach(r.Context(), req.identity(), req.Task, req.Query)
 	if err != nil {
 		return fail(err)
 	}
+	defer h.copyLinked(r.Context(), c)
 	httpx.WriteJSON(w, http.StatusOK, attachedResponse{ResourceName: c.ResourceName(), ResourceURL: c.URL})
 	return nil
 }
@@ -278,7 +280,8 @@ func (h *Handler) ruleRun(w http.ResponseWriter, r *http.Request, req *request) 
 	if run.Task == "" || run.IdempotencyKey == "" || run.Action == "" {
 		return httpx.Errorf(http.StatusBadRequest, "target_object, action and idempotency_key are required")
 	}
-	c, err := h.d.Bridge.RunRule(r.Context(), run, h.afterLink)
+	c, err := h.d.Bridge.RunRule(r.Context(), run)
+	defer h.copyLinked(r.Context(), c)
 	switch {
 	case errors.Is(err, bridge.ErrJiraUnavailable), errors.Is(err, bridge.ErrJiraRateLimited):
 		// A 5xx makes Asana retry the run later, with the same key.

@@ -17,6 +17,7 @@ import (
 	"github.com/asanajira/asanajira/internal/bridge"
 	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
+	"github.com/google/go-cmp/cmp"
 )
 
 func rawDo(t *testing.T, method, u, body string, hdr map[string]string) (int, string, http.Header) {
@@ -409,7 +410,7 @@ func (s *statusRecorder) Header() http.Header         { return s.h }
 func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (s *statusRecorder) WriteHeader(c int)           { s.code = c }
 
-// The copy job a create enqueues says whether the create added the remote
+// The copy job a create enqueues, once it answered, says whether the create added the remote
 // link to the task, so that the job checks it only when it did not.
 func TestCreateTellsTheCopyAboutTheRemoteLink(t *testing.T) {
 	t.Parallel()
@@ -441,9 +442,12 @@ func TestCreateTellsTheCopyAboutTheRemoteLink(t *testing.T) {
 			r := e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", Task: task,
 				Values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "Remote link"}})
 			mustOK(t, r, http.StatusOK)
-			copies := e.enq.copies()
-			if len(copies) != 1 || copies[0].TaskGID != task || copies[0].RemoteLinked != tc.want {
-				t.Fatalf("copy jobs = %+v, want one for %s with RemoteLinked %v", copies, task, tc.want)
+			l, err := e.store.GetLinkByTask(t.Context(), e.server.ID, task)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]linkCopy{{LinkID: l.ID, RemoteLinked: tc.want}}, e.enq.enqueued()); diff != "" {
+				t.Fatalf("copy jobs enqueued (-want +got):\n%s", diff)
 			}
 		})
 	}

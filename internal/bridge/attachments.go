@@ -40,18 +40,16 @@ type CopyAttachmentsArgs struct {
 // Kind names the job; never change it.
 func (CopyAttachmentsArgs) Kind() string { return "copy_attachments" }
 
+// LinkCopyGrace is how long a link stays marked with its copy job still
+// to enqueue (Created.LinkID) before a sweep may enqueue it: longer than
+// any request creating or attaching an issue lives (the create's claim
+// outlives them too), so the sweep enqueues only what a request that died
+// left, never what one is about to.
+const LinkCopyGrace = createClaimTTL
+
 // CopyArgsFor is the copy job for a newly stored link.
 func CopyArgsFor(l store.Link) CopyAttachmentsArgs {
 	return CopyAttachmentsArgs{JiraServerID: l.JiraServerID, TaskGID: l.TaskGID, IssueKey: l.IssueKey, AsanaUser: l.CreatedBy}
-}
-
-// CopyArgsForCreated is the copy job for the link a create or attach just
-// stored (c): when that request added the remote link, the job does not
-// check it.
-func CopyArgsForCreated(l store.Link, c *Created) CopyAttachmentsArgs {
-	args := CopyArgsFor(l)
-	args.RemoteLinked = c != nil && c.RemoteLinked
-	return args
 }
 
 // What happened to one attachment.

@@ -180,7 +180,8 @@ func TestCopyTrustsTheRequestsRemoteLink(t *testing.T) {
 			if err := e.Jira.SetFaults(fakejira.Faults{ErrorRate: 1, ErrorStatus: 500, PathPrefix: "/jira/rest/api/2/issue/" + l.IssueKey + "/remotelink"}); err != nil {
 				t.Fatal(err)
 			}
-			args := bridge.CopyArgsForCreated(l, &bridge.Created{RemoteLinked: tc.remoteLinked})
+			args := bridge.CopyArgsFor(l)
+			args.RemoteLinked = tc.remoteLinked
 			_, err := e.Bridge.CopyAttachments(t.Context(), args)
 			if gotErr := err != nil; gotErr != tc.wantErr {
 				t.Fatalf("copy while Jira fails on the remote links = %v, want an error: %v", err, tc.wantErr)

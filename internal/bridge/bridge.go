@@ -5,9 +5,10 @@
 // attachments to its issue, and the "Create Jira issue" rule action.
 //
 // It speaks to Jira and Asana through their clients and to the database
-// through store; it serves no HTTP and knows nothing of the job queue (the
-// caller enqueues follow-up work through a LinkHook that runs inside the
-// transaction storing a link). Its stories on Asana tasks go through
+// through store; it serves no HTTP and knows nothing of the job queue (a
+// link it stores is marked with its follow-up work still to enqueue,
+// store.LinkOfCreate.CopyPending, which the caller enqueues once the link
+// committed). Its stories on Asana tasks go through
 // internal/effects, which posts each exactly once.
 package bridge
 

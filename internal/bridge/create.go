@@ -16,18 +16,13 @@ import (
 	"github.com/asanajira/asanajira/internal/store"
 )
 
-// LinkHook runs inside the transaction that stores a new task ↔ issue link,
-// so follow-up work (the attachment copy job) exists exactly when the link
-// does.
-type LinkHook func(ctx context.Context, tx store.Tx, l store.Link) error
-
 // CreateHooks let the caller keep records of its own with a create's, so
 // that they are written, or not, with the create's. A signed form submit
-// records its signature with the claim (Signed) and its answer with the
-// link (Linked): a create then writes twice (the claim before Jira is
-// asked to create anything, the link after), where each record written on
-// its own would wait for SQLite's one writer, or for PostgreSQL to flush
-// its log, twice more.
+// records its signature with the claim and its answer with the link
+// (Signed): a create then writes twice (the claim before Jira is asked to
+// create anything, the link after), where each record written on its own
+// would wait for SQLite's one writer, or for PostgreSQL to flush its log,
+// twice more.
 type CreateHooks struct {
 	// Signed is the signed request asking for the create, if any: the
 	// creation's claim records it in the same statement
@@ -35,12 +30,6 @@ type CreateHooks struct {
 	// already, by this request's first copy or another route) ends the
 	// create with ErrRepeat before anything is asked of Jira.
 	Signed *SignedCreate
-	// Linked runs in the transaction that stores the link (after the
-	// link's statement, which records Signed's answer), with the link and
-	// what the create answers: when CreateIssue then returns no error, what
-	// it wrote is committed. It does not run when the link was stored
-	// already (Created.Existing).
-	Linked func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error
 }
 
 // SignedCreate is the record of the signed request asking for a create.
@@ -68,14 +57,6 @@ type SignedCreate struct {
 // (SignedCreate.First).
 var ErrRepeat = errors.New("bridge: the signed request was handled already")
 
-// linked adapts a LinkHook to CreateHooks.Linked.
-func linked(after LinkHook) func(ctx context.Context, tx store.Tx, l store.Link, c *Created) error {
-	if after == nil {
-		return nil
-	}
-	return func(ctx context.Context, tx store.Tx, l store.Link, _ *Created) error { return after(ctx, tx, l) }
-}
-
 // Created is the issue a task is linked to after a create or attach.
 type Created struct {
 	ServerID string
@@ -86,7 +67,11 @@ type Created struct {
 	// Existing is true when the task already had this issue (a repeated
 	// submit, a retried request), so nothing new was created.
 	Existing bool
-	// LinkID is the stored link.
+	// LinkID is the stored link. A link stored by this request (not
+	// Existing) is marked with its copy job still to enqueue
+	// (store.LinkOfCreate.CopyPending): the caller enqueues it once it
+	// answered (store.ClaimLinkCopy), or a sweep does, later, should the
+	// process die first.
 	LinkID int64
 	// RemoteLinked says this request added the remote link to the task on
 	// the issue (a create whose remote link failed leaves it to the copy
@@ -121,7 +106,7 @@ type createResult struct {
 
 // CreateIssue creates a Jira issue from a submitted create form, as the
 // user, links it to the task (remote link with GlobalID, stored link) and
-// runs hooks inside the claim's and the link's transactions. A field Jira
+// writes hooks' records with the claim and the link. A field Jira
 // or the form rejects comes back as a *FieldErrors together with the form
 // to show again. Creation is idempotent per (server, task): a double
 // click, a retried request or two replicas racing produce one issue.
@@ -495,14 +480,19 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 	return c, nil
 }
 
-// storeLink stores the link with the creation's result and the signed
-// request's answer, if any, and runs hooks.Linked in the same transaction.
+// storeLink stores the link with the creation's result, the signed
+// request's answer, if any, and the mark of its copy job still to enqueue
+// (Created.LinkID), in one statement: on PostgreSQL one round trip and one
+// commit, with no transaction around it. The copy job (the task's files,
+// the remote link's repair, the link's first sync run) is not inserted
+// here: river's insert and its notification would be the request's to
+// wait for.
 func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServer, taskGID string, c *Created, hooks CreateHooks) error {
 	res, _ := json.Marshal(createResult{IssueID: c.IssueID, IssueKey: c.IssueKey, Summary: c.Summary})
 	// The claim's completion (attach has no claim), and the remote link
 	// as this request wrote it, so the two-way sync's first run does not
 	// write it again.
-	rec := store.LinkOfCreate{Claim: store.IdempotencyKey{Scope: createScope, Key: srv.ID + ":" + taskGID, Result: res}}
+	rec := store.LinkOfCreate{Claim: store.IdempotencyKey{Scope: createScope, Key: srv.ID + ":" + taskGID, Result: res}, CopyPending: true}
 	if c.remoteLink != "" {
 		rec.RemoteLink = &store.SyncFieldState{Field: RemoteLinkField, AsanaValue: c.remoteLink, JiraValue: c.remoteLink, Written: store.SideJira}
 	}
@@ -511,27 +501,13 @@ func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServ
 		a.Status, a.Response = sc.Answer(c)
 		rec.Answer, rec.Claimed = &a, sc.Claimed
 	}
-	txDone := timePhase(ctx, "link.tx")
+	done := timePhase(ctx, "link.tx")
 	// Jira has the issue now: the link is stored even when the request's
 	// deadline passed meanwhile (a slow or failing remote link), or a
 	// repeat would find neither the link nor the fingerprint.
-	sctx := context.WithoutCancel(ctx)
-	err := s.st.InTx(sctx, func(tx store.Tx) error {
-		l := store.Link{WorkspaceGID: id.Workspace, TaskGID: taskGID, JiraServerID: srv.ID, IssueID: c.IssueID, IssueKey: c.IssueKey, CreatedBy: id.User}
-		done := timePhase(ctx, "link.insert")
-		err := tx.CreateLinkOfCreate(sctx, &l, rec)
-		done()
-		if err != nil {
-			return err
-		}
-		c.LinkID = l.ID
-		if hooks.Linked != nil {
-			defer timePhase(ctx, "link.hook")()
-			return hooks.Linked(sctx, tx, l, c)
-		}
-		return nil
-	})
-	txDone()
+	l := store.Link{WorkspaceGID: id.Workspace, TaskGID: taskGID, JiraServerID: srv.ID, IssueID: c.IssueID, IssueKey: c.IssueKey, CreatedBy: id.User}
+	err := s.st.CreateLinkOfCreate(context.WithoutCancel(ctx), &l, rec)
+	done()
 	if errors.Is(err, store.ErrConflict) {
 		l, gerr := s.st.GetLinkByTask(ctx, srv.ID, taskGID)
 		if gerr == nil && l.IssueID == c.IssueID {
@@ -543,6 +519,7 @@ func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServ
 	if err != nil {
 		return fmt.Errorf("bridge: store link: %w", err)
 	}
+	c.LinkID = l.ID
 	if rec.Answer != nil {
 		hooks.Signed.Answered = rec.Answer.Response
 	}

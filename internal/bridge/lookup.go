@@ -176,8 +176,9 @@ func (s *Service) parseIssueRef(ctx context.Context, id Identity, in string, fal
 
 // Attach links an existing issue, given by key or browse URL, to a task:
 // it checks the user can see the issue, adds the remote link on the Jira
-// side and stores the link (running after in its transaction).
-func (s *Service) Attach(ctx context.Context, id Identity, taskGID, input string, after LinkHook) (*Created, error) {
+// side and stores the link, marked with its copy job to enqueue
+// (Created.LinkID).
+func (s *Service) Attach(ctx context.Context, id Identity, taskGID, input string) (*Created, error) {
 	ctx, cancel := s.jiraCtx(ctx)
 	defer cancel()
 	ac, err := s.asanaFor(ctx, id.User)
@@ -216,7 +217,7 @@ func (s *Service) Attach(ctx context.Context, id Identity, taskGID, input string
 	}
 	c := &Created{ServerID: srv.ID, IssueID: is.ID, IssueKey: is.Key, Summary: is.Fields.Summary, URL: BrowseURL(srv, is.Key),
 		RemoteLinked: true, remoteLink: RemoteLinkState(RemoteLinkFor(task))}
-	if err := s.storeLink(ctx, id, srv, taskGID, c, CreateHooks{Linked: linked(after)}); err != nil {
+	if err := s.storeLink(ctx, id, srv, taskGID, c, CreateHooks{}); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -7,7 +7,7 @@ import (
 
 // PhaseRecorder receives how long each step of a create took (the
 // benchmark's -phases): the form's reads, the claim's transaction, Jira's
-// calls, the link's transaction. A request whose context carries none
+// calls, the link's statement. A request whose context carries none
 // (WithPhases) pays one context lookup a step.
 type PhaseRecorder interface {
 	Phase(ctx context.Context, name string, d time.Duration)

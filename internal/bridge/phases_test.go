@@ -64,7 +64,7 @@ func TestCreateReportsItsPhases(t *testing.T) {
 		name            string
 		request, beside []string
 	}{
-		{"create", []string{"form.asana_task", "form", "await", "jira.create", "jira.remotelink", "link.insert", "link.tx", "create"}, []string{"claim", "lookup"}},
+		{"create", []string{"form.asana_task", "form", "await", "jira.create", "jira.remotelink", "link.tx", "create"}, []string{"claim", "lookup"}},
 		// The claim finds the link: no read before it (the search beside
 		// it is let go).
 		{"repeat", []string{"form.asana_task", "form", "await", "create"}, []string{"claim", "lookup"}},

@@ -274,7 +274,7 @@ func hasAttachment(ctx context.Context, ac *asana.Client, task, url string) (boo
 // the configuration is unknown and ErrNotRuleOwner when the run is signed
 // as another user. Created.Existing is true when the task already had the
 // issue, so the run created nothing.
-func (s *Service) RunRule(ctx context.Context, req RunRequest, after LinkHook) (*Created, error) {
+func (s *Service) RunRule(ctx context.Context, req RunRequest) (*Created, error) {
 	if req.IdempotencyKey == "" || req.Action == "" {
 		return nil, newError(ErrInvalid, nil, "The run has no action id or idempotency key.")
 	}
@@ -316,7 +316,7 @@ func (s *Service) RunRule(ctx context.Context, req RunRequest, after LinkHook) (
 	if len(cfg.Labels) > 0 {
 		fields["labels"] = cfg.Labels
 	}
-	c, err := s.createOnce(ctx, id, jc, srv, task, jira.IssueInput{Fields: fields}, CreateHooks{Linked: linked(after)}, nil)
+	c, err := s.createOnce(ctx, id, jc, srv, task, jira.IssueInput{Fields: fields}, CreateHooks{}, nil)
 	if err != nil {
 		var fe *FieldErrors
 		if errors.As(err, &fe) {

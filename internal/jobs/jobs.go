@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -32,6 +33,8 @@ type Queue struct {
 	log      *slog.Logger
 	lease    time.Duration
 	burst    *intakeBurst
+	st       store.Store
+	copies   *linkCopies
 }
 
 // Options tune the queue; zero values are the measured defaults.
@@ -47,8 +50,15 @@ type Options struct {
 	// JiraEvents applies Jira webhook deliveries to Asana.
 	JiraEvents JiraEventApplier
 	// Attachments copies a task's attachments to its Jira issue (the
-	// copy_attachments job); nil leaves that job without a worker.
+	// copy_attachments job); nil leaves that job without a worker, and
+	// the links' marks unswept.
 	Attachments AttachmentCopier
+	// LinkCopyGrace is how old a link's mark of its copy job still to
+	// enqueue must be before the sweep enqueues it (default
+	// bridge.LinkCopyGrace); LinkCopySweepInterval is how often the sweep
+	// runs (default DefaultLinkCopySweepInterval). Tests shorten both.
+	LinkCopyGrace         time.Duration
+	LinkCopySweepInterval time.Duration
 	// Lease is how long a running job may go without its process renewing
 	// it before river runs it again (default DefaultLease). Tests shorten it.
 	Lease time.Duration
@@ -130,13 +140,25 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	if opts.Lease <= 0 {
 		opts.Lease = DefaultLease
 	}
+	if opts.LinkCopyGrace <= 0 {
+		opts.LinkCopyGrace = bridge.LinkCopyGrace
+	}
+	if opts.LinkCopySweepInterval <= 0 {
+		opts.LinkCopySweepInterval = DefaultLinkCopySweepInterval
+	}
+	q := &Queue{db: db, listener: listener, log: log, lease: opts.Lease, st: st, copies: newLinkCopies()}
 	_, onSQLite := driver.(*riversqlite.Driver)
 	keeper := newLeaseKeeper(db, onSQLite, opts.Lease, log)
 	workers := river.NewWorkers()
+	var periodic []*river.PeriodicJob
 	addLeased(workers, river.Worker[CleanupArgs](&CleanupWorker{Store: st, Now: opts.Now}), keeper)
 	addLeased(workers, river.Worker[PruneJobsArgs](&PruneJobsWorker{}), keeper)
 	if opts.Attachments != nil {
 		addLeased(workers, river.Worker[CopyAttachmentsArgs](&CopyAttachmentsWorker{Copier: opts.Attachments, Log: log, Sync: opts.Sync}), keeper)
+		addLeased(workers, river.Worker[SweepLinkCopiesArgs](&SweepLinkCopiesWorker{q: q, grace: opts.LinkCopyGrace, now: opts.Now}), keeper)
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(opts.LinkCopySweepInterval), func() (river.JobArgs, *river.InsertOpts) {
+			return SweepLinkCopiesArgs{}, nil
+		}, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	addLeased(workers, river.Worker[ApplyJiraEventArgs](&ApplyJiraEventWorker{Applier: opts.JiraEvents, Sync: opts.Sync}), keeper)
 	burst := newIntakeBurst()
@@ -170,14 +192,15 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 			river.NewPeriodicJob(river.PeriodicInterval(pruneEvery), func() (river.JobArgs, *river.InsertOpts) {
 				return PruneJobsArgs{}, nil
 			}, nil),
-		}, syncJobs...),
+		}, append(periodic, syncJobs...)...),
 		ErrorHandler: errorLogger{log},
 		Logger:       riverLogger(log),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Queue{client: client, db: db, listener: listener, log: log, lease: opts.Lease, burst: burst}, nil
+	q.client, q.burst = client, burst
+	return q, nil
 }
 
 // riverLogger passes river's warnings and errors through; its routine info
@@ -219,6 +242,7 @@ const hardStopGrace = 5 * time.Second
 // again (on the next start or another replica) without counting the
 // attempt, and closes the listener.
 func (q *Queue) Stop(ctx context.Context) error {
+	q.stopLinkCopies(ctx)
 	err := q.client.Stop(ctx)
 	if err != nil && ctx.Err() != nil {
 		q.log.Warn("jobs still running at the shutdown deadline; cancelling them, they will run again on the next start")

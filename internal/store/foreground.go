@@ -17,3 +17,12 @@ func IsForeground(ctx context.Context) bool {
 }
 
 type foregroundKey struct{}
+
+// Background unmarks ctx (Foreground): the work a request leaves behind,
+// which is not to go before other requests' writes.
+func Background(ctx context.Context) context.Context {
+	if !IsForeground(ctx) {
+		return ctx
+	}
+	return context.WithValue(ctx, foregroundKey{}, false)
+}

@@ -25,14 +25,7 @@ func TestFirstRunKeepsTheCreatesRemoteLink(t *testing.T) {
 		ctx := t.Context()
 		mapFields(t, e, syncengine.Mapping{DomainAliases: demoAliases})
 		task := e.Seed.Tasks[2]
-		c, _, err := e.Bridge().CreateIssue(ctx, bridge.Identity{User: e.Users["alice"], Workspace: e.Seed.Workspace}, task.GID,
-			bridge.Values{"project": "DEMO", "issuetype": "10002", "summary": task.Name}, bridge.CreateHooks{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Link, err = e.Store.GetLinkByTask(ctx, e.Server.ID, task.GID); err != nil {
-			t.Fatal(err)
-		}
+		c := e.CreateIssue(t, task.GID, task.Name)
 		remote := "/jira/rest/api/2/issue/" + c.IssueID + "/remotelink"
 		if err := e.Jira.SetFaults(fakejira.Faults{ErrorRate: 1, ErrorStatus: 500, PathPrefix: remote}); err != nil {
 			t.Fatal(err)

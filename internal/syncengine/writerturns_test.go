@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asanajira/asanajira/internal/bridge"
 	"github.com/asanajira/asanajira/internal/store"
 	"github.com/asanajira/asanajira/internal/syncengine"
 	"github.com/asanajira/asanajira/internal/syncengine/synctest"
@@ -91,18 +90,12 @@ func TestFirstRunWriterTurns(t *testing.T) {
 		var res syncengine.Result
 		for _, name := range []string{"The first", "The second"} {
 			task := e.NewTask(t, name)
-			_, _, err := e.Bridge().CreateIssue(ctx, bridge.Identity{User: e.Users["alice"], Workspace: e.Seed.Workspace}, task,
-				bridge.Values{"project": "DEMO", "issuetype": "10002", "summary": name}, bridge.CreateHooks{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if e.Link, err = e.Store.GetLinkByTask(ctx, e.Server.ID, task); err != nil {
-				t.Fatal(err)
-			}
+			e.CreateIssue(t, task, name)
 			if err := e.Engine.LinkMade(ctx, e.Server.ID, task); err != nil {
 				t.Fatal(err)
 			}
 			turns.n.Store(0)
+			var err error
 			if res, err = e.Engine.SyncLink(ctx, e.Link.ID); err != nil {
 				t.Fatal(err)
 			}

@@ -103,6 +103,9 @@ type Options struct {
 	// EngineStore, when set, wraps the store the engine uses (tests count
 	// its calls); the bench's own reads and writes go to the store itself.
 	EngineStore func(store.Store) store.Store
+	// QueueOptions, when set, changes the queue's options before it is
+	// built (with the bench, whose bridge and engine are ready).
+	QueueOptions func(e *Env, o *jobs.Options)
 }
 
 // New starts the bench; everything stops with the test.
@@ -244,8 +247,11 @@ func (e *Env) buildQueue(t *testing.T, o Options) {
 	if err := jobs.Migrate(t.Context(), driver); err != nil {
 		t.Fatal(err)
 	}
-	e.Queue, err = jobs.New(driver, e.riverDB, listener, e.Store, slog.New(slog.DiscardHandler), jobs.Options{
-		CleanupInterval: time.Hour, Sync: e.Engine, ReconcileInterval: o.ReconcileInterval})
+	opts := jobs.Options{CleanupInterval: time.Hour, Sync: e.Engine, ReconcileInterval: o.ReconcileInterval}
+	if o.QueueOptions != nil {
+		o.QueueOptions(e, &opts)
+	}
+	e.Queue, err = jobs.New(driver, e.riverDB, listener, e.Store, slog.New(slog.DiscardHandler), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,6 +314,22 @@ func (e *Env) Connect(t *testing.T, login string) string {
 func (e *Env) Bridge() *bridge.Service {
 	u, _ := url.Parse(e.AsanaURL)
 	return bridge.New(bridge.Config{Store: e.Store, Clients: e.clients, DownloadHosts: []string{u.Host}})
+}
+
+// CreateIssue creates a DEMO task issue named summary for a task through
+// the bridge, as alice, as the create form does, and makes its link the
+// bench's Link.
+func (e *Env) CreateIssue(t *testing.T, taskGID, summary string) *bridge.Created {
+	t.Helper()
+	c, _, err := e.Bridge().CreateIssue(t.Context(), bridge.Identity{User: e.Users["alice"], Workspace: e.Seed.Workspace}, taskGID,
+		bridge.Values{"project": "DEMO", "issuetype": "10002", "summary": summary}, bridge.CreateHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Link, err = e.Store.GetLinkByTask(t.Context(), e.Server.ID, taskGID); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // NewTask adds a task with a name alone to the seeded project through
