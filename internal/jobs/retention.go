@@ -29,6 +29,7 @@ var periodicKinds = []string{
 	ReconcileJiraArgs{}.Kind(),
 	CleanupArgs{}.Kind(),
 	PruneJobsArgs{}.Kind(),
+	SweepLinkCopiesArgs{}.Kind(),
 }
 
 // finishedStates are the states a job ends in.

@@ -101,6 +101,7 @@ func TestPruneFinishedBoundsThePeriodicKinds(t *testing.T) {
 			bd.rows(t, "poll_asana", rivertype.JobStateRunning, 1)
 			bd.rows(t, "reconcile_jira", rivertype.JobStateCancelled, 40)
 			bd.rows(t, "asana_webhooks", rivertype.JobStateCompleted, 101)
+			bd.rows(t, "sweep_link_copies", rivertype.JobStateCompleted, 105)
 			bd.rows(t, "sync_link", rivertype.JobStateCompleted, 150)
 			bd.rows(t, "apply_jira_event", rivertype.JobStateDiscarded, 120)
 
@@ -110,12 +111,12 @@ func TestPruneFinishedBoundsThePeriodicKinds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if deleted != 150+30+1 {
-				t.Errorf("deleted %d rows, want 181", deleted)
+			if deleted != 150+30+1+5 {
+				t.Errorf("deleted %d rows, want 186", deleted)
 			}
 			want := map[string]int{
 				"poll_asana completed": 100, "poll_asana discarded": 100, "poll_asana running": 1,
-				"reconcile_jira cancelled": 40, "asana_webhooks completed": 100,
+				"reconcile_jira cancelled": 40, "asana_webhooks completed": 100, "sweep_link_copies completed": 100,
 				"sync_link completed": 150, "apply_jira_event discarded": 120,
 			}
 			if diff := cmp.Diff(want, jobCounts(t, bd)); diff != "" {
