@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +49,27 @@ func copyJobs(t *testing.T, st store.Store, dialect string) []bridge.CopyAttachm
 	return out
 }
 
+// txContexts is a store that notes whether each transaction's context is
+// a request's (store.Foreground).
+type txContexts struct {
+	store.Store
+	mu sync.Mutex
+	fg []bool
+}
+
+func (s *txContexts) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	s.mu.Lock()
+	s.fg = append(s.fg, store.IsForeground(ctx))
+	s.mu.Unlock()
+	return s.Store.InTx(ctx, fn)
+}
+
+func (s *txContexts) foreground() []bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.fg)
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -74,7 +97,8 @@ func TestEnqueueLinkCopyInsertsOnce(t *testing.T) {
 			t.Parallel()
 			bd := b.open(t)
 			st := bd.st
-			q := bd.queue(t, st, jobs.Options{Attachments: bridge.New(bridge.Config{Store: st}), LinkCopyGrace: time.Hour})
+			seen := &txContexts{Store: st}
+			q := bd.queue(t, seen, jobs.Options{Attachments: bridge.New(bridge.Config{Store: st}), LinkCopyGrace: time.Hour})
 			ctx := store.Foreground(t.Context())
 			j := storetest.SampleServer("https://enqueue.example", "enqueue")
 			must(t, st.CreateJiraServer(ctx, &j))
@@ -91,6 +115,10 @@ func TestEnqueueLinkCopyInsertsOnce(t *testing.T) {
 			want := []bridge.CopyAttachmentsArgs{{JiraServerID: j.ID, TaskGID: "1", IssueKey: "DEMO-1", AsanaUser: "u1", RemoteLinked: true}}
 			if diff := cmp.Diff(want, copyJobs(t, st, bd.dialect)); diff != "" {
 				t.Fatalf("copy jobs (-want +got):\n%s", diff)
+			}
+			// Background work: on SQLite the requests' writes go first.
+			if diff := cmp.Diff([]bool{false, false, false, false, false, false}, seen.foreground()); diff != "" {
+				t.Errorf("the enqueues' transactions as requests' (-want +got):\n%s", diff)
 			}
 
 			start(t, q)
