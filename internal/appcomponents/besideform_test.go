@@ -1,6 +1,7 @@
 package appcomponents_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -107,10 +108,10 @@ func testCreateClaimsWhileTheFormIsBuilt(t *testing.T, postgres bool) {
 }
 
 // A submit whose form fails after the creation's claim was taken beside it
-// lets the claim go as a failed create does: a repeat of the same signed
-// request gets the first answer, writing nothing to Jira, when that answer
-// was kept (a refusal), and runs again when it was not (a failure Asana
-// retries); another submit with values the form accepts creates the issue.
+// lets the claim go: a repeat of the same signed request gets the first
+// answer, writing nothing to Jira, when that answer was kept (a refusal),
+// and runs again when it was not (a failure Asana retries); other submits
+// with values the form accepts, all at once, create the issue once.
 func TestFormFailureAfterTheClaim(t *testing.T) {
 	t.Parallel()
 	onBothDatabases(t, testFormFailureAfterTheClaim)
@@ -119,7 +120,6 @@ func TestFormFailureAfterTheClaim(t *testing.T) {
 func testFormFailureAfterTheClaim(t *testing.T, postgres bool) {
 	var jiraWrites atomic.Int64
 	e := newEnv(t, envOptions{postgres: postgres, wrapJira: countingJiraWrites(&jiraWrites)})
-	valid := map[string]any{"project": "DEMO", "issuetype": "10002"}
 	tests := []struct {
 		name   string
 		values map[string]any
@@ -134,7 +134,8 @@ func testFormFailureAfterTheClaim(t *testing.T, postgres bool) {
 			status: http.StatusBadRequest, replayed: true},
 		{name: "a required value missing", values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": ""},
 			status: http.StatusBadRequest, replayed: true},
-		{name: "Asana failing the task's read", values: valid, asanaDown: true, status: http.StatusInternalServerError},
+		{name: "Asana failing the task's read", values: map[string]any{"project": "DEMO", "issuetype": "10002"},
+			asanaDown: true, status: http.StatusInternalServerError},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,26 +158,42 @@ func testFormFailureAfterTheClaim(t *testing.T, postgres bool) {
 			if first.Status != tc.status {
 				t.Fatalf("first submit: %d %s, want %d", first.Status, first.Body, tc.status)
 			}
-			k, err := e.store.GetIdempotencyKey(ctx, "create_issue", e.server.ID+":"+gid)
-			if err != nil || string(k.Result) != `{"failed":true}` {
-				t.Errorf("the claim after the failed form: %+v, %v; want it released as failed", k, err)
+			if k, err := e.store.GetIdempotencyKey(ctx, "create_issue", e.server.ID+":"+gid); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("the claim after the failed form: %+v, %v; want it let go", k, err)
 			}
 
 			writes := jiraWrites.Load()
 			status, body, hdr := resend(t, first, e.appURL)
-			if tc.replayed {
-				if status != first.Status || body != string(first.Body) || hdr.Get(appcomponents.ReplayHeader) != "first-answer" {
-					t.Errorf("repeat: %d %s (replay header %q), want the first answer %d %s", status, body, hdr.Get(appcomponents.ReplayHeader), first.Status, first.Body)
+			switch {
+			case !tc.replayed:
+				if status != http.StatusOK || hdr.Get(appcomponents.ReplayHeader) != "" {
+					t.Errorf("repeat: %d %s (replay header %q), want it to run and create the issue", status, body, hdr.Get(appcomponents.ReplayHeader))
 				}
-				if n := jiraWrites.Load() - writes; n != 0 {
-					t.Errorf("the repeat wrote to Jira %d times, want none", n)
-				}
-				r := e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", Task: gid,
-					Values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": summary}})
-				mustOK(t, r, http.StatusOK)
-			} else if status != http.StatusOK || hdr.Get(appcomponents.ReplayHeader) != "" {
-				t.Errorf("repeat: %d %s (replay header %q), want it to run and create the issue", status, body, hdr.Get(appcomponents.ReplayHeader))
+			case status != first.Status || body != string(first.Body) || hdr.Get(appcomponents.ReplayHeader) != "first-answer":
+				t.Errorf("repeat: %d %s (replay header %q), want the first answer %d %s", status, body, hdr.Get(appcomponents.ReplayHeader), first.Status, first.Body)
+			case jiraWrites.Load() != writes:
+				t.Errorf("the repeat wrote to Jira %d times, want none", jiraWrites.Load()-writes)
 			}
+
+			// A double click on the corrected form, and more.
+			const n = 4
+			urls := make([]string, n)
+			var wg sync.WaitGroup
+			for j := range n {
+				wg.Go(func() {
+					r, err := e.asana.CallApp(ctx, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", User: e.alice, Task: gid,
+						Values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": summary}})
+					switch {
+					case err != nil:
+						t.Error(err)
+					case r.Status != http.StatusOK:
+						t.Errorf("submit %d after the failed form: %d %s", j, r.Status, r.Body)
+					default:
+						urls[j] = decode[attachedJSON](t, r.Body).ResourceURL
+					}
+				})
+			}
+			wg.Wait()
 			created := 0
 			for _, is := range e.jira.Issues() {
 				if is.Summary == summary {
@@ -186,8 +203,10 @@ func testFormFailureAfterTheClaim(t *testing.T, postgres bool) {
 			if created != 1 {
 				t.Errorf("%d issues created, want 1", created)
 			}
-			if l, err := e.store.GetLinkByTask(ctx, e.server.ID, gid); err != nil {
-				t.Errorf("link after the create: %+v, %v", l, err)
+			for j := range urls {
+				if urls[j] != urls[0] {
+					t.Errorf("submit %d got %s, submit 0 got %s", j, urls[j], urls[0])
+				}
 			}
 		})
 	}
@@ -228,9 +247,8 @@ func testCreateRoutedToAnotherServer(t *testing.T, postgres bool) {
 	if l, err := e.store.GetLinkByTask(ctx, e.server.ID, gid); err == nil {
 		t.Errorf("link on the workspace's server: %+v", l)
 	}
-	k, err := e.store.GetIdempotencyKey(ctx, "create_issue", e.server.ID+":"+gid)
-	if err != nil || string(k.Result) != `{"failed":true}` {
-		t.Errorf("the workspace server's claim: %+v, %v; want it released as failed", k, err)
+	if k, err := e.store.GetIdempotencyKey(ctx, "create_issue", e.server.ID+":"+gid); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the workspace server's claim: %+v, %v; want it let go", k, err)
 	}
 	issues := len(e.jira.Issues())
 	status, body, hdr := resend(t, first, e.appURL)

@@ -198,12 +198,13 @@ type firstClaim struct {
 // createOnce); a claim that is not taken cancels the search, and a repeat
 // of a signed request, or a claim the store fails, cancels the form too.
 // A claim taken for a submit whose form then fails (an error, a refused
-// value, a form that cannot create) is released as a failed create
-// releases it, so the request's record of its signature is answered as any
-// failure after the claim (appcomponents' onceWithin), and a repeat of the
-// submit gets that answer. A form built for another server (a task routed
-// elsewhere) releases it too, and the create is claimed anew there, after
-// the form.
+// value, a form that cannot create) is let go (dropClaim): nothing was
+// asked of Jira's create, so the next submit claims the creation as if
+// this one had not. The request's record of its signature, which the
+// claim made, is answered as any failure after the claim (appcomponents'
+// onceWithin), and a repeat of the submit gets that answer. A form built
+// for another server (a task routed elsewhere) lets the claim go too, and
+// the create is claimed anew there, after the form.
 func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID string, values Values, hooks CreateHooks, start formStart) (*Created, *Form, error) {
 	srv, key := start.srv, start.srv.ID+":"+taskGID
 	fctx, cancelForm := context.WithCancel(ctx)
@@ -242,7 +243,7 @@ func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID str
 		return nil, form, fmt.Errorf("bridge: claim issue creation: %w", first.err)
 	case ferr != nil || form.srv.ID != srv.ID:
 		if first.err == nil {
-			s.releaseClaim(ctx, key)
+			s.dropClaim(ctx, key)
 		}
 		if ferr != nil {
 			return nil, form, ferr
@@ -290,7 +291,7 @@ func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID str
 // Jira to create nothing (its claim answers ErrRepeat), though its search
 // may have been sent. The form is built with the values before anything
 // is written to Jira, so a claim taken for values the form then refuses
-// creates nothing and is released as a failed create's is.
+// creates nothing, and is let go (dropClaim).
 func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, hooks CreateHooks,
 	first *firstClaim) (*Created, error) {
 	key := srv.ID + ":" + task.GID
@@ -332,10 +333,24 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 }
 
 // releaseClaim marks a creation's claim failed, on a context the request's
-// end does not cancel: whoever waits for it (awaitCreation) tries again.
+// end does not cancel: whoever waits for it (awaitCreation) tries again,
+// without a claim, guarded by the globalId search (Jira may have created
+// the issue before the failure).
 func (s *Service) releaseClaim(ctx context.Context, key string) {
 	res, _ := json.Marshal(createResult{Failed: true})
 	if err := s.st.CompleteIdempotencyKey(context.WithoutCancel(ctx), createScope, key, res); err != nil {
+		s.log.WarnContext(ctx, "could not release an issue creation claim", slog.Any("error", err))
+	}
+}
+
+// dropClaim forgets a creation's claim whose holder asked Jira to create
+// nothing (its form failed), on a context the request's end does not
+// cancel: the next attempt, or one waiting in awaitCreation, takes the
+// claim itself. Marked failed instead, it would leave the creates of the
+// next two minutes without a claim, and a double click on the corrected
+// form would create two issues.
+func (s *Service) dropClaim(ctx context.Context, key string) {
+	if err := s.st.ReleaseIdempotencyKey(context.WithoutCancel(ctx), createScope, key); err != nil {
 		s.log.WarnContext(ctx, "could not release an issue creation claim", slog.Any("error", err))
 	}
 }

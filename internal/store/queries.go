@@ -719,8 +719,12 @@ func (q queries) claimCreationSignedTx(ctx context.Context, k IdempotencyKey, ji
 // releaseCreation lets go of a creation's claim just taken, whose
 // signature another copy of the request recorded meanwhile.
 func (q queries) releaseCreation(ctx context.Context, k IdempotencyKey) error {
-	_, err := q.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2`, k.Scope, k.Key)
-	return q.wrap("let go of a creation claim", err)
+	return q.ReleaseIdempotencyKey(ctx, k.Scope, k.Key)
+}
+
+func (q queries) ReleaseIdempotencyKey(ctx context.Context, scope, key string) error {
+	_, err := q.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, key)
+	return q.wrap("release idempotency key", err)
 }
 
 // claimCreationSigned is ClaimCreation with a signature in one statement:

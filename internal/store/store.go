@@ -112,6 +112,10 @@ type Queries interface {
 	ClaimCreation(ctx context.Context, k IdempotencyKey, jiraServerID, taskGID string, sig *SignedRequest) (first SignedRequest, repeat bool, err error)
 	GetIdempotencyKey(ctx context.Context, scope, key string) (IdempotencyKey, error)
 	CompleteIdempotencyKey(ctx context.Context, scope, key string, result []byte) error
+	// ReleaseIdempotencyKey forgets a claim, live or not, so that the next
+	// attempt claims it at once: for a holder that did none of what the
+	// claim guards.
+	ReleaseIdempotencyKey(ctx context.Context, scope, key string) error
 
 	SideEffects
 

@@ -592,6 +592,17 @@ func testIdempotencyKeys(t *testing.T, newStore NewStore) {
 	}
 	wantErr(t, s.CompleteIdempotencyKey(ctx, "create-issue", "nope", nil), store.ErrNotFound)
 
+	// A released claim, completed or not, is gone: the next claim takes
+	// it at once, and another scope's is left alone.
+	must(t, s.ReleaseIdempotencyKey(ctx, "create-issue", "task-1"))
+	_, err = s.GetIdempotencyKey(ctx, "create-issue", "task-1")
+	wantErr(t, err, store.ErrNotFound)
+	must(t, s.ClaimIdempotencyKey(ctx, k))
+	must(t, s.ReleaseIdempotencyKey(ctx, "create-issue", "task-1"))
+	must(t, s.ReleaseIdempotencyKey(ctx, "create-issue", "task-1")) // nothing to release: no error
+	must(t, s.ClaimIdempotencyKey(ctx, k))
+	wantErr(t, s.ClaimIdempotencyKey(ctx, store.IdempotencyKey{Scope: "rule-action", Key: "task-1", ExpiresAt: clk.Now().Add(time.Hour)}), store.ErrConflict)
+
 	// Once expired, the key reads as absent and can be claimed again.
 	clk.Add(2 * time.Hour)
 	_, err = s.GetIdempotencyKey(ctx, "create-issue", "task-1")
