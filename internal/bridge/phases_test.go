@@ -47,33 +47,61 @@ func split(names []string) (request, beside []string) {
 // A create whose context carries a PhaseRecorder reports its steps in the
 // order they end: the form's, the wait for the claim and the search made
 // while the form was built, Jira's create and the link's; a repeat's claim
-// finds the link.
+// finds the link. On a workspace with two servers and none named by the
+// submit, the claim and the search follow the form, as the server is the
+// form's to choose.
 func TestCreateReportsItsPhases(t *testing.T) {
 	t.Parallel()
 	e := bridgetest.New(t, bridgetest.Options{})
-	if err := e.Store.PutWorkspace(t.Context(), store.Workspace{GID: e.Seed.Workspace, Name: "Acme"}); err != nil {
+	ctx := t.Context()
+	if err := e.Store.PutWorkspace(ctx, store.Workspace{GID: e.Seed.Workspace, Name: "Acme"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Store.PutConnection(t.Context(), store.Connection{WorkspaceGID: e.Seed.Workspace, JiraServerID: e.Server.ID, IsDefault: true}); err != nil {
+	if err := e.Store.PutConnection(ctx, store.Connection{WorkspaceGID: e.Seed.Workspace, JiraServerID: e.Server.ID, IsDefault: true}); err != nil {
 		t.Fatal(err)
 	}
-	task := e.Seed.Tasks[2]
 	id := bridge.Identity{User: e.Alice, Workspace: e.Seed.Workspace}
-	values := bridge.Values{"project": "DEMO", "issuetype": "10002", "summary": task.Name}
 	for _, tc := range []struct {
-		name            string
+		name string
+		task int
+		// twoServers connects a second server to the workspace first.
+		twoServers, nameServer bool
+		// request are the request's steps; beside, sorted, those taken
+		// beside the form (none: all are the request's).
 		request, beside []string
 	}{
-		{"create", []string{"form.asana_task", "form", "await", "jira.create", "jira.remotelink", "link.tx", "create"}, []string{"claim", "lookup"}},
+		{name: "create", task: 2, request: []string{"form.asana_task", "form", "await", "jira.create", "jira.remotelink", "link.tx", "create"},
+			beside: []string{"claim", "lookup"}},
 		// The claim finds the link: no read before it (the search beside
 		// it is let go).
-		{"repeat", []string{"form.asana_task", "form", "await", "create"}, []string{"claim", "lookup"}},
+		{name: "repeat", task: 2, request: []string{"form.asana_task", "form", "await", "create"}, beside: []string{"claim", "lookup"}},
+		{name: "two servers, none named", task: 1, twoServers: true,
+			request: []string{"form.asana_task", "form", "claim", "lookup", "jira.create", "jira.remotelink", "link.tx", "create"}},
+		{name: "two servers, one named (a repeat)", task: 1, nameServer: true,
+			request: []string{"form.asana_task", "form", "await", "create"}, beside: []string{"claim", "lookup"}},
 	} {
-		var p phaseNames
-		if _, _, err := e.Bridge.CreateIssue(bridge.WithPhases(t.Context(), &p), id, task.GID, values, bridge.CreateHooks{}); err != nil {
-			t.Fatal(err)
+		if tc.twoServers {
+			other := store.JiraServer{Name: "Other Jira", BaseURL: e.JiraURL + "/other", Version: e.Server.Version}
+			if err := e.Store.CreateJiraServer(ctx, &other); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Store.PutConnection(ctx, store.Connection{WorkspaceGID: e.Seed.Workspace, JiraServerID: other.ID}); err != nil {
+				t.Fatal(err)
+			}
 		}
-		request, beside := split(p.names)
+		task := e.Seed.Tasks[tc.task]
+		values := bridge.Values{"project": "DEMO", "issuetype": "10002", "summary": task.Name}
+		if tc.nameServer {
+			values[bridge.FieldServer] = e.Server.ID
+		}
+		var p phaseNames
+		if _, _, err := e.Bridge.CreateIssue(bridge.WithPhases(ctx, &p), id, task.GID, values, bridge.CreateHooks{}); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		request, beside := p.names, []string(nil)
+		if tc.beside != nil {
+			request, beside = split(p.names)
+		}
 		if diff := cmp.Diff(tc.request, request); diff != "" {
 			t.Errorf("%s: the request's phases (-want +got):\n%s", tc.name, diff)
 		}
