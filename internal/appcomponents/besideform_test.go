@@ -107,17 +107,18 @@ func testCreateClaimsWhileTheFormIsBuilt(t *testing.T, postgres bool) {
 	}
 }
 
-// A submit whose form fails after the creation's claim was taken beside it
-// lets the claim go: a repeat of the same signed request gets the first
-// answer, writing nothing to Jira, when that answer was kept (a refusal),
-// and runs again when it was not (a failure Asana retries); other submits
-// with values the form accepts, all at once, create the issue once.
-func TestFormFailureAfterTheClaim(t *testing.T) {
+// A submit that fails before Jira created anything (its form, taken
+// beside the creation's claim, fails, or Jira refuses its values) lets the
+// claim go: a repeat of the same signed request gets the first answer,
+// writing nothing to Jira, when that answer was kept (a refusal), and runs
+// again when it was not (a failure Asana retries); other submits with
+// values Jira accepts, all at once, create the issue once.
+func TestFailedSubmitLetsTheClaimGo(t *testing.T) {
 	t.Parallel()
-	onBothDatabases(t, testFormFailureAfterTheClaim)
+	onBothDatabases(t, testFailedSubmitLetsTheClaimGo)
 }
 
-func testFormFailureAfterTheClaim(t *testing.T, postgres bool) {
+func testFailedSubmitLetsTheClaimGo(t *testing.T, postgres bool) {
 	var jiraWrites atomic.Int64
 	e := newEnv(t, envOptions{postgres: postgres, wrapJira: countingJiraWrites(&jiraWrites)})
 	tests := []struct {
@@ -136,12 +137,14 @@ func testFormFailureAfterTheClaim(t *testing.T, postgres bool) {
 			status: http.StatusBadRequest, replayed: true},
 		{name: "Asana failing the task's read", values: map[string]any{"project": "DEMO", "issuetype": "10002"},
 			asanaDown: true, status: http.StatusInternalServerError},
+		{name: "Jira refusing a value", values: map[string]any{"project": "DEMO", "issuetype": "10002", "components": []any{"999"}},
+			status: http.StatusBadRequest, replayed: true},
 	}
-	for i, tc := range tests {
+	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
-			gid := e.seed.Tasks[i].GID
-			summary := "After a failed form " + tc.name
+			gid := e.newTask(t, "Task of "+tc.name)
+			summary := "After a failed submit: " + tc.name
 			values := map[string]any{"summary": summary}
 			for k, v := range tc.values {
 				values[k] = v
@@ -159,7 +162,7 @@ func testFormFailureAfterTheClaim(t *testing.T, postgres bool) {
 				t.Fatalf("first submit: %d %s, want %d", first.Status, first.Body, tc.status)
 			}
 			if k, err := e.store.GetIdempotencyKey(ctx, "create_issue", e.server.ID+":"+gid); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("the claim after the failed form: %+v, %v; want it let go", k, err)
+				t.Errorf("the claim after the failed submit: %+v, %v; want it let go", k, err)
 			}
 
 			writes := jiraWrites.Load()

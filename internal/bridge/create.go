@@ -295,7 +295,10 @@ func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID str
 func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, hooks CreateHooks,
 	first *firstClaim) (*Created, error) {
 	key := srv.ID + ":" + task.GID
-	var search *globalIDSearch
+	var (
+		search *globalIDSearch
+		held   bool // this attempt holds the claim
+	)
 	for {
 		// A task linked already is a conflict too: awaitCreation below
 		// then answers with its issue.
@@ -309,6 +312,7 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 			if err != nil {
 				return nil, err
 			}
+			held = true
 			break
 		}
 		if !errors.Is(err, store.ErrConflict) {
@@ -325,8 +329,14 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 			break
 		}
 	}
-	c, err := s.createClaimed(ctx, id, jc, srv, task, in, hooks, search)
-	if err != nil {
+	c, mayExist, err := s.createClaimed(ctx, id, jc, srv, task, in, hooks, search)
+	switch {
+	case err == nil:
+	case held && !mayExist:
+		// Jira created nothing (the search failed, or Jira refused the
+		// values): the next attempt may claim the creation at once.
+		s.dropClaim(ctx, key)
+	default:
 		s.releaseClaim(ctx, key)
 	}
 	return c, err
@@ -343,12 +353,13 @@ func (s *Service) releaseClaim(ctx context.Context, key string) {
 	}
 }
 
-// dropClaim forgets a creation's claim whose holder asked Jira to create
-// nothing (its form failed), on a context the request's end does not
-// cancel: the next attempt, or one waiting in awaitCreation, takes the
-// claim itself. Marked failed instead, it would leave the creates of the
-// next two minutes without a claim, and a double click on the corrected
-// form would create two issues.
+// dropClaim forgets a creation's claim whose holder had Jira create
+// nothing (its form failed, its search failed, or Jira refused the
+// values), on a context the request's end does not cancel: the next
+// attempt, or one waiting in awaitCreation, takes the claim itself. Marked
+// failed instead, it would leave the creates of the next two minutes
+// without a claim, and a double click on the corrected form would create
+// two issues.
 func (s *Service) dropClaim(ctx context.Context, key string) {
 	if err := s.st.ReleaseIdempotencyKey(context.WithoutCancel(ctx), createScope, key); err != nil {
 		s.log.WarnContext(ctx, "could not release an issue creation claim", slog.Any("error", err))
@@ -443,9 +454,11 @@ func (s *Service) searchGlobalID(ctx context.Context, jc *jira.Client, taskGID s
 
 // createClaimed creates the issue once the claim is held (or the other
 // attempt failed). search is the globalId search made once the claim was
-// taken, if it was made already.
+// taken, if it was made already. On failure, mayExist says whether Jira
+// may hold an issue from this attempt: false when the search failed or
+// Jira refused the values, so nothing was created.
 func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput,
-	hooks CreateHooks, search *globalIDSearch) (*Created, error) {
+	hooks CreateHooks, search *globalIDSearch) (c *Created, mayExist bool, err error) {
 	// A previous attempt may have created the issue and died before
 	// storing the link: Jira knows it by the remote link's globalId.
 	if search == nil {
@@ -453,9 +466,9 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 		search = &found
 	}
 	if search.err != nil {
-		return nil, s.jiraError(ctx, id.User, srv, search.err, "check for an issue already created from this task")
+		return nil, false, s.jiraError(ctx, id.User, srv, search.err, "check for an issue already created from this task")
 	}
-	c := &Created{ServerID: srv.ID}
+	c = &Created{ServerID: srv.ID}
 	if found := search.found; len(found.Issues) > 0 {
 		is := found.Issues[0]
 		c.IssueID, c.IssueKey, c.Summary = is.ID, is.Key, is.Fields.Summary
@@ -466,9 +479,9 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 		if err != nil {
 			var je *jira.Error
 			if errors.As(err, &je) && je.Kind == jira.KindValidation {
-				return nil, fieldErrors(je)
+				return nil, false, fieldErrors(je)
 			}
-			return nil, s.jiraError(ctx, id.User, srv, err, "create the issue")
+			return nil, true, s.jiraError(ctx, id.User, srv, err, "create the issue")
 		}
 		c.IssueID, c.IssueKey = ci.ID, ci.Key
 		c.Summary, _ = in.Fields["summary"].(string)
@@ -481,7 +494,7 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 	// it inside that transaction would hold SQLite's one writer over a Jira
 	// call.)
 	done := timePhase(ctx, "jira.remotelink")
-	err := s.upsertRemoteLink(ctx, jc, c.IssueKey, task)
+	err = s.upsertRemoteLink(ctx, jc, c.IssueKey, task)
 	done()
 	if err != nil {
 		s.log.WarnContext(ctx, "could not add the Asana remote link now; the attachment job will retry",
@@ -490,9 +503,9 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 		c.RemoteLinked, c.remoteLink = true, RemoteLinkState(RemoteLinkFor(task))
 	}
 	if err := s.storeLink(ctx, id, srv, task.GID, c, hooks); err != nil {
-		return nil, err
+		return nil, true, err
 	}
-	return c, nil
+	return c, false, nil
 }
 
 // storeLink stores the link with the creation's result, the signed
