@@ -1,7 +1,6 @@
 package appcomponents_test
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -209,13 +208,19 @@ func TestConcurrentSubmitsCreateOneIssue(t *testing.T) {
 func testConcurrentSubmitsCreateOneIssue(t *testing.T, postgres bool) {
 	e := newEnv(t, envOptions{postgres: postgres})
 	task := e.seed.Tasks[2]
-	values := map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "Checkout login bug"}
-	const n = 8
+	e.submitsCreateOnce(t, task.GID, map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "Checkout login bug"}, 8)
+}
+
+// submitsCreateOnce sends n submits of values for a task at once, as
+// alice, and checks that each is answered with the same issue and that
+// Jira has one issue of that summary.
+func (e *env) submitsCreateOnce(t *testing.T, task string, values map[string]any, n int) {
+	t.Helper()
 	urls := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			r, err := e.asana.CallApp(context.Background(), fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", User: e.alice, Task: task.GID, Values: values})
+			r, err := e.asana.CallApp(t.Context(), fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", User: e.alice, Task: task, Values: values})
 			if err != nil {
 				t.Error(err)
 				return
@@ -224,14 +229,13 @@ func testConcurrentSubmitsCreateOneIssue(t *testing.T, postgres bool) {
 				t.Errorf("submit %d: %d %s", i, r.Status, r.Body)
 				return
 			}
-			a := decode[attachedJSON](t, r.Body)
-			urls[i] = a.ResourceURL
+			urls[i] = decode[attachedJSON](t, r.Body).ResourceURL
 		})
 	}
 	wg.Wait()
 	created := 0
 	for _, is := range e.jira.Issues() {
-		if is.Summary == "Checkout login bug" {
+		if is.Summary == values["summary"] {
 			created++
 		}
 	}

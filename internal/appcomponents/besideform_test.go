@@ -11,6 +11,7 @@ import (
 
 	"github.com/asanajira/asanajira/internal/appcomponents"
 	fakeasana "github.com/asanajira/asanajira/internal/fakes/asana"
+	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
 	"github.com/asanajira/asanajira/internal/store"
 )
 
@@ -179,38 +180,7 @@ func testFailedSubmitLetsTheClaimGo(t *testing.T, postgres bool) {
 			}
 
 			// A double click on the corrected form, and more.
-			const n = 4
-			urls := make([]string, n)
-			var wg sync.WaitGroup
-			for j := range n {
-				wg.Go(func() {
-					r, err := e.asana.CallApp(ctx, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", User: e.alice, Task: gid,
-						Values: map[string]any{"project": "DEMO", "issuetype": "10002", "summary": summary}})
-					switch {
-					case err != nil:
-						t.Error(err)
-					case r.Status != http.StatusOK:
-						t.Errorf("submit %d after the failed form: %d %s", j, r.Status, r.Body)
-					default:
-						urls[j] = decode[attachedJSON](t, r.Body).ResourceURL
-					}
-				})
-			}
-			wg.Wait()
-			created := 0
-			for _, is := range e.jira.Issues() {
-				if is.Summary == summary {
-					created++
-				}
-			}
-			if created != 1 {
-				t.Errorf("%d issues created, want 1", created)
-			}
-			for j := range urls {
-				if urls[j] != urls[0] {
-					t.Errorf("submit %d got %s, submit 0 got %s", j, urls[j], urls[0])
-				}
-			}
+			e.submitsCreateOnce(t, gid, map[string]any{"project": "DEMO", "issuetype": "10002", "summary": summary}, 4)
 		})
 	}
 }
@@ -261,4 +231,36 @@ func testCreateRoutedToAnotherServer(t *testing.T, postgres bool) {
 	if n := len(e.jira.Issues()); n != issues {
 		t.Errorf("Jira has %d issues after the repeat, want %d", n, issues)
 	}
+}
+
+// Submits made at once after a create Jira may have made (its answer a
+// 5xx) create one issue: one of them takes the failed attempt's claim
+// over, and the others wait for it.
+func TestSubmitsAfterAFailedCreateCreateOnce(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, testSubmitsAfterAFailedCreateCreateOnce)
+}
+
+func testSubmitsAfterAFailedCreateCreateOnce(t *testing.T, postgres bool) {
+	ctx := t.Context()
+	e := newEnv(t, envOptions{postgres: postgres})
+	gid := e.newTask(t, "Created after Jira failed")
+	values := map[string]any{"project": "DEMO", "issuetype": "10002", "summary": "Created after Jira failed"}
+	// The form's reads of Jira, cached, are not failed with the create.
+	mustOK(t, e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormMetadata, Task: gid}), http.StatusOK)
+	if err := e.jira.SetFaults(fakejira.Faults{ErrorRate: 1, ErrorStatus: 503, PathPrefix: "/jira/rest/api/2/issue"}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", Task: gid, Values: values})
+	if err := e.jira.SetFaults(fakejira.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	if r.Status == http.StatusOK {
+		t.Fatalf("submit while Jira fails: %d %s", r.Status, r.Body)
+	}
+	if k, err := e.store.GetIdempotencyKey(ctx, "create_issue", e.server.ID+":"+gid); err != nil || string(k.Result) != `{"failed":true}` {
+		t.Fatalf("the claim after Jira failed: %+v, %v; want it marked failed", k, err)
+	}
+
+	e.submitsCreateOnce(t, gid, values, 4)
 }

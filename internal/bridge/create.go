@@ -295,10 +295,7 @@ func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID str
 func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, hooks CreateHooks,
 	first *firstClaim) (*Created, error) {
 	key := srv.ID + ":" + task.GID
-	var (
-		search *globalIDSearch
-		held   bool // this attempt holds the claim
-	)
+	var search *globalIDSearch
 	for {
 		// A task linked already is a conflict too: awaitCreation below
 		// then answers with its issue.
@@ -312,27 +309,22 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 			if err != nil {
 				return nil, err
 			}
-			held = true
 			break
 		}
 		if !errors.Is(err, store.ErrConflict) {
 			return nil, fmt.Errorf("bridge: claim issue creation: %w", err)
 		}
-		c, retry, err := s.awaitCreation(ctx, id.User, jc, srv, task.GID, key)
-		if err != nil || c != nil {
+		// The claim is free again (expired, let go, or the other
+		// attempt's failed and let go here): claim again, and search
+		// after that claim, as the claim may be this attempt's now.
+		if c, err := s.awaitCreation(ctx, id.User, jc, srv, task.GID, key); err != nil || c != nil {
 			return c, err
-		}
-		if !retry {
-			// The other attempt failed: try again, still guarded by the
-			// remote link check below (made now, after that failure).
-			search = nil
-			break
 		}
 	}
 	c, mayExist, err := s.createClaimed(ctx, id, jc, srv, task, in, hooks, search)
 	switch {
 	case err == nil:
-	case held && !mayExist:
+	case !mayExist:
 		// Jira created nothing (the search failed, or Jira refused the
 		// values): the next attempt may claim the creation at once.
 		s.dropClaim(ctx, key)
@@ -343,9 +335,10 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 }
 
 // releaseClaim marks a creation's claim failed, on a context the request's
-// end does not cancel: whoever waits for it (awaitCreation) tries again,
-// without a claim, guarded by the globalId search (Jira may have created
-// the issue before the failure).
+// end does not cancel: one of those waiting for it (awaitCreation) lets
+// it go and claims the creation, and its globalId search finds an issue
+// Jira created before the failure (whose remote link was written, as it
+// is, before the claim was marked).
 func (s *Service) releaseClaim(ctx context.Context, key string) {
 	res, _ := json.Marshal(createResult{Failed: true})
 	if err := s.st.CompleteIdempotencyKey(context.WithoutCancel(ctx), createScope, key, res); err != nil {
@@ -356,10 +349,8 @@ func (s *Service) releaseClaim(ctx context.Context, key string) {
 // dropClaim forgets a creation's claim whose holder had Jira create
 // nothing (its form failed, its search failed, or Jira refused the
 // values), on a context the request's end does not cancel: the next
-// attempt, or one waiting in awaitCreation, takes the claim itself. Marked
-// failed instead, it would leave the creates of the next two minutes
-// without a claim, and a double click on the corrected form would create
-// two issues.
+// attempt, or one waiting in awaitCreation, takes the claim at once,
+// rather than after reading it failed and letting it go.
 func (s *Service) dropClaim(ctx context.Context, key string) {
 	if err := s.st.ReleaseIdempotencyKey(context.WithoutCancel(ctx), createScope, key); err != nil {
 		s.log.WarnContext(ctx, "could not release an issue creation claim", slog.Any("error", err))
@@ -408,30 +399,39 @@ func (s *Service) existing(ctx context.Context, user string, jc *jira.Client, sr
 }
 
 // awaitCreation waits for a concurrent creation of the same task's issue.
-// It returns the issue once linked; retry=true when the claim expired (claim
-// again), retry=false when the other attempt failed.
-func (s *Service) awaitCreation(ctx context.Context, user string, jc *jira.Client, srv store.JiraServer, taskGID, key string) (*Created, bool, error) {
+// It returns the issue once linked, or nil once the claim is free to take
+// again: it expired or was let go, or the other attempt failed, whose
+// claim it then lets go (of several attempts waiting, one does; all claim
+// again, and one takes it).
+func (s *Service) awaitCreation(ctx context.Context, user string, jc *jira.Client, srv store.JiraServer, taskGID, key string) (*Created, error) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
 		if c, ok := s.existing(ctx, user, jc, srv, taskGID); ok {
-			return c, false, nil
+			return c, nil
 		}
 		k, err := s.st.GetIdempotencyKey(ctx, createScope, key)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return nil, true, nil
+			return nil, nil
 		case err != nil:
-			return nil, false, fmt.Errorf("bridge: await issue creation: %w", err)
+			return nil, fmt.Errorf("bridge: await issue creation: %w", err)
 		case k.Result != nil:
 			var r createResult
 			if json.Unmarshal(k.Result, &r) == nil && r.Failed {
-				return nil, false, nil
+				released, err := s.st.ReleaseCompletedIdempotencyKey(ctx, createScope, key, k.Result)
+				if err != nil {
+					return nil, fmt.Errorf("bridge: take over a failed issue creation: %w", err)
+				}
+				if released {
+					return nil, nil
+				}
+				// Another attempt let it go first: read again.
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return nil, false, newError(ErrJiraUnavailable, ctx.Err(), "The issue for this task is still being created; wait a moment and reopen the task.")
+			return nil, newError(ErrJiraUnavailable, ctx.Err(), "The issue for this task is still being created; wait a moment and reopen the task.")
 		case <-t.C:
 		}
 	}

@@ -727,6 +727,23 @@ func (q queries) ReleaseIdempotencyKey(ctx context.Context, scope, key string) e
 	return q.wrap("release idempotency key", err)
 }
 
+func (q queries) ReleaseCompletedIdempotencyKey(ctx context.Context, scope, key string, result []byte) (bool, error) {
+	if result == nil {
+		return false, fmt.Errorf("store: release completed idempotency key: a result is required")
+	}
+	same := `result = $3`
+	if q.s.dialect.Name != "postgres" {
+		// SQLite compares a TEXT value and a BLOB as different.
+		same = `CAST(result AS BLOB) = CAST($3 AS BLOB)`
+	}
+	res, err := q.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND `+same, scope, key, result)
+	if err != nil {
+		return false, q.wrap("release completed idempotency key", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, q.wrap("release completed idempotency key", err)
+}
+
 // claimCreationSigned is ClaimCreation with a signature in one statement:
 // a live record of the signature (seen) keeps the creation from being
 // claimed (k), and only a creation claimed records the signature (s).
