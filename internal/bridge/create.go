@@ -279,8 +279,10 @@ func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID str
 // while the form was built (createBesideForm). The search may have been
 // answered before the claim committed; its answer counts only when that
 // claim was taken, and is still sound then. A claim is taken only where
-// none is live: the task's issue was never claimed, or its last claim
-// expired. An expired claim outlived the request that held it by far
+// none is live: the task's issue was never claimed, its last claim was let
+// go by an attempt that had Jira create nothing (dropClaim), or it
+// expired (a failed attempt's is taken over, never let go: awaitCreation).
+// An expired claim outlived the request that held it by far
 // (createClaimTTL, against the few seconds of a request's deadline), and
 // that request wrote its remote link, if it did, before its deadline;
 // the search started within this request, whose claim committed before
@@ -314,11 +316,15 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 		if !errors.Is(err, store.ErrConflict) {
 			return nil, fmt.Errorf("bridge: claim issue creation: %w", err)
 		}
-		// The claim is free again (expired, let go, or the other
-		// attempt's failed and let go here): claim again, and search
-		// after that claim, as the claim may be this attempt's now.
-		if c, err := s.awaitCreation(ctx, id.User, jc, srv, task.GID, key); err != nil || c != nil {
+		// Once the claim is free again (expired or let go), claim again;
+		// a failed attempt's claim taken over here is this attempt's.
+		// Either way the search follows the claim.
+		c, took, err := s.awaitCreation(ctx, id.User, jc, srv, task.GID, key)
+		if err != nil || c != nil {
 			return c, err
+		}
+		if took {
+			break
 		}
 	}
 	c, mayExist, err := s.createClaimed(ctx, id, jc, srv, task, in, hooks, search)
@@ -335,10 +341,10 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 }
 
 // releaseClaim marks a creation's claim failed, on a context the request's
-// end does not cancel: one of those waiting for it (awaitCreation) lets
-// it go and claims the creation, and its globalId search finds an issue
-// Jira created before the failure (whose remote link was written, as it
-// is, before the claim was marked).
+// end does not cancel: one of those waiting for it (awaitCreation) takes
+// it over, and its globalId search, made then, finds an issue Jira created
+// before the failure (whose remote link was written, as it is, before the
+// claim was marked).
 func (s *Service) releaseClaim(ctx context.Context, key string) {
 	res, _ := json.Marshal(createResult{Failed: true})
 	if err := s.st.CompleteIdempotencyKey(context.WithoutCancel(ctx), createScope, key, res); err != nil {
@@ -349,8 +355,10 @@ func (s *Service) releaseClaim(ctx context.Context, key string) {
 // dropClaim forgets a creation's claim whose holder had Jira create
 // nothing (its form failed, its search failed, or Jira refused the
 // values), on a context the request's end does not cancel: the next
-// attempt, or one waiting in awaitCreation, takes the claim at once,
-// rather than after reading it failed and letting it go.
+// attempt, or one waiting in awaitCreation, claims the creation at once,
+// rather than after reading it failed and taking it over. (Nothing in Jira
+// names the task from this attempt, so a globalId search that began before
+// the claim was let go misses nothing.)
 func (s *Service) dropClaim(ctx context.Context, key string) {
 	if err := s.st.ReleaseIdempotencyKey(context.WithoutCancel(ctx), createScope, key); err != nil {
 		s.log.WarnContext(ctx, "could not release an issue creation claim", slog.Any("error", err))
@@ -399,39 +407,42 @@ func (s *Service) existing(ctx context.Context, user string, jc *jira.Client, sr
 }
 
 // awaitCreation waits for a concurrent creation of the same task's issue.
-// It returns the issue once linked, or nil once the claim is free to take
-// again: it expired or was let go, or the other attempt failed, whose
-// claim it then lets go (of several attempts waiting, one does; all claim
-// again, and one takes it).
-func (s *Service) awaitCreation(ctx context.Context, user string, jc *jira.Client, srv store.JiraServer, taskGID, key string) (*Created, error) {
+// It returns the issue once linked; nil once the claim is free to take
+// again (it expired or was let go); or took true when the other attempt
+// failed and this one took its claim over (of several attempts waiting,
+// one does, and the others wait for it): the key is never free between
+// the two, so no attempt whose globalId search began before the failed
+// attempt wrote its remote link can claim it meanwhile (createOnce).
+func (s *Service) awaitCreation(ctx context.Context, user string, jc *jira.Client, srv store.JiraServer, taskGID, key string) (c *Created, took bool, err error) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
 		if c, ok := s.existing(ctx, user, jc, srv, taskGID); ok {
-			return c, nil
+			return c, false, nil
 		}
 		k, err := s.st.GetIdempotencyKey(ctx, createScope, key)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return nil, nil
+			return nil, false, nil
 		case err != nil:
-			return nil, fmt.Errorf("bridge: await issue creation: %w", err)
+			return nil, false, fmt.Errorf("bridge: await issue creation: %w", err)
 		case k.Result != nil:
 			var r createResult
 			if json.Unmarshal(k.Result, &r) == nil && r.Failed {
-				released, err := s.st.ReleaseCompletedIdempotencyKey(ctx, createScope, key, k.Result)
+				claim := store.IdempotencyKey{Scope: createScope, Key: key, ExpiresAt: s.now().Add(createClaimTTL)}
+				took, err := s.st.TakeOverIdempotencyKey(ctx, claim, k.Result)
 				if err != nil {
-					return nil, fmt.Errorf("bridge: take over a failed issue creation: %w", err)
+					return nil, false, fmt.Errorf("bridge: take over a failed issue creation: %w", err)
 				}
-				if released {
-					return nil, nil
+				if took {
+					return nil, true, nil
 				}
-				// Another attempt let it go first: read again.
+				// Another attempt took it over first: wait for it.
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return nil, newError(ErrJiraUnavailable, ctx.Err(), "The issue for this task is still being created; wait a moment and reopen the task.")
+			return nil, false, newError(ErrJiraUnavailable, ctx.Err(), "The issue for this task is still being created; wait a moment and reopen the task.")
 		case <-t.C:
 		}
 	}

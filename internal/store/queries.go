@@ -727,21 +727,22 @@ func (q queries) ReleaseIdempotencyKey(ctx context.Context, scope, key string) e
 	return q.wrap("release idempotency key", err)
 }
 
-func (q queries) ReleaseCompletedIdempotencyKey(ctx context.Context, scope, key string, result []byte) (bool, error) {
-	if result == nil {
-		return false, fmt.Errorf("store: release completed idempotency key: a result is required")
+func (q queries) TakeOverIdempotencyKey(ctx context.Context, k IdempotencyKey, result []byte) (bool, error) {
+	if k.ExpiresAt.IsZero() || result == nil {
+		return false, fmt.Errorf("store: take over idempotency key: ExpiresAt and the result taken over are required")
 	}
-	same := `result = $3`
+	same := `result = $5`
 	if q.s.dialect.Name != "postgres" {
 		// SQLite compares a TEXT value and a BLOB as different.
-		same = `CAST(result AS BLOB) = CAST($3 AS BLOB)`
+		same = `CAST(result AS BLOB) = CAST($5 AS BLOB)`
 	}
-	res, err := q.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND `+same, scope, key, result)
+	res, err := q.q.ExecContext(ctx, `UPDATE idempotency_keys SET result = NULL, expires_at = $3, created_at = $4
+		WHERE scope = $1 AND key = $2 AND `+same, k.Scope, k.Key, dbTime(k.ExpiresAt), q.now(), result)
 	if err != nil {
-		return false, q.wrap("release completed idempotency key", err)
+		return false, q.wrap("take over idempotency key", err)
 	}
 	n, err := res.RowsAffected()
-	return n > 0, q.wrap("release completed idempotency key", err)
+	return n > 0, q.wrap("take over idempotency key", err)
 }
 
 // claimCreationSigned is ClaimCreation with a signature in one statement:

@@ -116,11 +116,12 @@ type Queries interface {
 	// attempt claims it at once: for a holder that did none of what the
 	// claim guards.
 	ReleaseIdempotencyKey(ctx context.Context, scope, key string) error
-	// ReleaseCompletedIdempotencyKey is ReleaseIdempotencyKey of a claim
-	// completed with result (a failed attempt's, say), live or not: of
-	// several attempts that read the same result, one lets the claim go
-	// (released true), and the others find it gone or claimed anew.
-	ReleaseCompletedIdempotencyKey(ctx context.Context, scope, key string, result []byte) (released bool, err error)
+	// TakeOverIdempotencyKey claims k (its Scope, Key and ExpiresAt) over
+	// a claim completed with result (a failed attempt's, say), live or
+	// not, in one statement: the key is never free meanwhile, and of
+	// several attempts that read the same result, one takes it (taken
+	// true) and the others find it claimed.
+	TakeOverIdempotencyKey(ctx context.Context, k IdempotencyKey, result []byte) (taken bool, err error)
 
 	SideEffects
 

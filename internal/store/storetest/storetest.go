@@ -603,22 +603,28 @@ func testIdempotencyKeys(t *testing.T, newStore NewStore) {
 	must(t, s.ClaimIdempotencyKey(ctx, k))
 	wantErr(t, s.ClaimIdempotencyKey(ctx, store.IdempotencyKey{Scope: "rule-action", Key: "task-1", ExpiresAt: clk.Now().Add(time.Hour)}), store.ErrConflict)
 
-	// A claim completed with a given result is released once: not before
-	// it is completed, not with another result, not twice.
-	release := func(result string, want bool) {
+	// A claim completed with a given result is taken over once: not
+	// before it is completed, not with another result, not twice; the
+	// claim taken over is unfinished and live again.
+	takeOver := func(result string, want bool) {
 		t.Helper()
-		released, err := s.ReleaseCompletedIdempotencyKey(ctx, "create-issue", "task-1", []byte(result))
+		taken, err := s.TakeOverIdempotencyKey(ctx, store.IdempotencyKey{Scope: "create-issue", Key: "task-1", ExpiresAt: clk.Now().Add(time.Hour)}, []byte(result))
 		must(t, err)
-		if released != want {
-			t.Fatalf("release of the claim if completed with %s = %v, want %v", result, released, want)
+		if taken != want {
+			t.Fatalf("take over of the claim if completed with %s = %v, want %v", result, taken, want)
 		}
 	}
-	release(`{"failed":true}`, false) // not completed yet
+	takeOver(`{"failed":true}`, false) // not completed yet
 	must(t, s.CompleteIdempotencyKey(ctx, "create-issue", "task-1", []byte(`{"failed":true}`)))
-	release(`{"key":"DEMO-1"}`, false)
-	release(`{"failed":true}`, true)
-	release(`{"failed":true}`, false)
-	must(t, s.ClaimIdempotencyKey(ctx, k))
+	takeOver(`{"key":"DEMO-1"}`, false)
+	takeOver(`{"failed":true}`, true)
+	takeOver(`{"failed":true}`, false)
+	got, err = s.GetIdempotencyKey(ctx, "create-issue", "task-1")
+	must(t, err)
+	if got.Result != nil {
+		t.Fatalf("Result after the take over = %q, want nil", got.Result)
+	}
+	wantErr(t, s.ClaimIdempotencyKey(ctx, k), store.ErrConflict)
 
 	// Once expired, the key reads as absent and can be claimed again.
 	clk.Add(2 * time.Hour)
