@@ -156,25 +156,35 @@ func (e *Engine) recordAllTx(ctx context.Context, tx store.Tx, cs []Change) (int
 
 // seenAsRecorded reports whether change c, just recorded, needs no run of
 // its own, and the outcome it is finished with then: an echo of the
-// sync's own custom fields (customFieldsOnly), or Jira's issue_created of
-// an issue whose link has recorded its first run already (LinkMade, by the
-// link's copy job): the link is stored after Jira created the issue, so
-// that run reads the issue as created, or later. Jira delivers
-// issue_created inside its answer to the create, and the delivery is
-// applied before or after the copy job; applied after, and after the
-// first run had read the issue, it started a second run to find nothing.
+// sync's own custom fields (customFieldsOnly), Jira's issue_created of an
+// issue whose link has recorded its first run already (LinkMade, by the
+// link's copy job), or that first run's change of a link on which a Jira
+// delivery was recorded already. The link is stored after Jira created
+// the issue, so a run of either reads the issue as created, or later, and
+// compares everything. Jira delivers issue_created inside its answer to
+// the create, and the delivery is applied before or after the copy job
+// (which the request enqueues after answering); whichever came second
+// started a second run to find nothing.
 func seenAsRecorded(ctx context.Context, tx store.Tx, c Change) (bool, string, error) {
 	if customFieldsOnly(c) {
 		return true, OutcomeEcho, nil
 	}
-	if c.Side != SideJira || c.Source != "webhook" || c.Detail != "issue_created" && c.Detail != jira.EventIssueCreated {
+	var before string // the source of a change recorded first that makes c's run needless
+	switch {
+	case c.Side != SideJira:
+		return false, "", nil
+	case c.Source == "webhook" && (c.Detail == "issue_created" || c.Detail == jira.EventIssueCreated):
+		before = "link"
+	case c.Source == "link" && c.DedupKey == linkMadeKey:
+		before = "webhook"
+	default:
 		return false, "", nil
 	}
-	made, err := tx.SyncChangeObservedSince(ctx, c.LinkID, SideJira, time.Time{}, "link")
+	seen, err := tx.SyncChangeObservedSince(ctx, c.LinkID, SideJira, time.Time{}, before)
 	if err != nil {
 		return false, "", wrap("record", err)
 	}
-	return made, OutcomeNoop, nil
+	return seen, OutcomeNoop, nil
 }
 
 // customFieldsOnly reports whether c is an Asana change of the task's
@@ -313,6 +323,9 @@ func JiraEventChange(linkID int64, ev *jira.WebhookEvent) Change {
 	return c
 }
 
+// linkMadeKey is the DedupKey of a link's LinkMade change.
+const linkMadeKey = "linked"
+
 // LinkMade records the change that starts a new link's first run (when
 // its connection syncs), once however often it is called: the link's copy
 // job calls it before copying. Without it the first run would wait for the
@@ -329,7 +342,7 @@ func (e *Engine) LinkMade(ctx context.Context, jiraServerID, taskGID string) err
 	if err != nil {
 		return wrap("a new link's first run", err)
 	}
-	_, err = e.Record(ctx, Change{LinkID: l.ID, Side: SideJira, Source: "link", DedupKey: "linked",
+	_, err = e.Record(ctx, Change{LinkID: l.ID, Side: SideJira, Source: "link", DedupKey: linkMadeKey,
 		Kind: KindResync, Actor: l.CreatedBy, ObservedAt: e.now(), Detail: "the link was made"})
 	return err
 }
