@@ -297,7 +297,10 @@ func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID str
 func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, task *asana.Task, in jira.IssueInput, hooks CreateHooks,
 	first *firstClaim) (*Created, error) {
 	key := srv.ID + ":" + task.GID
-	var search *globalIDSearch
+	var (
+		search *globalIDSearch
+		over   bool // the claim was a failed attempt's, taken over
+	)
 	for {
 		// A task linked already is a conflict too: awaitCreation below
 		// then answers with its issue.
@@ -324,15 +327,18 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 			return c, err
 		}
 		if took {
+			over = true
 			break
 		}
 	}
 	c, mayExist, err := s.createClaimed(ctx, id, jc, srv, task, in, hooks, search)
 	switch {
 	case err == nil:
-	case !mayExist:
+	case !mayExist && !over:
 		// Jira created nothing (the search failed, or Jira refused the
-		// values): the next attempt may claim the creation at once.
+		// values): the next attempt may claim the creation at once. (A
+		// claim taken over stays marked: the attempt that failed with it
+		// may have.)
 		s.dropClaim(ctx, key)
 	default:
 		s.releaseClaim(ctx, key)
