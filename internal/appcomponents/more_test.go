@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -410,33 +411,40 @@ func (s *statusRecorder) Header() http.Header         { return s.h }
 func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (s *statusRecorder) WriteHeader(c int)           { s.code = c }
 
-// The copy job a create enqueues, once it answered, says whether the create added the remote
-// link to the task, so that the job checks it only when it did not.
+// The copy job a create enqueues, once it answered, says whether the
+// create added the remote link to the task, so that the job checks it only
+// when it did not; the link records the remote link's state only when it
+// was added (the remote link is added while the link is stored), and the
+// job adds one that failed. The answer is the issue either way.
 func TestCreateTellsTheCopyAboutTheRemoteLink(t *testing.T) {
 	t.Parallel()
+	onBothDatabases(t, testCreateTellsTheCopyAboutTheRemoteLink)
+}
+
+func testCreateTellsTheCopyAboutTheRemoteLink(t *testing.T, postgres bool) {
 	cases := []struct {
 		name       string
 		failRemote bool
 		want       bool
+		wantFields []string
 	}{
-		{"remote link added", false, true},
-		{"remote link failed", true, false},
+		{"remote link added", false, true, []string{bridge.RemoteLinkField}},
+		{"remote link failed", true, false, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var o envOptions
-			if tc.failRemote {
-				o.wrapJira = func(h http.Handler) http.Handler {
-					return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-						if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/remotelink") {
-							http.Error(w, `{"errorMessages":["refused"],"errors":{}}`, http.StatusBadRequest)
-							return
-						}
-						h.ServeHTTP(w, r)
-					})
-				}
-			}
+			var failing atomic.Bool
+			failing.Store(tc.failRemote)
+			o := envOptions{postgres: postgres, wrapJira: func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if failing.Load() && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/remotelink") {
+						http.Error(w, `{"errorMessages":["refused"],"errors":{}}`, http.StatusBadRequest)
+						return
+					}
+					h.ServeHTTP(w, r)
+				})
+			}}
 			e := newEnv(t, o)
 			task := e.seed.Tasks[2].GID
 			r := e.call(t, fakeasana.AppCall{Kind: fakeasana.CallFormSubmit, URL: e.appURL + "/asana/form/submit", Task: task,
@@ -446,8 +454,40 @@ func TestCreateTellsTheCopyAboutTheRemoteLink(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got := decode[attachedJSON](t, r.Body); !strings.HasSuffix(got.ResourceURL, "/browse/"+l.IssueKey) {
+				t.Errorf("answer names %s, want %s", got.ResourceURL, l.IssueKey)
+			}
 			if diff := cmp.Diff([]linkCopy{{LinkID: l.ID, RemoteLinked: tc.want}}, e.enq.enqueued()); diff != "" {
 				t.Fatalf("copy jobs enqueued (-want +got):\n%s", diff)
+			}
+			states, err := e.store.ListSyncFieldStates(t.Context(), l.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fields []string
+			for _, s := range states {
+				fields = append(fields, s.Field)
+			}
+			if diff := cmp.Diff(tc.wantFields, fields); diff != "" {
+				t.Errorf("the link's field states (-want +got):\n%s", diff)
+			}
+			// The job, as enqueued, once Jira takes remote links again.
+			failing.Store(false)
+			args := bridge.CopyArgsFor(l)
+			args.RemoteLinked = tc.want
+			if _, err := e.bridge.CopyAttachments(t.Context(), args); err != nil {
+				t.Fatalf("the link's copy job: %v", err)
+			}
+			is, ok := e.jira.Issue(l.IssueKey)
+			if !ok {
+				t.Fatalf("Jira has no %s", l.IssueKey)
+			}
+			var links []string
+			for _, rl := range is.RemoteLinks {
+				links = append(links, rl.GlobalID)
+			}
+			if diff := cmp.Diff([]string{bridge.GlobalID(task)}, links); diff != "" {
+				t.Errorf("the issue's remote links (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -275,6 +275,17 @@ func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID str
 // search starts once it returned, so a repeat of a signed request asks
 // nothing of Jira.
 //
+// The fingerprint and the link (which completes the claim) are both
+// written after Jira's create, at once (createClaimed), the claim durable
+// before either: a repeat finds the link, or, once the claim expired or
+// was marked failed, the fingerprint, or, only when the process died
+// between Jira's create and both writes, neither (and creates a second
+// issue). A process that died
+// after the link's commit and before the fingerprint leaves the link
+// marked with its copy job still to enqueue; the sweep's job, told the
+// remote link was not added (RemoteLinked false), adds it, two minutes
+// on, when no request adds it any more.
+//
 // first, when set, is the first claim and a globalId search, both made
 // while the form was built (createBesideForm). The search may have been
 // answered before the claim committed; its answer counts only when that
@@ -470,7 +481,8 @@ func (s *Service) searchGlobalID(ctx context.Context, jc *jira.Client, taskGID s
 }
 
 // createClaimed creates the issue once the claim is held (or the other
-// attempt failed). search is the globalId search made once the claim was
+// attempt failed), then adds its remote link and stores its link at once
+// (see createOnce). search is the globalId search made once the claim was
 // taken, if it was made already. On failure, mayExist says whether Jira
 // may hold an issue from this attempt: false when the search failed or
 // Jira refused the values, so nothing was created.
@@ -504,25 +516,68 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 		c.Summary, _ = in.Fields["summary"].(string)
 	}
 	c.URL = BrowseURL(srv, c.IssueKey)
-	// The remote link is safe to retry (upsert by globalId); a failure here
-	// is repaired by the attachment job, which upserts it again. (It is not
-	// added while the link is stored: the link's commit lets the job start,
-	// and two upserts at once could give the issue two links; waiting for
-	// it inside that transaction would hold SQLite's one writer over a Jira
-	// call.)
+	// The remote link (the issue's fingerprint) is added while the link is
+	// stored: both follow Jira's create, neither needs the other. No one
+	// else adds it meanwhile: the copy job, which repairs it, is enqueued
+	// once the request answered (after both), the sweep enqueues only a
+	// link marked for longer than any request lives (LinkCopyGrace), and
+	// a sync run of the new link finds the remote link recorded (only a
+	// task changed within these milliseconds has it written again, by its
+	// globalId).
+	// The link records the remote link as the request writes it, so the
+	// two-way sync's first run does not write it again; should the
+	// upsert fail, that record is removed (forgetRemoteLink) before the
+	// request answers and the copy job, told the request did not add it
+	// (RemoteLinked false), adds it.
+	//
+	// The request sends the remote link, and the link's statement runs on
+	// a goroutine of its own: the request waits for Jira's answer at once,
+	// so the statement runs meanwhile even on one processor (a goroutine
+	// that sent it would start only once the request waited: SQLite's
+	// statement is the request's CPU, not a wait).
+	rl := RemoteLinkFor(task)
+	c.remoteLink = RemoteLinkState(rl)
+	issueKey := c.IssueKey
+	stored := make(chan error, 1)
+	go func(c *Created) { stored <- s.storeLink(ctx, id, srv, task.GID, c, hooks) }(c)
 	done := timePhase(ctx, "jira.remotelink")
-	err = s.upsertRemoteLink(ctx, jc, c.IssueKey, task)
+	_, err = jc.UpsertRemoteLink(ctx, issueKey, rl)
 	done()
+	done = timePhase(ctx, "await.link")
+	serr := <-stored
+	done()
+	if serr != nil {
+		return nil, true, serr
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "could not add the Asana remote link now; the attachment job will retry",
 			slog.String("issue", c.IssueKey), slog.Any("error", err))
-	} else {
-		c.RemoteLinked, c.remoteLink = true, RemoteLinkState(RemoteLinkFor(task))
+		if !c.Existing {
+			s.forgetRemoteLink(ctx, c)
+		}
+		c.remoteLink = ""
+		return c, false, nil
 	}
-	if err := s.storeLink(ctx, id, srv, task.GID, c, hooks); err != nil {
-		return nil, true, err
-	}
+	c.RemoteLinked = true
 	return c, false, nil
+}
+
+// forgetRemoteLink removes the record of the remote link a create stored
+// with its link (c) when the remote link then failed: the two-way sync's
+// first run then does not take it for written. It runs before the request
+// answers, so before the link's copy job is enqueued (and the first run
+// with it), on a context the request's deadline does not end (a remote
+// link that outlived it is the usual failure). Should it fail, the copy
+// job still adds the remote link (RemoteLinked false), which the record
+// then describes.
+func (s *Service) forgetRemoteLink(ctx context.Context, c *Created) {
+	done := timePhase(ctx, "link.forget_remotelink")
+	_, err := s.st.DeleteSyncFieldState(context.WithoutCancel(ctx), store.SyncFieldState{LinkID: c.LinkID, Field: RemoteLinkField})
+	done()
+	if err != nil {
+		s.log.WarnContext(ctx, "could not forget the remote link that failed; the attachment job adds it",
+			slog.String("issue", c.IssueKey), slog.Any("error", err))
+	}
 }
 
 // storeLink stores the link with the creation's result, the signed
@@ -535,7 +590,7 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServer, taskGID string, c *Created, hooks CreateHooks) error {
 	res, _ := json.Marshal(createResult{IssueID: c.IssueID, IssueKey: c.IssueKey, Summary: c.Summary})
 	// The claim's completion (attach has no claim), and the remote link
-	// as this request wrote it, so the two-way sync's first run does not
+	// as this request writes it, so the two-way sync's first run does not
 	// write it again.
 	rec := store.LinkOfCreate{Claim: store.IdempotencyKey{Scope: createScope, Key: srv.ID + ":" + taskGID, Result: res}, CopyPending: true}
 	if c.remoteLink != "" {
@@ -548,8 +603,9 @@ func (s *Service) storeLink(ctx context.Context, id Identity, srv store.JiraServ
 	}
 	done := timePhase(ctx, "link.tx")
 	// Jira has the issue now: the link is stored even when the request's
-	// deadline passed meanwhile (a slow or failing remote link), or a
-	// repeat would find neither the link nor the fingerprint.
+	// deadline passes (a slow Jira create, or the remote link beside it
+	// failing or outliving it), or a repeat would find neither the link
+	// nor the fingerprint.
 	l := store.Link{WorkspaceGID: id.Workspace, TaskGID: taskGID, JiraServerID: srv.ID, IssueID: c.IssueID, IssueKey: c.IssueKey, CreatedBy: id.User}
 	err := s.st.CreateLinkOfCreate(context.WithoutCancel(ctx), &l, rec)
 	done()

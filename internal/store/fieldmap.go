@@ -54,6 +54,10 @@ type FieldMappingQueries interface {
 	// PutSyncFieldState creates or replaces one field's state of a link;
 	// ErrNotFound when the link does not exist.
 	PutSyncFieldState(ctx context.Context, s SyncFieldState) error
+	// DeleteSyncFieldState removes one field's state of a link as s has
+	// it (its Seq), and reports whether it did: a state written anew
+	// since (a sync run's, a higher Seq) is left alone.
+	DeleteSyncFieldState(ctx context.Context, s SyncFieldState) (bool, error)
 }
 
 const fieldMappingColumns = `workspace_gid, jira_server_id, project_gid, mapping, updated_by, updated_at`
@@ -118,4 +122,15 @@ func (q queries) PutSyncFieldState(ctx context.Context, s SyncFieldState) error 
 			written = excluded.written, seq = excluded.seq, updated_at = excluded.updated_at`,
 		s.LinkID, s.Field, s.AsanaValue, s.JiraValue, s.Written, s.Seq, q.now())
 	return q.wrap("put field state of link "+strconv.FormatInt(s.LinkID, 10), err)
+}
+
+func (q queries) DeleteSyncFieldState(ctx context.Context, s SyncFieldState) (bool, error) {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM sync_field_state WHERE link_id = $1 AND field = $2 AND seq = $3`,
+		s.LinkID, s.Field, s.Seq)
+	op := "delete field state " + s.Field + " of link " + strconv.FormatInt(s.LinkID, 10)
+	if err != nil {
+		return false, q.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, q.wrap(op, err)
 }

@@ -82,6 +82,29 @@ func testSyncFieldStates(t *testing.T, newStore NewStore) {
 	if got[0].UpdatedAt.IsZero() {
 		t.Error("UpdatedAt not set")
 	}
+	// A state is removed as it was read: one written anew since (a
+	// higher Seq) stays.
+	for _, tc := range []struct {
+		name    string
+		del     store.SyncFieldState
+		deleted bool
+	}{
+		{"written anew since", store.SyncFieldState{LinkID: l.ID, Field: "due", Seq: 1}, false},
+		{"no such field", store.SyncFieldState{LinkID: l.ID, Field: "assignee"}, false},
+		{"as read", store.SyncFieldState{LinkID: l.ID, Field: "due", Seq: 2}, true},
+		{"removed already", store.SyncFieldState{LinkID: l.ID, Field: "due", Seq: 2}, false},
+	} {
+		deleted, err := s.DeleteSyncFieldState(ctx, tc.del)
+		must(t, err)
+		if deleted != tc.deleted {
+			t.Errorf("%s: deleted = %v, want %v", tc.name, deleted, tc.deleted)
+		}
+	}
+	got, err = s.ListSyncFieldStates(ctx, l.ID)
+	must(t, err)
+	if diff := cmp.Diff([]store.SyncFieldState{name}, got, ignore); diff != "" {
+		t.Fatalf("state after removing due (-want +got):\n%s", diff)
+	}
 	// Unlinking removes the link's state.
 	must(t, s.DeleteLink(ctx, l.ID))
 	got, err = s.ListSyncFieldStates(ctx, l.ID)
