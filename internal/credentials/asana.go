@@ -134,10 +134,13 @@ func (c *asanaConn) send(req *http.Request, u store.AsanaUser) (*http.Response, 
 }
 
 // refreshAsana returns a usable Asana token for the user, refreshing it
-// unless someone else already did (see refreshJira). Asana keeps refresh
-// tokens across refreshes, so two replicas refreshing at once would both
-// succeed; the store has no row lock for Asana users, and the mutex and
-// re-read still keep one process from refreshing twice.
+// unless someone else already did (see refreshJira). The user is read
+// again under the lock, not from the store's ConfigCache: on PostgreSQL in
+// the transaction, whose GetAsanaUser locks the row, so of two replicas
+// refreshing at once one refreshes and the other uses its tokens (were
+// Asana to rotate refresh tokens, a second refresh with the old one would
+// fail and mark the user); on SQLite, where this process is the only
+// writer, every write of the user dropped its cached entry.
 func (p *Provider) refreshAsana(ctx context.Context, gid string, used store.Secret, force bool) (store.AsanaUser, error) {
 	k := credKey{user: gid}
 	var (

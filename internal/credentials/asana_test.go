@@ -116,13 +116,27 @@ func TestAsanaRefreshOncePersisted(t *testing.T) {
 // TestAsanaRevoked: the user removed the app in Asana (the refresh token is
 // revoked and its access tokens with it). The next call refreshes, Asana
 // answers invalid_grant, the user is marked and later calls get
-// ErrReconnectNeeded.
+// ErrReconnectNeeded: also over the ConfigCache, as the app builds it,
+// where the rejected token was served from memory.
 func TestAsanaRevoked(t *testing.T) {
 	t.Parallel()
+	for name, cached := range map[string]bool{"store": false, "ConfigCache": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st := newSQLite(t)
+			if cached {
+				st = store.NewConfigCache(st, time.Hour, nil)
+			}
+			testAsanaRevoked(t, st)
+		})
+	}
+}
+
+func testAsanaRevoked(t *testing.T, st store.Store) {
 	e := newAsanaEnv(t)
-	st := newSQLite(t)
 	u := e.storeUser(t, st, time.Now().Add(time.Hour))
 	p := e.provider(t, st)
+	me(t, p) // the user is read (and cached) before the revocation
 	c, err := p.Asana(t.Context(), testUser)
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +153,9 @@ func TestAsanaRevoked(t *testing.T) {
 	}
 	if !got.ReconnectNeeded {
 		t.Error("user not marked for reconnection")
+	}
+	if n := e.refreshes.Load(); n != 1 {
+		t.Errorf("refreshes = %d, want 1 (the 401's)", n)
 	}
 	_, err = p.Asana(t.Context(), testUser)
 	var re *ReconnectError

@@ -6,9 +6,9 @@
 // OAuth 2.0 access tokens are refreshed here and the new tokens persisted
 // before use. Refreshes of one credential are serialised: a mutex per
 // credential inside the process and, on PostgreSQL, the credential's row
-// lock (store.Tx.GetJiraCredential takes it FOR UPDATE) held across the
-// refresh call, so two replicas sharing one database refresh once and the
-// loser reads the winner's tokens. This matters because Jira Data Center
+// lock (store.Tx.GetJiraCredential and store.Tx.GetAsanaUser take it FOR
+// UPDATE) held across the refresh call, so two replicas sharing one
+// database refresh once and the loser reads the winner's tokens. This matters because Jira Data Center
 // rotates refresh tokens: a second refresh with the old one would fail and
 // disconnect the user.
 //

@@ -22,6 +22,8 @@ import (
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
 	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/store/postgres"
+	"github.com/asanajira/asanajira/internal/store/postgres/pgtest"
 	"github.com/asanajira/asanajira/internal/store/sqlite"
 	"github.com/asanajira/asanajira/internal/store/storetest"
 )
@@ -204,4 +206,38 @@ func consent(t *testing.T, browser *http.Client, cfg *oauth2.Config, user string
 		t.Fatalf("authorize: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	return loc.Query().Get("code"), verifier
+}
+
+// concurrently runs fn(0) … fn(n-1) at once and reports their errors.
+func concurrently(t *testing.T, n int, fn func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { errs[i] = fn(i) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// postgresReplicas opens n stores over one fresh PostgreSQL database, as n
+// asanajira processes sharing it would.
+func postgresReplicas(t *testing.T, n int) []store.Store {
+	t.Helper()
+	dbURL := pgtest.URL(t)
+	sealer := storetest.NewSealer(t)
+	stores := make([]store.Store, n)
+	for i := range stores {
+		st, err := postgres.Open(t.Context(), dbURL, sealer, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		stores[i] = st
+	}
+	return stores
 }

@@ -11,9 +11,6 @@ import (
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
 	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/store"
-	"github.com/asanajira/asanajira/internal/store/postgres"
-	"github.com/asanajira/asanajira/internal/store/postgres/pgtest"
-	"github.com/asanajira/asanajira/internal/store/storetest"
 )
 
 func TestJiraEachMethod(t *testing.T) {
@@ -223,42 +220,24 @@ func TestJiraOAuth2RefreshOnceUnderConcurrency(t *testing.T) {
 // uses the rotated token it persisted.
 func TestJiraOAuth2RefreshAcrossProcesses(t *testing.T) {
 	t.Parallel()
-	dbURL := pgtest.URL(t)
-	sealer := storetest.NewSealer(t)
-	var stores []store.Store
-	for range 2 {
-		st, err := postgres.Open(t.Context(), dbURL, sealer, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		stores = append(stores, st)
-	}
+	stores := postgresReplicas(t, 2)
 	e := newJiraEnv(t, "9.12.0")
 	e.register(t, stores[0])
 	if err := stores[0].PutJiraCredential(t.Context(), e.credential(t, store.AuthOAuth2, "alice")); err != nil {
 		t.Fatal(err)
 	}
 	expire(t, stores[0])
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	for i := range 10 {
-		p := newProvider(t, stores[i%2])
-		wg.Go(func() {
-			c, err := p.Jira(t.Context(), testUser, testServerID)
-			if err == nil {
-				_, err = c.Myself(t.Context())
-			}
-			errs <- err
-		})
+	providers := make([]*Provider, 10)
+	for i := range providers {
+		providers[i] = newProvider(t, stores[i%2])
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
+	concurrently(t, len(providers), func(i int) error {
+		c, err := providers[i].Jira(t.Context(), testUser, testServerID)
+		if err == nil {
+			_, err = c.Myself(t.Context())
 		}
-	}
+		return err
+	})
 	if n := e.refreshes.Load(); n != 1 {
 		t.Errorf("refreshes = %d, want exactly 1", n)
 	}

@@ -40,6 +40,18 @@ const maxCachedKeys = 20000
 // the next request sees "reconnect", and an OAuth 2.0 token rotated by
 // another replica's refresh is re-read under the credential's row lock.
 // Reads inside a transaction (GetJiraCredential FOR UPDATE) bypass the cache.
+//
+// Asana users are kept the same way, opened, one entry per user (a create's
+// form read and opened its user's Asana token on every request). Every
+// write of a user through this Store (connecting, a refresh, marking for
+// reconnection, disconnecting: PutAsanaUser, directly or in a transaction)
+// drops that entry at once, and a re-seal drops them all. Another replica's
+// write is seen within ConfigCacheTTL; a token Asana no longer accepts is
+// caught by its 401, which refreshes or marks the user through this
+// replica's own write, and the refresh reads the user's row in a
+// transaction (GetAsanaUser FOR UPDATE on PostgreSQL), not the cache, so a
+// token another replica's refresh rotated is used rather than refreshed
+// again.
 type ConfigCache struct {
 	Store
 	ttl time.Duration
@@ -52,6 +64,7 @@ type ConfigCache struct {
 	routes  map[[2]string]entry[ProjectRoute]
 	routed  map[[2]string]entry[JiraServer]
 	creds   map[[2]string]entry[JiraCredential] // (Asana user, Jira server)
+	users   map[string]entry[AsanaUser]
 }
 
 type entry[T any] struct {
@@ -71,7 +84,7 @@ func NewConfigCache(st Store, ttl time.Duration, now func() time.Time) *ConfigCa
 	return &ConfigCache{Store: st, ttl: ttl, now: now,
 		servers: map[string]entry[JiraServer]{}, conns: map[string]entry[[]Connection]{},
 		routes: map[[2]string]entry[ProjectRoute]{}, routed: map[[2]string]entry[JiraServer]{},
-		creds: map[[2]string]entry[JiraCredential]{}}
+		creds: map[[2]string]entry[JiraCredential]{}, users: map[string]entry[AsanaUser]{}}
 }
 
 // cachedRead returns m[k] while fresh, else fetches and keeps it unless the
@@ -108,21 +121,21 @@ func (c *ConfigCache) Invalidate() {
 	clear(c.routes)
 	clear(c.routed)
 	clear(c.creds)
+	clear(c.users)
 }
 
-// forgetCredentials drops the cached credentials of keys (all when none),
-// after a write of them.
-func (c *ConfigCache) forgetCredentials(keys ...[2]string) {
+// forget drops the entries of keys from m, after a write of them.
+func forget[K comparable, T any](c *ConfigCache, m map[K]entry[T], keys ...K) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	if len(keys) == 0 {
-		clear(c.creds)
-	}
 	for _, k := range keys {
-		delete(c.creds, k)
+		delete(m, k)
 	}
 }
+
+// forgetCredentials drops the cached credentials of keys.
+func (c *ConfigCache) forgetCredentials(keys ...[2]string) { forget(c, c.creds, keys...) }
 
 func cloneServer(s JiraServer) JiraServer {
 	s.AuthMethods = slices.Clone(s.AuthMethods)
@@ -164,6 +177,18 @@ func (c *ConfigCache) GetJiraCredential(ctx context.Context, asanaUserGID, jiraS
 	return cachedRead(c, c.creds, [2]string{asanaUserGID, jiraServerID}, func() (JiraCredential, error) {
 		return c.Store.GetJiraCredential(ctx, asanaUserGID, jiraServerID)
 	})
+}
+
+// GetAsanaUser reads an Asana user through the cache (see ConfigCache for
+// when a change is seen).
+func (c *ConfigCache) GetAsanaUser(ctx context.Context, gid string) (AsanaUser, error) {
+	return cachedRead(c, c.users, gid, func() (AsanaUser, error) { return c.Store.GetAsanaUser(ctx, gid) })
+}
+
+// PutAsanaUser stores an Asana user and forgets its cached copy.
+func (c *ConfigCache) PutAsanaUser(ctx context.Context, u AsanaUser) error {
+	defer forget(c, c.users, u.GID)
+	return c.Store.PutAsanaUser(ctx, u)
 }
 
 // PutJiraCredential stores a credential and forgets its cached copy.
@@ -241,15 +266,22 @@ func (c *ConfigCache) ResealSecrets(ctx context.Context) (int, error) {
 // empties the cache once the transaction ends.
 func (c *ConfigCache) InTx(ctx context.Context, fn func(tx Tx) error) error {
 	changed := false
-	var creds [][2]string
+	var (
+		creds [][2]string
+		users []string
+	)
 	defer func() {
-		if changed {
+		switch {
+		case changed:
 			c.Invalidate()
-		} else if len(creds) > 0 {
+		case len(creds) > 0 || len(users) > 0:
 			c.forgetCredentials(creds...)
+			forget(c, c.users, users...)
 		}
 	}()
-	return c.Store.InTx(ctx, func(tx Tx) error { return fn(&configTx{Tx: tx, changed: &changed, creds: &creds}) })
+	return c.Store.InTx(ctx, func(tx Tx) error {
+		return fn(&configTx{Tx: tx, changed: &changed, creds: &creds, users: &users})
+	})
 }
 
 // configTx notes the writes that change what is cached.
@@ -257,6 +289,12 @@ type configTx struct {
 	Tx
 	changed *bool
 	creds   *[][2]string // credentials written
+	users   *[]string    // Asana users written
+}
+
+func (t *configTx) PutAsanaUser(ctx context.Context, u AsanaUser) error {
+	*t.users = append(*t.users, u.GID)
+	return t.Tx.PutAsanaUser(ctx, u)
 }
 
 func (t *configTx) PutJiraCredential(ctx context.Context, cred JiraCredential) error {

@@ -260,8 +260,15 @@ func (q queries) PutAsanaUser(ctx context.Context, u AsanaUser) error {
 	return q.wrap("put asana user "+u.GID, err)
 }
 
+// GetAsanaUser reads an Asana user. Inside a transaction on PostgreSQL the
+// row stays locked until the transaction ends, so two replicas refreshing
+// the user's token take turns (as GetJiraCredential).
 func (q queries) GetAsanaUser(ctx context.Context, gid string) (AsanaUser, error) {
-	u, err := q.scanAsanaUser(q.q.QueryRowContext(ctx, `SELECT `+asanaUserColumns+` FROM asana_users WHERE gid = $1`, gid))
+	lock := ""
+	if q.tx {
+		lock = q.s.dialect.ForUpdate
+	}
+	u, err := q.scanAsanaUser(q.q.QueryRowContext(ctx, `SELECT `+asanaUserColumns+` FROM asana_users WHERE gid = $1`+lock, gid))
 	return u, q.wrap("get asana user "+gid, err)
 }
 

@@ -157,12 +157,23 @@ func RunConfigCache(t *testing.T, newStore NewStore) {
 		"Transactions":         testTransactions,
 		"ResealSecrets":        testResealSecrets,
 		"JiraServerCABundle":   testJiraServerCABundle,
+		"AsanaUsers":           testAsanaUsers,
 	}
 	maps.Copy(tests, routingTests)
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			fn(t, cached)
+		})
+	}
+	// These wrap the store in a cache of their own.
+	for name, fn := range map[string]func(t *testing.T, newStore NewStore){
+		"AsanaUserCache": testConfigCacheAsanaUsers,
+		"AsanaUserRace":  testConfigCacheAsanaUserRace,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, newStore)
 		})
 	}
 }
