@@ -149,7 +149,9 @@ func (p *Provider) refreshAsana(ctx context.Context, gid string, used store.Secr
 	)
 	err := p.withCredentialLock(ctx, k, func(q store.Queries) error {
 		u, err := q.GetAsanaUser(ctx, gid)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && u.AccessToken == "" && !u.ReconnectNeeded) {
+			// Disconnected, perhaps on another replica since this one
+			// read the user: nothing to refresh, and nothing to mark.
 			result = fmt.Errorf("credentials: Asana user %s: %w", gid, ErrNotConnected)
 			return nil
 		}

@@ -1,6 +1,7 @@
 package credentials
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asanajira/asanajira/internal/asana"
 	"github.com/asanajira/asanajira/internal/store"
 )
 
@@ -119,10 +121,7 @@ func TestAsanaCachedRefreshUsedAtOnce(t *testing.T) {
 func TestAsanaRefreshAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	e := newAsanaEnv(t)
-	stores := postgresReplicas(t, 2)
-	for i, st := range stores {
-		stores[i] = store.NewConfigCache(st, time.Hour, nil)
-	}
+	stores := cachedReplicas(t, 2)
 	e.storeUser(t, stores[0], time.Now().Add(-time.Minute))
 	providers := make([]*Provider, 10) // each with its own locks
 	for i := range providers {
@@ -138,4 +137,53 @@ func TestAsanaRefreshAcrossProcesses(t *testing.T) {
 	if n := e.refreshes.Load(); n != 1 {
 		t.Errorf("refreshes = %d, want exactly 1", n)
 	}
+}
+
+// TestAsanaDisconnectedOnAnotherReplica: the user disconnects through one
+// process (tokens cleared, the refresh token revoked) while another still
+// has the user cached. That one's next call gets Asana's 401 and finds the
+// user disconnected: it neither replays with no token nor marks a
+// disconnected user for reconnection.
+func TestAsanaDisconnectedOnAnotherReplica(t *testing.T) {
+	t.Parallel()
+	e := newAsanaEnv(t)
+	stores := cachedReplicas(t, 2)
+	u := e.storeUser(t, stores[0], time.Now().Add(time.Hour))
+	p := e.provider(t, stores[1])
+	me(t, p) // cached by the second process
+	if err := stores[0].PutAsanaUser(t.Context(), store.AsanaUser{GID: testUser, Name: u.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if err := asana.RevokeToken(t.Context(), nil, p.AsanaOAuth2Config(), u.RefreshToken.Reveal()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.Asana(t.Context(), testUser)
+	if err != nil {
+		t.Fatal(err) // the cached token, within the TTL
+	}
+	if _, err := c.Me(t.Context()); !errors.Is(err, asana.ErrUnauthorized) {
+		t.Fatalf("Me after the disconnection: %v, want asana.ErrUnauthorized", err)
+	}
+	got, err := stores[0].GetAsanaUser(t.Context(), testUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ReconnectNeeded || got.AccessToken != "" {
+		t.Errorf("after the 401: reconnect needed %v, token kept %v; want the user left disconnected", got.ReconnectNeeded, got.AccessToken != "")
+	}
+	if _, err := e.provider(t, stores[0]).Asana(t.Context(), testUser); !errors.Is(err, ErrNotConnected) {
+		t.Errorf("Asana after the disconnection: %v, want ErrNotConnected", err)
+	}
+}
+
+// cachedReplicas is postgresReplicas with each store behind a ConfigCache
+// (an hour's TTL: another replica's write is not seen), as the app builds
+// it.
+func cachedReplicas(t *testing.T, n int) []store.Store {
+	t.Helper()
+	stores := postgresReplicas(t, n)
+	for i, st := range stores {
+		stores[i] = store.NewConfigCache(st, time.Hour, nil)
+	}
+	return stores
 }
