@@ -52,12 +52,24 @@ func TestTaskPaneInBrowser(t *testing.T) {
 			return err
 		}),
 		chromedp.WaitVisible(`#app-form [data-field="steps"] input`),
+	)
+	if err != nil {
+		t.Fatalf("change the issue type (on_change adds a field): %v", err)
+	}
+	err = chromedp.Do(ctx,
 		chromedp.SendKeys(`#app-form [data-field="summary"] input`, "Checkout logs users out"),
-		chromedp.Click(`#form-submit`),
+		// The button is pressed from the page rather than by a mouse
+		// event at its coordinates, which a loaded machine's late layout
+		// can make miss it.
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector("#form-submit").click(), true)`))
+			return err
+		}),
 		chromedp.WaitVisible(`.widget .w-title a`),
 	)
 	if err != nil {
-		t.Fatalf("submit the form: %v", err)
+		status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#app-form") ? document.querySelector("#app-form").innerText : "(no form)"`))
+		t.Fatalf("submit the form: %v; the form then read: %q", err, status)
 	}
 	text := func(sel string) string {
 		t.Helper()
