@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 )
 
 // Flags are the flags every in-process benchmark takes: the database, the
@@ -19,6 +20,7 @@ type Flags struct {
 	CPUProfile   string
 	BlockProfile string
 	MutexProfile string
+	Trace        string
 	Verbose      bool
 	ScaleFlags
 }
@@ -30,6 +32,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured phases to this file")
 	fs.StringVar(&f.BlockProfile, "blockprofile", "", "write a profile of where goroutines blocked (channels, locks, the database pool) during the measured phases")
 	fs.StringVar(&f.MutexProfile, "mutexprofile", "", "write a profile of contended mutexes during the measured phases")
+	fs.StringVar(&f.Trace, "trace", "", "write an execution trace of the measured phases to this file: where requests waited for a processor, the network or a lock (go tool trace -pprof=sched|net|sync|syscall FILE)")
 	fs.BoolVar(&f.Verbose, "v", false, "show the bridge's warnings and errors, and the calls recorded, on stderr")
 	f.ScaleFlags.Register(fs)
 }
@@ -143,6 +146,7 @@ func (f *Flags) Logf(format string, a ...any) {
 type Profile struct {
 	f       *Flags
 	cpu     io.Closer
+	trace   io.Closer
 	running bool
 }
 
@@ -160,6 +164,22 @@ func (f *Flags) StartProfiles() (*Profile, error) {
 			return nil, fmt.Errorf("cpu profile: %w", err)
 		}
 		p.cpu = out
+	}
+	if f.Trace != "" {
+		out, err := os.Create(f.Trace)
+		if err == nil {
+			if err = trace.Start(out); err != nil {
+				_ = out.Close()
+			}
+		}
+		if err != nil {
+			if p.cpu != nil {
+				pprof.StopCPUProfile()
+				_ = p.cpu.Close()
+			}
+			return nil, fmt.Errorf("trace: %w", err)
+		}
+		p.trace = out
 	}
 	if f.BlockProfile != "" {
 		// One sample per 10 µs blocked on average: cheap enough not to
@@ -182,6 +202,10 @@ func (p *Profile) Stop() error {
 	if p.cpu != nil {
 		pprof.StopCPUProfile()
 		errs = append(errs, p.cpu.Close())
+	}
+	if p.trace != nil {
+		trace.Stop()
+		errs = append(errs, p.trace.Close())
 	}
 	write := func(name, path string) {
 		if path == "" {

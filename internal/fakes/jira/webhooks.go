@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -155,6 +156,9 @@ func (s *Server) deliver(h webhook, body []byte) {
 		s.log.Warn("jira emulator: webhook delivery failed", "webhook", h.name, "err", err)
 		return
 	}
+	// Read to the end, so the connection is kept for the next delivery,
+	// as Jira's pooled HTTP client keeps it.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	_ = resp.Body.Close()
 	s.log.Debug("jira emulator: webhook delivered", "webhook", h.name, "status", resp.StatusCode)
 }

@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -438,5 +440,47 @@ func TestDropWebhooks(t *testing.T) {
 	// sent after the fault was cleared.
 	if got := rc.wait(t, 1)[0]["comment"].(map[string]any)["body"]; got != "delivered" {
 		t.Errorf("first delivery %v, want the one after the fault", got)
+	}
+}
+
+// TestWebhookDeliveriesKeepTheirConnection: deliveries reuse one
+// connection, as Jira's pooled HTTP client does, even when the receiver
+// answers with a body (the bridge's receiver does). A connection left
+// unread was dropped, and each delivery opened a new one.
+func TestWebhookDeliveriesKeepTheirConnection(t *testing.T) {
+	t.Parallel()
+	s, ts := start(t, Options{Version: "9.12.0"})
+	var (
+		mu    sync.Mutex
+		conns int
+	)
+	hook := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"accepted":1}`)
+	}))
+	hook.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	hook.Start()
+	t.Cleanup(hook.Close)
+	if r := call(t, "POST", base(s, ts)+"/rest/webhooks/1.0/webhook", map[string]any{"name": "h", "url": hook.URL + "/hooks/jira",
+		"events": []string{"comment_created"}}, basic("admin")...); r.status != 201 {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	for i := range 3 {
+		// 9.12 delivers before AddComment returns.
+		if err := s.AddComment("DEMO-1", "alice", "comment "+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if conns != 1 {
+		t.Errorf("3 deliveries opened %d connections, want 1", conns)
 	}
 }
