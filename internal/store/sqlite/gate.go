@@ -165,22 +165,6 @@ type gatedDriver struct {
 	gate *gate
 }
 
-// gatedTx gives the gate back when its transaction ends.
-type gatedTx struct {
-	driver.Tx
-	done func()
-}
-
-func (t *gatedTx) Commit() error {
-	defer t.done()
-	return t.Tx.Commit()
-}
-
-func (t *gatedTx) Rollback() error {
-	defer t.done()
-	return t.Tx.Rollback()
-}
-
 // gatedRows give the gate back when closed.
 type gatedRows struct {
 	driver.Rows

@@ -32,13 +32,17 @@ const maxKeptStatements = 256
 type connector struct {
 	dsn string
 	drv *sqlite.Driver
+	// begin is the BEGIN of the transactions that may write (tx.go).
+	begin string
 	// gate, when set, is shared with the server's other write pool
 	// (gate.go); fg says which of the two this one is.
 	gate *gate
 	fg   bool
 }
 
-func newConnector(dsn string) *connector { return &connector{dsn: dsn, drv: &sqlite.Driver{}} }
+func newConnector(dsn string) *connector {
+	return &connector{dsn: dsn, drv: &sqlite.Driver{}, begin: beginStatement(dsn)}
+}
 
 // Connect opens a connection; the pools sharing a gate get the one SQLite
 // connection the gate holds (gate.attach).
@@ -61,7 +65,7 @@ func (c *connector) open() (*sqliteConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sqliteConn{inner: conn, kept: map[string]*keptStmt{}, refs: 1}, nil
+	return &sqliteConn{inner: conn, kept: map[string]*keptStmt{}, txKept: map[string]contextStmt{}, beginText: c.begin, refs: 1}, nil
 }
 
 func (c *connector) Driver() driver.Driver {
@@ -86,9 +90,13 @@ type inner interface {
 // sqliteConn is one SQLite connection and the statements it keeps.
 type sqliteConn struct {
 	inner driver.Conn
-	mu    sync.Mutex // guards kept
+	mu    sync.Mutex // guards kept and txKept
 	kept  map[string]*keptStmt
-	refs  int // keepingConns over it (gate.attach); guarded by the gate's share
+	// txKept are its BEGIN, COMMIT and ROLLBACK (tx.go), apart from kept:
+	// never evicted, never busy.
+	txKept    map[string]contextStmt
+	beginText string
+	refs      int // keepingConns over it (gate.attach); guarded by the gate's share
 }
 
 // keepingConn is a connection that keeps its prepared statements: one
@@ -332,26 +340,21 @@ func (c *keepingConn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
+// BeginTx begins a transaction with the connection's kept statements
+// (tx.go); on a gated connection, the transaction holds the gate until it
+// ends.
 func (c *keepingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	if c.gate == nil {
-		return c.in().BeginTx(ctx, opts)
+		return c.begin(ctx, opts, func() {})
 	}
 	if err := c.gate.lock(ctx, c.fg); err != nil {
 		return nil, err
 	}
-	tx, err := c.in().BeginTx(ctx, opts)
-	if err != nil {
-		c.gate.unlock()
-		return nil, err
-	}
 	c.inTx = true
-	var once sync.Once
-	return &gatedTx{Tx: tx, done: func() {
-		once.Do(func() {
-			c.inTx = false
-			c.gate.unlock()
-		})
-	}}, nil
+	return c.begin(ctx, opts, func() {
+		c.inTx = false
+		c.gate.unlock()
+	})
 }
 
 func (c *keepingConn) Ping(ctx context.Context) error {
@@ -379,6 +382,10 @@ func (c *keepingConn) Close() error {
 	for text, k := range c.kept {
 		_ = k.stmt.Close() // only frees the statement; the connection closes next
 		delete(c.kept, text)
+	}
+	for text, st := range c.txKept {
+		_ = st.Close() // only frees the statement; the connection closes next
+		delete(c.txKept, text)
 	}
 	c.mu.Unlock()
 	return c.inner.Close()
