@@ -147,23 +147,29 @@ func TestLinkCopyClaimsUseTheirIndexes(t *testing.T) {
 			if len(stmts) != 2 {
 				t.Fatalf("%d statements recorded, want 2", len(stmts))
 			}
-			rdb := readDB(t, w)
-			for _, s := range stmts {
-				for _, p := range planProblems(t, w, rdb, s) {
-					t.Errorf("%s ran a statement that %s:\n%s", s.path, p, oneLine(s.query))
-				}
-			}
-			sweep := stmts[1]
-			var plan string
-			if w.Database == harness.SQLite {
-				plan = sqlitePlanText(t, rdb, sweep)
-			} else {
-				plan = postgresPlanText(t, rdb, sweep)
-			}
-			if !strings.Contains(plan, "links_copy_pending") {
-				t.Errorf("the sweep does not read the marked links by their index:\n%s", plan)
-			}
+			checkSweep(t, w, stmts, stmts[1], "links_copy_pending", "the marked links")
 		})
+	}
+}
+
+// checkSweep checks that none of stmts scans a whole table, and that the
+// sweep's read (sweep) reads what it sweeps (what) by its index.
+func checkSweep(t *testing.T, w *harness.World, stmts []statement, sweep statement, index, what string) {
+	t.Helper()
+	rdb := readDB(t, w)
+	for _, s := range stmts {
+		for _, p := range planProblems(t, w, rdb, s) {
+			t.Errorf("%s ran a statement that %s:\n%s", s.path, p, oneLine(s.query))
+		}
+	}
+	var plan string
+	if w.Database == harness.SQLite {
+		plan = sqlitePlanText(t, rdb, sweep)
+	} else {
+		plan = postgresPlanText(t, rdb, sweep)
+	}
+	if !strings.Contains(plan, index) {
+		t.Errorf("the sweep does not read %s by their index:\n%s", what, plan)
 	}
 }
 
@@ -196,5 +202,43 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestUnresolvedCreationsUseTheirIndex checks the sweep of creations'
+// claims left unresolved: its list (ListUnresolvedCreations) must read the
+// claims through their partial index (idempotency_keys_unresolved_creations)
+// and so never the completed claims of every create, its take-over
+// (TakeOverIdempotencyKey) goes by the claim's key, and the cleanup that
+// keeps those claims for it (DeleteExpired) still reads only the expired
+// keys.
+func TestUnresolvedCreationsUseTheirIndex(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{harness.SQLite, harness.Postgres} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			w, rec := startRecorded(t, db)
+			ctx := t.Context()
+			st := w.App.Store()
+			now := time.Now()
+			rec.during("the sweep's list of unresolved creations")
+			if _, err := st.ListUnresolvedCreations(ctx, now, 100); err != nil {
+				t.Fatal(err)
+			}
+			rec.during("the sweep's take-over of one")
+			k := store.IdempotencyKey{Scope: store.CreationScope, Key: "js_1:1", ExpiresAt: now.Add(2 * time.Minute), WorkspaceGID: "1", UserGID: "2"}
+			if _, err := st.TakeOverIdempotencyKey(ctx, k, nil, now); err != nil {
+				t.Fatal(err)
+			}
+			rec.during("the cleanup, which keeps them for the sweep")
+			if _, err := st.DeleteExpired(ctx, now); err != nil {
+				t.Fatal(err)
+			}
+			stmts := rec.stop()
+			if len(stmts) < 3 {
+				t.Fatalf("%d statements recorded, want the list, the take-over and the cleanup's", len(stmts))
+			}
+			checkSweep(t, w, stmts, stmts[0], "idempotency_keys_unresolved_creations", "the unresolved claims")
+		})
 	}
 }

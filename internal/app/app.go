@@ -173,7 +173,7 @@ func (a *App) buildQueue(ctx context.Context, kind, target string) error {
 		}
 		return err
 	}
-	a.queue, err = jobs.New(driver, riverDB, listener, st, a.log, jobs.Options{Attachments: a.bridge, JiraEvents: a.bridge,
+	a.queue, err = jobs.New(driver, riverDB, listener, st, a.log, jobs.Options{Attachments: a.bridge, JiraEvents: a.bridge, Creations: a.bridge,
 		Sync: a.sync, ReconcileInterval: a.cfg.ReconcileInterval,
 		AsanaIntake: a.intake, AsanaPollInterval: a.cfg.AsanaPollInterval})
 	if err != nil && listener != nil {

@@ -45,7 +45,7 @@ func (CopyAttachmentsArgs) Kind() string { return "copy_attachments" }
 // any request creating or attaching an issue lives (the create's claim
 // outlives them too), so the sweep enqueues only what a request that died
 // left, never what one is about to.
-const LinkCopyGrace = createClaimTTL
+const LinkCopyGrace = CreateClaimTTL
 
 // CopyArgsFor is the copy job for a newly stored link.
 func CopyArgsFor(l store.Link) CopyAttachmentsArgs {

@@ -91,11 +91,19 @@ func (c *Created) ResourceName() string {
 }
 
 // idempotency scope of issue creation; the key is server id + task gid.
-const createScope = "create_issue"
+const createScope = store.CreationScope
 
-// createClaimTTL outlives any request creating an issue; a claim older than
-// that belongs to a request that died, and a new one may take over.
-const createClaimTTL = 2 * time.Minute
+// CreateClaimTTL outlives any request creating an issue; a claim older than
+// that belongs to a request that died, and a new one, or the sweep of
+// unresolved claims (FinishCreation), may take over.
+const CreateClaimTTL = 2 * time.Minute
+
+// creationClaim is the claim of a task's issue's creation (key) for id,
+// live for CreateClaimTTL: it records who creates, and in which
+// workspace, for the sweep that finishes a create its holder left.
+func (s *Service) creationClaim(id Identity, key string) store.IdempotencyKey {
+	return store.IdempotencyKey{Scope: createScope, Key: key, ExpiresAt: s.now().Add(CreateClaimTTL), WorkspaceGID: id.Workspace, UserGID: id.User}
+}
 
 type createResult struct {
 	Failed   bool   `json:"failed,omitempty"`
@@ -215,7 +223,7 @@ func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID str
 	go func() { searched <- s.searchGlobalID(sctx, start.jc, taskGID) }()
 	claimed := make(chan error, 1)
 	go func() {
-		err := s.claimCreation(ctx, key, srv.ID, taskGID, hooks.Signed)
+		err := s.claimCreation(ctx, id, key, srv.ID, taskGID, hooks.Signed)
 		if err != nil {
 			cancelSearch()
 			if !errors.Is(err, store.ErrConflict) {
@@ -280,11 +288,36 @@ func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID str
 // before either: a repeat finds the link, or, once the claim expired or
 // was marked failed, the fingerprint, or, only when the process died
 // between Jira's create and both writes, neither (and creates a second
-// issue). A process that died
-// after the link's commit and before the fingerprint leaves the link
-// marked with its copy job still to enqueue; the sweep's job, told the
-// remote link was not added (RemoteLinked false), adds it, two minutes
-// on, when no request adds it any more.
+// issue).
+//
+// A create interrupted at any point is resolved without anyone submitting
+// again. The claim records who creates and where (creationClaim); once it
+// expired unfinished, or marked failed (releaseClaim) with no submit
+// taking it over, the sweep of such claims (jobs' sweep_create_claims,
+// every minute) takes it over and finishes the create as the claim's user
+// (FinishCreation):
+//   - died after the claim, before Jira's create: Jira has no issue for
+//     the task; the sweep lets the claim go, and the next submit creates.
+//   - died after Jira's create, before the fingerprint and the link:
+//     nothing in Jira names the task either, and the sweep lets the claim
+//     go as above; the issue stays unlinked (the one window where a next
+//     submit creates a second issue).
+//   - died after the fingerprint, before the link's commit (or failed
+//     then, marking the claim failed): the sweep finds the issue by its
+//     globalId and stores the link as a request does, then enqueues its
+//     copy job, which adds the task's files and checks the remote link.
+//   - died after the link's commit, before the fingerprint: the link is
+//     marked with its copy job still to enqueue; sweep_link_copies
+//     enqueues it, told the remote link was not added (RemoteLinked
+//     false), which adds it, two minutes on, when no request adds it any
+//     more.
+//   - died after both, before the copy job's enqueue: sweep_link_copies
+//     as above.
+//
+// A submit after the claim expired resolves the first three as the sweep
+// would (it takes the claim, searches, and links or creates); the sweep's
+// take-over and a submit's claim exclude each other (the take-over sets a
+// new expiry), so one of them works on it.
 //
 // first, when set, is the first claim and a globalId search, both made
 // while the form was built (createBesideForm). The search may have been
@@ -319,7 +352,7 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 		if first != nil {
 			err, search, first = first.err, first.search, nil
 		} else {
-			err, search = s.claimCreation(ctx, key, srv.ID, task.GID, hooks.Signed), nil
+			err, search = s.claimCreation(ctx, id, key, srv.ID, task.GID, hooks.Signed), nil
 		}
 		if err == nil || errors.Is(err, ErrRepeat) {
 			if err != nil {
@@ -333,7 +366,7 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 		// Once the claim is free again (expired or let go), claim again;
 		// a failed attempt's claim taken over here is this attempt's.
 		// Either way the search follows the claim.
-		c, took, err := s.awaitCreation(ctx, id.User, jc, srv, task.GID, key)
+		c, took, err := s.awaitCreation(ctx, id, jc, srv, task.GID, key)
 		if err != nil || c != nil {
 			return c, err
 		}
@@ -363,8 +396,7 @@ func (s *Service) createOnce(ctx context.Context, id Identity, jc *jira.Client, 
 // before the failure (whose remote link was written, as it is, before the
 // claim was marked).
 func (s *Service) releaseClaim(ctx context.Context, key string) {
-	res, _ := json.Marshal(createResult{Failed: true})
-	if err := s.st.CompleteIdempotencyKey(context.WithoutCancel(ctx), createScope, key, res); err != nil {
+	if err := s.st.CompleteIdempotencyKey(context.WithoutCancel(ctx), createScope, key, store.FailedCreation); err != nil {
 		s.log.WarnContext(ctx, "could not release an issue creation claim", slog.Any("error", err))
 	}
 }
@@ -386,8 +418,8 @@ func (s *Service) dropClaim(ctx context.Context, key string) {
 // signed request asking for it, if any. A claim that is taken already, or
 // a task linked already, is ErrConflict; a signature recorded already is
 // ErrRepeat, with the record in signed.First.
-func (s *Service) claimCreation(ctx context.Context, key, serverID, taskGID string, signed *SignedCreate) error {
-	k := store.IdempotencyKey{Scope: createScope, Key: key, ExpiresAt: s.now().Add(createClaimTTL)}
+func (s *Service) claimCreation(ctx context.Context, id Identity, key, serverID, taskGID string, signed *SignedCreate) error {
+	k := s.creationClaim(id, key)
 	var sig *store.SignedRequest
 	if signed != nil && !signed.Claimed {
 		// A request whose record a claim taken and released already
@@ -430,11 +462,11 @@ func (s *Service) existing(ctx context.Context, user string, jc *jira.Client, sr
 // one does, and the others wait for it): the key is never free between
 // the two, so no attempt whose globalId search began before the failed
 // attempt wrote its remote link can claim it meanwhile (createOnce).
-func (s *Service) awaitCreation(ctx context.Context, user string, jc *jira.Client, srv store.JiraServer, taskGID, key string) (c *Created, took bool, err error) {
+func (s *Service) awaitCreation(ctx context.Context, id Identity, jc *jira.Client, srv store.JiraServer, taskGID, key string) (c *Created, took bool, err error) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if c, ok := s.existing(ctx, user, jc, srv, taskGID); ok {
+		if c, ok := s.existing(ctx, id.User, jc, srv, taskGID); ok {
 			return c, false, nil
 		}
 		k, err := s.st.GetIdempotencyKey(ctx, createScope, key)
@@ -446,8 +478,7 @@ func (s *Service) awaitCreation(ctx context.Context, user string, jc *jira.Clien
 		case k.Result != nil:
 			var r createResult
 			if json.Unmarshal(k.Result, &r) == nil && r.Failed {
-				claim := store.IdempotencyKey{Scope: createScope, Key: key, ExpiresAt: s.now().Add(createClaimTTL)}
-				took, err := s.st.TakeOverIdempotencyKey(ctx, claim, k.Result)
+				took, err := s.st.TakeOverIdempotencyKey(ctx, s.creationClaim(id, key), k.Result, time.Time{})
 				if err != nil {
 					return nil, false, fmt.Errorf("bridge: take over a failed issue creation: %w", err)
 				}
@@ -463,6 +494,86 @@ func (s *Service) awaitCreation(ctx context.Context, user string, jc *jira.Clien
 		case <-t.C:
 		}
 	}
+}
+
+// FinishCreation finishes a create its holder left unresolved: claim is
+// its claim (store.ListUnresolvedCreations), which the caller, the sweep
+// of such claims, took over (store.TakeOverIdempotencyKey), so no submit
+// and no other sweep works on it meanwhile. As the claim's user on the
+// claim's server, it searches Jira for the issue whose remote link names
+// the task (the holder died after Jira's create, or failed after it):
+//   - found: the link is stored as a request stores it (storeLink: the
+//     link, the claim's completion, the link's copy job marked still to
+//     enqueue; no signed answer), and the Created returned (LinkID) for
+//     the caller to enqueue the copy job, which adds the task's files and
+//     repairs the remote link (it was not added here);
+//   - not found: the claim is let go, and the next submit creates;
+//   - the task linked already (by another path): the claim is let go,
+//     nothing else.
+//
+// A failure to search (Jira unreachable or rate limiting, the user's
+// credentials gone or refused) is returned, and the claim left to lapse
+// again: the next sweep retries it. The result is nil when nothing was
+// linked.
+func (s *Service) FinishCreation(ctx context.Context, claim store.IdempotencyKey) (*Created, error) {
+	i := strings.LastIndexByte(claim.Key, ':')
+	if claim.Scope != createScope || i < 0 || claim.UserGID == "" {
+		return nil, fmt.Errorf("bridge: finish creation %s:%s: not a creation's claim with its intent", claim.Scope, claim.Key)
+	}
+	serverID, taskGID := claim.Key[:i], claim.Key[i+1:]
+	id := Identity{User: claim.UserGID, Workspace: claim.WorkspaceGID}
+	log := s.log.With(slog.String("task", taskGID), slog.String("jira_server", serverID), slog.String("user", id.User))
+	linked, err := s.st.GetLinkByTask(ctx, serverID, taskGID)
+	switch {
+	case err == nil:
+		log.InfoContext(ctx, "an interrupted create's task is linked already; its claim is let go", slog.String("issue", linked.IssueKey))
+		return nil, s.releaseFinished(ctx, claim.Key)
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("bridge: finish creation: %w", err)
+	}
+	jc, srv, err := s.jiraFor(ctx, id.User, serverID)
+	if err != nil {
+		return nil, err
+	}
+	search := s.searchGlobalID(ctx, jc, taskGID)
+	if search.err != nil {
+		return nil, s.jiraError(ctx, id.User, srv, search.err, "check for an issue already created from this task")
+	}
+	if len(search.found.Issues) == 0 {
+		log.InfoContext(ctx, "an interrupted create made no issue in Jira; its claim is let go, and the next submit creates it")
+		return nil, s.releaseFinished(ctx, claim.Key)
+	}
+	is := search.found.Issues[0]
+	c := &Created{ServerID: srv.ID, IssueID: is.ID, IssueKey: is.Key, Summary: is.Fields.Summary, URL: BrowseURL(srv, is.Key)}
+	if err := s.storeLink(ctx, id, srv, taskGID, c, CreateHooks{}); err != nil {
+		if !errors.Is(err, ErrInvalid) {
+			return nil, err
+		}
+		// The task was linked to another issue meanwhile, or the issue
+		// to another task: nothing is left to finish.
+		log.WarnContext(ctx, "an interrupted create's issue cannot be linked; its claim is let go", slog.String("issue", is.Key), slog.Any("error", err))
+		return nil, s.releaseFinished(ctx, claim.Key)
+	}
+	if c.Existing {
+		// Linked to this issue by another path meanwhile: the link's
+		// statement wrote nothing, the claim included.
+		return nil, s.releaseFinished(ctx, claim.Key)
+	}
+	log.InfoContext(ctx, "linked "+c.IssueKey+" to task "+taskGID+" after an interrupted create", slog.String("issue", c.IssueKey))
+	if err := s.st.AppendAudit(ctx, store.AuditEntry{At: s.now(), Actor: "asanajira", Action: "link.create_finished", Target: c.IssueKey,
+		Detail: "linked " + c.IssueKey + " to task " + taskGID + " after an interrupted create by " + id.User}); err != nil {
+		log.WarnContext(ctx, "could not audit the link of an interrupted create", slog.Any("error", err))
+	}
+	return c, nil
+}
+
+// releaseFinished lets go of a claim the sweep took over and has nothing
+// more to do for.
+func (s *Service) releaseFinished(ctx context.Context, key string) error {
+	if err := s.st.ReleaseIdempotencyKey(ctx, createScope, key); err != nil {
+		return fmt.Errorf("bridge: let go of a finished creation's claim: %w", err)
+	}
+	return nil
 }
 
 // globalIDSearch is Jira's answer to the search for the issue whose

@@ -45,7 +45,8 @@ type Options struct {
 	// CleanupInterval is how often expired auth states and idempotency keys
 	// are deleted (default 1h).
 	CleanupInterval time.Duration
-	// Now is the clock the cleanup job uses (default time.Now).
+	// Now is the clock the cleanup job and the sweeps use (default
+	// time.Now).
 	Now func() time.Time
 	// JiraEvents applies Jira webhook deliveries to Asana.
 	JiraEvents JiraEventApplier
@@ -59,6 +60,12 @@ type Options struct {
 	// runs (default DefaultLinkCopySweepInterval). Tests shorten both.
 	LinkCopyGrace         time.Duration
 	LinkCopySweepInterval time.Duration
+	// Creations finishes the creates whose claims expired unresolved (the
+	// sweep_create_claims job, every CreateClaimSweepInterval, default
+	// DefaultCreateClaimSweepInterval; tests shorten it); nil leaves them
+	// unswept.
+	Creations                CreationFinisher
+	CreateClaimSweepInterval time.Duration
 	// Lease is how long a running job may go without its process renewing
 	// it before river runs it again (default DefaultLease). Tests shorten it.
 	Lease time.Duration
@@ -146,6 +153,9 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	if opts.LinkCopySweepInterval <= 0 {
 		opts.LinkCopySweepInterval = DefaultLinkCopySweepInterval
 	}
+	if opts.CreateClaimSweepInterval <= 0 {
+		opts.CreateClaimSweepInterval = DefaultCreateClaimSweepInterval
+	}
 	q := &Queue{db: db, listener: listener, log: log, lease: opts.Lease, st: st, copies: newLinkCopies()}
 	_, onSQLite := driver.(*riversqlite.Driver)
 	keeper := newLeaseKeeper(db, onSQLite, opts.Lease, log)
@@ -158,6 +168,12 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 		addLeased(workers, river.Worker[SweepLinkCopiesArgs](&SweepLinkCopiesWorker{q: q, grace: opts.LinkCopyGrace, now: opts.Now}), keeper)
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(opts.LinkCopySweepInterval), func() (river.JobArgs, *river.InsertOpts) {
 			return SweepLinkCopiesArgs{}, nil
+		}, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
+	if opts.Creations != nil {
+		addLeased(workers, river.Worker[SweepCreateClaimsArgs](&SweepCreateClaimsWorker{q: q, finisher: opts.Creations, now: opts.Now}), keeper)
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(opts.CreateClaimSweepInterval), func() (river.JobArgs, *river.InsertOpts) {
+			return SweepCreateClaimsArgs{}, nil
 		}, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	addLeased(workers, river.Worker[ApplyJiraEventArgs](&ApplyJiraEventWorker{Applier: opts.JiraEvents, Sync: opts.Sync}), keeper)

@@ -77,13 +77,7 @@ func (q *Queue) EnqueueLinkCopy(ctx context.Context, linkID int64, remoteLinked 
 		defer func() { <-c.slots; c.running.Done() }()
 		ctx, cancel := context.WithTimeout(ctx, linkCopyTimeout)
 		defer cancel()
-		_, err := q.claimCopies(ctx, remoteLinked, func(tx store.Tx) ([]store.Link, error) {
-			l, ok, err := tx.ClaimLinkCopy(ctx, linkID)
-			if !ok {
-				return nil, err
-			}
-			return []store.Link{l}, nil
-		})
+		_, err := q.claimCopies(ctx, remoteLinked, claimLinkCopy(ctx, linkID))
 		if err != nil {
 			q.log.LogAttrs(ctx, slog.LevelWarn, "could not enqueue a link's copy job; the sweep will", slog.Int64("link", linkID), slog.Any("error", err))
 		}
@@ -106,6 +100,17 @@ func (q *Queue) stopLinkCopies(ctx context.Context) {
 	select {
 	case <-done:
 	case <-ctx.Done():
+	}
+}
+
+// claimLinkCopy is claimCopies' claim of one link's mark.
+func claimLinkCopy(ctx context.Context, linkID int64) func(tx store.Tx) ([]store.Link, error) {
+	return func(tx store.Tx) ([]store.Link, error) {
+		l, ok, err := tx.ClaimLinkCopy(ctx, linkID)
+		if !ok {
+			return nil, err
+		}
+		return []store.Link{l}, nil
 	}
 }
 

@@ -30,6 +30,7 @@ var periodicKinds = []string{
 	CleanupArgs{}.Kind(),
 	PruneJobsArgs{}.Kind(),
 	SweepLinkCopiesArgs{}.Kind(),
+	SweepCreateClaimsArgs{}.Kind(),
 }
 
 // finishedStates are the states a job ends in.

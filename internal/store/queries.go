@@ -684,12 +684,12 @@ func (q queries) ClaimCreation(ctx context.Context, k IdempotencyKey, jiraServer
 
 func (q queries) claimCreation(ctx context.Context, k IdempotencyKey, jiraServerID, taskGID string) error {
 	// The WHERE also keeps SQLite from reading ON CONFLICT as a join's ON.
-	res, err := q.q.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, result, expires_at, created_at)
-		SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM links WHERE jira_server_id = $6 AND task_gid = $7)
+	res, err := q.q.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, result, expires_at, created_at, workspace_gid, user_gid)
+		SELECT $1, $2, $3, $4, $5, $8, $9 WHERE NOT EXISTS (SELECT 1 FROM links WHERE jira_server_id = $6 AND task_gid = $7)
 		ON CONFLICT (scope, key) DO UPDATE SET result = excluded.result, expires_at = excluded.expires_at,
-			created_at = excluded.created_at
+			created_at = excluded.created_at, `+creationIntentUpdate+`
 		WHERE idempotency_keys.expires_at <= excluded.created_at`,
-		k.Scope, k.Key, k.Result, dbTime(k.ExpiresAt), q.now(), jiraServerID, taskGID)
+		k.Scope, k.Key, k.Result, dbTime(k.ExpiresAt), q.now(), jiraServerID, taskGID, k.WorkspaceGID, k.UserGID)
 	return q.claimed("claim creation", res, err)
 }
 
@@ -734,22 +734,67 @@ func (q queries) ReleaseIdempotencyKey(ctx context.Context, scope, key string) e
 	return q.wrap("release idempotency key", err)
 }
 
-func (q queries) TakeOverIdempotencyKey(ctx context.Context, k IdempotencyKey, result []byte) (bool, error) {
-	if k.ExpiresAt.IsZero() || result == nil {
-		return false, fmt.Errorf("store: take over idempotency key: ExpiresAt and the result taken over are required")
+func (q queries) TakeOverIdempotencyKey(ctx context.Context, k IdempotencyKey, result []byte, expiredBy time.Time) (bool, error) {
+	if k.ExpiresAt.IsZero() || (result == nil && expiredBy.IsZero()) {
+		return false, fmt.Errorf("store: take over idempotency key: ExpiresAt, and the result taken over or the expiry, are required")
 	}
-	same := `result = $5`
-	if q.s.dialect.Name != "postgres" {
+	args := params{k.Scope, k.Key}
+	set := `result = NULL, expires_at = ` + args.add(dbTime(k.ExpiresAt)) + `, workspace_gid = ` + args.add(k.WorkspaceGID) +
+		`, user_gid = ` + args.add(k.UserGID)
+	var same string
+	switch {
+	case result == nil:
+		same = `result IS NULL`
+	case q.s.dialect.Name != "postgres":
 		// SQLite compares a TEXT value and a BLOB as different.
-		same = `CAST(result AS BLOB) = CAST($5 AS BLOB)`
+		same = `CAST(result AS BLOB) = CAST(` + args.add(result) + ` AS BLOB)`
+	default:
+		same = `result = ` + args.add(result)
 	}
-	res, err := q.q.ExecContext(ctx, `UPDATE idempotency_keys SET result = NULL, expires_at = $3, created_at = $4
-		WHERE scope = $1 AND key = $2 AND `+same, k.Scope, k.Key, dbTime(k.ExpiresAt), q.now(), result)
+	if expiredBy.IsZero() {
+		set += `, created_at = ` + args.add(q.now())
+	} else {
+		same += ` AND expires_at <= ` + args.add(dbTime(expiredBy))
+	}
+	res, err := q.q.ExecContext(ctx, `UPDATE idempotency_keys SET `+set+` WHERE scope = $1 AND key = $2 AND `+same, args...)
 	if err != nil {
 		return false, q.wrap("take over idempotency key", err)
 	}
 	n, err := res.RowsAffected()
 	return n > 0, q.wrap("take over idempotency key", err)
+}
+
+// creationIntentUpdate sets a creation's intent as a claim's upsert
+// inserts it (ClaimCreation), over an expired claim.
+const creationIntentUpdate = `workspace_gid = excluded.workspace_gid, user_gid = excluded.user_gid`
+
+// unresolvedCreation is the WHERE of the partial index
+// idempotency_keys_unresolved_creations (migration 024) word for word:
+// SQLite reads a partial index only for a query that repeats it. A claim
+// with an intent (user_gid) is a creation's (CreationScope).
+func (q queries) unresolvedCreation() string {
+	if q.s.dialect.Name == "postgres" {
+		return `user_gid <> '' AND (result IS NULL OR result = '{"failed":true}'::bytea)`
+	}
+	return `user_gid <> '' AND (result IS NULL OR CAST(result AS BLOB) = CAST('{"failed":true}' AS BLOB))`
+}
+
+const idempotencyKeyColumns = `scope, key, result, expires_at, created_at, workspace_gid, user_gid`
+
+func scanIdempotencyKey(row scanner) (IdempotencyKey, error) {
+	var (
+		k                IdempotencyKey
+		expires, created sql.NullTime
+	)
+	err := row.Scan(&k.Scope, &k.Key, &k.Result, &expires, &created, &k.WorkspaceGID, &k.UserGID)
+	k.ExpiresAt, k.CreatedAt = fromNullTime(expires), fromNullTime(created)
+	return k, err
+}
+
+func (q queries) ListUnresolvedCreations(ctx context.Context, before time.Time, limit int) ([]IdempotencyKey, error) {
+	return list(ctx, q, "list unresolved creations", `SELECT `+idempotencyKeyColumns+` FROM idempotency_keys
+		WHERE `+q.unresolvedCreation()+` AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+		scanIdempotencyKey, dbTime(before), limit)
 }
 
 // claimCreationSigned is ClaimCreation with a signature in one statement:
@@ -770,11 +815,11 @@ func (q queries) claimCreationSigned(ctx context.Context, k IdempotencyKey, jira
 			SELECT signature, route, status, response, expires_at, created_at FROM signed_requests
 			WHERE signature = $8 AND expires_at > $5),
 		k AS (
-			INSERT INTO idempotency_keys (scope, key, result, expires_at, created_at)
-			SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM seen)
+			INSERT INTO idempotency_keys (scope, key, result, expires_at, created_at, workspace_gid, user_gid)
+			SELECT $1, $2, $3, $4, $5, $11, $12 WHERE NOT EXISTS (SELECT 1 FROM seen)
 				AND NOT EXISTS (SELECT 1 FROM links WHERE jira_server_id = $6 AND task_gid = $7)
 			ON CONFLICT (scope, key) DO UPDATE SET result = excluded.result, expires_at = excluded.expires_at,
-				created_at = excluded.created_at
+				created_at = excluded.created_at, `+creationIntentUpdate+`
 			WHERE idempotency_keys.expires_at <= excluded.created_at
 			RETURNING 1),
 		s AS (
@@ -788,7 +833,7 @@ func (q queries) claimCreationSigned(ctx context.Context, k IdempotencyKey, jira
 			seen.signature, seen.route, seen.status, seen.response, seen.expires_at, seen.created_at
 		FROM (SELECT 1) AS one LEFT JOIN seen ON true`,
 		k.Scope, k.Key, k.Result, dbTime(k.ExpiresAt), q.now(), jiraServerID, taskGID,
-		sig.Signature, sig.Route, dbTime(sig.ExpiresAt)).
+		sig.Signature, sig.Route, dbTime(sig.ExpiresAt), k.WorkspaceGID, k.UserGID).
 		Scan(&claimed, &signed, &signature, &route, &status, &first.Response, &expires, &created)
 	switch {
 	case err != nil:
@@ -810,14 +855,8 @@ func (q queries) claimCreationSigned(ctx context.Context, k IdempotencyKey, jira
 }
 
 func (q queries) GetIdempotencyKey(ctx context.Context, scope, key string) (IdempotencyKey, error) {
-	var (
-		k                IdempotencyKey
-		expires, created sql.NullTime
-	)
-	err := q.q.QueryRowContext(ctx, `SELECT scope, key, result, expires_at, created_at FROM idempotency_keys
-		WHERE scope = $1 AND key = $2 AND expires_at > $3`, scope, key, q.now()).
-		Scan(&k.Scope, &k.Key, &k.Result, &expires, &created)
-	k.ExpiresAt, k.CreatedAt = fromNullTime(expires), fromNullTime(created)
+	k, err := scanIdempotencyKey(q.q.QueryRowContext(ctx, `SELECT `+idempotencyKeyColumns+` FROM idempotency_keys
+		WHERE scope = $1 AND key = $2 AND expires_at > $3`, scope, key, q.now()))
 	return k, q.wrap("get idempotency key", err)
 }
 
@@ -871,12 +910,25 @@ func (q queries) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, er
 		}, args...)
 }
 
+// unresolvedCreationRetention is how long after it was claimed an
+// unresolved creation's claim (ListUnresolvedCreations) outlives its
+// expiry, for its sweep to finish it.
+const unresolvedCreationRetention = 7 * 24 * time.Hour
+
 // DeleteExpired removes expired auth states, idempotency keys, signed
 // request records and side effects.
 func (q queries) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
 	for _, table := range []string{"auth_states", "idempotency_keys", "signed_requests", "side_effects"} {
-		res, err := q.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at <= $1`, dbTime(now))
+		where, args := `expires_at <= $1`, []any{dbTime(now)}
+		if table == "idempotency_keys" {
+			// The sweep of unresolved creations finishes them (or lets
+			// them go) a minute or so after they expired; one whose user
+			// cannot search Jira any more goes a week on.
+			where += ` AND NOT (` + q.unresolvedCreation() + ` AND created_at > $2)`
+			args = append(args, dbTime(now.Add(-unresolvedCreationRetention)))
+		}
+		res, err := q.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+where, args...)
 		if err != nil {
 			return total, q.wrap("delete expired "+table, err)
 		}

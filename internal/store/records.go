@@ -184,7 +184,24 @@ type IdempotencyKey struct {
 	Result    []byte // nil until CompleteIdempotencyKey
 	ExpiresAt time.Time
 	CreatedAt time.Time
+	// WorkspaceGID and UserGID are a creation's intent (ClaimCreation,
+	// TakeOverIdempotencyKey): the task's Asana workspace and the Asana
+	// user whose Jira credentials create the issue, so that the sweep of
+	// claims left unresolved (ListUnresolvedCreations) can finish the
+	// create as they would have. Empty in other scopes.
+	WorkspaceGID string
+	UserGID      string
 }
+
+// CreationScope is the scope of the claims of issue creations
+// (ClaimCreation); their key is "<Jira server id>:<task gid>".
+const CreationScope = "create_issue"
+
+// FailedCreation is the result of a creation's claim whose attempt failed
+// after Jira may have created the issue: the next attempt takes the claim
+// over (TakeOverIdempotencyKey) rather than claim anew, and searches Jira
+// for the issue first.
+var FailedCreation = []byte(`{"failed":true}`)
 
 // AuditEntry is one change made through asanajira, for the admin audit log.
 type AuditEntry struct {

@@ -116,12 +116,25 @@ type Queries interface {
 	// attempt claims it at once: for a holder that did none of what the
 	// claim guards.
 	ReleaseIdempotencyKey(ctx context.Context, scope, key string) error
-	// TakeOverIdempotencyKey claims k (its Scope, Key and ExpiresAt) over
-	// a claim completed with result (a failed attempt's, say), live or
-	// not, in one statement: the key is never free meanwhile, and of
-	// several attempts that read the same result, one takes it (taken
-	// true) and the others find it claimed.
-	TakeOverIdempotencyKey(ctx context.Context, k IdempotencyKey, result []byte) (taken bool, err error)
+	// TakeOverIdempotencyKey claims k (its Scope, Key, ExpiresAt and a
+	// creation's intent) over a claim completed with result (a failed
+	// attempt's, say), live or not, in one statement: the key is never
+	// free meanwhile, and of several attempts that read the same result,
+	// one takes it (taken true) and the others find it claimed. With
+	// expiredBy set, only a claim that expired by then is taken, and a nil
+	// result takes over a claim never completed: the sweep's take-over of
+	// a claim its holder left (ListUnresolvedCreations), which a submit
+	// that claimed the creation anew, or another sweep, has taken first.
+	// The sweep's take-over keeps the claim's CreatedAt, from which
+	// DeleteExpired counts how long an unresolved creation is kept.
+	TakeOverIdempotencyKey(ctx context.Context, k IdempotencyKey, result []byte, expiredBy time.Time) (taken bool, err error)
+	// ListUnresolvedCreations lists up to limit claims of creations
+	// (CreationScope) with an intent that expired by before unresolved:
+	// never completed (their holder died between its claim and its link)
+	// or completed with FailedCreation (their holder failed after Jira
+	// may have created the issue) and taken over by no one since. Oldest
+	// expiry first.
+	ListUnresolvedCreations(ctx context.Context, before time.Time, limit int) ([]IdempotencyKey, error)
 
 	SideEffects
 
@@ -131,7 +144,9 @@ type Queries interface {
 	// DeleteExpired removes auth states, idempotency keys, signed request
 	// records and side effects that expired before now, applied Jira
 	// deliveries that expired and unapplied ones a week after, and reports
-	// how many rows went.
+	// how many rows went. An unresolved creation's claim
+	// (ListUnresolvedCreations) is kept for its sweep until a week after
+	// it was claimed.
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 
 	RuleConfigQueries

@@ -119,6 +119,7 @@ func Run(t *testing.T, newStore NewStore) {
 	maps.Copy(tests, fieldMappingTests)
 	maps.Copy(tests, jiraDeliveryTests)
 	maps.Copy(tests, widgetTests)
+	maps.Copy(tests, creationSweepTests)
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -608,7 +609,7 @@ func testIdempotencyKeys(t *testing.T, newStore NewStore) {
 	// claim taken over is unfinished and live again.
 	takeOver := func(result string, want bool) {
 		t.Helper()
-		taken, err := s.TakeOverIdempotencyKey(ctx, store.IdempotencyKey{Scope: "create-issue", Key: "task-1", ExpiresAt: clk.Now().Add(time.Hour)}, []byte(result))
+		taken, err := s.TakeOverIdempotencyKey(ctx, store.IdempotencyKey{Scope: "create-issue", Key: "task-1", ExpiresAt: clk.Now().Add(time.Hour)}, []byte(result), time.Time{})
 		must(t, err)
 		if taken != want {
 			t.Fatalf("take over of the claim if completed with %s = %v, want %v", result, taken, want)

@@ -311,9 +311,12 @@ func (e *Env) Connect(t *testing.T, login string) string {
 
 // Bridge is the bridge's service on the bench's store and users, for the
 // copy of a task's files to the issue.
-func (e *Env) Bridge() *bridge.Service {
+func (e *Env) Bridge() *bridge.Service { return e.BridgeOn(e.Store) }
+
+// BridgeOn is Bridge on st (the bench's store, or one wrapping it).
+func (e *Env) BridgeOn(st store.Store) *bridge.Service {
 	u, _ := url.Parse(e.AsanaURL)
-	return bridge.New(bridge.Config{Store: e.Store, Clients: e.clients, DownloadHosts: []string{u.Host}})
+	return bridge.New(bridge.Config{Store: st, Clients: e.clients, DownloadHosts: []string{u.Host}})
 }
 
 // CreateIssue creates a DEMO task issue named summary for a task through

@@ -1,0 +1,390 @@
+package jobs_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/bridge"
+	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
+	"github.com/asanajira/asanajira/internal/jobs"
+	"github.com/asanajira/asanajira/internal/store"
+	"github.com/asanajira/asanajira/internal/syncengine/synctest"
+	"github.com/google/go-cmp/cmp"
+)
+
+// errDied is what the writes of a process that died return.
+var errDied = errors.New("the process died before writing")
+
+// dyingStore is the store of a create whose process dies after Jira's
+// create: the link's statement never runs (link), and, with died, neither
+// does anything the attempt writes after it (its claim's completion or
+// release), as when the process, or the database server, is gone.
+type dyingStore struct {
+	store.Store
+	died bool
+}
+
+func (s *dyingStore) CreateLinkOfCreate(context.Context, *store.Link, store.LinkOfCreate) error {
+	return errDied
+}
+
+func (s *dyingStore) CompleteIdempotencyKey(ctx context.Context, scope, key string, result []byte) error {
+	if s.died {
+		return errDied
+	}
+	return s.Store.CompleteIdempotencyKey(ctx, scope, key, result)
+}
+
+func (s *dyingStore) ReleaseIdempotencyKey(ctx context.Context, scope, key string) error {
+	if s.died {
+		return errDied
+	}
+	return s.Store.ReleaseIdempotencyKey(ctx, scope, key)
+}
+
+// clock is the sweep's clock: the time plus an offset a test moves on.
+type clock struct{ off atomic.Int64 }
+
+func (c *clock) Now() time.Time      { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *clock) Add(d time.Duration) { c.off.Add(int64(d)) }
+
+// createBed is the sync bench with alice's create of a task's issue at
+// hand, and the sweep's clock.
+type createBed struct {
+	*synctest.Env
+	clk  *clock
+	task string
+	key  string // the creation's claim
+}
+
+func newCreateBed(t *testing.T, db string, run bool) *createBed {
+	t.Helper()
+	b := &createBed{clk: &clock{}}
+	b.Env = synctest.New(t, synctest.Options{DB: db, Run: run, QueueOptions: func(e *synctest.Env, o *jobs.Options) {
+		// The sweep of link copies is left out: the copy job is the
+		// create sweep's to enqueue.
+		o.Attachments, o.LinkCopyGrace, o.Now = e.Bridge(), time.Hour, b.clk.Now
+		if run {
+			o.Creations, o.CreateClaimSweepInterval = e.Bridge(), 100*time.Millisecond
+		}
+	}})
+	b.task = b.Seed.Tasks[0].GID
+	b.key = b.Server.ID + ":" + b.task
+	return b
+}
+
+// alice is the identity of alice's requests.
+func (b *createBed) alice() bridge.Identity {
+	return bridge.Identity{User: b.Users["alice"], Workspace: b.Seed.Workspace}
+}
+
+// create submits alice's create form for the task through a bridge on st.
+func (b *createBed) create(ctx context.Context, st store.Store, summary string) (*bridge.Created, error) {
+	c, _, err := b.BridgeOn(st).CreateIssue(ctx, b.alice(), b.task, bridge.Values{"project": "DEMO", "issuetype": "10002", "summary": summary}, bridge.CreateHooks{})
+	return c, err
+}
+
+// interrupt makes alice's create die after Jira's create and its remote
+// link: before the link (died: and before anything after it), or with
+// the link's statement failing (not died: the attempt marks its claim
+// failed).
+func (b *createBed) interrupt(t *testing.T, died bool) {
+	t.Helper()
+	if _, err := b.create(t.Context(), &dyingStore{Store: b.Store, died: died}, "Interrupted"); !errors.Is(err, errDied) {
+		t.Fatalf("the interrupted create = %v, want it to die", err)
+	}
+	if got := b.issues(); len(got) != 1 {
+		t.Fatalf("Jira holds %d issues for the task after the interrupted create, want 1", len(got))
+	}
+	if b.linked(t) != nil {
+		t.Fatal("the interrupted create stored its link")
+	}
+}
+
+// issues are Jira's issues whose remote link names the task.
+func (b *createBed) issues() []string {
+	var keys []string
+	for _, is := range b.Jira.Issues() {
+		for _, rl := range is.RemoteLinks {
+			if rl.GlobalID == bridge.GlobalID(b.task) {
+				keys = append(keys, is.Key)
+				break
+			}
+		}
+	}
+	return keys
+}
+
+// linked is the task's link, nil without one.
+func (b *createBed) linked(t *testing.T) *store.Link {
+	t.Helper()
+	l, err := b.Store.GetLinkByTask(t.Context(), b.Server.ID, b.task)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	must(t, err)
+	return &l
+}
+
+// claim is the creation's claim as stored, expired or not; ok false when
+// there is none.
+func (b *createBed) claim(t *testing.T) (result []byte, expires time.Time, ok bool) {
+	t.Helper()
+	var at sql.NullTime
+	err := b.Store.DB().QueryRowContext(t.Context(), `SELECT result, expires_at FROM idempotency_keys WHERE scope = $1 AND key = $2`,
+		store.CreationScope, b.key).Scan(&result, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, false
+	}
+	must(t, err)
+	return result, at.Time, true
+}
+
+// lapse moves the sweep's clock past the expiry of a claim made (or taken
+// over) at its time.
+func (b *createBed) lapse() { b.clk.Add(bridge.CreateClaimTTL + time.Second) }
+
+// sweep runs one pass of the sweep at the clock's time.
+func (b *createBed) sweep(t *testing.T) {
+	t.Helper()
+	must(t, jobs.SweepCreateClaims(t.Context(), b.Queue, b.Bridge(), b.clk.Now))
+}
+
+// wantLinked checks the task linked, by its create's claim, to the one
+// issue Jira holds for it, with one copy job, which checks the remote
+// link (RemoteLinked false).
+func (b *createBed) wantLinked(t *testing.T) {
+	t.Helper()
+	issues := b.issues()
+	if len(issues) != 1 {
+		t.Fatalf("Jira holds %v for the task, want one issue", issues)
+	}
+	l := b.linked(t)
+	if l == nil || l.IssueKey != issues[0] || l.CreatedBy != b.Users["alice"] || l.WorkspaceGID != b.Seed.Workspace {
+		t.Fatalf("the task's link = %+v, want to %s, alice's, in the workspace", l, issues[0])
+	}
+	result, _, ok := b.claim(t)
+	if !ok || string(result) == "" || string(result) == string(store.FailedCreation) {
+		t.Errorf("the claim after the sweep = %q (%v), want completed with the issue", result, ok)
+	}
+	want := []bridge.CopyAttachmentsArgs{{JiraServerID: b.Server.ID, TaskGID: b.task, IssueKey: issues[0], AsanaUser: b.Users["alice"]}}
+	if diff := cmp.Diff(want, copyJobs(t, b.Store, b.DB)); diff != "" {
+		t.Errorf("copy jobs (-want +got):\n%s", diff)
+	}
+}
+
+// A create whose process died after Jira's create and its remote link,
+// before its link, is linked by the periodic sweep once its claim
+// expired, without anyone submitting again: the link, the claim
+// completed, one copy job (which copies the task's files), one issue in
+// Jira, and an audit entry.
+func TestSweepLinksAnInterruptedCreate(t *testing.T) {
+	t.Parallel()
+	for _, db := range synctest.Databases {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			b := newCreateBed(t, db, true)
+			b.interrupt(t, true)
+			time.Sleep(300 * time.Millisecond) // sweeps before the claim expired
+			if b.linked(t) != nil {
+				t.Fatal("the sweep linked the task while its claim was live")
+			}
+			b.lapse()
+			waitUntil(t, "the sweep to link the task", func() bool { return b.linked(t) != nil })
+			waitUntil(t, "the copy job to copy the task's files", func() bool {
+				is, _ := b.Jira.Issue(b.issues()[0])
+				return len(is.Attachments) == 2
+			})
+			b.wantLinked(t)
+			audit, err := b.Store.ListAudit(t.Context(), store.AuditFilter{Action: "link.create_finished"})
+			must(t, err)
+			if len(audit) != 1 || audit[0].Target != b.issues()[0] {
+				t.Errorf("audit of the finished create = %+v, want one entry for %s", audit, b.issues()[0])
+			}
+		})
+	}
+}
+
+// An attempt that failed after Jira's create (its link's statement
+// failed) marks its claim failed; once expired with no submit taking it
+// over, the sweep links the issue.
+func TestSweepLinksAFailedAttemptsIssue(t *testing.T) {
+	t.Parallel()
+	for _, db := range synctest.Databases {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			b := newCreateBed(t, db, false)
+			b.interrupt(t, false)
+			if result, _, _ := b.claim(t); string(result) != string(store.FailedCreation) {
+				t.Fatalf("the failed attempt's claim = %q, want marked failed", result)
+			}
+			b.sweep(t)
+			if b.linked(t) != nil {
+				t.Fatal("the sweep took over a live failed claim")
+			}
+			b.lapse()
+			b.sweep(t)
+			b.wantLinked(t)
+		})
+	}
+}
+
+// A claim that expired with no issue in Jira (its holder died before
+// Jira's create) is let go by the sweep, and the next submit creates
+// exactly one issue.
+func TestSweepLetsGoAClaimWithoutIssue(t *testing.T) {
+	t.Parallel()
+	for _, db := range synctest.Databases {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			b := newCreateBed(t, db, false)
+			k := store.IdempotencyKey{Scope: store.CreationScope, Key: b.key, ExpiresAt: time.Now().Add(bridge.CreateClaimTTL),
+				WorkspaceGID: b.Seed.Workspace, UserGID: b.Users["alice"]}
+			_, _, err := b.Store.ClaimCreation(t.Context(), k, b.Server.ID, b.task, nil)
+			must(t, err)
+			b.lapse()
+			b.sweep(t)
+			if _, _, ok := b.claim(t); ok {
+				t.Fatal("the sweep kept a claim whose create made no issue")
+			}
+			if b.linked(t) != nil || len(b.issues()) != 0 || len(copyJobs(t, b.Store, db)) != 0 {
+				t.Fatal("the sweep linked or created something for a create that made no issue")
+			}
+			c, err := b.create(t.Context(), b.Store, "Submitted again")
+			must(t, err)
+			if issues := b.issues(); len(issues) != 1 || issues[0] != c.IssueKey || b.linked(t) == nil {
+				t.Fatalf("after the next submit: Jira holds %v, the submit made %s; want that one issue, linked", issues, c.IssueKey)
+			}
+		})
+	}
+}
+
+// A sweep that cannot search Jira (Jira answering 503, closing the
+// connection, rate limiting, or alice's credentials gone) keeps the claim
+// with its new expiry, links nothing, and the next sweep after it lapsed,
+// once Jira answers again, links the issue.
+func TestSweepRetriesWhileJiraCannotBeAsked(t *testing.T) {
+	t.Parallel()
+	faults := func(f fakejira.Faults) func(t *testing.T, b *createBed) func() {
+		return func(t *testing.T, b *createBed) func() {
+			must(t, b.Jira.SetFaults(f))
+			return func() { must(t, b.Jira.SetFaults(fakejira.Faults{})) }
+		}
+	}
+	tests := map[string]func(t *testing.T, b *createBed) (fix func()){
+		"Jira answers 503": faults(fakejira.Faults{ErrorRate: 1, ErrorStatus: 503}),
+		"Jira closes":      faults(fakejira.Faults{Reset: true}),
+		"Jira rate limits": faults(fakejira.Faults{Throttle: true, RetryAfterSeconds: 1}),
+		"credentials gone": func(t *testing.T, b *createBed) func() {
+			b.DisconnectJira(t, "alice")
+			return func() { b.Connect(t, "alice") }
+		},
+	}
+	for _, db := range synctest.Databases {
+		for name, breakIt := range tests {
+			t.Run(db+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				b := newCreateBed(t, db, false)
+				b.interrupt(t, true)
+				_, expired, _ := b.claim(t)
+				fix := breakIt(t, b)
+				b.lapse()
+				b.sweep(t)
+				result, expires, ok := b.claim(t)
+				if !ok || result != nil || !expires.After(expired) || b.linked(t) != nil {
+					t.Fatalf("after a sweep that could not ask Jira: claim %q (%v), expiring %v (was %v), link %v; want kept unfinished with a later expiry, no link",
+						result, ok, expires, expired, b.linked(t))
+				}
+				fix()
+				b.sweep(t) // its new expiry has not lapsed
+				if b.linked(t) != nil {
+					t.Fatal("a sweep retried the claim before its new expiry lapsed")
+				}
+				b.lapse()
+				b.sweep(t)
+				b.wantLinked(t)
+			})
+		}
+	}
+}
+
+// Sweeps on several replicas at once work on an interrupted create once:
+// one link, one copy job, one issue.
+func TestSweepsAtOnceLinkOnce(t *testing.T) {
+	t.Parallel()
+	for _, db := range synctest.Databases {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			b := newCreateBed(t, db, false)
+			b.interrupt(t, true)
+			b.lapse()
+			var (
+				wg   sync.WaitGroup
+				mu   sync.Mutex
+				errs []error
+			)
+			for range 4 {
+				wg.Go(func() {
+					if err := jobs.SweepCreateClaims(t.Context(), b.Queue, b.Bridge(), b.clk.Now); err != nil {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			if len(errs) > 0 {
+				t.Fatalf("sweeps failed: %v", errs)
+			}
+			b.wantLinked(t)
+		})
+	}
+}
+
+// A task linked by another path after its create was interrupted has its
+// claim resolved, and nothing else: no copy job of the sweep's. The
+// lookup's attach completes the claim with its link; a link stored
+// without it (CreateLink) leaves the claim for the sweep to let go.
+func TestSweepLetsGoTheClaimOfALinkedTask(t *testing.T) {
+	t.Parallel()
+	tests := map[string]func(t *testing.T, b *createBed, key string){
+		"attached from the lookup": func(t *testing.T, b *createBed, key string) {
+			if _, err := b.Bridge().Attach(t.Context(), b.alice(), b.task, key); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"linked without the claim": func(t *testing.T, b *createBed, key string) {
+			is, _ := b.Jira.Issue(key)
+			must(t, b.Store.CreateLink(t.Context(), &store.Link{WorkspaceGID: b.Seed.Workspace, TaskGID: b.task, JiraServerID: b.Server.ID,
+				IssueID: is.ID, IssueKey: key, CreatedBy: b.Users["bob"]}))
+		},
+	}
+	for _, db := range synctest.Databases {
+		for name, link := range tests {
+			t.Run(db+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				b := newCreateBed(t, db, false)
+				b.interrupt(t, true)
+				key := b.issues()[0]
+				link(t, b, key)
+				jobsBefore := len(copyJobs(t, b.Store, db))
+				b.lapse()
+				b.sweep(t)
+				if left, err := b.Store.ListUnresolvedCreations(t.Context(), b.clk.Now().Add(time.Hour), 10); err != nil || len(left) != 0 {
+					t.Errorf("unresolved claims after the sweep = %+v, %v; want none", left, err)
+				}
+				if l := b.linked(t); l == nil || l.IssueKey != key {
+					t.Errorf("the task's link = %+v, want to %s", l, key)
+				}
+				if n := len(copyJobs(t, b.Store, db)); n != jobsBefore {
+					t.Errorf("copy jobs after the sweep = %d, want the %d before", n, jobsBefore)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,283 @@
+package storetest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asanajira/asanajira/internal/store"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+var creationSweepTests = map[string]func(t *testing.T, newStore NewStore){
+	"CreationIntent":          testCreationIntent,
+	"UnresolvedCreations":     testUnresolvedCreations,
+	"SweepTakeOver":           testSweepTakeOver,
+	"SweepTakeOverOneWinner":  testSweepTakeOverOneWinner,
+	"UnresolvedCreationsKept": testUnresolvedCreationsKept,
+}
+
+// creation is the claim of task's creation on server j for user u in
+// workspace w, live for ttl from now.
+func creation(j store.JiraServer, task, u string, now time.Time, ttl time.Duration) store.IdempotencyKey {
+	return store.IdempotencyKey{Scope: store.CreationScope, Key: j.ID + ":" + task, ExpiresAt: now.Add(ttl), WorkspaceGID: "w1", UserGID: u}
+}
+
+// intent reads the claim's intent, expired or not.
+func intent(t *testing.T, s store.Store, key string) (workspace, user string) {
+	t.Helper()
+	must(t, s.DB().QueryRowContext(t.Context(), `SELECT workspace_gid, user_gid FROM idempotency_keys WHERE scope = $1 AND key = $2`,
+		store.CreationScope, key).Scan(&workspace, &user))
+	return workspace, user
+}
+
+// testCreationIntent: a creation's claim records who creates and where,
+// with or without a signature, and a claim made over an expired one, or a
+// take-over, records its own.
+func testCreationIntent(t *testing.T, newStore NewStore) {
+	s, clk := open(t, newStore)
+	ctx := t.Context()
+	j := createServer(t, s, "https://intent.example")
+	plain, signed := creation(j, "t1", "u1", clk.Now(), time.Minute), creation(j, "t2", "u2", clk.Now(), time.Minute)
+	_, _, err := s.ClaimCreation(ctx, plain, j.ID, "t1", nil)
+	must(t, err)
+	_, _, err = s.ClaimCreation(ctx, signed, j.ID, "t2", &store.SignedRequest{Signature: "sig", Route: "POST /submit", ExpiresAt: clk.Now().Add(5 * time.Minute)})
+	must(t, err)
+	got, err := s.GetIdempotencyKey(ctx, store.CreationScope, plain.Key)
+	must(t, err)
+	if got.WorkspaceGID != "w1" || got.UserGID != "u1" {
+		t.Errorf("claim without a signature: intent %q, %q; want w1, u1", got.WorkspaceGID, got.UserGID)
+	}
+	if w, u := intent(t, s, signed.Key); w != "w1" || u != "u2" {
+		t.Errorf("claim with a signature: intent %q, %q; want w1, u2", w, u)
+	}
+
+	// Expired: the next claim is another user's.
+	clk.Add(2 * time.Minute)
+	again := creation(j, "t1", "u3", clk.Now(), time.Minute)
+	again.WorkspaceGID = "w2"
+	_, _, err = s.ClaimCreation(ctx, again, j.ID, "t1", nil)
+	must(t, err)
+	if w, u := intent(t, s, plain.Key); w != "w2" || u != "u3" {
+		t.Errorf("claim over an expired one: intent %q, %q; want w2, u3", w, u)
+	}
+	// Failed, then taken over by a third user's submit.
+	must(t, s.CompleteIdempotencyKey(ctx, store.CreationScope, plain.Key, store.FailedCreation))
+	taken, err := s.TakeOverIdempotencyKey(ctx, creation(j, "t1", "u4", clk.Now(), time.Minute), store.FailedCreation, time.Time{})
+	must(t, err)
+	if w, u := intent(t, s, plain.Key); !taken || w != "w1" || u != "u4" {
+		t.Errorf("take-over of a failed claim: taken %v, intent %q, %q; want true, w1, u4", taken, w, u)
+	}
+}
+
+// testUnresolvedCreations: the sweep lists the creations' claims that
+// expired unfinished or failed, oldest expiry first, up to its limit; not
+// a live claim, a completed one, another scope's, or one without an
+// intent (taken before the intent was recorded).
+func testUnresolvedCreations(t *testing.T, newStore NewStore) {
+	s, clk := open(t, newStore)
+	ctx := t.Context()
+	j := createServer(t, s, "https://unresolved.example")
+	start := clk.Now()
+	claim := func(task string, ttl time.Duration) store.IdempotencyKey {
+		t.Helper()
+		k := creation(j, task, "u-"+task, start, ttl)
+		_, _, err := s.ClaimCreation(ctx, k, j.ID, task, nil)
+		must(t, err)
+		return k
+	}
+	unfinished := claim("unfinished", 2*time.Minute)
+	failed := claim("failed", time.Minute)
+	must(t, s.CompleteIdempotencyKey(ctx, store.CreationScope, failed.Key, store.FailedCreation))
+	// A failed result written as text (an older writer) reads as failed.
+	textFailed := claim("text", 3*time.Minute)
+	_, err := s.DB().ExecContext(ctx, `UPDATE idempotency_keys SET result = '{"failed":true}' WHERE key = $1`, textFailed.Key)
+	must(t, err)
+	done := claim("done", time.Minute)
+	must(t, s.CompleteIdempotencyKey(ctx, store.CreationScope, done.Key, []byte(`{"issue_key":"DEMO-1"}`)))
+	claim("live", time.Hour)
+	must(t, s.ClaimIdempotencyKey(ctx, store.IdempotencyKey{Scope: "other", Key: "k", ExpiresAt: start.Add(time.Minute)}))
+	_, err = s.DB().ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, result, expires_at, created_at) VALUES ($1, $2, NULL, $3, $3)`,
+		store.CreationScope, j.ID+":older", start.UTC())
+	must(t, err)
+
+	keys := func(before time.Time, limit int) []string {
+		t.Helper()
+		got, err := s.ListUnresolvedCreations(ctx, before, limit)
+		must(t, err)
+		var out []string
+		for _, k := range got {
+			out = append(out, k.Key)
+		}
+		return out
+	}
+	at := start.Add(10 * time.Minute)
+	for name, tc := range map[string]struct {
+		before time.Time
+		limit  int
+		want   []string
+	}{
+		"all expired":      {at, 10, []string{failed.Key, unfinished.Key, textFailed.Key}},
+		"a limit":          {at, 2, []string{failed.Key, unfinished.Key}},
+		"before the first": {start.Add(30 * time.Second), 10, nil},
+		"at an expiry":     {start.Add(2 * time.Minute), 10, []string{failed.Key, unfinished.Key}},
+	} {
+		if diff := cmp.Diff(tc.want, keys(tc.before, tc.limit)); diff != "" {
+			t.Errorf("%s: unresolved creations (-want +got):\n%s", name, diff)
+		}
+	}
+	got, err := s.ListUnresolvedCreations(ctx, at, 1)
+	must(t, err)
+	want := []store.IdempotencyKey{{Scope: store.CreationScope, Key: failed.Key, Result: store.FailedCreation,
+		ExpiresAt: start.Add(time.Minute).Truncate(time.Microsecond), WorkspaceGID: "w1", UserGID: "u-failed"}}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(store.IdempotencyKey{}, "CreatedAt")); diff != "" {
+		t.Errorf("the failed claim as listed (-want +got):\n%s", diff)
+	}
+}
+
+// testSweepTakeOver: the sweep takes over an unresolved claim only while
+// it is expired and still unresolved as listed, sets its new expiry and
+// keeps its claimed time; the claim is live and unfinished then.
+func testSweepTakeOver(t *testing.T, newStore NewStore) {
+	s, clk := open(t, newStore)
+	ctx := t.Context()
+	j := createServer(t, s, "https://sweeptake.example")
+	start := clk.Now()
+	k := creation(j, "t1", "u1", start, 2*time.Minute)
+	_, _, err := s.ClaimCreation(ctx, k, j.ID, "t1", nil)
+	must(t, err)
+	sweep := func(result []byte, at time.Time) bool {
+		t.Helper()
+		over := k
+		over.ExpiresAt = at.Add(2 * time.Minute)
+		taken, err := s.TakeOverIdempotencyKey(ctx, over, result, at)
+		must(t, err)
+		return taken
+	}
+	if sweep(nil, start.Add(time.Minute)) {
+		t.Fatal("the sweep took over a live claim")
+	}
+	if _, err := s.TakeOverIdempotencyKey(ctx, k, nil, time.Time{}); err == nil {
+		t.Error("a take-over of an unfinished claim without an expiry was accepted")
+	}
+	at := start.Add(3 * time.Minute)
+	clk.Add(3 * time.Minute)
+	if sweep(store.FailedCreation, at) {
+		t.Fatal("the sweep took over an unfinished claim as a failed one")
+	}
+	if !sweep(nil, at) {
+		t.Fatal("the sweep did not take over the expired unfinished claim")
+	}
+	if sweep(nil, at) {
+		t.Fatal("the sweep took over the claim twice")
+	}
+	got, err := s.GetIdempotencyKey(ctx, store.CreationScope, k.Key)
+	must(t, err)
+	if got.Result != nil || !got.ExpiresAt.Equal(at.Add(2*time.Minute).Truncate(time.Microsecond)) || !got.CreatedAt.Equal(start.Truncate(time.Microsecond)) ||
+		got.UserGID != "u1" {
+		t.Errorf("claim after the sweep's take-over = %+v; want unfinished, expiring at %v, claimed at %v, u1's", got, at.Add(2*time.Minute), start)
+	}
+	// Failed and expired again: taken over as failed.
+	must(t, s.CompleteIdempotencyKey(ctx, store.CreationScope, k.Key, store.FailedCreation))
+	later := at.Add(5 * time.Minute)
+	clk.Add(5 * time.Minute)
+	if sweep(nil, later) {
+		t.Fatal("the sweep took over a failed claim as an unfinished one")
+	}
+	if !sweep(store.FailedCreation, later) {
+		t.Fatal("the sweep did not take over the expired failed claim")
+	}
+	// A submit claimed the creation after the sweep listed it: the
+	// sweep's take-over finds it live.
+	clk.Add(5 * time.Minute)
+	_, _, err = s.ClaimCreation(ctx, creation(j, "t1", "u2", clk.Now(), 2*time.Minute), j.ID, "t1", nil)
+	must(t, err)
+	if sweep(nil, clk.Now()) {
+		t.Fatal("the sweep took over the claim a submit made meanwhile")
+	}
+}
+
+// testSweepTakeOverOneWinner: of sweeps on several replicas taking over
+// the same expired claim at once, one takes it.
+func testSweepTakeOverOneWinner(t *testing.T, newStore NewStore) {
+	s, clk := open(t, newStore)
+	ctx := t.Context()
+	j := createServer(t, s, "https://sweepwinner.example")
+	k := creation(j, "t1", "u1", clk.Now(), time.Minute)
+	_, _, err := s.ClaimCreation(ctx, k, j.ID, "t1", nil)
+	must(t, err)
+	at := clk.Now().Add(2 * time.Minute)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		taken int
+		errs  []error
+	)
+	for range 8 {
+		wg.Go(func() {
+			over := k
+			over.ExpiresAt = at.Add(time.Minute)
+			ok, err := s.TakeOverIdempotencyKey(ctx, over, nil, at)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if ok {
+				taken++
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 || taken != 1 {
+		t.Fatalf("eight sweeps at once took the claim over %d times (errors %v), want once", taken, errs)
+	}
+}
+
+// testUnresolvedCreationsKept: the cleanup of expired records keeps an
+// unresolved creation's claim for the sweep, until a week after it was
+// claimed; a completed claim, another scope's and one without an intent
+// go once expired.
+func testUnresolvedCreationsKept(t *testing.T, newStore NewStore) {
+	s, clk := open(t, newStore)
+	ctx := t.Context()
+	j := createServer(t, s, "https://kept.example")
+	start := clk.Now()
+	for _, task := range []string{"unfinished", "failed", "done"} {
+		_, _, err := s.ClaimCreation(ctx, creation(j, task, "u1", start, time.Minute), j.ID, task, nil)
+		must(t, err)
+	}
+	must(t, s.CompleteIdempotencyKey(ctx, store.CreationScope, j.ID+":failed", store.FailedCreation))
+	must(t, s.CompleteIdempotencyKey(ctx, store.CreationScope, j.ID+":done", []byte(`{"issue_key":"DEMO-1"}`)))
+	must(t, s.ClaimIdempotencyKey(ctx, store.IdempotencyKey{Scope: "other", Key: "k", ExpiresAt: start.Add(time.Minute)}))
+	_, err := s.DB().ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, result, expires_at, created_at) VALUES ($1, $2, NULL, $3, $3)`,
+		store.CreationScope, j.ID+":older", start.UTC())
+	must(t, err)
+	remaining := func() []string {
+		t.Helper()
+		got, err := s.ListUnresolvedCreations(ctx, start.Add(30*24*time.Hour), 10)
+		must(t, err)
+		var out []string
+		for _, k := range got {
+			out = append(out, k.Key)
+		}
+		return out
+	}
+	count := func() (n int) {
+		t.Helper()
+		must(t, s.DB().QueryRowContext(ctx, `SELECT count(*) FROM idempotency_keys`).Scan(&n))
+		return n
+	}
+	n, err := s.DeleteExpired(ctx, start.Add(time.Hour))
+	must(t, err)
+	want := []string{j.ID + ":unfinished", j.ID + ":failed"}
+	if diff := cmp.Diff(want, remaining(), cmpopts.SortSlices(func(a, b string) bool { return a < b })); n != 3 || count() != 2 || diff != "" {
+		t.Fatalf("an hour on: DeleteExpired removed %d rows, %d left, want 3 and 2 (the unresolved, for the sweep): %s", n, count(), diff)
+	}
+	n, err = s.DeleteExpired(ctx, start.Add(7*24*time.Hour+time.Minute))
+	must(t, err)
+	if n != 2 || count() != 0 {
+		t.Fatalf("a week on: DeleteExpired removed %d rows, %d left; want 2 and none", n, count())
+	}
+}
