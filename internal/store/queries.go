@@ -481,6 +481,17 @@ func (q queries) CreateLinkOfCreate(ctx context.Context, l *Link, c LinkOfCreate
 	// PostgreSQL: one round trip instead of four. The field state's
 	// foreign key sees the link, as constraints are checked at the end of
 	// the statement.
+	//
+	// Its commit does not wait for the log flush (synchronous_commit off
+	// for this statement's own transaction only, set_config's is_local):
+	// the request answers without a second flush after the claim's. What
+	// a database crash can lose is the record of a create that is durable
+	// elsewhere: the claim (committed with its flush before Jira's create)
+	// outlives it, the issue's fingerprint is in Jira, and the sweep of
+	// unresolved claims links the issue again once the claim expires.
+	// Every later synchronous commit (the copy job's, enqueued once the
+	// request answered) flushes it too, as PostgreSQL flushes its log in
+	// order.
 	now := q.now()
 	result := c.Claim.Result
 	if result == nil {
@@ -510,7 +521,7 @@ func (q queries) CreateLinkOfCreate(ctx context.Context, l *Link, c LinkOfCreate
 			SELECT $17, $18, $19, $20, $21, $8 FROM l WHERE $17 <> ''
 			ON CONFLICT (signature) DO UPDATE SET `+answerUpdate+`
 			WHERE `+answerOver("$22")+`)
-		SELECT id FROM l`,
+		SELECT id FROM l CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS async`,
 		l.WorkspaceGID, l.TaskGID, l.JiraServerID, l.IssueID, l.IssueKey, issueProject(l.IssueKey), l.CreatedBy, now,
 		result, c.Claim.Scope, c.Claim.Key, rl.Field, rl.AsanaValue, rl.JiraValue, rl.Written, rl.Seq,
 		a.Signature, a.Route, a.Status, a.Response, a.ExpiresAt, c.Claimed, c.CopyPending).Scan(&l.ID)

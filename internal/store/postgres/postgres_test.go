@@ -206,3 +206,33 @@ func TestDeliveryPayloadsSkipPglz(t *testing.T) {
 		t.Errorf("stored payload compressed with %s, want %s", stored, want)
 	}
 }
+
+// TestLinkOfCreateCommitsWithoutFlushOnlyItself: a create's link commits
+// without waiting for the log flush, and the setting ends with its
+// statement: the next statement on the same connection (a claim, whose
+// flush cannot be skipped) commits synchronously again.
+func TestLinkOfCreateCommitsWithoutFlushOnlyItself(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := newStore(t, storetest.NewSealer(t), nil)
+	db := s.(interface{ DB() *sql.DB }).DB()
+	db.SetMaxOpenConns(1)
+	srv := store.JiraServer{Name: "Jira", BaseURL: "https://jira.example"}
+	if err := s.CreateJiraServer(ctx, &srv); err != nil {
+		t.Fatal(err)
+	}
+	l := store.Link{WorkspaceGID: "1", TaskGID: "2", JiraServerID: srv.ID, IssueID: "10001", IssueKey: "OPS-1", CreatedBy: "3"}
+	if err := s.CreateLinkOfCreate(ctx, &l, store.LinkOfCreate{CopyPending: true}); err != nil {
+		t.Fatal(err)
+	}
+	var setting string
+	if err := db.QueryRowContext(ctx, `SHOW synchronous_commit`).Scan(&setting); err != nil {
+		t.Fatal(err)
+	}
+	if setting != "on" {
+		t.Errorf("synchronous_commit after the link = %q, want on", setting)
+	}
+	if _, err := s.GetLinkByTask(ctx, srv.ID, "2"); err != nil {
+		t.Errorf("link not stored: %v", err)
+	}
+}
