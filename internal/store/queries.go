@@ -488,7 +488,8 @@ func (q queries) CreateLinkOfCreate(ctx context.Context, l *Link, c LinkOfCreate
 	// a database crash can lose is the record of a create that is durable
 	// elsewhere: the claim (committed with its flush before Jira's create)
 	// outlives it, the issue's fingerprint is in Jira, and the sweep of
-	// unresolved claims links the issue again once the claim expires.
+	// unresolved claims (the sweep_create_claims job) links the issue
+	// again once the claim expires.
 	// Every later synchronous commit (the copy job's, enqueued once the
 	// request answered) flushes it too, as PostgreSQL flushes its log in
 	// order.
