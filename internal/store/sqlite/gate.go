@@ -39,6 +39,9 @@ type gate struct {
 	// share guards conn, the SQLite connection both write pools use.
 	share sync.Mutex
 	conn  *sqliteConn
+	// checkpointEvery is the interval of conn's checkpointer; 0: conn
+	// checkpoints as SQLite does by default (checkpoint.go).
+	checkpointEvery time.Duration
 }
 
 type gateWaiter struct {
@@ -46,7 +49,9 @@ type gateWaiter struct {
 	since time.Time
 }
 
-func newGate() *gate { return &gate{now: time.Now} }
+func newGate(checkpointEvery time.Duration) *gate {
+	return &gate{now: time.Now, checkpointEvery: checkpointEvery}
+}
 
 // lock takes the gate, before any waiting background caller when fg.
 func (g *gate) lock(ctx context.Context, fg bool) error {

@@ -87,9 +87,17 @@ func readDSN(path string) string {
 // connection, so writers queue for it in Go rather than in SQLite's busy
 // handler. The store's writes and transactions and the job queue share it.
 // Code holding a transaction on it must not use it outside that
-// transaction meanwhile (it would wait for itself).
+// transaction meanwhile (it would wait for itself). Its commits leave
+// checkpoints to a checkpointer beside it, which stops when it closes
+// (checkpoint.go).
 func OpenWriter(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := openDB(ctx, path, newGate(), false)
+	return openWriter(ctx, path, checkpointEvery)
+}
+
+// openWriter is OpenWriter with a checkpoint every interval
+// (checkpoint.go).
+func openWriter(ctx context.Context, path string, every time.Duration) (*sql.DB, error) {
+	db, err := openDB(ctx, path, newGate(every), false)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -65,7 +66,21 @@ func (c *connector) open() (*sqliteConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sqliteConn{inner: conn, kept: map[string]*keptStmt{}, txKept: map[string]contextStmt{}, beginText: c.begin, refs: 1}, nil
+	sc := &sqliteConn{inner: conn, kept: map[string]*keptStmt{}, txKept: map[string]contextStmt{}, beginText: c.begin, refs: 1}
+	if c.gate == nil || c.gate.checkpointEvery == 0 {
+		return sc, nil
+	}
+	// The server's write connection leaves checkpoints to a checkpointer
+	// (checkpoint.go).
+	if _, err := sc.inner.(inner).ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`, nil); err != nil {
+		_ = conn.Close() // the pragma's error explains why
+		return nil, fmt.Errorf("sqlite: turn off automatic checkpoints: %w", err)
+	}
+	if sc.ckpt, err = startCheckpointer(c.dsn, c.gate, c.gate.checkpointEvery); err != nil {
+		_ = conn.Close() // the checkpointer's error explains why
+		return nil, err
+	}
+	return sc, nil
 }
 
 func (c *connector) Driver() driver.Driver {
@@ -96,7 +111,10 @@ type sqliteConn struct {
 	// never evicted, never busy.
 	txKept    map[string]contextStmt
 	beginText string
-	refs      int // keepingConns over it (gate.attach); guarded by the gate's share
+	// ckpt checkpoints the WAL of the server's write connection, nil on
+	// others (checkpoint.go).
+	ckpt *checkpointer
+	refs int // keepingConns over it (gate.attach); guarded by the gate's share
 }
 
 // keepingConn is a connection that keeps its prepared statements: one
@@ -378,6 +396,10 @@ func (c *keepingConn) Close() error {
 	if c.gate != nil && !c.gate.detach(c.sqliteConn) {
 		return nil
 	}
+	var err error
+	if c.ckpt != nil {
+		err = c.ckpt.close()
+	}
 	c.mu.Lock()
 	for text, k := range c.kept {
 		_ = k.stmt.Close() // only frees the statement; the connection closes next
@@ -388,7 +410,7 @@ func (c *keepingConn) Close() error {
 		delete(c.txKept, text)
 	}
 	c.mu.Unlock()
-	return c.inner.Close()
+	return errors.Join(err, c.inner.Close())
 }
 
 // gatedStmt is a statement prepared on a gated connection outside the

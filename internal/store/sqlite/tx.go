@@ -115,6 +115,9 @@ func (t *keptTx) Commit() error {
 	defer t.once.Do(t.done)
 	err := t.c.runTx(t.ctx, commitTx)
 	if err == nil {
+		if t.c.ckpt != nil {
+			t.c.ckpt.committed()
+		}
 		return nil
 	}
 	// A COMMIT that fails may leave the transaction open (SQLITE_BUSY, a

@@ -1,0 +1,121 @@
+package sqlite
+
+import (
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// walSize is the size of path's -wal file, 0 when there is none.
+func walSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path + "-wal")
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// writePages commits n transactions of about a page each through db.
+func writePages(t *testing.T, db *sql.DB, n int, each func(i int)) {
+	t.Helper()
+	ctx := t.Context()
+	for i := range n {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO t (v) VALUES (randomblob(3000))`); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		each(i)
+	}
+}
+
+// Under sustained writes the writer's WAL stays bounded, though the writer
+// never checkpoints itself; closing the writer leaves every write in the
+// database file.
+func TestWALStaysBounded(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "wal.db")
+	// An interval longer than the test: the checkpoints are the ones that
+	// commits ask for.
+	db, err := openWriter(ctx, path, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var auto int
+	if err := db.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("wal_autocheckpoint = %d, %v; want 0", auto, err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000 // about 24 MB of WAL without checkpoints
+	var largest int64
+	writePages(t, db, n, func(i int) {
+		if i%100 == 0 {
+			largest = max(largest, walSize(t, path))
+		}
+	})
+	// SQLite's own default lets the WAL reach 1,000 pages (4 MB) before
+	// it checkpoints; 256 commits here write about 3 MB.
+	t.Logf("the WAL reached %d bytes", largest)
+	if limit := int64(12 << 20); largest > limit {
+		t.Errorf("the WAL reached %d bytes, want at most %d", largest, limit)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); !os.IsNotExist(err) {
+		t.Errorf("after closing, the WAL is still there (%v)", err)
+	}
+	again, err := OpenDB(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	var rows int
+	if err := again.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&rows); err != nil || rows != n {
+		t.Errorf("%d rows after closing, %v; want %d", rows, err, n)
+	}
+}
+
+// Once writes stop, the checkpointer empties the WAL file.
+func TestIdleCheckpointTruncates(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "idle.db")
+	db, err := openWriter(ctx, path, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	writePages(t, db, 100, func(int) {})
+	deadline := time.Now().Add(time.Minute) // the bound only turns a hang into a failure
+	for walSize(t, path) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the WAL still holds %d bytes once idle", walSize(t, path))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// And writing goes on after it.
+	writePages(t, db, 10, func(int) {})
+	var rows int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&rows); err != nil || rows != 110 {
+		t.Errorf("%d rows, %v; want 110", rows, err)
+	}
+}
