@@ -516,11 +516,10 @@ func (s *Service) awaitCreation(ctx context.Context, id Identity, jc *jira.Clien
 // again: the next sweep retries it. The result is nil when nothing was
 // linked.
 func (s *Service) FinishCreation(ctx context.Context, claim store.IdempotencyKey) (*Created, error) {
-	i := strings.LastIndexByte(claim.Key, ':')
-	if claim.Scope != createScope || i < 0 || claim.UserGID == "" {
+	serverID, taskGID, ok := CreationOf(claim.Key)
+	if claim.Scope != createScope || !ok || claim.UserGID == "" {
 		return nil, fmt.Errorf("bridge: finish creation %s:%s: not a creation's claim with its intent", claim.Scope, claim.Key)
 	}
-	serverID, taskGID := claim.Key[:i], claim.Key[i+1:]
 	id := Identity{User: claim.UserGID, Workspace: claim.WorkspaceGID}
 	log := s.log.With(slog.String("task", taskGID), slog.String("jira_server", serverID), slog.String("user", id.User))
 	linked, err := s.st.GetLinkByTask(ctx, serverID, taskGID)
@@ -565,6 +564,16 @@ func (s *Service) FinishCreation(ctx context.Context, claim store.IdempotencyKey
 		log.WarnContext(ctx, "could not audit the link of an interrupted create", slog.Any("error", err))
 	}
 	return c, nil
+}
+
+// CreationOf is the Jira server and the task of a creation's claim's key;
+// ok is false when key is not one.
+func CreationOf(key string) (serverID, taskGID string, ok bool) {
+	i := strings.LastIndexByte(key, ':')
+	if i <= 0 || i == len(key)-1 {
+		return "", "", false
+	}
+	return key[:i], key[i+1:], true
 }
 
 // releaseFinished lets go of a claim the sweep took over and has nothing

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -28,8 +29,9 @@ const (
 	// lists.
 	createClaimSweepBatch = 100
 	// createClaimFinishTimeout bounds one claim's finish (a search in
-	// Jira and the link), well inside the claim's new expiry.
-	createClaimFinishTimeout = 30 * time.Second
+	// Jira and the link), well inside the claim's new expiry and the
+	// sweep's own bound (defaultBound).
+	createClaimFinishTimeout = 10 * time.Second
 	// DefaultCreateClaimSweepInterval is how often unresolved claims are
 	// swept.
 	DefaultCreateClaimSweepInterval = time.Minute
@@ -61,37 +63,54 @@ type SweepCreateClaimsWorker struct {
 // unreachable or rate limiting, the user's credentials gone) is left with
 // its new expiry, after which the next sweep retries it, and logged once
 // for this attempt.
+//
+// A Jira server found unreachable or rate limiting is asked nothing more
+// in this pass: its other claims stay as they are, for the next.
 func (w *SweepCreateClaimsWorker) Work(ctx context.Context, _ *river.Job[SweepCreateClaimsArgs]) error {
+	down := map[string]bool{}
 	for {
 		claims, err := w.q.st.ListUnresolvedCreations(ctx, w.now(), createClaimSweepBatch)
 		if err != nil {
 			return err
 		}
 		for _, k := range claims {
-			if err := w.finish(ctx, k); err != nil {
+			server, _, _ := bridge.CreationOf(k.Key)
+			if down[server] {
+				continue
+			}
+			unavailable, err := w.finish(ctx, k)
+			if err != nil {
 				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if unavailable {
+				down[server] = true
 			}
 		}
 		// A claim listed is taken over (live again) or was taken by
-		// someone else (live too): the next read lists others.
-		if len(claims) < createClaimSweepBatch {
+		// someone else (live too): the next read lists others, unless
+		// a server's were left.
+		if len(claims) < createClaimSweepBatch || len(down) > 0 {
 			return nil
 		}
 	}
 }
 
 // finish takes one listed claim over and has it finished; only a failure
-// of the store to take it over is the sweep's error.
-func (w *SweepCreateClaimsWorker) finish(ctx context.Context, listed store.IdempotencyKey) error {
+// of the store to take it over is the sweep's error. unavailable says
+// whether Jira could not be asked.
+func (w *SweepCreateClaimsWorker) finish(ctx context.Context, listed store.IdempotencyKey) (unavailable bool, err error) {
 	now := w.now()
 	claim := listed
 	claim.ExpiresAt, claim.Result = now.Add(bridge.CreateClaimTTL), nil
 	taken, err := w.q.st.TakeOverIdempotencyKey(ctx, claim, listed.Result, now)
 	if err != nil {
-		return fmt.Errorf("jobs: take over the claim of an interrupted create: %w", err)
+		return false, fmt.Errorf("jobs: take over the claim of an interrupted create: %w", err)
 	}
 	if !taken {
-		return nil // a submit, or another sweep, has it
+		return false, nil // a submit, or another sweep, has it
 	}
 	fctx, cancel := context.WithTimeout(ctx, createClaimFinishTimeout)
 	defer cancel()
@@ -99,10 +118,10 @@ func (w *SweepCreateClaimsWorker) finish(ctx context.Context, listed store.Idemp
 	if err != nil {
 		w.q.log.LogAttrs(ctx, slog.LevelWarn, "could not finish an interrupted create; the next sweep retries it once its claim lapses",
 			slog.String("claim", claim.Key), slog.String("user", claim.UserGID), slog.Any("error", err))
-		return nil
+		return errors.Is(err, bridge.ErrJiraUnavailable) || errors.Is(err, bridge.ErrJiraRateLimited), nil
 	}
 	if c == nil {
-		return nil
+		return false, nil
 	}
 	// As a request would once answered; the remote link was not added
 	// here, so the copy job repairs it. Should this fail, the link keeps
@@ -111,5 +130,5 @@ func (w *SweepCreateClaimsWorker) finish(ctx context.Context, listed store.Idemp
 		w.q.log.LogAttrs(ctx, slog.LevelWarn, "could not enqueue the copy job of an interrupted create's link; the sweep of link copies will",
 			slog.Int64("link", c.LinkID), slog.Any("error", err))
 	}
-	return nil
+	return false, nil
 }

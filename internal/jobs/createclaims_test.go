@@ -78,6 +78,13 @@ func newCreateBed(t *testing.T, db string, run bool) *createBed {
 	return b
 }
 
+// forTask is the bed for another task's create.
+func (b *createBed) forTask(gid string) *createBed {
+	c := *b
+	c.task, c.key = gid, b.Server.ID+":"+gid
+	return &c
+}
+
 // alice is the identity of alice's requests.
 func (b *createBed) alice() bridge.Identity {
 	return bridge.Identity{User: b.Users["alice"], Workspace: b.Seed.Workspace}
@@ -173,7 +180,13 @@ func (b *createBed) wantLinked(t *testing.T) {
 		t.Errorf("the claim after the sweep = %q (%v), want completed with the issue", result, ok)
 	}
 	want := []bridge.CopyAttachmentsArgs{{JiraServerID: b.Server.ID, TaskGID: b.task, IssueKey: issues[0], AsanaUser: b.Users["alice"]}}
-	if diff := cmp.Diff(want, copyJobs(t, b.Store, b.DB)); diff != "" {
+	var got []bridge.CopyAttachmentsArgs
+	for _, a := range copyJobs(t, b.Store, b.DB) {
+		if a.TaskGID == b.task {
+			got = append(got, a)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("copy jobs (-want +got):\n%s", diff)
 	}
 }
@@ -387,4 +400,43 @@ func TestSweepLetsGoTheClaimOfALinkedTask(t *testing.T) {
 			})
 		}
 	}
+}
+
+// A sweep that finds a Jira server unreachable asks it nothing more in
+// that pass: the server's other claims stay as they are (not taken over,
+// their expiry unchanged) for the next pass, which links them all once
+// Jira answers.
+func TestSweepAsksAnUnreachableJiraOnce(t *testing.T) {
+	t.Parallel()
+	for _, db := range synctest.Databases {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			first := newCreateBed(t, db, false)
+			second := first.forTask(first.NewTask(t, "Second"))
+			first.interrupt(t, true)
+			second.interrupt(t, true)
+			_, firstExpiry, _ := first.claim(t)
+			_, secondExpiry, _ := second.claim(t)
+			must(t, first.Jira.SetFaults(fakejira.Faults{ErrorRate: 1, ErrorStatus: 503}))
+			first.lapse()
+			first.sweep(t)
+			_, a, _ := first.claim(t)
+			_, b, _ := second.claim(t)
+			if moved := btoi(a.After(firstExpiry)) + btoi(b.After(secondExpiry)); moved != 1 {
+				t.Fatalf("claims taken over by a sweep that found Jira down = %d, want 1 (the first asked)", moved)
+			}
+			must(t, first.Jira.SetFaults(fakejira.Faults{}))
+			first.lapse()
+			first.sweep(t)
+			first.wantLinked(t)
+			second.wantLinked(t)
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
