@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,18 +56,44 @@ func (c *clock) Now() time.Time      { return time.Now().Add(time.Duration(c.off
 func (c *clock) Add(d time.Duration) { c.off.Add(int64(d)) }
 
 // createBed is the sync bench with alice's create of a task's issue at
-// hand, and the sweep's clock.
+// hand, the sweep's clock, and the queue's and bridge's log.
 type createBed struct {
 	*synctest.Env
 	clk  *clock
+	logs *logLines
 	task string
 	key  string // the creation's claim
 }
 
+// logLines keeps the lines logged.
+type logLines struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// count counts the lines logged at level that contain text.
+func (l *logLines) count(level, text string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for line := range strings.Lines(l.b.String()) {
+		if strings.Contains(line, "level="+level) && strings.Contains(line, text) {
+			n++
+		}
+	}
+	return n
+}
+
 func newCreateBed(t *testing.T, db string, run bool) *createBed {
 	t.Helper()
-	b := &createBed{clk: &clock{}}
-	b.Env = synctest.New(t, synctest.Options{DB: db, Run: run, QueueOptions: func(e *synctest.Env, o *jobs.Options) {
+	b := &createBed{clk: &clock{}, logs: &logLines{}}
+	b.Env = synctest.New(t, synctest.Options{DB: db, Run: run, Log: slog.New(slog.NewTextHandler(b.logs, nil)), QueueOptions: func(e *synctest.Env, o *jobs.Options) {
 		// The sweep of link copies is left out: the copy job is the
 		// create sweep's to enqueue.
 		o.Attachments, o.LinkCopyGrace, o.Now = e.Bridge(), time.Hour, b.clk.Now
@@ -313,6 +341,9 @@ func TestSweepRetriesWhileJiraCannotBeAsked(t *testing.T) {
 					t.Fatalf("after a sweep that could not ask Jira: claim %q (%v), expiring %v (was %v), link %v; want kept unfinished with a later expiry, no link",
 						result, ok, expires, expired, b.linked(t))
 				}
+				if n := b.logs.count("WARN", "could not finish an interrupted create"); n != 1 {
+					t.Errorf("warnings of the attempt = %d, want 1", n)
+				}
 				fix()
 				b.sweep(t) // its new expiry has not lapsed
 				if b.linked(t) != nil {
@@ -321,6 +352,12 @@ func TestSweepRetriesWhileJiraCannotBeAsked(t *testing.T) {
 				b.lapse()
 				b.sweep(t)
 				b.wantLinked(t)
+				if n := b.logs.count("INFO", "linked "+b.issues()[0]+" to task "+b.task+" after an interrupted create"); n != 1 {
+					t.Errorf("info lines of the link = %d, want 1", n)
+				}
+				if n := b.logs.count("WARN", "could not finish an interrupted create"); n != 1 {
+					t.Errorf("warnings after the retry = %d, want the first attempt's alone", n)
+				}
 			})
 		}
 	}

@@ -73,6 +73,7 @@ type Env struct {
 	taskMu     sync.Mutex
 	riverDB    *sql.DB
 	url        string
+	log        *slog.Logger
 	asanaHook  atomic.Pointer[func(*http.Request)]
 }
 
@@ -106,6 +107,8 @@ type Options struct {
 	// QueueOptions, when set, changes the queue's options before it is
 	// built (with the bench, whose bridge and engine are ready).
 	QueueOptions func(e *Env, o *jobs.Options)
+	// Log, when set, is the queue's and Bridge's log (default none).
+	Log *slog.Logger
 }
 
 // New starts the bench; everything stops with the test.
@@ -118,7 +121,10 @@ func New(t *testing.T, o Options) *Env {
 	if o.JiraVersion == "" {
 		o.JiraVersion = "9.12.0"
 	}
-	e := &Env{DB: o.DB, Users: map[string]string{}}
+	e := &Env{DB: o.DB, Users: map[string]string{}, log: o.Log}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
 	fj, err := fakejira.New(fakejira.Options{Version: o.JiraVersion, OnUnknownRoute: func(method, path string) {
 		t.Errorf("Jira emulator: no route for %s %s", method, path)
 	}})
@@ -251,7 +257,7 @@ func (e *Env) buildQueue(t *testing.T, o Options) {
 	if o.QueueOptions != nil {
 		o.QueueOptions(e, &opts)
 	}
-	e.Queue, err = jobs.New(driver, e.riverDB, listener, e.Store, slog.New(slog.DiscardHandler), opts)
+	e.Queue, err = jobs.New(driver, e.riverDB, listener, e.Store, e.log, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +322,7 @@ func (e *Env) Bridge() *bridge.Service { return e.BridgeOn(e.Store) }
 // BridgeOn is Bridge on st (the bench's store, or one wrapping it).
 func (e *Env) BridgeOn(st store.Store) *bridge.Service {
 	u, _ := url.Parse(e.AsanaURL)
-	return bridge.New(bridge.Config{Store: st, Clients: e.clients, DownloadHosts: []string{u.Host}})
+	return bridge.New(bridge.Config{Store: st, Clients: e.clients, DownloadHosts: []string{u.Host}, Log: e.log})
 }
 
 // CreateIssue creates a DEMO task issue named summary for a task through
