@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -31,10 +33,13 @@ import (
 //     checkpoint has only the pages written during the first to copy; the
 //     writes waiting meanwhile queue in Go, as for any write, rather than
 //     in SQLite's busy handler;
-//   - when no other connection has committed for a whole interval, one
-//     TRUNCATE, which empties the -wal file: a passive checkpoint lets the
-//     writer start the WAL over from its beginning, but never shrinks the
-//     file, which would otherwise keep the size of its busiest second.
+//   - when no other connection has committed for a whole interval and the
+//     -wal file is larger than truncateBytes, one TRUNCATE, which empties
+//     it: the writer starts the WAL over from its beginning once it is
+//     copied back, but never shrinks the file, which would otherwise keep
+//     the size of its busiest second. Not smaller files: the other
+//     connections, the writer among them, take a WAL emptied by another
+//     for a change to the database and drop their page caches.
 //
 // The checkpointer stops when the write connection closes; the last
 // connection to close checkpoints whatever is left, as SQLite always does.
@@ -43,6 +48,7 @@ const (
 	checkpointEvery   = time.Second
 	checkpointCommits = 256
 	checkpointPages   = 1000 // SQLite's own wal_autocheckpoint
+	truncateBytes     = 4 << 20
 )
 
 // checkpointer checkpoints the WAL of the database a write connection
@@ -50,6 +56,7 @@ const (
 type checkpointer struct {
 	db      *sql.DB
 	conn    *sql.Conn
+	wal     string // the -wal file
 	gate    *gate
 	every   time.Duration
 	commits atomic.Int64
@@ -75,7 +82,8 @@ func startCheckpointer(dsn string, g *gate, every time.Duration) (*checkpointer,
 		_ = db.Close() // the open's error explains why
 		return nil, fmt.Errorf("sqlite: open the checkpointer: %w", err)
 	}
-	k := &checkpointer{db: db, conn: conn, gate: g, every: every, nudge: make(chan struct{}, 1), stop: cancel, done: make(chan struct{})}
+	path, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	k := &checkpointer{db: db, conn: conn, wal: path + "-wal", gate: g, every: every, nudge: make(chan struct{}, 1), stop: cancel, done: make(chan struct{})}
 	go k.run(ctx)
 	return k, nil
 }
@@ -112,7 +120,7 @@ func (k *checkpointer) run(ctx context.Context) {
 				continue
 			}
 			if v == version {
-				if truncated {
+				if truncated || !k.walLarger(truncateBytes) {
 					continue
 				}
 				mode = "TRUNCATE"
@@ -136,6 +144,12 @@ func (k *checkpointer) catchUp(ctx context.Context) (checkpointed, error) {
 	}
 	defer k.gate.unlock()
 	return k.checkpoint(ctx, "PASSIVE")
+}
+
+// walLarger reports whether the -wal file holds more than n bytes.
+func (k *checkpointer) walLarger(n int64) bool {
+	fi, err := os.Stat(k.wal)
+	return err == nil && fi.Size() > n
 }
 
 // dataVersion is SQLite's count of other connections' commits, as seen

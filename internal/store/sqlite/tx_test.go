@@ -275,7 +275,7 @@ func TestCommitWaitEndsWithContext(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	txCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	txCtx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	tx, err := w.BeginTx(txCtx, nil)
 	if err != nil {
