@@ -805,8 +805,8 @@ func scanIdempotencyKey(row scanner) (IdempotencyKey, error) {
 
 func (q queries) ListUnresolvedCreations(ctx context.Context, before time.Time, limit int) ([]IdempotencyKey, error) {
 	return list(ctx, q, "list unresolved creations", `SELECT `+idempotencyKeyColumns+` FROM idempotency_keys
-		WHERE `+q.unresolvedCreation()+` AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
-		scanIdempotencyKey, dbTime(before), limit)
+		WHERE `+q.unresolvedCreation()+` AND expires_at <= $1 AND created_at > $3 ORDER BY expires_at LIMIT $2`,
+		scanIdempotencyKey, dbTime(before), limit, dbTime(before.Add(-unresolvedCreationRetention)))
 }
 
 // claimCreationSigned is ClaimCreation with a signature in one statement:

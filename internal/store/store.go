@@ -132,8 +132,9 @@ type Queries interface {
 	// (CreationScope) with an intent that expired by before unresolved:
 	// never completed (their holder died between its claim and its link)
 	// or completed with FailedCreation (their holder failed after Jira
-	// may have created the issue) and taken over by no one since. Oldest
-	// expiry first.
+	// may have created the issue) and taken over by no one since, and
+	// claimed within the week DeleteExpired keeps them. Oldest expiry
+	// first.
 	ListUnresolvedCreations(ctx context.Context, before time.Time, limit int) ([]IdempotencyKey, error)
 
 	SideEffects

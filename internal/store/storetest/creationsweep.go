@@ -256,7 +256,7 @@ func testUnresolvedCreationsKept(t *testing.T, newStore NewStore) {
 	must(t, err)
 	remaining := func() []string {
 		t.Helper()
-		got, err := s.ListUnresolvedCreations(ctx, start.Add(30*24*time.Hour), 10)
+		got, err := s.ListUnresolvedCreations(ctx, start.Add(time.Hour), 10)
 		must(t, err)
 		var out []string
 		for _, k := range got {
@@ -274,6 +274,11 @@ func testUnresolvedCreationsKept(t *testing.T, newStore NewStore) {
 	want := []string{j.ID + ":unfinished", j.ID + ":failed"}
 	if diff := cmp.Diff(want, remaining(), cmpopts.SortSlices(func(a, b string) bool { return a < b })); n != 3 || count() != 2 || diff != "" {
 		t.Fatalf("an hour on: DeleteExpired removed %d rows, %d left, want 3 and 2 (the unresolved, for the sweep): %s", n, count(), diff)
+	}
+	// A week on, the sweep lists them no more, and the cleanup removes
+	// them.
+	if left, err := s.ListUnresolvedCreations(ctx, start.Add(7*24*time.Hour+time.Minute), 10); err != nil || len(left) != 0 {
+		t.Fatalf("unresolved creations listed a week on = %+v, %v; want none", left, err)
 	}
 	n, err = s.DeleteExpired(ctx, start.Add(7*24*time.Hour+time.Minute))
 	must(t, err)
