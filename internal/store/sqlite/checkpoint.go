@@ -73,9 +73,11 @@ func startCheckpointer(dsn string, g *gate, every time.Duration) (*checkpointer,
 	ctx, cancel := context.WithCancel(context.Background())
 	conn, err := db.Conn(ctx)
 	if err == nil {
-		// A TRUNCATE waits for the writer and for readers of the WAL:
-		// briefly, since it runs when they are idle and is tried again.
-		_, err = conn.ExecContext(ctx, `PRAGMA busy_timeout = 100`)
+		// A TRUNCATE waits for the writer and for readers of the WAL,
+		// holding the write lock meanwhile, so that a write arriving then
+		// sleeps in SQLite's busy handler: briefly, since it runs when
+		// they are idle and is tried again at the next idle tick.
+		_, err = conn.ExecContext(ctx, `PRAGMA busy_timeout = 20`)
 	}
 	if err != nil {
 		cancel()
