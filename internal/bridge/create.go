@@ -690,6 +690,14 @@ func (s *Service) createClaimed(ctx context.Context, id Identity, jc *jira.Clien
 // link that outlived it is the usual failure). Should it fail, the copy
 // job still adds the remote link (RemoteLinked false), which the record
 // then describes.
+//
+// Its commit waits for the log flush, and so makes the link's durable on
+// PostgreSQL too (the link's own commit does not wait for it, see the
+// store's CreateLinkOfCreate; the log is flushed in order): without a
+// remote link there is no fingerprint in Jira by which the sweep of
+// unresolved claims could find the issue again, so this link must not be
+// lost before the request answers. Only a database that fails this
+// delete and then crashes within the log writer's delay loses it.
 func (s *Service) forgetRemoteLink(ctx context.Context, c *Created) {
 	done := timePhase(ctx, "link.forget_remotelink")
 	_, err := s.st.DeleteSyncFieldState(context.WithoutCancel(ctx), store.SyncFieldState{LinkID: c.LinkID, Field: RemoteLinkField})
