@@ -55,13 +55,13 @@ func TestWALStaysBounded(t *testing.T) {
 	}
 	defer db.Close()
 	var auto int
-	if err := db.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
-		t.Fatalf("wal_autocheckpoint = %d, %v; want 0", auto, err)
+	if err := db.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != backstopPages {
+		t.Fatalf("wal_autocheckpoint = %d, %v; want the backstop, %d", auto, err, backstopPages)
 	}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)`); err != nil {
 		t.Fatal(err)
 	}
-	const n = 2000 // about 24 MB of WAL without checkpoints
+	const n = 4000 // about 48 MB of WAL without checkpoints
 	var largest int64
 	writePages(t, db, n, func(i int) {
 		if i%100 == 0 {
@@ -69,9 +69,11 @@ func TestWALStaysBounded(t *testing.T) {
 		}
 	})
 	// SQLite's own default lets the WAL reach 1,000 pages (4 MB) before
-	// it checkpoints; 256 commits here write about 3 MB.
+	// it checkpoints; 256 commits here write about 3 MB. The checkpointer
+	// keeps it near that (about 6 MB seen); the bound checked is the
+	// backstop's, which holds however late the checkpointer runs.
 	t.Logf("the WAL reached %d bytes", largest)
-	if limit := int64(12 << 20); largest > limit {
+	if limit := int64(backstopPages+256) * 4096; largest > limit {
 		t.Errorf("the WAL reached %d bytes, want at most %d", largest, limit)
 	}
 	if err := db.Close(); err != nil {

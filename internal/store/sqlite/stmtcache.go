@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -71,10 +72,12 @@ func (c *connector) open() (*sqliteConn, error) {
 		return sc, nil
 	}
 	// The server's write connection leaves checkpoints to a checkpointer
-	// (checkpoint.go).
-	if _, err := sc.inner.(inner).ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`, nil); err != nil {
+	// (checkpoint.go), and runs one itself only as a backstop, should the
+	// checkpointer fall far behind (a starved goroutine on a loaded
+	// machine): the WAL's bound does not depend on the scheduler.
+	if _, err := sc.inner.(inner).ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = `+strconv.Itoa(backstopPages), nil); err != nil {
 		_ = conn.Close() // the pragma's error explains why
-		return nil, fmt.Errorf("sqlite: turn off automatic checkpoints: %w", err)
+		return nil, fmt.Errorf("sqlite: set the backstop of automatic checkpoints: %w", err)
 	}
 	if sc.ckpt, err = startCheckpointer(c.dsn, c.gate, c.gate.checkpointEvery); err != nil {
 		_ = conn.Close() // the checkpointer's error explains why
