@@ -443,7 +443,7 @@ func TestDropWebhooks(t *testing.T) {
 	}
 }
 
-// TestWebhookDeliveriesKeepTheirConnection: deliveries reuse one
+// TestWebhookDeliveriesKeepTheirConnection: deliveries reuse their
 // connection, as Jira's pooled HTTP client does, even when the receiver
 // answers with a body (the bridge's receiver does). A connection left
 // unread was dropped, and each delivery opened a new one.
@@ -472,15 +472,19 @@ func TestWebhookDeliveriesKeepTheirConnection(t *testing.T) {
 		"events": []string{"comment_created"}}, basic("admin")...); r.status != 201 {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
-	for i := range 3 {
+	const n = 20
+	for i := range n {
 		// 9.12 delivers before AddComment returns.
 		if err := s.AddComment("DEMO-1", "alice", "comment "+strconv.Itoa(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// The client puts a connection back once it has seen the answer's
+	// end, on a goroutine of its own: a delivery sent before that, on a
+	// loaded machine, opens another. One each is what the test catches.
 	mu.Lock()
 	defer mu.Unlock()
-	if conns != 1 {
-		t.Errorf("3 deliveries opened %d connections, want 1", conns)
+	if conns > n/2 {
+		t.Errorf("%d deliveries opened %d connections, want one most of the time", n, conns)
 	}
 }
