@@ -28,7 +28,7 @@ func openAndMigrate(ctx context.Context, kind, target string, sealer store.Seale
 	)
 	switch kind {
 	case config.SQLite:
-		if db, err = sqlite.OpenWriter(ctx, target); err != nil {
+		if db, err = sqlite.OpenWriter(ctx, target, log); err != nil {
 			return nil, err
 		}
 		dialect = sqlite.Dialect

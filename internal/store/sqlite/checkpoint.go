@@ -188,7 +188,7 @@ func (k *checkpointer) report(ctx context.Context, failing *bool, err error) {
 		return
 	}
 	if !*failing {
-		slog.Warn("sqlite: checkpoint failed; the WAL grows until one succeeds", "err", err)
+		k.gate.log.Warn("sqlite: checkpoint failed; the WAL grows until one succeeds", slog.Any("error", err))
 	}
 	*failing = true
 }

@@ -49,7 +49,7 @@ func TestWALStaysBounded(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "wal.db")
 	// An interval longer than the test: the checkpoints are the ones that
 	// commits ask for.
-	db, err := openWriter(ctx, path, time.Hour)
+	db, err := openWriter(ctx, path, time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestIdleCheckpointTruncates(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "idle.db")
-	db, err := openWriter(ctx, path, 20*time.Millisecond)
+	db, err := openWriter(ctx, path, 20*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

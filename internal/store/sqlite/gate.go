@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql/driver"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -42,6 +43,8 @@ type gate struct {
 	// checkpointEvery is the interval of conn's checkpointer; 0: conn
 	// checkpoints as SQLite does by default (checkpoint.go).
 	checkpointEvery time.Duration
+	// log receives the checkpointer's warnings.
+	log *slog.Logger
 }
 
 type gateWaiter struct {
@@ -49,8 +52,11 @@ type gateWaiter struct {
 	since time.Time
 }
 
-func newGate(checkpointEvery time.Duration) *gate {
-	return &gate{now: time.Now, checkpointEvery: checkpointEvery}
+func newGate(checkpointEvery time.Duration, log *slog.Logger) *gate {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &gate{now: time.Now, checkpointEvery: checkpointEvery, log: log}
 }
 
 // lock takes the gate, before any waiting background caller when fg.

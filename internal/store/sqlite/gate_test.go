@@ -170,7 +170,7 @@ func TestSharedConnection(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "shared.db")
-	bg, err := OpenWriter(ctx, path)
+	bg, err := OpenWriter(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -89,15 +90,15 @@ func readDSN(path string) string {
 // Code holding a transaction on it must not use it outside that
 // transaction meanwhile (it would wait for itself). Its commits leave
 // checkpoints to a checkpointer beside it, which stops when it closes
-// (checkpoint.go).
-func OpenWriter(ctx context.Context, path string) (*sql.DB, error) {
-	return openWriter(ctx, path, checkpointEvery)
+// (checkpoint.go), whose warnings go to log (nil: none).
+func OpenWriter(ctx context.Context, path string, log *slog.Logger) (*sql.DB, error) {
+	return openWriter(ctx, path, checkpointEvery, log)
 }
 
 // openWriter is OpenWriter with a checkpoint every interval
 // (checkpoint.go).
-func openWriter(ctx context.Context, path string, every time.Duration) (*sql.DB, error) {
-	db, err := openDB(ctx, path, newGate(every), false)
+func openWriter(ctx context.Context, path string, every time.Duration, log *slog.Logger) (*sql.DB, error) {
+	db, err := openDB(ctx, path, newGate(every, log), false)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +230,7 @@ func BackupBeforeMigrating(db *sql.DB, path string, now func() time.Time, done f
 // Open opens the store on the SQLite file at path and migrates it: writes
 // through one connection, reads from a read-only pool. now may be nil.
 func Open(ctx context.Context, path string, sealer store.Sealer, now func() time.Time) (*store.SQL, error) {
-	db, err := OpenWriter(ctx, path)
+	db, err := OpenWriter(ctx, path, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 func TestStatementsAreKept(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, err := OpenWriter(ctx, filepath.Join(t.TempDir(), "kept.db"))
+	db, err := OpenWriter(ctx, filepath.Join(t.TempDir(), "kept.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

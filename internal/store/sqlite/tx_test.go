@@ -21,7 +21,7 @@ func txPools(t *testing.T) (bg, fg, read *sql.DB) {
 	t.Helper()
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "tx.db")
-	bg, err := OpenWriter(ctx, path)
+	bg, err := OpenWriter(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestCommitWaitEndsWithContext(t *testing.T) {
 // the store's InTx runs them.
 func BenchmarkWriteTransaction(b *testing.B) {
 	ctx := b.Context()
-	db, err := OpenWriter(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	db, err := OpenWriter(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -145,7 +145,7 @@ func TestReadPoolIsReadOnly(t *testing.T) {
 func TestKeptStatements(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, err := sqlite.OpenWriter(ctx, filepath.Join(t.TempDir(), "kept.db"))
+	db, err := sqlite.OpenWriter(ctx, filepath.Join(t.TempDir(), "kept.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
