@@ -220,6 +220,24 @@ func eval[T any](b *tab, expr string) T {
 	return v
 }
 
+// pollJS polls a JavaScript expression until it is true, for at most
+// d, and reports whether it was. Errors (a page that is navigating) count
+// as "not yet".
+func (b *tab) pollJS(expr string, d time.Duration) bool {
+	b.t.Helper()
+	end := time.Now().Add(d)
+	for time.Now().Before(end) && b.ctx.Err() == nil {
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && ok {
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return false
+}
+
 // waitJS polls a JavaScript expression until it is true. Errors (a page
 // that is navigating) count as "not yet".
 func (b *tab) waitJS(step, expr string) {
