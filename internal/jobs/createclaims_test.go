@@ -106,6 +106,18 @@ func newCreateBed(t *testing.T, db string, run bool) *createBed {
 	return b
 }
 
+// eachDB runs scenario on a bed of its own on each database, in
+// parallel; run starts the queue, with the sweep every 100 ms.
+func eachDB(t *testing.T, run bool, scenario func(t *testing.T, b *createBed)) {
+	t.Helper()
+	for _, db := range synctest.Databases {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			scenario(t, newCreateBed(t, db, run))
+		})
+	}
+}
+
 // forTask is the bed for another task's create.
 func (b *createBed) forTask(gid string) *createBed {
 	c := *b
@@ -187,7 +199,13 @@ func (b *createBed) lapse() { b.clk.Add(bridge.CreateClaimTTL + time.Second) }
 // sweep runs one pass of the sweep at the clock's time.
 func (b *createBed) sweep(t *testing.T) {
 	t.Helper()
-	must(t, jobs.SweepCreateClaims(t.Context(), b.Queue, b.Bridge(), b.clk.Now))
+	must(t, b.pass(t.Context()))
+}
+
+// pass is one pass of the sweep at the clock's time, as a replica's
+// worker runs it.
+func (b *createBed) pass(ctx context.Context) error {
+	return jobs.SweepCreateClaims(ctx, b.Queue, b.Bridge(), b.clk.Now)
 }
 
 // wantLinked checks the task linked, by its create's claim, to the one
@@ -226,29 +244,25 @@ func (b *createBed) wantLinked(t *testing.T) {
 // Jira, and an audit entry.
 func TestSweepLinksAnInterruptedCreate(t *testing.T) {
 	t.Parallel()
-	for _, db := range synctest.Databases {
-		t.Run(db, func(t *testing.T) {
-			t.Parallel()
-			b := newCreateBed(t, db, true)
-			b.interrupt(t, true)
-			time.Sleep(300 * time.Millisecond) // sweeps before the claim expired
-			if b.linked(t) != nil {
-				t.Fatal("the sweep linked the task while its claim was live")
-			}
-			b.lapse()
-			waitUntil(t, "the sweep to link the task", func() bool { return b.linked(t) != nil })
-			waitUntil(t, "the copy job to copy the task's files", func() bool {
-				is, _ := b.Jira.Issue(b.issues()[0])
-				return len(is.Attachments) == 2
-			})
-			b.wantLinked(t)
-			audit, err := b.Store.ListAudit(t.Context(), store.AuditFilter{Action: "link.create_finished"})
-			must(t, err)
-			if len(audit) != 1 || audit[0].Target != b.issues()[0] {
-				t.Errorf("audit of the finished create = %+v, want one entry for %s", audit, b.issues()[0])
-			}
+	eachDB(t, true, func(t *testing.T, b *createBed) {
+		b.interrupt(t, true)
+		time.Sleep(300 * time.Millisecond) // sweeps before the claim expired
+		if b.linked(t) != nil {
+			t.Fatal("the sweep linked the task while its claim was live")
+		}
+		b.lapse()
+		waitUntil(t, "the sweep to link the task", func() bool { return b.linked(t) != nil })
+		waitUntil(t, "the copy job to copy the task's files", func() bool {
+			is, _ := b.Jira.Issue(b.issues()[0])
+			return len(is.Attachments) == 2
 		})
-	}
+		b.wantLinked(t)
+		audit, err := b.Store.ListAudit(t.Context(), store.AuditFilter{Action: "link.create_finished"})
+		must(t, err)
+		if len(audit) != 1 || audit[0].Target != b.issues()[0] {
+			t.Errorf("audit of the finished create = %+v, want one entry for %s", audit, b.issues()[0])
+		}
+	})
 }
 
 // An attempt that failed after Jira's create (its link's statement
@@ -256,23 +270,19 @@ func TestSweepLinksAnInterruptedCreate(t *testing.T) {
 // over, the sweep links the issue.
 func TestSweepLinksAFailedAttemptsIssue(t *testing.T) {
 	t.Parallel()
-	for _, db := range synctest.Databases {
-		t.Run(db, func(t *testing.T) {
-			t.Parallel()
-			b := newCreateBed(t, db, false)
-			b.interrupt(t, false)
-			if result, _, _ := b.claim(t); string(result) != string(store.FailedCreation) {
-				t.Fatalf("the failed attempt's claim = %q, want marked failed", result)
-			}
-			b.sweep(t)
-			if b.linked(t) != nil {
-				t.Fatal("the sweep took over a live failed claim")
-			}
-			b.lapse()
-			b.sweep(t)
-			b.wantLinked(t)
-		})
-	}
+	eachDB(t, false, func(t *testing.T, b *createBed) {
+		b.interrupt(t, false)
+		if result, _, _ := b.claim(t); string(result) != string(store.FailedCreation) {
+			t.Fatalf("the failed attempt's claim = %q, want marked failed", result)
+		}
+		b.sweep(t)
+		if b.linked(t) != nil {
+			t.Fatal("the sweep took over a live failed claim")
+		}
+		b.lapse()
+		b.sweep(t)
+		b.wantLinked(t)
+	})
 }
 
 // A claim that expired with no issue in Jira (its holder died before
@@ -280,29 +290,25 @@ func TestSweepLinksAFailedAttemptsIssue(t *testing.T) {
 // exactly one issue.
 func TestSweepLetsGoAClaimWithoutIssue(t *testing.T) {
 	t.Parallel()
-	for _, db := range synctest.Databases {
-		t.Run(db, func(t *testing.T) {
-			t.Parallel()
-			b := newCreateBed(t, db, false)
-			k := store.IdempotencyKey{Scope: store.CreationScope, Key: b.key, ExpiresAt: time.Now().Add(bridge.CreateClaimTTL),
-				WorkspaceGID: b.Seed.Workspace, UserGID: b.Users["alice"]}
-			_, _, err := b.Store.ClaimCreation(t.Context(), k, b.Server.ID, b.task, nil)
-			must(t, err)
-			b.lapse()
-			b.sweep(t)
-			if _, _, ok := b.claim(t); ok {
-				t.Fatal("the sweep kept a claim whose create made no issue")
-			}
-			if b.linked(t) != nil || len(b.issues()) != 0 || len(copyJobs(t, b.Store, db)) != 0 {
-				t.Fatal("the sweep linked or created something for a create that made no issue")
-			}
-			c, err := b.create(t.Context(), b.Store, "Submitted again")
-			must(t, err)
-			if issues := b.issues(); len(issues) != 1 || issues[0] != c.IssueKey || b.linked(t) == nil {
-				t.Fatalf("after the next submit: Jira holds %v, the submit made %s; want that one issue, linked", issues, c.IssueKey)
-			}
-		})
-	}
+	eachDB(t, false, func(t *testing.T, b *createBed) {
+		k := store.IdempotencyKey{Scope: store.CreationScope, Key: b.key, ExpiresAt: time.Now().Add(bridge.CreateClaimTTL),
+			WorkspaceGID: b.Seed.Workspace, UserGID: b.Users["alice"]}
+		_, _, err := b.Store.ClaimCreation(t.Context(), k, b.Server.ID, b.task, nil)
+		must(t, err)
+		b.lapse()
+		b.sweep(t)
+		if _, _, ok := b.claim(t); ok {
+			t.Fatal("the sweep kept a claim whose create made no issue")
+		}
+		if b.linked(t) != nil || len(b.issues()) != 0 || len(copyJobs(t, b.Store, b.DB)) != 0 {
+			t.Fatal("the sweep linked or created something for a create that made no issue")
+		}
+		c, err := b.create(t.Context(), b.Store, "Submitted again")
+		must(t, err)
+		if issues := b.issues(); len(issues) != 1 || issues[0] != c.IssueKey || b.linked(t) == nil {
+			t.Fatalf("after the next submit: Jira holds %v, the submit made %s; want that one issue, linked", issues, c.IssueKey)
+		}
+	})
 }
 
 // A sweep that cannot search Jira (Jira answering 503, closing the
@@ -326,11 +332,10 @@ func TestSweepRetriesWhileJiraCannotBeAsked(t *testing.T) {
 			return func() { b.Connect(t, "alice") }
 		},
 	}
-	for _, db := range synctest.Databases {
-		for name, breakIt := range tests {
-			t.Run(db+"/"+name, func(t *testing.T) {
-				t.Parallel()
-				b := newCreateBed(t, db, false)
+	for name, breakIt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			eachDB(t, false, func(t *testing.T, b *createBed) {
 				b.interrupt(t, true)
 				_, expired, _ := b.claim(t)
 				fix := breakIt(t, b)
@@ -359,7 +364,7 @@ func TestSweepRetriesWhileJiraCannotBeAsked(t *testing.T) {
 					t.Errorf("warnings after the retry = %d, want the first attempt's alone", n)
 				}
 			})
-		}
+		})
 	}
 }
 
@@ -367,33 +372,29 @@ func TestSweepRetriesWhileJiraCannotBeAsked(t *testing.T) {
 // one link, one copy job, one issue.
 func TestSweepsAtOnceLinkOnce(t *testing.T) {
 	t.Parallel()
-	for _, db := range synctest.Databases {
-		t.Run(db, func(t *testing.T) {
-			t.Parallel()
-			b := newCreateBed(t, db, false)
-			b.interrupt(t, true)
-			b.lapse()
-			var (
-				wg   sync.WaitGroup
-				mu   sync.Mutex
-				errs []error
-			)
-			for range 4 {
-				wg.Go(func() {
-					if err := jobs.SweepCreateClaims(t.Context(), b.Queue, b.Bridge(), b.clk.Now); err != nil {
-						mu.Lock()
-						errs = append(errs, err)
-						mu.Unlock()
-					}
-				})
-			}
-			wg.Wait()
-			if len(errs) > 0 {
-				t.Fatalf("sweeps failed: %v", errs)
-			}
-			b.wantLinked(t)
-		})
-	}
+	eachDB(t, false, func(t *testing.T, b *createBed) {
+		b.interrupt(t, true)
+		b.lapse()
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			errs []error
+		)
+		for range 4 {
+			wg.Go(func() {
+				if err := b.pass(t.Context()); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if len(errs) > 0 {
+			t.Fatalf("sweeps failed: %v", errs)
+		}
+		b.wantLinked(t)
+	})
 }
 
 // A task linked by another path after its create was interrupted has its
@@ -414,15 +415,14 @@ func TestSweepLetsGoTheClaimOfALinkedTask(t *testing.T) {
 				IssueID: is.ID, IssueKey: key, CreatedBy: b.Users["bob"]}))
 		},
 	}
-	for _, db := range synctest.Databases {
-		for name, link := range tests {
-			t.Run(db+"/"+name, func(t *testing.T) {
-				t.Parallel()
-				b := newCreateBed(t, db, false)
+	for name, link := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			eachDB(t, false, func(t *testing.T, b *createBed) {
 				b.interrupt(t, true)
 				key := b.issues()[0]
 				link(t, b, key)
-				jobsBefore := len(copyJobs(t, b.Store, db))
+				jobsBefore := len(copyJobs(t, b.Store, b.DB))
 				b.lapse()
 				b.sweep(t)
 				if left, err := b.Store.ListUnresolvedCreations(t.Context(), b.clk.Now().Add(time.Hour), 10); err != nil || len(left) != 0 {
@@ -431,11 +431,11 @@ func TestSweepLetsGoTheClaimOfALinkedTask(t *testing.T) {
 				if l := b.linked(t); l == nil || l.IssueKey != key {
 					t.Errorf("the task's link = %+v, want to %s", l, key)
 				}
-				if n := len(copyJobs(t, b.Store, db)); n != jobsBefore {
+				if n := len(copyJobs(t, b.Store, b.DB)); n != jobsBefore {
 					t.Errorf("copy jobs after the sweep = %d, want the %d before", n, jobsBefore)
 				}
 			})
-		}
+		})
 	}
 }
 
@@ -445,30 +445,26 @@ func TestSweepLetsGoTheClaimOfALinkedTask(t *testing.T) {
 // Jira answers.
 func TestSweepAsksAnUnreachableJiraOnce(t *testing.T) {
 	t.Parallel()
-	for _, db := range synctest.Databases {
-		t.Run(db, func(t *testing.T) {
-			t.Parallel()
-			first := newCreateBed(t, db, false)
-			second := first.forTask(first.NewTask(t, "Second"))
-			first.interrupt(t, true)
-			second.interrupt(t, true)
-			_, firstExpiry, _ := first.claim(t)
-			_, secondExpiry, _ := second.claim(t)
-			must(t, first.Jira.SetFaults(fakejira.Faults{ErrorRate: 1, ErrorStatus: 503}))
-			first.lapse()
-			first.sweep(t)
-			_, a, _ := first.claim(t)
-			_, b, _ := second.claim(t)
-			if moved := btoi(a.After(firstExpiry)) + btoi(b.After(secondExpiry)); moved != 1 {
-				t.Fatalf("claims taken over by a sweep that found Jira down = %d, want 1 (the first asked)", moved)
-			}
-			must(t, first.Jira.SetFaults(fakejira.Faults{}))
-			first.lapse()
-			first.sweep(t)
-			first.wantLinked(t)
-			second.wantLinked(t)
-		})
-	}
+	eachDB(t, false, func(t *testing.T, first *createBed) {
+		second := first.forTask(first.NewTask(t, "Second"))
+		first.interrupt(t, true)
+		second.interrupt(t, true)
+		_, firstExpiry, _ := first.claim(t)
+		_, secondExpiry, _ := second.claim(t)
+		must(t, first.Jira.SetFaults(fakejira.Faults{ErrorRate: 1, ErrorStatus: 503}))
+		first.lapse()
+		first.sweep(t)
+		_, a, _ := first.claim(t)
+		_, b, _ := second.claim(t)
+		if moved := btoi(a.After(firstExpiry)) + btoi(b.After(secondExpiry)); moved != 1 {
+			t.Fatalf("claims taken over by a sweep that found Jira down = %d, want 1 (the first asked)", moved)
+		}
+		must(t, first.Jira.SetFaults(fakejira.Faults{}))
+		first.lapse()
+		first.sweep(t)
+		first.wantLinked(t)
+		second.wantLinked(t)
+	})
 }
 
 func btoi(b bool) int {
