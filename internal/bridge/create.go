@@ -317,7 +317,11 @@ func (s *Service) createBesideForm(ctx context.Context, id Identity, taskGID str
 // A submit after the claim expired resolves the first three as the sweep
 // would (it takes the claim, searches, and links or creates); the sweep's
 // take-over and a submit's claim exclude each other (the take-over sets a
-// new expiry), so one of them works on it.
+// new expiry), so one of them works on it. A claim whose user must
+// reconnect Jira the sweep marks failed (store.CreationAwaitingReconnect)
+// with its next attempt as expiry: a submit takes it over at once, as a
+// failed attempt's, and searches after (jobs' awaitReconnect says why
+// that is sound).
 //
 // first, when set, is the first claim and a globalId search, both made
 // while the form was built (createBesideForm). The search may have been
@@ -512,9 +516,11 @@ func (s *Service) awaitCreation(ctx context.Context, id Identity, jc *jira.Clien
 //     nothing else.
 //
 // A failure to search (Jira unreachable or rate limiting, the user's
-// credentials gone or refused) is returned, and the claim left to lapse
-// again: the next sweep retries it. The result is nil when nothing was
-// linked.
+// credentials gone or refused: ErrNotConnected, ErrReconnectNeeded) is
+// returned, and the claim left as it is, for the caller to let lapse
+// (the next sweep retries it) or, when the user must reconnect, to put
+// off (store.PostponeCreation: a failed claim, which a submit takes over
+// at once). The result is nil when nothing was linked.
 func (s *Service) FinishCreation(ctx context.Context, claim store.IdempotencyKey) (*Created, error) {
 	serverID, taskGID, ok := CreationOf(claim.Key)
 	if claim.Scope != createScope || !ok || claim.UserGID == "" {

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,11 @@ import (
 // finish the create (CreationFinisher): the issue found in Jira is linked,
 // and its copy job enqueued; a task whose create made no issue has its
 // claim let go, for the next submit to create.
+//
+// A claim whose user has no usable Jira credential (never connected on
+// the server, disconnected, or refused by Jira) cannot be finished until
+// the user connects again, which may take days: the sweep puts it off
+// (awaitReconnect) rather than retry it every pass.
 
 const (
 	// createClaimSweepBatch is how many claims one read of the sweep
@@ -35,6 +41,9 @@ const (
 	// DefaultCreateClaimSweepInterval is how often unresolved claims are
 	// swept.
 	DefaultCreateClaimSweepInterval = time.Minute
+	// createClaimReconnectMaxWait bounds the growing wait between two
+	// attempts at a claim whose user must reconnect Jira.
+	createClaimReconnectMaxWait = 6 * time.Hour
 )
 
 // CreationFinisher finishes a create whose claim its holder left
@@ -60,9 +69,9 @@ type SweepCreateClaimsWorker struct {
 
 // Work lists the expired unresolved claims a batch at a time and finishes
 // each it takes over. A claim that cannot be finished now (Jira
-// unreachable or rate limiting, the user's credentials gone) is left with
-// its new expiry, after which the next sweep retries it, and logged once
-// for this attempt.
+// unreachable or rate limiting) is left with its new expiry, after which
+// the next sweep retries it, and logged once for this attempt; one whose
+// user must reconnect Jira is put off (awaitReconnect).
 //
 // A Jira server found unreachable or rate limiting is asked nothing more
 // in this pass: its other claims stay as they are, for the next.
@@ -115,6 +124,10 @@ func (w *SweepCreateClaimsWorker) finish(ctx context.Context, listed store.Idemp
 	fctx, cancel := context.WithTimeout(ctx, createClaimFinishTimeout)
 	defer cancel()
 	c, err := w.finisher.FinishCreation(fctx, claim)
+	if errors.Is(err, bridge.ErrNotConnected) || errors.Is(err, bridge.ErrReconnectNeeded) {
+		w.awaitReconnect(ctx, listed, claim, now, err)
+		return false, nil
+	}
 	if err != nil {
 		w.q.log.LogAttrs(ctx, slog.LevelWarn, "could not finish an interrupted create; the next sweep retries it once its claim lapses",
 			slog.String("claim", claim.Key), slog.String("user", claim.UserGID), slog.Any("error", err))
@@ -131,4 +144,52 @@ func (w *SweepCreateClaimsWorker) finish(ctx context.Context, listed store.Idemp
 			slog.Int64("link", c.LinkID), slog.Any("error", err))
 	}
 	return false, nil
+}
+
+// awaitReconnect puts off a claim the sweep took over (taken) whose user
+// has no usable Jira credential (cause): it is marked failed, awaiting a
+// reconnect, with an expiry at the next attempt (store.PostponeCreation),
+// as long after now as the claim is old (from CreateClaimTTL up to
+// createClaimReconnectMaxWait): the wait doubles from one attempt to the
+// next. The first time (the claim as listed was not awaiting a reconnect
+// yet), a warning tells the administrator who must reconnect; later
+// attempts log at info.
+//
+// This delays no submit, and keeps createOnce's reasoning whole. The
+// sweep asked Jira to create nothing, so the claim stands as it lapsed:
+// Jira may hold its holder's issue, named by the remote link the holder
+// wrote before its request ended, long before the claim expired. "Failed"
+// says just that, as a request that failed after Jira's create says it
+// (releaseClaim). A submit claims over an expired failed claim, and takes
+// a live one over at once (awaitCreation: one statement that finds the
+// result it read), never waiting for its expiry; either way its globalId
+// search is made once it holds the claim, after that remote link, so it
+// links the holder's issue rather than create a second (a search made
+// beside its form counts only when its first claim was taken, which a
+// live claim refuses). The expiry of a failed claim thus holds off the
+// sweep alone (its listing, and its take-over only of a claim expired).
+// The claim is put off only while the sweep holds it as it took it: one
+// that a submit claimed anew after the sweep's hold lapsed is left alone,
+// or marking it failed would let a second submit take it over while the
+// first was between Jira's create and its remote link.
+func (w *SweepCreateClaimsWorker) awaitReconnect(ctx context.Context, listed, taken store.IdempotencyKey, now time.Time, cause error) {
+	wait := min(max(now.Sub(listed.CreatedAt), bridge.CreateClaimTTL), createClaimReconnectMaxWait)
+	next := now.Add(wait)
+	server, task, _ := bridge.CreationOf(taken.Key)
+	attrs := []slog.Attr{slog.String("user", taken.UserGID), slog.String("task", task), slog.String("jira_server", server),
+		slog.Time("next_attempt", next), slog.Any("error", cause)}
+	held, err := w.q.st.PostponeCreation(ctx, taken, next)
+	switch {
+	case err != nil:
+		w.q.log.LogAttrs(ctx, slog.LevelWarn, "could not put off an interrupted create whose user must reconnect Jira; the next sweep retries it once its claim lapses",
+			append(attrs, slog.Any("store_error", err))...)
+	case !held:
+		// Taken by a submit or another sweep after this one's hold
+		// lapsed: theirs now.
+	case !bytes.Equal(listed.Result, store.CreationAwaitingReconnect):
+		w.q.log.LogAttrs(ctx, slog.LevelWarn, fmt.Sprintf("user %s must reconnect Jira (server %s) for the interrupted create of task %s to be finished; "+
+			"until then it is retried at growing intervals, up to every %d hours, for a week after the create", taken.UserGID, server, task, createClaimReconnectMaxWait/time.Hour), attrs...)
+	default:
+		w.q.log.LogAttrs(ctx, slog.LevelInfo, "an interrupted create still waits for its user to reconnect Jira", attrs...)
+	}
 }

@@ -77,6 +77,12 @@ func (l *logLines) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // count counts the lines logged at level that contain text.
 func (l *logLines) count(level, text string) int {
 	l.mu.Lock()
@@ -312,9 +318,9 @@ func TestSweepLetsGoAClaimWithoutIssue(t *testing.T) {
 }
 
 // A sweep that cannot search Jira (Jira answering 503, closing the
-// connection, rate limiting, or alice's credentials gone) keeps the claim
-// with its new expiry, links nothing, and the next sweep after it lapsed,
-// once Jira answers again, links the issue.
+// connection, or rate limiting) keeps the claim with its new expiry,
+// links nothing, and the next sweep after it lapsed, once Jira answers
+// again, links the issue.
 func TestSweepRetriesWhileJiraCannotBeAsked(t *testing.T) {
 	t.Parallel()
 	faults := func(f fakejira.Faults) func(t *testing.T, b *createBed) func() {
@@ -327,10 +333,6 @@ func TestSweepRetriesWhileJiraCannotBeAsked(t *testing.T) {
 		"Jira answers 503": faults(fakejira.Faults{ErrorRate: 1, ErrorStatus: 503}),
 		"Jira closes":      faults(fakejira.Faults{Reset: true}),
 		"Jira rate limits": faults(fakejira.Faults{Throttle: true, RetryAfterSeconds: 1}),
-		"credentials gone": func(t *testing.T, b *createBed) func() {
-			b.DisconnectJira(t, "alice")
-			return func() { b.Connect(t, "alice") }
-		},
 	}
 	for name, breakIt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -366,6 +368,140 @@ func TestSweepRetriesWhileJiraCannotBeAsked(t *testing.T) {
 			})
 		})
 	}
+}
+
+// mustReconnect are the ways alice's Jira credential is gone: each breaks
+// it and returns the fix, alice connecting again.
+var mustReconnect = map[string]func(t *testing.T, b *createBed) (fix func()){
+	"disconnected": func(t *testing.T, b *createBed) func() {
+		b.DisconnectJira(t, "alice")
+		return func() { b.Connect(t, "alice") }
+	},
+	"refused by Jira": func(t *testing.T, b *createBed) func() {
+		b.BreakJiraToken(t, "alice")
+		return func() { b.Connect(t, "alice") }
+	},
+}
+
+// eachMustReconnect runs scenario on each database for each way alice's
+// Jira credential is gone (mustReconnect), on a task whose create was
+// interrupted after Jira's create, once the credential is broken; fix
+// connects alice again.
+func eachMustReconnect(t *testing.T, scenario func(t *testing.T, b *createBed, fix func())) {
+	t.Helper()
+	for name, breakIt := range mustReconnect {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			eachDB(t, false, func(t *testing.T, b *createBed) {
+				b.interrupt(t, true)
+				scenario(t, b, breakIt(t, b))
+			})
+		})
+	}
+}
+
+// reconnectWarning is the start of the warning that alice must reconnect
+// Jira for the task's interrupted create to be finished.
+func (b *createBed) reconnectWarning() string {
+	return "user " + b.Users["alice"] + " must reconnect Jira (server " + b.Server.ID + ") for the interrupted create of task " + b.task + " to be finished"
+}
+
+// A claim whose user's Jira credential is gone (disconnected, or refused
+// by Jira) is put off: marked failed, awaiting a reconnect, until an
+// attempt as long after as the claim is old (up to six hours), with one
+// warning naming the user, the task and the server. The passes before
+// that time leave it alone; the attempt at that time, still refused, puts
+// it off about twice as long, logged at info; once alice reconnected, the
+// attempt after links the issue.
+func TestSweepPutsOffAClaimWhoseUserMustReconnect(t *testing.T) {
+	t.Parallel()
+	eachMustReconnect(t, func(t *testing.T, b *createBed, fix func()) {
+		warned := b.logs.count("WARN", "") // the interrupted create's
+		b.lapse()
+		at := b.clk.Now()
+		b.sweep(t)
+		result, next, _ := b.claim(t)
+		if string(result) != string(store.CreationAwaitingReconnect) || next.Sub(at) < bridge.CreateClaimTTL || b.linked(t) != nil {
+			t.Fatalf("after a sweep whose user must reconnect: claim %q expiring %v after the sweep, link %v; want awaiting a reconnect for %v at least, no link",
+				result, next.Sub(at), b.linked(t), bridge.CreateClaimTTL)
+		}
+		wantPutOff := func(when string, next time.Time) {
+			t.Helper()
+			if r, e, _ := b.claim(t); string(r) != string(store.CreationAwaitingReconnect) || !e.Equal(next) {
+				t.Fatalf("%s: claim %q expiring %v; want awaiting a reconnect until %v", when, r, e, next)
+			}
+		}
+		b.sweep(t)
+		wantPutOff("the next pass", next)
+		b.clk.Add(next.Sub(b.clk.Now()) - time.Second)
+		b.sweep(t)
+		wantPutOff("a pass a second before its time", next)
+
+		b.clk.Add(2 * time.Second)
+		at, wait := b.clk.Now(), next.Sub(at)
+		b.sweep(t)
+		_, later, _ := b.claim(t)
+		wantPutOff("the attempt at its time", later)
+		if again := later.Sub(at); again < wait*3/2 {
+			t.Errorf("the wait after a second refusal = %v, want about twice the first's (%v)", again, wait)
+		}
+		if n := b.logs.count("INFO", "an interrupted create still waits for its user to reconnect Jira"); n != 1 {
+			t.Errorf("info lines of the second refusal = %d, want 1", n)
+		}
+
+		// Days on, the wait is at its longest.
+		b.clk.Add(3 * 24 * time.Hour)
+		at = b.clk.Now()
+		b.sweep(t)
+		_, longest, _ := b.claim(t)
+		if w := longest.Sub(at); w < 6*time.Hour || w > 6*time.Hour+time.Second {
+			t.Errorf("the wait of a claim three days old = %v, want six hours", w)
+		}
+
+		fix()
+		b.clk.Add(longest.Sub(b.clk.Now()) + time.Second)
+		b.sweep(t)
+		b.wantLinked(t)
+		if n := b.logs.count("WARN", b.reconnectWarning()); n != 1 {
+			t.Errorf("warnings that alice must reconnect = %d, want the first refusal's alone", n)
+		}
+		if n := b.logs.count("WARN", "") - warned; n != 1 {
+			t.Errorf("warnings of the sweeps = %d, want the first refusal's alone:\n%s", n, b.logs.String())
+		}
+	})
+}
+
+// A submit once alice reconnected, while the sweep has put off the
+// task's claim for her reconnect, takes the claim over at once, as a
+// failed attempt's, rather than wait for it (which would outlast the
+// request), and links the issue the interrupted create made.
+func TestSubmitTakesOverAClaimPutOffForAReconnect(t *testing.T) {
+	t.Parallel()
+	eachMustReconnect(t, func(t *testing.T, b *createBed, fix func()) {
+		interrupted := b.issues()[0]
+		b.lapse()
+		b.sweep(t)
+		if result, until, _ := b.claim(t); string(result) != string(store.CreationAwaitingReconnect) || !until.After(time.Now().Add(time.Minute)) {
+			t.Fatalf("the claim after the sweep = %q until %v; want awaiting a reconnect, live for minutes", result, until)
+		}
+		fix()
+		c, err := b.create(t.Context(), b.Store, "Submitted again")
+		if err != nil {
+			t.Fatalf("the submit after the reconnect = %v, want the issue linked", err)
+		}
+		if c.IssueKey != interrupted || c.Existing {
+			t.Errorf("the submit after the reconnect = %+v, want %s linked now", c, interrupted)
+		}
+		if issues := b.issues(); len(issues) != 1 {
+			t.Errorf("Jira holds %v for the task, want the interrupted create's alone", issues)
+		}
+		if l := b.linked(t); l == nil || l.IssueKey != interrupted {
+			t.Errorf("the task's link = %+v, want to %s", l, interrupted)
+		}
+		if result, _, ok := b.claim(t); !ok || string(result) == "" || string(result) == string(store.CreationAwaitingReconnect) {
+			t.Errorf("the claim after the submit = %q (%v), want completed with the issue", result, ok)
+		}
+	})
 }
 
 // Sweeps on several replicas at once work on an interrupted create once:

@@ -781,14 +781,31 @@ func (q queries) TakeOverIdempotencyKey(ctx context.Context, k IdempotencyKey, r
 const creationIntentUpdate = `workspace_gid = excluded.workspace_gid, user_gid = excluded.user_gid`
 
 // unresolvedCreation is the WHERE of the partial index
-// idempotency_keys_unresolved_creations (migration 024) word for word:
+// idempotency_keys_unresolved_creations (migration 025) word for word:
 // SQLite reads a partial index only for a query that repeats it. A claim
-// with an intent (user_gid) is a creation's (CreationScope).
+// with an intent (user_gid) is a creation's (CreationScope); its result
+// is FailedCreation or CreationAwaitingReconnect when not NULL.
 func (q queries) unresolvedCreation() string {
 	if q.s.dialect.Name == "postgres" {
-		return `user_gid <> '' AND (result IS NULL OR result = '{"failed":true}'::bytea)`
+		return `user_gid <> '' AND (result IS NULL OR result IN ('{"failed":true}'::bytea, '{"failed":true,"reconnect":true}'::bytea))`
 	}
-	return `user_gid <> '' AND (result IS NULL OR CAST(result AS BLOB) = CAST('{"failed":true}' AS BLOB))`
+	return `user_gid <> '' AND (result IS NULL OR CAST(result AS BLOB) IN (CAST('{"failed":true}' AS BLOB), CAST('{"failed":true,"reconnect":true}' AS BLOB)))`
+}
+
+// PostponeCreation goes by the claim's expiry as the sweep set it: a
+// submit that claimed the creation anew after that lapsed, or another
+// sweep that took it over, set another (and the submit's own claim marked
+// failed under it would let a second submit take it over while the first
+// was between Jira's create and its remote link).
+func (q queries) PostponeCreation(ctx context.Context, taken IdempotencyKey, until time.Time) (bool, error) {
+	res, err := q.q.ExecContext(ctx, `UPDATE idempotency_keys SET result = $3, expires_at = $4
+		WHERE scope = $1 AND key = $2 AND result IS NULL AND expires_at = $5`,
+		CreationScope, taken.Key, CreationAwaitingReconnect, dbTime(until), dbTime(taken.ExpiresAt))
+	if err != nil {
+		return false, q.wrap("postpone creation", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, q.wrap("postpone creation", err)
 }
 
 const idempotencyKeyColumns = `scope, key, result, expires_at, created_at, workspace_gid, user_gid`

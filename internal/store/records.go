@@ -203,6 +203,14 @@ const CreationScope = "create_issue"
 // for the issue first.
 var FailedCreation = []byte(`{"failed":true}`)
 
+// CreationAwaitingReconnect is the result of a creation's claim that the
+// sweep of unresolved claims could not finish because its user has no
+// usable Jira credential (PostponeCreation). It is a failed claim to
+// everyone else: its "failed" makes a submit take it over at once and
+// search Jira first, as FailedCreation does, and its expiry only says
+// when the sweep may try again.
+var CreationAwaitingReconnect = []byte(`{"failed":true,"reconnect":true}`)
+
 // AuditEntry is one change made through asanajira, for the admin audit log.
 type AuditEntry struct {
 	ID     int64

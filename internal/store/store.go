@@ -132,10 +132,17 @@ type Queries interface {
 	// (CreationScope) with an intent that expired by before unresolved:
 	// never completed (their holder died between its claim and its link)
 	// or completed with FailedCreation (their holder failed after Jira
-	// may have created the issue) and taken over by no one since, and
-	// claimed within the week DeleteExpired keeps them. Oldest expiry
-	// first.
+	// may have created the issue) or CreationAwaitingReconnect, and taken
+	// over by no one since, and claimed within the week DeleteExpired
+	// keeps them. Oldest expiry first.
 	ListUnresolvedCreations(ctx context.Context, before time.Time, limit int) ([]IdempotencyKey, error)
+	// PostponeCreation completes a creation's claim that the sweep took
+	// over (taken, as it took it: unfinished, with the expiry it set)
+	// with CreationAwaitingReconnect, live until until: the sweep lists
+	// it again only then, and a submit takes it over at once. held is
+	// false, and nothing written, when the claim is no longer the
+	// sweep's as it took it (another took it over after it lapsed).
+	PostponeCreation(ctx context.Context, taken IdempotencyKey, until time.Time) (held bool, err error)
 
 	SideEffects
 

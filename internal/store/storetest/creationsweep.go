@@ -16,12 +16,22 @@ var creationSweepTests = map[string]func(t *testing.T, newStore NewStore){
 	"SweepTakeOver":           testSweepTakeOver,
 	"SweepTakeOverOneWinner":  testSweepTakeOverOneWinner,
 	"UnresolvedCreationsKept": testUnresolvedCreationsKept,
+	"PostponeCreation":        testPostponeCreation,
 }
 
 // creation is the claim of task's creation on server j for user u in
 // workspace w, live for ttl from now.
 func creation(j store.JiraServer, task, u string, now time.Time, ttl time.Duration) store.IdempotencyKey {
 	return store.IdempotencyKey{Scope: store.CreationScope, Key: j.ID + ":" + task, ExpiresAt: now.Add(ttl), WorkspaceGID: "w1", UserGID: u}
+}
+
+// claimed is creation, claimed (ClaimCreation, without a signature).
+func claimed(t *testing.T, s store.Store, j store.JiraServer, task, u string, now time.Time, ttl time.Duration) store.IdempotencyKey {
+	t.Helper()
+	k := creation(j, task, u, now, ttl)
+	_, _, err := s.ClaimCreation(t.Context(), k, j.ID, task, nil)
+	must(t, err)
+	return k
 }
 
 // intent reads the claim's intent, expired or not.
@@ -144,9 +154,7 @@ func testSweepTakeOver(t *testing.T, newStore NewStore) {
 	ctx := t.Context()
 	j := createServer(t, s, "https://sweeptake.example")
 	start := clk.Now()
-	k := creation(j, "t1", "u1", start, 2*time.Minute)
-	_, _, err := s.ClaimCreation(ctx, k, j.ID, "t1", nil)
-	must(t, err)
+	k := claimed(t, s, j, "t1", "u1", start, 2*time.Minute)
 	sweep := func(result []byte, at time.Time) bool {
 		t.Helper()
 		over := k
@@ -284,5 +292,89 @@ func testUnresolvedCreationsKept(t *testing.T, newStore NewStore) {
 	must(t, err)
 	if n != 2 || count() != 0 {
 		t.Fatalf("a week on: DeleteExpired removed %d rows, %d left; want 2 and none", n, count())
+	}
+}
+
+// testPostponeCreation: the sweep puts off a claim it took over until a
+// later time: the claim awaits a reconnect (CreationAwaitingReconnect),
+// keeps its claimed time, is listed again only once that time came, is
+// kept by the cleanup meanwhile, and a submit takes it over at once. A
+// claim no longer the sweep's as it took it (a submit claimed it anew
+// after it lapsed, or the sweep put it off already) is left as it is.
+func testPostponeCreation(t *testing.T, newStore NewStore) {
+	s, clk := open(t, newStore)
+	ctx := t.Context()
+	j := createServer(t, s, "https://postpone.example")
+	start := clk.Now()
+	k := claimed(t, s, j, "t1", "u1", start, 2*time.Minute)
+	at := start.Add(3 * time.Minute)
+	clk.Add(3 * time.Minute)
+	taken := k
+	taken.ExpiresAt = at.Add(2 * time.Minute)
+	ok, err := s.TakeOverIdempotencyKey(ctx, taken, nil, at)
+	must(t, err)
+	if !ok {
+		t.Fatal("the sweep did not take over the expired claim")
+	}
+	until := at.Add(10 * time.Minute)
+	held, err := s.PostponeCreation(ctx, taken, until)
+	must(t, err)
+	if !held {
+		t.Fatal("PostponeCreation found the claim the sweep took over not held")
+	}
+	if held, err := s.PostponeCreation(ctx, taken, until.Add(time.Hour)); err != nil || held {
+		t.Errorf("PostponeCreation of a claim put off already = %v, %v; want not held", held, err)
+	}
+	put, err := s.GetIdempotencyKey(ctx, store.CreationScope, k.Key)
+	must(t, err)
+	want := store.IdempotencyKey{Scope: store.CreationScope, Key: k.Key, Result: store.CreationAwaitingReconnect, ExpiresAt: until.Truncate(time.Microsecond),
+		CreatedAt: start.Truncate(time.Microsecond), WorkspaceGID: "w1", UserGID: "u1"}
+	if diff := cmp.Diff(want, put); diff != "" {
+		t.Errorf("the claim put off (-want +got):\n%s", diff)
+	}
+	listed := func(before time.Time) []store.IdempotencyKey {
+		t.Helper()
+		got, err := s.ListUnresolvedCreations(ctx, before, 10)
+		must(t, err)
+		return got
+	}
+	if got := listed(until.Add(-time.Second)); len(got) != 0 {
+		t.Errorf("unresolved creations before the claim's time = %+v, want none", got)
+	}
+	if got := listed(until); len(got) != 1 || string(got[0].Result) != string(store.CreationAwaitingReconnect) {
+		t.Errorf("unresolved creations at the claim's time = %+v, want the claim, awaiting a reconnect", got)
+	}
+	if _, err := s.DeleteExpired(ctx, until.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := listed(until.Add(time.Hour)); len(got) != 1 {
+		t.Fatalf("unresolved creations after the cleanup = %+v, want the claim kept for the sweep", got)
+	}
+	// A submit while the claim is put off takes it over at once, as any
+	// failed claim.
+	ok, err = s.TakeOverIdempotencyKey(ctx, creation(j, "t1", "u1", clk.Now(), 2*time.Minute), put.Result, time.Time{})
+	must(t, err)
+	if !ok {
+		t.Fatal("a submit could not take over the claim put off")
+	}
+
+	// Taken over by the sweep, lapsed, claimed anew by a submit: the
+	// sweep's late postponement leaves the submit's claim as it is.
+	k2 := claimed(t, s, j, "t2", "u1", clk.Now(), 2*time.Minute)
+	clk.Add(3 * time.Minute)
+	taken2 := k2
+	taken2.ExpiresAt = clk.Now().Add(2 * time.Minute)
+	ok, err = s.TakeOverIdempotencyKey(ctx, taken2, nil, clk.Now())
+	must(t, err)
+	if !ok {
+		t.Fatal("the sweep did not take over the second expired claim")
+	}
+	clk.Add(3 * time.Minute)
+	claimed(t, s, j, "t2", "u2", clk.Now(), 2*time.Minute) // a submit's
+	if held, err := s.PostponeCreation(ctx, taken2, clk.Now().Add(time.Hour)); err != nil || held {
+		t.Errorf("PostponeCreation of a claim a submit made meanwhile = %v, %v; want not held", held, err)
+	}
+	if got, err := s.GetIdempotencyKey(ctx, store.CreationScope, k2.Key); err != nil || got.Result != nil || got.UserGID != "u2" {
+		t.Errorf("the submit's claim after the sweep's late postponement = %+v, %v; want unfinished, u2's", got, err)
 	}
 }
