@@ -1,9 +1,14 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -124,5 +129,87 @@ func TestIdleCheckpointTruncates(t *testing.T) {
 	var rows int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&rows); err != nil || rows != 11 {
 		t.Errorf("%d rows, %v; want 11", rows, err)
+	}
+}
+
+// records keeps the records a logger handles.
+type records struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (r *records) Enabled(context.Context, slog.Level) bool { return true }
+func (r *records) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *records) WithGroup(string) slog.Handler            { return r }
+
+func (r *records) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recs = append(r.recs, rec.Clone())
+	return nil
+}
+
+// warnings are the messages of the warnings handled, with their error.
+func (r *records) warnings() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, rec := range r.recs {
+		if rec.Level != slog.LevelWarn {
+			continue
+		}
+		line := rec.Message
+		rec.Attrs(func(a slog.Attr) bool {
+			if a.Key == "error" {
+				line += ": " + a.Value.String()
+			}
+			return true
+		})
+		out = append(out, line)
+	}
+	return out
+}
+
+// The checkpointer's warning reaches the logger the writer was opened
+// with: here its read of the database's version fails once the file's
+// header is damaged under it (a commit of the writer's makes it read the
+// header from the file again).
+func TestCheckpointerWarnsThroughTheWritersLogger(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "warn.db")
+	log := &records{}
+	db, err := OpenWriter(ctx, path, slog.New(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }() // the damaged file's last checkpoint fails
+	// The table's pages copied back and the WAL emptied: the header is
+	// read from the file, not from the WAL.
+	for _, q := range []string{`CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)`, `PRAGMA wal_checkpoint(TRUNCATE)`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("not SQLite at all"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO t (v) VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	const want = "sqlite: checkpoint failed; the WAL grows until one succeeds"
+	deadline := time.Now().Add(time.Minute) // the bound only turns a hang into a failure
+	for !slices.ContainsFunc(log.warnings(), func(w string) bool { return strings.HasPrefix(w, want) }) {
+		if time.Now().After(deadline) {
+			t.Fatalf("warnings after the file was damaged = %q, want %q", log.warnings(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
