@@ -162,12 +162,15 @@ func (w *SweepCreateClaimsWorker) finish(ctx context.Context, listed store.Idemp
 // says just that, as a request that failed after Jira's create says it
 // (releaseClaim). A submit claims over an expired failed claim, and takes
 // a live one over at once (awaitCreation: one statement that finds the
-// result it read), never waiting for its expiry; either way its globalId
-// search is made once it holds the claim, after that remote link, so it
-// links the holder's issue rather than create a second (a search made
-// beside its form counts only when its first claim was taken, which a
-// live claim refuses). The expiry of a failed claim thus holds off the
-// sweep alone (its listing, and its take-over only of a claim expired).
+// result it read), never waiting for its expiry. Either way its globalId
+// search follows that remote link, so it links the holder's issue rather
+// than create a second: after a take-over the search is made anew, once
+// it holds the claim (the one made beside its form counts only when its
+// first claim was taken, which a live claim refuses); over an expired
+// claim the search beside the form is made within a request that began
+// long after the holder's ended (createOnce). The expiry of a failed
+// claim thus holds off the sweep alone (its listing, and its take-over
+// only of a claim expired).
 // The claim is put off only while the sweep holds it as it took it: one
 // that a submit claimed anew after the sweep's hold lapsed is left alone,
 // or marking it failed would let a second submit take it over while the
