@@ -1,6 +1,7 @@
 package connect
 
 import (
+	"database/sql"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/asanajira/asanajira/internal/credentials"
 	fakejira "github.com/asanajira/asanajira/internal/fakes/jira"
@@ -56,24 +58,7 @@ func TestConnectEndToEnd(t *testing.T) {
 			// Asana, then straight to the only method of the only server.
 			p := b.get(b.asanaConsent(start, "alice", "allow").location)
 			checkCookie(t, p.header, sessionCookie, false)
-			p = b.follow(p)
-			var secret string
-			switch tt.method {
-			case store.AuthOAuth1:
-				p = b.follow(b.get(b.jiraOAuth1Allow(js, p, "alice")))
-			case store.AuthOAuth2:
-				p = b.follow(b.get(b.jiraOAuth2Consent(js, p, "alice", "approve")))
-			case store.AuthPAT:
-				if p.status != http.StatusOK || !strings.Contains(p.body, "Personal Access Tokens") || !strings.Contains(p.body, "single sign-on") {
-					t.Fatalf("PAT page: %d %s", p.status, p.body)
-				}
-				tok, err := js.fj.CreatePAT("alice", "asanajira")
-				if err != nil {
-					t.Fatal(err)
-				}
-				secret = tok
-				p = b.follow(b.post("/connect/jira/"+js.rec.ID+"/pat", url.Values{"csrf": {csrf(t, p.body)}, "token": {tok}}))
-			}
+			p, secret := b.authorizeJira(js, b.follow(p), tt.method)
 			if p.status != http.StatusOK || !strings.Contains(p.body, successScript) {
 				t.Fatalf("final page: %d %s", p.status, p.body)
 			}
@@ -436,5 +421,41 @@ func TestDisconnect(t *testing.T) {
 	}
 	if p := b.get("/connect/jira"); p.status != http.StatusUnauthorized {
 		t.Errorf("session survived disconnect: %d", p.status)
+	}
+}
+
+// TestReconnectWakesCreatesAwaitingIt: connecting Jira, by any method,
+// brings the user's interrupted creates on that server that the sweep put
+// off for the reconnect due at once (ConfigCacheTTL on, for the other
+// replicas' caches), so the sweep's next pass finishes them; another
+// user's stay put off.
+func TestReconnectWakesCreatesAwaitingIt(t *testing.T) {
+	t.Parallel()
+	for _, method := range []store.AuthMethod{store.AuthOAuth1, store.AuthOAuth2, store.AuthPAT} {
+		t.Run(string(method), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, serverSpec{version: "9.12.0", methods: []store.AuthMethod{method}})
+			js := e.jiras[0]
+			later := e.clock.now().Add(6 * time.Hour)
+			mine, bobs := e.putOff(t, js, "t1", e.alice, later), e.putOff(t, js, "t2", "bob-gid", later)
+			e.clock.advance(time.Minute)
+			b := e.browser(t)
+			if p, _ := b.authorizeJira(js, b.signIn(), method); p.status != http.StatusOK || !strings.Contains(p.body, successScript) {
+				t.Fatalf("final page: %d %s", p.status, p.body)
+			}
+			want := map[string]time.Time{mine: e.clock.now().Add(store.ConfigCacheTTL), bobs: later}
+			got := map[string]time.Time{}
+			for key := range want {
+				var at sql.NullTime
+				if err := e.st.DB().QueryRowContext(t.Context(), `SELECT expires_at FROM idempotency_keys WHERE scope = $1 AND key = $2`,
+					store.CreationScope, key).Scan(&at); err != nil {
+					t.Fatal(err)
+				}
+				got[key] = at.Time
+			}
+			if diff := cmp.Diff(want, got, cmpopts.EquateApproxTime(time.Millisecond)); diff != "" {
+				t.Errorf("the claims' next attempts after alice connected (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -348,3 +348,51 @@ func csrf(t *testing.T, body string) string {
 	v, _, _ := strings.Cut(rest, `"`)
 	return v
 }
+
+// authorizeJira connects alice to js with method from the page the flow
+// sent her to (p: Jira's authorize page, or the PAT page), as she would,
+// and returns the page after it and the PAT she pasted, if any.
+func (b *browser) authorizeJira(js *jiraServer, p page, method store.AuthMethod) (after page, pat string) {
+	b.t.Helper()
+	switch method {
+	case store.AuthOAuth1:
+		return b.follow(b.get(b.jiraOAuth1Allow(js, p, "alice"))), ""
+	case store.AuthOAuth2:
+		return b.follow(b.get(b.jiraOAuth2Consent(js, p, "alice", "approve"))), ""
+	case store.AuthPAT:
+		if p.status != http.StatusOK || !strings.Contains(p.body, "Personal Access Tokens") || !strings.Contains(p.body, "single sign-on") {
+			b.t.Fatalf("PAT page: %d %s", p.status, p.body)
+		}
+		tok, err := js.fj.CreatePAT("alice", "asanajira")
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		return b.follow(b.post("/connect/jira/"+js.rec.ID+"/pat", url.Values{"csrf": {csrf(b.t, p.body)}, "token": {tok}})), tok
+	}
+	b.t.Fatalf("no flow for %s", method)
+	return page{}, ""
+}
+
+// putOff is user's claim of task's creation on js as the sweep leaves it
+// when the user must reconnect Jira: expired, taken over and put off until
+// until. It returns the claim's key.
+func (e *env) putOff(t *testing.T, js *jiraServer, task, user string, until time.Time) string {
+	t.Helper()
+	ctx := t.Context()
+	k := store.IdempotencyKey{Scope: store.CreationScope, Key: js.rec.ID + ":" + task, ExpiresAt: e.clock.now().Add(2 * time.Minute),
+		WorkspaceGID: e.ws, UserGID: user}
+	if _, _, err := e.st.ClaimCreation(ctx, k, js.rec.ID, task, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(3 * time.Minute)
+	k.ExpiresAt = e.clock.now().Add(2 * time.Minute)
+	taken, err := e.st.TakeOverIdempotencyKey(ctx, k, nil, e.clock.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := e.st.PostponeCreation(ctx, k, until)
+	if err != nil || !taken || !held {
+		t.Fatalf("put off %s: taken %v, held %v, %v", k.Key, taken, held, err)
+	}
+	return k.Key
+}

@@ -385,6 +385,7 @@ func (h *Handler) saveJira(w http.ResponseWriter, r *http.Request, s session, sr
 		return fmt.Errorf("connect: save jira credential: %w", err)
 	}
 	h.audit(r, s, "jira.connect", srv.ID, string(cred.Method)+" as "+me.Name)
+	h.wakeCreations(r.Context(), s.User, srv)
 	servers, _, err := h.candidates(r.Context(), s)
 	if err != nil {
 		return err
@@ -393,6 +394,42 @@ func (h *Handler) saveJira(w http.ResponseWriter, r *http.Request, s session, sr
 		return redirect(w, r, "/connect/jira")
 	}
 	return redirect(w, r, "/connect/done")
+}
+
+// wakeCreations brings the user's interrupted creates on srv that the
+// sweep of creation claims put off for this (re)connect (jobs'
+// awaitReconnect: a failed claim, CreationAwaitingReconnect, whose expiry
+// is its next attempt, up to six hours on) due at once, so the sweep's next
+// pass, within a minute, links their issues. A token refresh
+// (credentials) need not: it refreshes only a credential not marked for
+// reconnection, while a claim is put off only for a user whose credential
+// was missing or that Jira refused (marked for reconnection then), so
+// only a connect like this one makes it usable again.
+//
+// Due ConfigCacheTTL from now rather than now: another replica may serve
+// the credential it cached before this write (none, or marked) for that
+// long, and its sweep would put the claim off again, for hours.
+//
+// A time from now on, never one past, keeps createOnce's reasoning whole.
+// The claim is failed and held by no one: a submit takes it over at once,
+// whatever its expiry, and searches Jira after; the expiry only says when
+// the sweep may list it, and when a submit may claim over it instead. A
+// submit that claims over an expired claim counts the search made beside
+// its form (createOnce) because the claim's holders were done before it
+// expired: here the sweep that put it off was done before this wake, and
+// the request that first held it long before (its claim had lapsed before
+// the sweep took it over). An expiry set into the past would date the
+// claim's freedom to a time when the sweep may still have held it.
+func (h *Handler) wakeCreations(ctx context.Context, user string, srv store.JiraServer) {
+	n, err := h.d.Store.WakeCreationsAwaitingReconnect(ctx, srv.ID, user, h.d.Now().Add(store.ConfigCacheTTL))
+	attrs := []slog.Attr{slog.String("user", user), slog.String("jira_server", srv.ID)}
+	switch {
+	case err != nil:
+		h.d.Log.LogAttrs(ctx, slog.LevelWarn, "could not bring forward the interrupted creates awaiting this Jira reconnect; the sweep finishes them at their later time",
+			append(attrs, slog.Any("error", err))...)
+	case n > 0:
+		h.d.Log.LogAttrs(ctx, slog.LevelInfo, "interrupted creates awaiting this Jira reconnect are finished at the next sweep", append(attrs, slog.Int64("creates", n))...)
+	}
 }
 
 func (h *Handler) audit(r *http.Request, s session, action, target, detail string) {

@@ -808,6 +808,34 @@ func (q queries) PostponeCreation(ctx context.Context, taken IdempotencyKey, unt
 	return n > 0, q.wrap("postpone creation", err)
 }
 
+// WakeCreationsAwaitingReconnect goes by the claim's result alone:
+// CreationAwaitingReconnect is written only by the sweep's postponement,
+// and whoever takes such a claim over (a submit, the sweep) clears it, so
+// a claim held by anyone, or failed by a request (FailedCreation), or
+// completed, never matches. It reads the unresolved claims through their
+// partial index (repeating its WHERE, as SQLite needs), from due on: the
+// claims put off and the creates in flight, never the completed claims of
+// every create. The key's prefix is compared by substr rather than as a
+// range of the primary key: a range of text under PostgreSQL's collation
+// need not hold the keys that start with it.
+func (q queries) WakeCreationsAwaitingReconnect(ctx context.Context, jiraServerID, userGID string, due time.Time) (int64, error) {
+	prefix := jiraServerID + ":"
+	args := params{dbTime(due), userGID, prefix, len(prefix)}
+	awaiting := args.add(CreationAwaitingReconnect)
+	same := `result = ` + awaiting
+	if q.s.dialect.Name != "postgres" {
+		// SQLite compares a TEXT value and a BLOB as different.
+		same = `CAST(result AS BLOB) = CAST(` + awaiting + ` AS BLOB)`
+	}
+	res, err := q.q.ExecContext(ctx, `UPDATE idempotency_keys SET expires_at = $1
+		WHERE `+q.unresolvedCreation()+` AND expires_at > $1 AND user_gid = $2 AND substr(key, 1, $4) = $3 AND `+same, args...)
+	if err != nil {
+		return 0, q.wrap("wake creations awaiting reconnect", err)
+	}
+	n, err := res.RowsAffected()
+	return n, q.wrap("wake creations awaiting reconnect", err)
+}
+
 const idempotencyKeyColumns = `scope, key, result, expires_at, created_at, workspace_gid, user_gid`
 
 func scanIdempotencyKey(row scanner) (IdempotencyKey, error) {

@@ -143,6 +143,14 @@ type Queries interface {
 	// false, and nothing written, when the claim is no longer the
 	// sweep's as it took it (another took it over after it lapsed).
 	PostponeCreation(ctx context.Context, taken IdempotencyKey, until time.Time) (held bool, err error)
+	// WakeCreationsAwaitingReconnect brings the claims of a user's
+	// creations on a Jira server that the sweep put off for the user's
+	// reconnect (CreationAwaitingReconnect) due at due, for the sweep to
+	// list them then rather than at their later time, and counts them.
+	// Only such claims change, and only those due after due: a live
+	// claim, a failed one, a completed one, another user's or another
+	// server's are left as they are. One statement.
+	WakeCreationsAwaitingReconnect(ctx context.Context, jiraServerID, userGID string, due time.Time) (int64, error)
 
 	SideEffects
 

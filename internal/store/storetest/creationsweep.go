@@ -17,6 +17,7 @@ var creationSweepTests = map[string]func(t *testing.T, newStore NewStore){
 	"SweepTakeOverOneWinner":  testSweepTakeOverOneWinner,
 	"UnresolvedCreationsKept": testUnresolvedCreationsKept,
 	"PostponeCreation":        testPostponeCreation,
+	"WakeAwaitingReconnect":   testWakeAwaitingReconnect,
 }
 
 // creation is the claim of task's creation on server j for user u in
@@ -376,5 +377,99 @@ func testPostponeCreation(t *testing.T, newStore NewStore) {
 	}
 	if got, err := s.GetIdempotencyKey(ctx, store.CreationScope, k2.Key); err != nil || got.Result != nil || got.UserGID != "u2" {
 		t.Errorf("the submit's claim after the sweep's late postponement = %+v, %v; want unfinished, u2's", got, err)
+	}
+}
+
+// putOff is the claim of task's creation on server j for user u as the
+// sweep leaves it when u must reconnect Jira: claimed, expired, taken over
+// and put off until until (CreationAwaitingReconnect). It moves the clock
+// past the claim's expiry.
+func putOff(t *testing.T, s store.Store, clk *clock, j store.JiraServer, task, u string, until time.Time) store.IdempotencyKey {
+	t.Helper()
+	k := claimed(t, s, j, task, u, clk.Now(), time.Minute)
+	clk.Add(2 * time.Minute)
+	taken := k
+	taken.ExpiresAt = clk.Now().Add(2 * time.Minute)
+	ok, err := s.TakeOverIdempotencyKey(t.Context(), taken, nil, clk.Now())
+	must(t, err)
+	held, err := s.PostponeCreation(t.Context(), taken, until)
+	must(t, err)
+	if !ok || !held {
+		t.Fatalf("the sweep's take-over and postponement of %s = %v, %v; want both", k.Key, ok, held)
+	}
+	return k
+}
+
+// testWakeAwaitingReconnect: a user's reconnect to a server brings that
+// user's claims put off for it on that server due then, and only those:
+// one put off, due already, is left as it is, and so are a request's
+// failed claim, a live one, a completed one, another user's, and another
+// server's (whose id matches the server's as a LIKE pattern would). The
+// sweep lists the claims woken at once; a second wake changes nothing.
+func testWakeAwaitingReconnect(t *testing.T, newStore NewStore) {
+	s, clk := open(t, newStore)
+	ctx := t.Context()
+	server := func(id string) store.JiraServer {
+		t.Helper()
+		j := SampleServer("https://"+id+".example", "key-"+id)
+		j.ID = id
+		must(t, s.CreateJiraServer(ctx, &j))
+		return j
+	}
+	j, other := server("js_7"), server("jsx7")
+	later := clk.Now().Add(6 * time.Hour)
+	woken := putOff(t, s, clk, j, "woken", "u1", later)
+	dueAlready := putOff(t, s, clk, j, "due", "u1", clk.Now().Add(time.Minute))
+	putOff(t, s, clk, j, "bob", "u2", later)
+	putOff(t, s, clk, other, "elsewhere", "u1", later)
+	failed := claimed(t, s, j, "failed", "u1", clk.Now(), time.Hour)
+	must(t, s.CompleteIdempotencyKey(ctx, store.CreationScope, failed.Key, store.FailedCreation))
+	claimed(t, s, j, "live", "u1", clk.Now(), time.Hour)
+	done := claimed(t, s, j, "done", "u1", clk.Now(), time.Hour)
+	must(t, s.CompleteIdempotencyKey(ctx, store.CreationScope, done.Key, []byte(`{"issue_key":"DEMO-1"}`)))
+
+	type state struct {
+		Result  string
+		Expires time.Time
+	}
+	states := func() map[string]state {
+		t.Helper()
+		rows, err := s.DB().QueryContext(ctx, `SELECT key, result, expires_at FROM idempotency_keys WHERE scope = $1`, store.CreationScope)
+		must(t, err)
+		defer rows.Close()
+		out := map[string]state{}
+		for rows.Next() {
+			var (
+				key    string
+				result []byte
+				at     time.Time
+			)
+			must(t, rows.Scan(&key, &result, &at))
+			out[key] = state{string(result), at.UTC()}
+		}
+		must(t, rows.Err())
+		return out
+	}
+	before := states()
+	clk.Add(30 * time.Minute) // the reconnect, with one claim due already
+	due := clk.Now()
+	n, err := s.WakeCreationsAwaitingReconnect(ctx, j.ID, "u1", due)
+	must(t, err)
+	want := before
+	want[woken.Key] = state{string(store.CreationAwaitingReconnect), due.UTC().Truncate(time.Microsecond)}
+	if diff := cmp.Diff(want, states()); n != 1 || diff != "" {
+		t.Errorf("the wake counted %d claims, want 1; claims after it (-want +got):\n%s", n, diff)
+	}
+	listed, err := s.ListUnresolvedCreations(ctx, due, 10)
+	must(t, err)
+	var keys []string
+	for _, k := range listed {
+		keys = append(keys, k.Key)
+	}
+	if diff := cmp.Diff([]string{dueAlready.Key, woken.Key}, keys); diff != "" {
+		t.Errorf("claims the sweep lists at the reconnect (-want +got):\n%s", diff)
+	}
+	if n, err := s.WakeCreationsAwaitingReconnect(ctx, j.ID, "u1", due); err != nil || n != 0 {
+		t.Errorf("a second wake = %d, %v; want none", n, err)
 	}
 }
