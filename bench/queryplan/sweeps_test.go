@@ -211,7 +211,9 @@ func must(t *testing.T, err error) {
 // and so never the completed claims of every create, its take-over
 // (TakeOverIdempotencyKey) goes by the claim's key, and the cleanup that
 // keeps those claims for it (DeleteExpired) still reads only the expired
-// keys. A user's reconnect brings their claims put off for it due
+// keys, and its removal of the unresolved claims a week old (which it
+// names: DeleteAbandonedCreations) reads those through the partial index
+// too. A user's reconnect brings their claims put off for it due
 // (WakeCreationsAwaitingReconnect) through the same partial index, so it
 // reads the unresolved claims not yet due alone.
 func TestUnresolvedCreationsUseTheirIndex(t *testing.T) {
@@ -236,15 +238,20 @@ func TestUnresolvedCreationsUseTheirIndex(t *testing.T) {
 			if _, err := st.DeleteExpired(ctx, now); err != nil {
 				t.Fatal(err)
 			}
+			rec.during("the cleanup's removal of those a week old")
+			if _, err := st.DeleteAbandonedCreations(ctx, now); err != nil {
+				t.Fatal(err)
+			}
 			rec.during("a user's reconnect, which brings their claims put off for it due")
 			if _, err := st.WakeCreationsAwaitingReconnect(ctx, "js_1", "2", now); err != nil {
 				t.Fatal(err)
 			}
 			stmts := rec.stop()
-			if len(stmts) < 4 {
-				t.Fatalf("%d statements recorded, want the list, the take-over, the cleanup's and the reconnect's", len(stmts))
+			if len(stmts) < 5 {
+				t.Fatalf("%d statements recorded, want the list, the take-over, the cleanup's two and the reconnect's", len(stmts))
 			}
 			checkSweep(t, w, stmts, stmts[0], "idempotency_keys_unresolved_creations", "the unresolved claims")
+			checkSweep(t, w, nil, stmts[len(stmts)-2], "idempotency_keys_unresolved_creations", "the claims given up")
 			checkSweep(t, w, nil, stmts[len(stmts)-1], "idempotency_keys_unresolved_creations", "the claims put off")
 		})
 	}

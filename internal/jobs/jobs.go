@@ -161,7 +161,7 @@ func New(driver riverdriver.Driver[*sql.Tx], db *sql.DB, listener *pgxpool.Pool,
 	keeper := newLeaseKeeper(db, onSQLite, opts.Lease, log)
 	workers := river.NewWorkers()
 	var periodic []*river.PeriodicJob
-	addLeased(workers, river.Worker[CleanupArgs](&CleanupWorker{Store: st, Now: opts.Now}), keeper)
+	addLeased(workers, river.Worker[CleanupArgs](&CleanupWorker{Store: st, Now: opts.Now, Log: log}), keeper)
 	addLeased(workers, river.Worker[PruneJobsArgs](&PruneJobsWorker{}), keeper)
 	if opts.Attachments != nil {
 		addLeased(workers, river.Worker[CopyAttachmentsArgs](&CopyAttachmentsWorker{Copier: opts.Attachments, Log: log, Sync: opts.Sync}), keeper)

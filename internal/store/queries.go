@@ -967,6 +967,16 @@ func (q queries) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, er
 		}, args...)
 }
 
+// DeleteAbandonedCreations reads the unresolved claims through their
+// partial index, as the sweep does: those expired, a few at most, never
+// the completed claims of every create.
+func (q queries) DeleteAbandonedCreations(ctx context.Context, now time.Time) ([]IdempotencyKey, error) {
+	return list(ctx, q, "delete abandoned creations", `DELETE FROM idempotency_keys
+		WHERE `+q.unresolvedCreation()+` AND expires_at <= $1 AND created_at <= $2
+		RETURNING `+idempotencyKeyColumns,
+		scanIdempotencyKey, dbTime(now), dbTime(now.Add(-unresolvedCreationRetention)))
+}
+
 // unresolvedCreationRetention is how long after it was claimed an
 // unresolved creation's claim (ListUnresolvedCreations) outlives its
 // expiry, for its sweep to finish it.
@@ -981,9 +991,9 @@ func (q queries) DeleteExpired(ctx context.Context, now time.Time) (int64, error
 		if table == "idempotency_keys" {
 			// The sweep of unresolved creations finishes them (or lets
 			// them go) a minute or so after they expired; one whose user
-			// cannot search Jira any more goes a week on.
-			where += ` AND NOT (` + q.unresolvedCreation() + ` AND created_at > $2)`
-			args = append(args, dbTime(now.Add(-unresolvedCreationRetention)))
+			// cannot search Jira any more goes a week on, through
+			// DeleteAbandonedCreations, which names it.
+			where += ` AND NOT (` + q.unresolvedCreation() + `)`
 		}
 		res, err := q.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+where, args...)
 		if err != nil {

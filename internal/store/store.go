@@ -126,15 +126,16 @@ type Queries interface {
 	// a claim its holder left (ListUnresolvedCreations), which a submit
 	// that claimed the creation anew, or another sweep, has taken first.
 	// The sweep's take-over keeps the claim's CreatedAt, from which
-	// DeleteExpired counts how long an unresolved creation is kept.
+	// DeleteAbandonedCreations counts how long an unresolved creation is
+	// kept.
 	TakeOverIdempotencyKey(ctx context.Context, k IdempotencyKey, result []byte, expiredBy time.Time) (taken bool, err error)
 	// ListUnresolvedCreations lists up to limit claims of creations
 	// (CreationScope) with an intent that expired by before unresolved:
 	// never completed (their holder died between its claim and its link)
 	// or completed with FailedCreation (their holder failed after Jira
 	// may have created the issue) or CreationAwaitingReconnect, and taken
-	// over by no one since, and claimed within the week DeleteExpired
-	// keeps them. Oldest expiry first.
+	// over by no one since, and claimed within the week they are kept
+	// (DeleteAbandonedCreations). Oldest expiry first.
 	ListUnresolvedCreations(ctx context.Context, before time.Time, limit int) ([]IdempotencyKey, error)
 	// PostponeCreation completes a creation's claim that the sweep took
 	// over (taken, as it took it: unfinished, with the expiry it set)
@@ -161,9 +162,15 @@ type Queries interface {
 	// records and side effects that expired before now, applied Jira
 	// deliveries that expired and unapplied ones a week after, and reports
 	// how many rows went. An unresolved creation's claim
-	// (ListUnresolvedCreations) is kept for its sweep until a week after
-	// it was claimed.
+	// (ListUnresolvedCreations) is kept for its sweep: it goes through
+	// DeleteAbandonedCreations alone.
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+	// DeleteAbandonedCreations removes, in one statement, the unresolved
+	// creations' claims (ListUnresolvedCreations' kind) that expired
+	// before now and were claimed more than a week before it, which the
+	// sweep lists no more, and returns them, for the cleanup to say which
+	// creates were given up.
+	DeleteAbandonedCreations(ctx context.Context, now time.Time) ([]IdempotencyKey, error)
 
 	RuleConfigQueries
 	AdminQueries

@@ -18,6 +18,7 @@ var creationSweepTests = map[string]func(t *testing.T, newStore NewStore){
 	"UnresolvedCreationsKept": testUnresolvedCreationsKept,
 	"PostponeCreation":        testPostponeCreation,
 	"WakeAwaitingReconnect":   testWakeAwaitingReconnect,
+	"AbandonedCreations":      testAbandonedCreations,
 }
 
 // creation is the claim of task's creation on server j for user u in
@@ -284,15 +285,83 @@ func testUnresolvedCreationsKept(t *testing.T, newStore NewStore) {
 	if diff := cmp.Diff(want, remaining(), cmpopts.SortSlices(func(a, b string) bool { return a < b })); n != 3 || count() != 2 || diff != "" {
 		t.Fatalf("an hour on: DeleteExpired removed %d rows, %d left, want 3 and 2 (the unresolved, for the sweep): %s", n, count(), diff)
 	}
-	// A week on, the sweep lists them no more, and the cleanup removes
-	// them.
-	if left, err := s.ListUnresolvedCreations(ctx, start.Add(7*24*time.Hour+time.Minute), 10); err != nil || len(left) != 0 {
+	// A week on, the sweep lists them no more, and only the cleanup's
+	// removal of abandoned creations, which names them, removes them.
+	weekOn := start.Add(7*24*time.Hour + time.Minute)
+	if left, err := s.ListUnresolvedCreations(ctx, weekOn, 10); err != nil || len(left) != 0 {
 		t.Fatalf("unresolved creations listed a week on = %+v, %v; want none", left, err)
 	}
-	n, err = s.DeleteExpired(ctx, start.Add(7*24*time.Hour+time.Minute))
+	n, err = s.DeleteExpired(ctx, weekOn)
 	must(t, err)
-	if n != 2 || count() != 0 {
-		t.Fatalf("a week on: DeleteExpired removed %d rows, %d left; want 2 and none", n, count())
+	if n != 0 || count() != 2 {
+		t.Fatalf("a week on: DeleteExpired removed %d rows, %d left; want none removed, both unresolved left", n, count())
+	}
+	gone, err := s.DeleteAbandonedCreations(ctx, weekOn)
+	must(t, err)
+	var keys []string
+	for _, k := range gone {
+		keys = append(keys, k.Key)
+	}
+	if diff := cmp.Diff(want, keys, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" || count() != 0 {
+		t.Fatalf("a week on: abandoned creations removed (-want +got):\n%s%d left, want none", diff, count())
+	}
+}
+
+// testAbandonedCreations: the claims of creations left unresolved (never
+// finished, failed, or put off for a reconnect) and claimed more than a
+// week ago go, expired, each returned with its intent and state; one
+// claimed within the week, one not expired (a submit's, or the sweep's
+// take-over, holds it), a completed one and one without an intent stay
+// (the last two for DeleteExpired).
+func testAbandonedCreations(t *testing.T, newStore NewStore) {
+	s, clk := open(t, newStore)
+	ctx := t.Context()
+	j := createServer(t, s, "https://abandoned.example")
+	start := clk.Now()
+	unfinished := claimed(t, s, j, "unfinished", "u1", start, time.Minute)
+	failed := claimed(t, s, j, "failed", "u2", start, time.Minute)
+	must(t, s.CompleteIdempotencyKey(ctx, store.CreationScope, failed.Key, store.FailedCreation))
+	awaiting := putOff(t, s, clk, j, "awaiting", "u3", start.Add(3*time.Minute))
+	live := claimed(t, s, j, "live", "u4", clk.Now(), 8*24*time.Hour)
+	done := claimed(t, s, j, "done", "u5", clk.Now(), time.Minute)
+	must(t, s.CompleteIdempotencyKey(ctx, store.CreationScope, done.Key, []byte(`{"issue_key":"DEMO-1"}`)))
+	_, err := s.DB().ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, result, expires_at, created_at) VALUES ($1, $2, NULL, $3, $3)`,
+		store.CreationScope, j.ID+":older", start.UTC())
+	must(t, err)
+	clk.Add(7*24*time.Hour - 2*time.Minute)
+	recent := claimed(t, s, j, "recent", "u6", clk.Now(), time.Minute)
+
+	at := start.Add(7*24*time.Hour + time.Hour)
+	gone, err := s.DeleteAbandonedCreations(ctx, at)
+	must(t, err)
+	day := func(k store.IdempotencyKey, result []byte, expires time.Time) store.IdempotencyKey {
+		k.Result, k.ExpiresAt = result, expires.Truncate(time.Microsecond)
+		return k
+	}
+	want := []store.IdempotencyKey{
+		day(awaiting, store.CreationAwaitingReconnect, start.Add(3*time.Minute)),
+		day(failed, store.FailedCreation, start.Add(time.Minute)),
+		day(unfinished, nil, start.Add(time.Minute)),
+	}
+	if diff := cmp.Diff(want, gone, cmpopts.IgnoreFields(store.IdempotencyKey{}, "CreatedAt"),
+		cmpopts.SortSlices(func(a, b store.IdempotencyKey) bool { return a.Key < b.Key })); diff != "" {
+		t.Errorf("abandoned creations removed (-want +got):\n%s", diff)
+	}
+	var left []string
+	rows, err := s.DB().QueryContext(ctx, `SELECT key FROM idempotency_keys ORDER BY key`)
+	must(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		must(t, rows.Scan(&k))
+		left = append(left, k)
+	}
+	must(t, rows.Err())
+	if diff := cmp.Diff([]string{done.Key, live.Key, j.ID + ":older", recent.Key}, left); diff != "" {
+		t.Errorf("claims left (-want +got):\n%s", diff)
+	}
+	if again, err := s.DeleteAbandonedCreations(ctx, at); err != nil || len(again) != 0 {
+		t.Errorf("a second removal = %+v, %v; want none", again, err)
 	}
 }
 
