@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/asanajira/asanajira/internal/asana"
+	"github.com/asanajira/asanajira/internal/jira"
 	"github.com/asanajira/asanajira/internal/store"
 )
 
@@ -44,7 +45,13 @@ func (p *Provider) Asana(ctx context.Context, asanaUserGID string, opts ...asana
 	if conn.base == nil {
 		conn.base = http.DefaultTransport
 	}
-	hc := &http.Client{Transport: conn, Timeout: p.hc.Timeout}
+	// The call's bound is a deadline on its context (the transport of
+	// jira.NewHTTPClient) rather than http.Client.Timeout, which, for a
+	// transport net/http does not know, as this one, starts two goroutines
+	// and a timer for every call. Redirects are followed as the provider's
+	// client follows them.
+	hc := jira.NewHTTPClient(conn, p.hc.Timeout)
+	hc.CheckRedirect, hc.Jar = p.hc.CheckRedirect, p.hc.Jar
 	opts = append([]asana.Option{asana.WithLimiter(p.limiter(asanaUserGID))}, opts...)
 	c, err := asana.New(p.asanaAPI, hc, opts...)
 	if err != nil {

@@ -2,11 +2,14 @@ package credentials
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -161,5 +164,70 @@ func testAsanaRevoked(t *testing.T, st store.Store) {
 	var re *ReconnectError
 	if !errors.Is(err, ErrReconnectNeeded) || !errors.As(err, &re) || re.Service != "asana" {
 		t.Errorf("Asana after revoke: %v", err)
+	}
+}
+
+// TestAsanaCallBoundWithoutGoroutines: a user's Asana client bounds each
+// call by the provider's timeout through its context, so a call in flight
+// runs no goroutine of net/http's Client.Timeout (a timer goroutine, and
+// one more that turns its cancel channel into the context's), and a call
+// that outlives the bound still ends with it.
+//
+// Not parallel: the stacks read are the whole process's, and only while
+// this test runs is no other test's call in flight.
+func TestAsanaCallBoundWithoutGoroutines(t *testing.T) {
+	e := newAsanaEnv(t)
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/1.0/users/me" {
+			entered <- struct{}{}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		e.fa.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	st := newSQLite(t)
+	e.storeUser(t, st, time.Now().Add(time.Hour))
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+	}{{"in flight", time.Minute}, {"past its bound", 100 * time.Millisecond}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newProvider(t, st, func(o *Options) {
+				o.AsanaOAuthURL, o.AsanaAPIURL = e.url, ts.URL+"/api/1.0"
+				o.HTTPClient = &http.Client{Timeout: tc.timeout}
+			})
+			c, err := p.Asana(t.Context(), testUser, asana.WithRetryPolicy(asana.RetryPolicy{MaxAttempts: 1}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := c.Me(t.Context())
+				done <- err
+			}()
+			<-entered
+			if tc.timeout > time.Second {
+				buf := make([]byte, 1<<20)
+				stacks := string(buf[:runtime.Stack(buf, true)])
+				for _, f := range []string{"net/http.setRequestCancel", "net/http.awaitLegacyCancel"} {
+					if strings.Contains(stacks, f) {
+						t.Errorf("a goroutine runs %s during the call:\n%s", f, stacks)
+					}
+				}
+				release <- struct{}{}
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err := <-done; !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("a call past the bound: %v, want the deadline exceeded", err)
+			}
+		})
 	}
 }
