@@ -24,7 +24,8 @@ import (
 //
 //   - river sees the lease as every job's timeout and rescue window;
 //   - while a job runs, its process renews the lease by moving the job's
-//     attempted_at forward every lease/5;
+//     attempted_at forward every lease/5 (a renewal may take until the
+//     job would have to stop, below);
 //   - the work itself runs under its own bound (its worker's Timeout), not
 //     under river's per-attempt deadline, for as long as the lease holds.
 //
@@ -108,7 +109,15 @@ func (k *leaseKeeper) keep(ctx context.Context, cancel context.CancelCauseFunc, 
 			return
 		case <-t.C:
 		}
-		rctx, rcancel := context.WithTimeout(ctx, interval)
+		// A renewal may take until the job would have to stop. Cut short
+		// at the next tick instead, renewals slower than the interval (a
+		// loaded machine, writes queued for the one SQLite connection)
+		// all failed, and a job whose database answered was stopped.
+		// The lease counts from the renewal's start: the database stamps
+		// attempted_at no earlier, so the job still stops before river
+		// may hand it out again.
+		began := time.Now()
+		rctx, rcancel := context.WithDeadline(ctx, renewed.Add(k.ttl*3/4))
 		res, err := k.db.ExecContext(rctx, k.renew, id, attempt)
 		rcancel()
 		var n int64
@@ -117,7 +126,7 @@ func (k *leaseKeeper) keep(ctx context.Context, cancel context.CancelCauseFunc, 
 		}
 		switch {
 		case err == nil && n == 1:
-			renewed = time.Now()
+			renewed = began
 		case err == nil:
 			k.log.Warn("job lease lost: another worker runs the job now; stopping this run", slog.Int64("job_id", id), slog.Int("attempt", attempt))
 			cancel(errLeaseLost)

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +123,60 @@ func TestLeaseIsRenewedWhileAJobRuns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A renewal slower than the interval between renewals (a loaded machine,
+// writes queued for the database) still renews the lease: it may take
+// until the job would have to stop. Each one is slowed past the interval
+// (lease/5) by a trigger, on PostgreSQL, which can sleep in one.
+func TestSlowRenewalsKeepTheJob(t *testing.T) {
+	t.Parallel()
+	const (
+		lease = 10 * time.Second
+		// Past the interval (2 s), and twice within the 7.5 s a job may go
+		// without a renewal: a renewal starting as the one before it ends
+		// still ends in time.
+		slow = 2500 * time.Millisecond
+	)
+	bd := backends()[1].open(t)
+	if _, err := bd.riverDB.ExecContext(t.Context(), `
+		CREATE FUNCTION slow_renewal() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF OLD.state = 'running' AND NEW.state = 'running' AND NEW.attempted_at IS DISTINCT FROM OLD.attempted_at THEN
+				PERFORM pg_sleep(`+strconv.FormatFloat(slow.Seconds(), 'f', -1, 64)+`);
+			END IF;
+			RETURN NEW;
+		END $$`); err != nil {
+		t.Fatal(err)
+	}
+	bs := newBlockingStore(bd.st)
+	q := bd.queue(t, bs, jobs.Options{Lease: lease})
+	if _, err := bd.riverDB.ExecContext(t.Context(),
+		`CREATE TRIGGER slow_renewal BEFORE UPDATE ON river_job FOR EACH ROW EXECUTE FUNCTION slow_renewal()`); err != nil {
+		t.Fatal(err)
+	}
+	start(t, q)
+	receive(t, "the cleanup job to start", bs.started)
+	job := runningCleanup(t, q)
+
+	renewals, last := 0, *job.AttemptedAt
+	waitFor(t, "two slow lease renewals", func() bool {
+		select {
+		case cause := <-bs.ended:
+			t.Fatalf("the job's context ended: %v", cause)
+		default:
+		}
+		j := getJob(t, q, job.ID)
+		if j.State != rivertype.JobStateRunning || j.Attempt != 1 {
+			t.Fatalf("job %d is %s at attempt %d while it runs, want running at attempt 1", j.ID, j.State, j.Attempt)
+		}
+		if j.AttemptedAt.After(last) {
+			renewals, last = renewals+1, *j.AttemptedAt
+		}
+		return renewals >= 2
+	})
+	close(bs.release)
+	waitFor(t, "the job to complete", func() bool { return getJob(t, q, job.ID).State == rivertype.JobStateCompleted })
 }
 
 // A job left running by a process that died (kill -9) runs again as soon
