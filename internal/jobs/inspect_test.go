@@ -17,7 +17,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// brokenStore fails the cleanup job's only call, so a job fails for real.
+// brokenStore fails the cleanup job's last call (DeleteExpired), so a job fails for real.
 type brokenStore struct{ store.Store }
 
 func (brokenStore) DeleteExpired(context.Context, time.Time) (int64, error) {

@@ -14,7 +14,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// blockingStore holds the cleanup job's only call until the test releases
+// blockingStore holds the cleanup job's last call (DeleteExpired) until the test releases
 // it or the job's context ends, so a job runs as long as a test needs.
 type blockingStore struct {
 	store.Store
